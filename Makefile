@@ -1,0 +1,32 @@
+# Two commands: `make run` (demo server) and `make test` (every test, browser tests included).
+# Both call the idempotent `make setup`: .venv/ from requirements.txt, node_modules/ from package-lock.json.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup run test lint bench clean-cache
+
+setup: $(VENV)/.stamp node_modules/.stamp
+
+$(VENV)/.stamp: requirements.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+node_modules/.stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: setup
+	$(BIN)/python main.py
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check neloura tests benchmarks *.py
+	$(BIN)/ruff format --check neloura tests benchmarks *.py
+	$(BIN)/mypy
+
+bench: setup
+	$(BIN)/python benchmarks/bench_tiles.py

@@ -1,0 +1,1 @@
+"""Thin HTTP routes: validate -> call core/runtime -> serialise."""

@@ -1,0 +1,78 @@
+"""The composition root: ``create_app(settings)`` wires routers, services, errors and static files."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from neloura import __version__
+from neloura.errors import InvalidFilter, NelouraError, status_for
+from neloura.runtime.services import Services
+from neloura.settings import Settings
+
+log = logging.getLogger("neloura")
+
+# One entry per capability: the module under neloura.api that defines ``router``.
+ROUTERS: tuple[str, ...] = (
+    "health",
+)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    services: Services = app.state.services
+    await services.start()
+    try:
+        yield
+    finally:
+        await services.stop()
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NelouraError)
+    body: dict[str, object] = {"detail": exc.message}
+    if isinstance(exc, InvalidFilter):
+        body["position"] = exc.position
+        body["columns"] = exc.columns
+    return JSONResponse(body, status_code=status_for(exc))
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body", "path"))
+        parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else str(err.get("msg", "invalid")))
+    return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return JSONResponse({"detail": "internal error (logged on the server)"}, status_code=500)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for ``settings`` (read from the environment when omitted)."""
+    settings = settings or Settings()
+    settings.ensure_folders()
+    app = FastAPI(
+        title="Neloura",
+        version=__version__,
+        description="Astronomical images, catalogs and source detection in the browser.",
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    app.state.services = Services(settings)
+    app.add_exception_handler(NelouraError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+    for name in ROUTERS:
+        module = importlib.import_module(f"neloura.api.{name}")
+        app.include_router(module.router)
+    return app

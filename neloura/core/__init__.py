@@ -1,0 +1,1 @@
+"""Pure computation: numpy, astropy, photutils. Never fastapi, never settings, never runtime."""

@@ -1,0 +1,301 @@
+"""Open FITS images lazily and read physical pixel values.
+
+Uncompressed image HDUs are memory mapped and never copied whole: :meth:`ImagePlane.read`
+reads one window and applies BSCALE/BZERO/BLANK to that window only. Tile-compressed HDUs
+(``CompImageHDU``) are decompressed once, through astropy's own scaling, into a float32 plane.
+
+Pixel convention: arrays are indexed ``data[y, x]`` with 0-based ``x`` (FITS axis 1) and ``y``
+(FITS axis 2); FITS row 0 is the bottom of the displayed image. Physical values are
+``raw * BSCALE + BZERO``; BLANK, NaN and +/-inf all read as NaN ("no data").
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from astropy.io import fits
+from astropy.utils.exceptions import AstropyWarning
+from astropy.wcs import WCS, FITSFixedWarning
+
+from neloura.errors import InvalidParameter, NotAFitsImage
+
+HduKind = Literal["image", "table", "empty"]
+_READ_ERRORS = (OSError, ValueError, TypeError, IndexError, KeyError, EOFError)
+
+
+@dataclass(frozen=True)
+class HduSummary:
+    """One HDU of a FITS file as listed to the user. ``shape`` is in numpy order."""
+
+    index: int
+    name: str
+    kind: HduKind
+    shape: tuple[int, ...]
+    bitpix: int | None
+    bunit: str
+    has_celestial_wcs: bool
+    compressed: bool
+
+
+@dataclass(frozen=True)
+class HeaderCard:
+    key: str
+    value: str | int | float | bool | None
+    comment: str
+
+
+def _open(path: Path, **kwargs: Any) -> fits.HDUList:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AstropyWarning)
+            return fits.open(path, memmap=True, lazy_load_hdus=True, **kwargs)
+    except _READ_ERRORS as exc:
+        raise NotAFitsImage(f"{path.name} is not a readable FITS file: {exc}") from exc
+
+
+def _shape_of(hdu: Any) -> tuple[int, ...]:
+    header = hdu.header
+    if isinstance(hdu, fits.CompImageHDU):
+        naxis = int(header.get("NAXIS", 0))
+        return tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(naxis, 0, -1))
+    naxis = int(header.get("NAXIS", 0))
+    return tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(naxis, 0, -1))
+
+
+def _kind_of(hdu: Any, shape: tuple[int, ...]) -> HduKind:
+    if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU)):
+        return "table"
+    if getattr(hdu, "is_image", False) and len(shape) >= 2 and all(n > 0 for n in shape):
+        return "image"
+    return "empty"
+
+
+def has_celestial_wcs(header: fits.Header) -> bool:
+    """True when the header describes a celestial (RA/Dec, Galactic...) WCS."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AstropyWarning)
+            wcs = WCS(header, relax=True)
+            return bool(wcs.has_celestial)
+    except Exception:  # noqa: BLE001 - any malformed WCS simply means "no WCS"
+        return False
+
+
+def list_hdus(path: Path) -> tuple[list[HduSummary], int | None]:
+    """List every HDU and return it with the recommended HDU (largest image with data)."""
+    summaries: list[HduSummary] = []
+    with _open(path) as hdul:
+        try:
+            for index, hdu in enumerate(hdul):
+                shape = _shape_of(hdu)
+                kind = _kind_of(hdu, shape)
+                header = hdu.header
+                summaries.append(
+                    HduSummary(
+                        index=index,
+                        name=str(hdu.name or ("PRIMARY" if index == 0 else f"HDU{index}")),
+                        kind=kind,
+                        shape=shape,
+                        bitpix=int(header["BITPIX"]) if "BITPIX" in header else None,
+                        bunit=str(header.get("BUNIT", "") or "").strip(),
+                        has_celestial_wcs=kind == "image" and has_celestial_wcs(header),
+                        compressed=isinstance(hdu, fits.CompImageHDU),
+                    )
+                )
+        except _READ_ERRORS as exc:
+            if not summaries:
+                raise NotAFitsImage(f"{path.name} is not a readable FITS file: {exc}") from exc
+    images = [s for s in summaries if s.kind == "image"]
+    recommended = None
+    if images:
+        recommended = max(images, key=lambda s: (s.shape[-1] * s.shape[-2], -s.index)).index
+    return summaries, recommended
+
+
+def header_cards(path: Path, hdu: int) -> list[HeaderCard]:
+    """Every card of one HDU's header, HISTORY and COMMENT included, in file order."""
+    with _open(path) as hdul:
+        header = _hdu(hdul, hdu, path).header
+        cards: list[HeaderCard] = []
+        for card in header.cards:
+            value = card.value
+            if not isinstance(value, (str, int, float, bool)) or value is None:
+                value = None if value is None or isinstance(value, fits.card.Undefined) else str(value)
+            if isinstance(value, float) and not np.isfinite(value):
+                value = str(value)
+            cards.append(HeaderCard(key=str(card.keyword), value=value, comment=str(card.comment or "")))
+        return cards
+
+
+def _hdu(hdul: fits.HDUList, index: int, path: Path) -> Any:
+    try:
+        return hdul[index]
+    except IndexError as exc:
+        raise InvalidParameter(f"{path.name} has no HDU {index} (it has {len(hdul)})") from exc
+    except _READ_ERRORS as exc:
+        raise NotAFitsImage(f"HDU {index} of {path.name} cannot be read: {exc}") from exc
+
+
+def _finite_or_nan(values: np.ndarray) -> np.ndarray:
+    """Replace +/-inf by NaN in place (a float32 working copy) and return it."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        values[bad] = np.nan
+    return values
+
+
+class FitsImage:
+    """One image HDU, opened lazily. Thread-safe for reads.
+
+    ``planes`` counts the slices along the plane axis: the spectral axis of a cube, otherwise
+    the first non-degenerate extra axis (other extra axes take index 0, e.g. STOKES).
+    """
+
+    def __init__(self, path: Path, hdu: int) -> None:
+        self.path = path
+        self.hdu_index = hdu
+        self._lock = threading.Lock()
+        self._hdul = _open(path, do_not_scale_image_data=True)
+        try:
+            hdu_obj = _hdu(self._hdul, hdu, path)
+            self.header: fits.Header = hdu_obj.header.copy()
+            self.shape = _shape_of(hdu_obj)
+            if _kind_of(hdu_obj, self.shape) != "image":
+                raise NotAFitsImage(f"HDU {hdu} of {path.name} holds no image (shape {self.shape})")
+            self.compressed = isinstance(hdu_obj, fits.CompImageHDU)
+            self._data = self._load(hdu_obj)
+        except BaseException:
+            self._hdul.close()
+            raise
+        self.height, self.width = int(self.shape[-2]), int(self.shape[-1])
+        self.bunit = str(self.header.get("BUNIT", "") or "").strip()
+        self.plane_axis = self._choose_plane_axis()
+        self.planes = 1 if self.plane_axis is None else int(self.shape[self.plane_axis])
+
+    def _load(self, hdu_obj: Any) -> np.ndarray:
+        header = hdu_obj.header
+        self._scale = float(header.get("BSCALE", 1.0))
+        self._zero = float(header.get("BZERO", 0.0))
+        bitpix = int(header.get("BITPIX", -32))
+        self._blank = int(header["BLANK"]) if bitpix > 0 and "BLANK" in header else None
+        if self.compressed:
+            # astropy applies ZSCALE/ZZERO/ZBLANK and dequantisation; we decompress once.
+            with _open(self.path) as scaled:
+                data = np.asarray(scaled[self.hdu_index].data, dtype=np.float32)
+            self._scale, self._zero, self._blank = 1.0, 0.0, None
+            return _finite_or_nan(data.copy())
+        try:
+            data = hdu_obj.data
+        except _READ_ERRORS as exc:
+            raise NotAFitsImage(f"{self.path.name} is truncated or corrupt: {exc}") from exc
+        if data is None or data.shape != self.shape:
+            raise NotAFitsImage(f"{self.path.name}: HDU {self.hdu_index} data is truncated or corrupt")
+        return data
+
+    def _choose_plane_axis(self) -> int | None:
+        """The numpy axis planes step along, or None for a plain 2-D image."""
+        extra = list(range(len(self.shape) - 2))
+        if not extra:
+            return None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", (AstropyWarning, FITSFixedWarning))
+                spec = WCS(self.header, relax=True).wcs.spec
+        except Exception:  # noqa: BLE001 - a bad WCS only means we fall back to axis order
+            spec = -1
+        if spec >= 2:
+            axis = len(self.shape) - 1 - spec
+            if axis in extra and self.shape[axis] >= 1:
+                return axis
+        for axis in reversed(extra):  # FITS axis 3 first
+            if self.shape[axis] > 1:
+                return axis
+        return extra[-1]
+
+    @property
+    def plane_fits_axis(self) -> int | None:
+        """1-based FITS axis number of the plane axis (3 for a usual cube)."""
+        return None if self.plane_axis is None else len(self.shape) - self.plane_axis
+
+    def plane(self, index: int = 0) -> ImagePlane:
+        if not 0 <= index < self.planes:
+            raise InvalidParameter(f"plane {index} is out of range 0..{self.planes - 1}")
+        prefix = [0] * (len(self.shape) - 2)
+        if self.plane_axis is not None:
+            prefix[self.plane_axis] = index
+        return ImagePlane(self, tuple(prefix))
+
+    def physical(self, raw: np.ndarray) -> np.ndarray:
+        """Raw stored values -> float32 physical values with NaN for blank/NaN/inf."""
+        out = raw.astype(np.float32, copy=True)
+        if self._blank is not None:
+            out[raw == self._blank] = np.nan
+        if self._scale != 1.0 or self._zero != 0.0:
+            # float64 for the affine step keeps 32-bit integers with BZERO exact enough.
+            out = (raw.astype(np.float64) * self._scale + self._zero).astype(np.float32)
+            if self._blank is not None:
+                out[raw == self._blank] = np.nan
+        return _finite_or_nan(out)
+
+    def close(self) -> None:
+        self._hdul.close()
+
+    def __enter__(self) -> FitsImage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ImagePlane:
+    """A 2-D plane of a :class:`FitsImage`: windows and samples of physical values."""
+
+    def __init__(self, image: FitsImage, prefix: tuple[int, ...]) -> None:
+        self.image = image
+        self.prefix = prefix
+        self.width = image.width
+        self.height = image.height
+
+    def read(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+        """Physical values of ``data[y0:y1, x0:x1]`` (0-based, clipped to the image), float32."""
+        y0, y1 = max(0, y0), min(self.height, y1)
+        x0, x1 = max(0, x0), min(self.width, x1)
+        index: tuple[Any, ...] = (*self.prefix, slice(y0, y1), slice(x0, x1))
+        raw = self.image._data[index]
+        if self.image.compressed:
+            return np.array(raw, dtype=np.float32, copy=True)
+        return self.image.physical(np.asarray(raw))
+
+    def value(self, x: int, y: int) -> float | None:
+        """Physical value at 0-based pixel (x, y); None for blank/NaN/inf or outside."""
+        if not (0 <= x < self.width and 0 <= y < self.height):
+            return None
+        v = float(self.read(y, y + 1, x, x + 1)[0, 0])
+        return v if np.isfinite(v) else None
+
+    def sample(self, n: int = 1_000_000) -> np.ndarray:
+        """About ``n`` finite physical values spread over the whole plane (a regular grid
+        of rows and columns, so edges count as much as the centre)."""
+        step = max(1, int(np.sqrt(self.width * self.height / max(n, 1))))
+        rows = np.arange(step // 2, self.height, step)
+        cols = slice(step // 2, self.width, step)
+        chunks = []
+        for start in range(0, len(rows), 256):
+            block = rows[start : start + 256]
+            index: tuple[Any, ...] = (*self.prefix, block, cols)
+            raw = self.image._data[index]
+            values = (
+                np.asarray(raw, dtype=np.float32) if self.image.compressed else self.image.physical(np.asarray(raw))
+            )
+            chunks.append(values.ravel())
+        values = np.concatenate(chunks) if chunks else np.empty(0, np.float32)
+        return values[np.isfinite(values)]
+
+    def full(self) -> np.ndarray:
+        """The whole plane as float32 physical values (copies: for analysis, not for tiles)."""
+        return self.read(0, self.height, 0, self.width)

@@ -1,0 +1,1 @@
+"""Stateful machinery: image cache, job registry, cleanup worker, file store."""

@@ -1,0 +1,23 @@
+"""The long-lived objects of one running app, created from its settings.
+
+Each capability adds its runtime object here (one attribute each) and, when it owns a
+background task or pool, starts and stops it in :meth:`Services.start`/:meth:`Services.stop`.
+"""
+
+from __future__ import annotations
+
+from neloura.runtime.images import ImageStore
+from neloura.settings import Settings
+
+
+class Services:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.images = ImageStore(settings)
+
+    async def start(self) -> None:
+        """Start background workers (called once by the app's lifespan)."""
+
+    async def stop(self) -> None:
+        """Stop background workers and release open files."""
+        self.images.close()

@@ -1,0 +1,33 @@
+"""Shared fixtures: each test app gets its own data root under tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from neloura.app import create_app
+from neloura.settings import Settings
+
+ASTROPY_DIR = Path(__import__("astropy").__file__).parent
+FITS_DATA = ASTROPY_DIR / "io/fits/tests/data"
+COMPRESSED_DATA = ASTROPY_DIR / "io/fits/hdu/compressed/tests/data"
+WCS_DATA = ASTROPY_DIR / "wcs/tests/data"
+WCSAXES_DATA = ASTROPY_DIR / "visualization/wcsaxes/tests/data"
+VOTABLE_DATA = ASTROPY_DIR / "io/votable/tests/data"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings rooted in a fresh temporary folder, no demo data, no disk cache."""
+    s = Settings(root=tmp_path / "root", demo=False, disk_cache=False, admin=False)
+    s.ensure_folders()
+    return s
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c
