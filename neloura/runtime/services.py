@@ -6,6 +6,9 @@ background task or pool, starts and stops it in :meth:`Services.start`/:meth:`Se
 
 from __future__ import annotations
 
+import asyncio
+
+from neloura.runtime.events import EventBus
 from neloura.runtime.images import ImageStore
 from neloura.settings import Settings
 
@@ -13,10 +16,12 @@ from neloura.settings import Settings
 class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.events = EventBus()
         self.images = ImageStore(settings)
 
     async def start(self) -> None:
         """Start background workers (called once by the app's lifespan)."""
+        self.events.bind(asyncio.get_running_loop())
 
     async def stop(self) -> None:
         """Stop background workers and release open files."""
