@@ -1,4 +1,9 @@
-"""Open images kept in a bounded LRU, keyed by (path, hdu); paths confined to files/."""
+"""Open images kept in a bounded LRU, keyed by (path, hdu, mtime); paths confined to files/.
+
+Also caches, per plane, the sample of physical values spread over the whole plane and the
+default display limits (0.5/99.5 percentiles of that sample), so that info, tiles and the
+histogram agree on the same numbers and compute them once.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,26 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
+import numpy as np
+
 from neloura.core.fitsio import FitsImage
+from neloura.core.limits import percentile_limits
 from neloura.core.paths import confine
 from neloura.errors import ImageNotFound, NotFound
 from neloura.settings import Settings
+
+PlaneKey = tuple[Path, float, int, int]
+_SAMPLES_KEPT = 16
 
 
 class ImageStore:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._open: OrderedDict[tuple[Path, int, float], FitsImage] = OrderedDict()
+        self._samples: OrderedDict[PlaneKey, np.ndarray] = OrderedDict()
+        self._limits: dict[PlaneKey, tuple[float, float]] = {}
         self._lock = threading.Lock()
+        self._sample_locks: dict[PlaneKey, threading.Lock] = {}
 
     def resolve(self, relative: str) -> Path:
         """Absolute path of a file under files/ (403 outside it, 404 when missing)."""
@@ -31,6 +45,10 @@ class ImageStore:
     def get(self, relative: str, hdu: int) -> FitsImage:
         """The open image for (path, hdu), reopened when the file changed on disk."""
         path = self.resolve(relative)
+        return self.get_resolved(path, hdu)
+
+    def get_resolved(self, path: Path, hdu: int) -> FitsImage:
+        """Like :meth:`get` for an already confined absolute path."""
         key = (path, hdu, path.stat().st_mtime)
         with self._lock:
             image = self._open.get(key)
@@ -39,14 +57,62 @@ class ImageStore:
                 return image
         image = FitsImage(path, hdu)
         with self._lock:
+            existing = self._open.get(key)
+            if existing is not None:  # another thread opened it meanwhile
+                image.close()
+                return existing
             self._open[key] = image
             while len(self._open) > self.settings.open_images_max:
                 _, old = self._open.popitem(last=False)
                 old.close()
         return image
 
+    def plane_key(self, relative: str, hdu: int, plane: int) -> PlaneKey:
+        """Cache key of one plane: resolved path, mtime, hdu, plane."""
+        path = self.resolve(relative)
+        return (path, path.stat().st_mtime, hdu, plane)
+
+    def sample(self, relative: str, hdu: int, plane: int = 0) -> np.ndarray:
+        """About ``settings.limits_sample_size`` finite physical values spread over the plane
+        (cached; read-only array)."""
+        key = self.plane_key(relative, hdu, plane)
+        with self._lock:
+            cached = self._samples.get(key)
+            if cached is not None:
+                self._samples.move_to_end(key)
+                return cached
+            lock = self._sample_locks.setdefault(key, threading.Lock())
+        with lock:  # one computation per plane even with concurrent first requests
+            with self._lock:
+                cached = self._samples.get(key)
+            if cached is not None:
+                return cached
+            values = self.get_resolved(key[0], hdu).plane(plane).sample(self.settings.limits_sample_size)
+            values.setflags(write=False)
+            with self._lock:
+                self._samples[key] = values
+                while len(self._samples) > _SAMPLES_KEPT:
+                    old, _ = self._samples.popitem(last=False)
+                    self._limits.pop(old, None)
+                    self._sample_locks.pop(old, None)
+        return values
+
+    def default_limits(self, relative: str, hdu: int, plane: int = 0) -> tuple[float, float]:
+        """Default display limits: 0.5/99.5 percentiles of :meth:`sample` (cached)."""
+        key = self.plane_key(relative, hdu, plane)
+        with self._lock:
+            cached = self._limits.get(key)
+        if cached is not None:
+            return cached
+        limits = percentile_limits(self.sample(relative, hdu, plane), 0.5, 99.5)
+        with self._lock:
+            self._limits[key] = limits
+        return limits
+
     def close(self) -> None:
         with self._lock:
             for image in self._open.values():
                 image.close()
             self._open.clear()
+            self._samples.clear()
+            self._limits.clear()
