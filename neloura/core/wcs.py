@@ -1,0 +1,361 @@
+"""World coordinates of image pixels, always through astropy's full WCS.
+
+Every conversion goes through :meth:`astropy.wcs.WCS.all_pix2world` /
+:meth:`~astropy.wcs.WCS.all_world2pix` on the *full* WCS of the HDU (all projections, SIP,
+lookup-table and other distortions, TPV...), never a linear approximation. Cubes keep their
+extra axes: the image plane's pixel coordinate is passed for the plane axis, 0 for the others
+(degenerate STOKES...), so celestial axes that depend on the spectral axis stay exact.
+
+Sky positions are reported in ICRS degrees whatever the image's own frame (FK5, FK4, Galactic,
+ecliptic): the native values are transformed with :class:`astropy.coordinates.SkyCoord`.
+
+Pixel convention: 0-based pixel indices, ``x`` along FITS axis 1 and ``y`` along FITS axis 2
+(``data[y, x]``); ``plane`` indexes the plane axis (see :func:`plane_pixel_axis`).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from astropy import units as u
+from astropy.coordinates import FK4, FK5, ICRS, BaseCoordinateFrame, Galactic, SkyCoord, Supergalactic
+from astropy.io import fits
+from astropy.utils.exceptions import AstropyWarning
+from astropy.wcs import WCS
+from astropy.wcs.utils import proj_plane_pixel_area, proj_plane_pixel_scales, wcs_to_celestial_frame
+
+from neloura.errors import InvalidParameter
+
+ArrayLike = float | Sequence[float] | np.ndarray
+
+INPUT_FRAMES: dict[str, type[BaseCoordinateFrame]] = {
+    "icrs": ICRS,
+    "fk5": FK5,
+    "fk4": FK4,
+    "galactic": Galactic,
+    "supergalactic": Supergalactic,
+}
+
+_SPECTRAL_KINDS = {
+    "FREQ": "frequency",
+    "ENER": "energy",
+    "WAVN": "wavenumber",
+    "VRAD": "velocity",
+    "VOPT": "velocity",
+    "VELO": "velocity",
+    "VELF": "velocity",
+    "ZOPT": "redshift",
+    "BETA": "velocity",
+    "WAVE": "wavelength",
+    "AWAV": "wavelength",
+}
+
+
+class NoCelestialWcs(InvalidParameter):
+    """The image has no celestial WCS, so sky positions cannot be computed."""
+
+
+def _header_naxes(header: fits.Header) -> list[int]:
+    """NAXISn values in FITS order (axis 1 first); ``ZNAXISn`` for compressed headers."""
+    prefix = "ZNAXIS" if "ZNAXIS" in header and header.get("ZIMAGE", False) else "NAXIS"
+    naxis = int(header.get(prefix, 0) or 0)
+    return [int(header.get(f"{prefix}{i}", 0) or 0) for i in range(1, naxis + 1)]
+
+
+def plane_pixel_axis(header: fits.Header, wcs: WCS | None = None) -> int | None:
+    """0-based FITS pixel axis that image planes step along, or None for a 2-D image.
+
+    The spectral axis when there is one (FREQ, VRAD, WAVE...), otherwise the first
+    non-degenerate extra axis, otherwise axis 2 (0-based, i.e. FITS axis 3).
+    """
+    naxes = _header_naxes(header)
+    if len(naxes) <= 2:
+        return None
+    if wcs is None:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", AstropyWarning)
+                wcs = WCS(header, relax=True)
+        except Exception:  # noqa: BLE001 - a malformed WCS only means we fall back to axis order
+            wcs = None
+    if wcs is not None:
+        spec = int(wcs.wcs.spec)
+        if spec >= 0:
+            pix = _pixel_axis_of_world(wcs, spec)
+            if pix is not None and 2 <= pix < len(naxes):
+                return pix
+    for axis in range(2, len(naxes)):
+        if naxes[axis] > 1:
+            return axis
+    return 2
+
+
+def _pixel_axis_of_world(wcs: WCS, world_axis: int) -> int | None:
+    """The pixel axis that a world axis mostly follows (diagonal of the PC matrix first)."""
+    matrix = np.asarray(wcs.axis_correlation_matrix, dtype=bool)
+    linked = np.flatnonzero(matrix[world_axis])
+    if len(linked) == 0:
+        return None
+    if world_axis in linked:
+        return world_axis
+    return int(linked[0])
+
+
+def _as_array(values: ArrayLike, name: str) -> np.ndarray:
+    try:
+        arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
+    except (TypeError, ValueError) as exc:
+        raise InvalidParameter(f"{name} must be numbers") from exc
+    if arr.ndim != 1:
+        arr = arr.ravel()
+    return arr
+
+
+def _frame_name(frame: BaseCoordinateFrame | None) -> str:
+    return "" if frame is None else str(frame.name)
+
+
+class ImageWcs:
+    """The WCS of one image HDU. Build it with :meth:`from_header`.
+
+    ``has_celestial`` is False when the header holds no usable celestial WCS (or one whose
+    frame astropy cannot place on the sky); sky conversions then raise :class:`NoCelestialWcs`.
+    """
+
+    def __init__(self, wcs: WCS | None, header: fits.Header, plane_axis: int | None) -> None:
+        self.wcs = wcs
+        self.header = header
+        self.plane_axis = plane_axis
+        self.frame: BaseCoordinateFrame | None = None
+        self._lng = self._lat = -1
+        if wcs is not None and wcs.has_celestial:
+            lng, lat = int(wcs.wcs.lng), int(wcs.wcs.lat)
+            if _pixel_axis_of_world(wcs, lng) in (0, 1) and _pixel_axis_of_world(wcs, lat) in (0, 1):
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", AstropyWarning)
+                        self.frame = wcs_to_celestial_frame(wcs)
+                except Exception:  # noqa: BLE001 - planetary or unknown frames: no sky position
+                    self.frame = None
+                if self.frame is not None:
+                    self._lng, self._lat = lng, lat
+        self.has_celestial = self.frame is not None
+        naxes = _header_naxes(header)
+        self._naxes = naxes + [1] * max(0, (wcs.naxis if wcs is not None else 0) - len(naxes))
+
+    @classmethod
+    def from_header(cls, header: fits.Header, *, plane_axis: int | None = None) -> ImageWcs:
+        """Read the full WCS of an image header (never raises for a missing or broken WCS).
+
+        ``plane_axis`` (0-based FITS pixel axis) overrides :func:`plane_pixel_axis`.
+        """
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", AstropyWarning)
+                wcs: WCS | None = WCS(header, relax=True)
+        except Exception:  # noqa: BLE001 - any malformed WCS simply means "no WCS"
+            wcs = None
+        if plane_axis is None:
+            plane_axis = plane_pixel_axis(header, wcs)
+        return cls(wcs, header, plane_axis)
+
+    # ------------------------------------------------------------------ pixel <-> world
+
+    def _require_sky(self) -> WCS:
+        if self.wcs is None or not self.has_celestial:
+            raise NoCelestialWcs("this image has no celestial WCS")
+        return self.wcs
+
+    def _pixel_matrix(self, x_pix: np.ndarray, y_pix: np.ndarray, plane: int) -> np.ndarray:
+        wcs = self._require_sky()
+        pixels = np.zeros((len(x_pix), wcs.naxis), dtype=np.float64)
+        pixels[:, 0] = x_pix
+        if wcs.naxis > 1:
+            pixels[:, 1] = y_pix
+        if self.plane_axis is not None and self.plane_axis < wcs.naxis:
+            pixels[:, self.plane_axis] = plane
+        return pixels
+
+    def pixel_to_native(self, x_pix: ArrayLike, y_pix: ArrayLike, plane: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """0-based pixels -> (lon_deg, lat_deg) in the image's own celestial frame."""
+        x, y = np.broadcast_arrays(_as_array(x_pix, "x"), _as_array(y_pix, "y"))
+        wcs = self._require_sky()
+        if len(x) == 0:
+            return np.empty(0), np.empty(0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", (AstropyWarning, RuntimeWarning))
+            world = wcs.all_pix2world(self._pixel_matrix(x, y, plane), 0)
+        return world[:, self._lng].copy(), world[:, self._lat].copy()
+
+    def pixel_to_world(self, x_pix: ArrayLike, y_pix: ArrayLike, plane: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """0-based pixels -> ICRS (ra_deg, dec_deg), whatever the image's own frame."""
+        lon, lat = self.pixel_to_native(x_pix, y_pix, plane)
+        return self._native_to(lon, lat, ICRS())
+
+    def world_to_pixel(
+        self, ra_deg: ArrayLike, dec_deg: ArrayLike, plane: int = 0, frame: str = "icrs"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Sky positions (degrees in ``frame``, ICRS by default) -> 0-based (x_pix, y_pix).
+
+        Positions that do not project onto the image plane (the far side of a TAN
+        projection...) come back as NaN.
+        """
+        wcs = self._require_sky()
+        lon, lat = np.broadcast_arrays(_as_array(ra_deg, "ra"), _as_array(dec_deg, "dec"))
+        if len(lon) == 0:
+            return np.empty(0), np.empty(0)
+        if np.any(np.abs(lat[np.isfinite(lat)]) > 90):
+            raise InvalidParameter("latitude (dec) must be within -90..90 degrees")
+        native_lon, native_lat = self._to_native(lon, lat, frame)
+        reference = self._pixel_matrix(np.zeros(1), np.zeros(1), plane)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", (AstropyWarning, RuntimeWarning))
+            world = np.repeat(wcs.all_pix2world(reference, 0), len(lon), axis=0)
+            world[:, self._lng] = native_lon
+            world[:, self._lat] = native_lat
+            pixels = wcs.all_world2pix(world, 0, quiet=True)
+        return pixels[:, 0].copy(), pixels[:, 1].copy()
+
+    def _native_to(
+        self, lon: np.ndarray, lat: np.ndarray, target: BaseCoordinateFrame
+    ) -> tuple[np.ndarray, np.ndarray]:
+        assert self.frame is not None
+        if isinstance(self.frame, type(target)) and type(self.frame) is ICRS:
+            return lon % 360.0, lat
+        coord = SkyCoord(lon * u.deg, lat * u.deg, frame=self.frame).transform_to(target)
+        sph = coord.spherical
+        return np.asarray(sph.lon.to_value(u.deg)) % 360.0, np.asarray(sph.lat.to_value(u.deg))
+
+    def _to_native(self, lon: np.ndarray, lat: np.ndarray, frame: str) -> tuple[np.ndarray, np.ndarray]:
+        assert self.frame is not None
+        name = frame.strip().lower()
+        if name == "native":
+            return lon, lat
+        if name not in INPUT_FRAMES:
+            raise InvalidParameter(f"unknown frame {frame!r}; use one of {', '.join([*INPUT_FRAMES, 'native'])}")
+        source = INPUT_FRAMES[name]()
+        if type(source) is type(self.frame) is ICRS:
+            return lon, lat
+        coord = SkyCoord(lon * u.deg, lat * u.deg, frame=source).transform_to(self.frame)
+        sph = coord.spherical
+        return np.asarray(sph.lon.to_value(u.deg)), np.asarray(sph.lat.to_value(u.deg))
+
+    # ------------------------------------------------------------------ planes
+
+    def spectral_value(self, plane: int) -> tuple[float, str, str] | None:
+        """World value of a plane along the spectral axis: (value, unit, kind), or None.
+
+        The unit is the header's own ``CUNITn`` when astropy understands it (e.g. km/s, GHz),
+        otherwise the SI unit astropy normalises to; ``kind`` is frequency, velocity,
+        wavelength, energy, wavenumber or redshift.
+        """
+        if self.wcs is None or int(self.wcs.wcs.spec) < 0:
+            return None
+        spec = int(self.wcs.wcs.spec)
+        value = self._world_on_plane(spec, plane)
+        if value is None:
+            return None
+        ctype = str(self.wcs.wcs.ctype[spec]).upper()
+        kind = _SPECTRAL_KINDS.get(ctype[:4], "spectral")
+        si_unit = str(self.wcs.wcs.cunit[spec] or "")
+        return _in_header_unit(value, si_unit, str(self.header.get(f"CUNIT{spec + 1}", "") or "").strip(), kind)
+
+    def plane_world(self, plane: int) -> tuple[float, str, str] | None:
+        """World value of a plane: spectral when there is a spectral axis, else the plane
+        axis' own world value (kind = its CTYPE, e.g. STOKES with 1=I..4=V)."""
+        spectral = self.spectral_value(plane)
+        if spectral is not None or self.wcs is None or self.plane_axis is None:
+            return spectral
+        if self.plane_axis >= self.wcs.naxis:
+            return None
+        value = self._world_on_plane(self.plane_axis, plane)
+        if value is None:
+            return None
+        ctype = str(self.wcs.wcs.ctype[self.plane_axis]).strip() or f"AXIS{self.plane_axis + 1}"
+        return value, str(self.wcs.wcs.cunit[self.plane_axis] or ""), ctype.split("-")[0].lower()
+
+    def _world_on_plane(self, world_axis: int, plane: int) -> float | None:
+        assert self.wcs is not None
+        pixels = np.zeros((1, self.wcs.naxis))
+        for axis in range(min(2, self.wcs.naxis)):
+            pixels[0, axis] = (self._naxes[axis] - 1) / 2 if axis < len(self._naxes) else 0
+        if self.plane_axis is not None and self.plane_axis < self.wcs.naxis:
+            pixels[0, self.plane_axis] = plane
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", (AstropyWarning, RuntimeWarning))
+                value = float(self.wcs.all_pix2world(pixels, 0)[0, world_axis])
+        except Exception:  # noqa: BLE001 - an unusable spectral description means "no value"
+            return None
+        return value if math.isfinite(value) else None
+
+    # ------------------------------------------------------------------ scale and summary
+
+    def pixel_scale_arcsec(self) -> float:
+        """Geometric mean pixel scale of the celestial axes at the reference point, arcsec."""
+        wcs = self._require_sky()
+        scales = proj_plane_pixel_scales(wcs.celestial)
+        return float(math.sqrt(abs(scales[0] * scales[1])) * 3600.0)
+
+    def pixel_area_sr(self) -> float:
+        """Solid angle of one pixel at the reference point, steradians."""
+        wcs = self._require_sky()
+        area_deg2 = float(proj_plane_pixel_area(wcs.celestial))
+        return area_deg2 * (math.pi / 180.0) ** 2
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready description: ctype, crval, frame, projection, distortions, scale, centre."""
+        if self.wcs is None:
+            return {"has_celestial": False, "naxis": 0, "ctype": [], "cunit": [], "crval": [], "crpix": []}
+        w = self.wcs.wcs
+        out: dict[str, Any] = {
+            "has_celestial": self.has_celestial,
+            "naxis": int(self.wcs.naxis),
+            "ctype": [str(c) for c in w.ctype],
+            "cunit": [str(c) for c in w.cunit],
+            "crval": [_finite(v) for v in w.crval],
+            "crpix": [_finite(v) for v in w.crpix],
+            "has_sip": self.wcs.sip is not None,
+            "has_distortion": any(
+                d is not None for d in (self.wcs.cpdis1, self.wcs.cpdis2, self.wcs.det2im1, self.wcs.det2im2)
+            ),
+            "spectral_axis": int(w.spec) + 1 if int(w.spec) >= 0 else None,
+            "plane_axis": None if self.plane_axis is None else self.plane_axis + 1,
+        }
+        if self.has_celestial:
+            assert self.frame is not None
+            ctype = str(w.ctype[self._lng])
+            out["frame"] = _frame_name(self.frame)
+            equinox = getattr(self.frame, "equinox", None)
+            out["equinox"] = _finite(equinox.jyear) if equinox is not None else None
+            out["projection"] = ctype[5:].strip("-") if len(ctype) > 5 else ""
+            out["pixel_scale_arcsec"] = _finite(self.pixel_scale_arcsec())
+            cx = (self._naxes[0] - 1) / 2 if self._naxes else 0.0
+            cy = (self._naxes[1] - 1) / 2 if len(self._naxes) > 1 else 0.0
+            ra, dec = self.pixel_to_world([cx], [cy])
+            out["center_ra_deg"] = _finite(ra[0])
+            out["center_dec_deg"] = _finite(dec[0])
+        return out
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _in_header_unit(value: float, si_unit: str, header_unit: str, kind: str) -> tuple[float, str, str]:
+    """Express an SI spectral value in the unit the header used, when astropy can."""
+    if header_unit and si_unit:
+        try:
+            converted = (value * u.Unit(si_unit)).to_value(u.Unit(header_unit, format="fits"))
+            return float(converted), u.Unit(header_unit, format="fits").to_string(), kind
+        except (ValueError, u.UnitsError, TypeError):
+            pass
+    return value, si_unit, kind
