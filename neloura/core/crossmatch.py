@@ -49,7 +49,7 @@ def vector_separation_arcsec(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def separation_arcsec(
-    ra1_deg: np.ndarray, dec1_deg: np.ndarray, ra2_deg: np.ndarray, dec2_deg: np.ndarray
+    ra1_deg: np.ndarray | float, dec1_deg: np.ndarray | float, ra2_deg: np.ndarray | float, dec2_deg: np.ndarray | float
 ) -> np.ndarray:
     """Great-circle separation in arcsec (broadcasting like numpy)."""
     a = unit_vectors(*np.broadcast_arrays(np.asarray(ra1_deg, float), np.asarray(dec1_deg, float)))
