@@ -20,12 +20,13 @@ from typing import Any, Literal
 import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
-from astropy.wcs import WCS, FITSFixedWarning
 
+from neloura.core.wcs import ImageWcs, plane_pixel_axis
 from neloura.errors import InvalidParameter, NotAFitsImage
 
 HduKind = Literal["image", "table", "empty"]
 _READ_ERRORS = (OSError, ValueError, TypeError, IndexError, KeyError, EOFError)
+COMPRESSED_IN_MEMORY_MAX_PIXELS = 64 * 1024 * 1024  # 256 MB of float32
 
 
 @dataclass(frozen=True)
@@ -53,16 +54,13 @@ def _open(path: Path, **kwargs: Any) -> fits.HDUList:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", AstropyWarning)
-            return fits.open(path, memmap=True, lazy_load_hdus=True, **kwargs)
+            return fits.open(path, **{"memmap": True, "lazy_load_hdus": True, **kwargs})
     except _READ_ERRORS as exc:
         raise NotAFitsImage(f"{path.name} is not a readable FITS file: {exc}") from exc
 
 
 def _shape_of(hdu: Any) -> tuple[int, ...]:
-    header = hdu.header
-    if isinstance(hdu, fits.CompImageHDU):
-        naxis = int(header.get("NAXIS", 0))
-        return tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(naxis, 0, -1))
+    header = hdu.header  # for a CompImageHDU, astropy's view of the uncompressed image header
     naxis = int(header.get("NAXIS", 0))
     return tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(naxis, 0, -1))
 
@@ -76,14 +74,8 @@ def _kind_of(hdu: Any, shape: tuple[int, ...]) -> HduKind:
 
 
 def has_celestial_wcs(header: fits.Header) -> bool:
-    """True when the header describes a celestial (RA/Dec, Galactic...) WCS."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AstropyWarning)
-            wcs = WCS(header, relax=True)
-            return bool(wcs.has_celestial)
-    except Exception:  # noqa: BLE001 - any malformed WCS simply means "no WCS"
-        return False
+    """True when the header describes a celestial WCS that astropy can place on the sky."""
+    return ImageWcs.from_header(header).has_celestial
 
 
 def list_hdus(path: Path) -> tuple[list[HduSummary], int | None]:
@@ -152,6 +144,11 @@ def _finite_or_nan(values: np.ndarray) -> np.ndarray:
 class FitsImage:
     """One image HDU, opened lazily. Thread-safe for reads.
 
+    Uncompressed data stay memory mapped (raw values; scaling is applied per window).
+    Tile-compressed data small enough (``COMPRESSED_IN_MEMORY_MAX_PIXELS``) are decompressed
+    once into a float32 plane; larger ones are read window by window through astropy's
+    ``CompImageHDU.section``, which decompresses only the tiles a window touches.
+
     ``planes`` counts the slices along the plane axis: the spectral axis of a cube, otherwise
     the first non-degenerate extra axis (other extra axes take index 0, e.g. STOKES).
     """
@@ -160,6 +157,9 @@ class FitsImage:
         self.path = path
         self.hdu_index = hdu
         self._lock = threading.Lock()
+        self._wcs: ImageWcs | None = None
+        self._section: Any = None
+        self._scaled_hdul: fits.HDUList | None = None
         self._hdul = _open(path, do_not_scale_image_data=True)
         try:
             hdu_obj = _hdu(self._hdul, hdu, path)
@@ -170,25 +170,21 @@ class FitsImage:
             self.compressed = isinstance(hdu_obj, fits.CompImageHDU)
             self._data = self._load(hdu_obj)
         except BaseException:
-            self._hdul.close()
+            self.close()
             raise
         self.height, self.width = int(self.shape[-2]), int(self.shape[-1])
         self.bunit = str(self.header.get("BUNIT", "") or "").strip()
         self.plane_axis = self._choose_plane_axis()
         self.planes = 1 if self.plane_axis is None else int(self.shape[self.plane_axis])
 
-    def _load(self, hdu_obj: Any) -> np.ndarray:
+    def _load(self, hdu_obj: Any) -> Any:
         header = hdu_obj.header
         self._scale = float(header.get("BSCALE", 1.0))
         self._zero = float(header.get("BZERO", 0.0))
         bitpix = int(header.get("BITPIX", -32))
         self._blank = int(header["BLANK"]) if bitpix > 0 and "BLANK" in header else None
         if self.compressed:
-            # astropy applies ZSCALE/ZZERO/ZBLANK and dequantisation; we decompress once.
-            with _open(self.path) as scaled:
-                data = np.asarray(scaled[self.hdu_index].data, dtype=np.float32)
-            self._scale, self._zero, self._blank = 1.0, 0.0, None
-            return _finite_or_nan(data.copy())
+            return self._load_compressed()
         try:
             data = hdu_obj.data
         except _READ_ERRORS as exc:
@@ -197,25 +193,38 @@ class FitsImage:
             raise NotAFitsImage(f"{self.path.name}: HDU {self.hdu_index} data is truncated or corrupt")
         return data
 
+    def _load_compressed(self) -> Any:
+        """astropy applies ZSCALE/ZZERO/BSCALE/BZERO, ZBLANK/BLANK and dequantisation here.
+
+        ``memmap=False`` because astropy refuses scaled data from a memory-mapped file.
+        """
+        self._scale, self._zero, self._blank = 1.0, 0.0, None
+        self._scaled_hdul = _open(self.path, memmap=False)
+        try:
+            section = self._scaled_hdul[self.hdu_index].section
+            if int(np.prod(self.shape)) <= COMPRESSED_IN_MEMORY_MAX_PIXELS:
+                data = np.asarray(section[...], dtype=np.float32)
+                self._scaled_hdul.close()
+                self._scaled_hdul = None
+                return _finite_or_nan(np.array(data, dtype=np.float32, copy=True))
+            section[(0,) * len(self.shape)]  # decompress one tile now: corrupt data fails at open
+        except _READ_ERRORS as exc:
+            raise NotAFitsImage(f"{self.path.name}: compressed HDU {self.hdu_index} cannot be read: {exc}") from exc
+        self._section = section
+        return section
+
     def _choose_plane_axis(self) -> int | None:
         """The numpy axis planes step along, or None for a plain 2-D image."""
-        extra = list(range(len(self.shape) - 2))
-        if not extra:
-            return None
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", (AstropyWarning, FITSFixedWarning))
-                spec = WCS(self.header, relax=True).wcs.spec
-        except Exception:  # noqa: BLE001 - a bad WCS only means we fall back to axis order
-            spec = -1
-        if spec >= 2:
-            axis = len(self.shape) - 1 - spec
-            if axis in extra and self.shape[axis] >= 1:
-                return axis
-        for axis in reversed(extra):  # FITS axis 3 first
-            if self.shape[axis] > 1:
-                return axis
-        return extra[-1]
+        pixel_axis = plane_pixel_axis(self.header, self.wcs.wcs)
+        return None if pixel_axis is None else len(self.shape) - 1 - pixel_axis
+
+    @property
+    def wcs(self) -> ImageWcs:
+        """The full WCS of this HDU (``has_celestial`` False when there is none)."""
+        if self._wcs is None:
+            wcs = ImageWcs.from_header(self.header)
+            self._wcs = wcs
+        return self._wcs
 
     @property
     def plane_fits_axis(self) -> int | None:
@@ -232,17 +241,37 @@ class FitsImage:
 
     def physical(self, raw: np.ndarray) -> np.ndarray:
         """Raw stored values -> float32 physical values with NaN for blank/NaN/inf."""
-        out = raw.astype(np.float32, copy=True)
-        if self._blank is not None:
-            out[raw == self._blank] = np.nan
         if self._scale != 1.0 or self._zero != 0.0:
             # float64 for the affine step keeps 32-bit integers with BZERO exact enough.
             out = (raw.astype(np.float64) * self._scale + self._zero).astype(np.float32)
-            if self._blank is not None:
-                out[raw == self._blank] = np.nan
+        else:
+            out = raw.astype(np.float32, copy=True)
+        if self._blank is not None:
+            out[raw == self._blank] = np.nan
         return _finite_or_nan(out)
 
+    def read_raw(self, index: tuple[Any, ...]) -> np.ndarray:
+        """Physical float32 values of ``data[index]`` (basic or strided slices and ints)."""
+        if self._section is not None:
+            with self._lock:  # the section shares one file handle
+                try:
+                    values = np.asarray(self._section[index], dtype=np.float32)
+                except _READ_ERRORS as exc:
+                    raise NotAFitsImage(f"{self.path.name}: compressed data cannot be read: {exc}") from exc
+            return _finite_or_nan(np.array(values, dtype=np.float32, copy=True))
+        raw = self._data[index]
+        if self.compressed:
+            return np.array(raw, dtype=np.float32, copy=True)
+        try:
+            return self.physical(np.asarray(raw))
+        except _READ_ERRORS as exc:
+            raise NotAFitsImage(f"{self.path.name} cannot be read: {exc}") from exc
+
     def close(self) -> None:
+        self._section = None
+        if self._scaled_hdul is not None:
+            self._scaled_hdul.close()
+            self._scaled_hdul = None
         self._hdul.close()
 
     def __enter__(self) -> FitsImage:
@@ -265,11 +294,9 @@ class ImagePlane:
         """Physical values of ``data[y0:y1, x0:x1]`` (0-based, clipped to the image), float32."""
         y0, y1 = max(0, y0), min(self.height, y1)
         x0, x1 = max(0, x0), min(self.width, x1)
-        index: tuple[Any, ...] = (*self.prefix, slice(y0, y1), slice(x0, x1))
-        raw = self.image._data[index]
-        if self.image.compressed:
-            return np.array(raw, dtype=np.float32, copy=True)
-        return self.image.physical(np.asarray(raw))
+        if y0 >= y1 or x0 >= x1:
+            return np.empty((max(0, y1 - y0), max(0, x1 - x0)), dtype=np.float32)
+        return self.image.read_raw((*self.prefix, slice(y0, y1), slice(x0, x1)))
 
     def value(self, x: int, y: int) -> float | None:
         """Physical value at 0-based pixel (x, y); None for blank/NaN/inf or outside."""
@@ -282,17 +309,13 @@ class ImagePlane:
         """About ``n`` finite physical values spread over the whole plane (a regular grid
         of rows and columns, so edges count as much as the centre)."""
         step = max(1, int(np.sqrt(self.width * self.height / max(n, 1))))
-        rows = np.arange(step // 2, self.height, step)
-        cols = slice(step // 2, self.width, step)
+        first = step // 2
+        cols = slice(first, self.width, step)
+        rows_per_block = 256 * step
         chunks = []
-        for start in range(0, len(rows), 256):
-            block = rows[start : start + 256]
-            index: tuple[Any, ...] = (*self.prefix, block, cols)
-            raw = self.image._data[index]
-            values = (
-                np.asarray(raw, dtype=np.float32) if self.image.compressed else self.image.physical(np.asarray(raw))
-            )
-            chunks.append(values.ravel())
+        for start in range(first, self.height, rows_per_block):
+            rows = slice(start, min(self.height, start + rows_per_block), step)
+            chunks.append(self.image.read_raw((*self.prefix, rows, cols)).ravel())
         values = np.concatenate(chunks) if chunks else np.empty(0, np.float32)
         return values[np.isfinite(values)]
 
