@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 
+from neloura.runtime.cleanup import CleanupWorker
 from neloura.runtime.events import EventBus
 from neloura.runtime.images import ImageStore
+from neloura.runtime.views import LiveViews
 from neloura.settings import Settings
 
 
@@ -18,11 +20,15 @@ class Services:
         self.settings = settings
         self.events = EventBus()
         self.images = ImageStore(settings)
+        self.views = LiveViews()
+        self.cleanup = CleanupWorker(settings, self.views, self.events)
 
     async def start(self) -> None:
         """Start background workers (called once by the app's lifespan)."""
         self.events.bind(asyncio.get_running_loop())
+        self.cleanup.start()
 
     async def stop(self) -> None:
         """Stop background workers and release open files."""
+        await self.cleanup.stop()
         self.images.close()

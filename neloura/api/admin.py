@@ -1,0 +1,61 @@
+"""Admin mode: ``/admin/*`` (and ``/local-coding/*``, via :data:`AdminDep`) need NELOURA_ADMIN=true;
+on a non-loopback bind they also need the ``X-Admin-Token`` header equal to NELOURA_ADMIN_TOKEN."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+import psutil
+from fastapi import APIRouter, Depends, Header
+
+from neloura.api.deps import ServicesDep, SettingsDep
+from neloura.errors import Forbidden
+
+
+def require_admin(settings: SettingsDep, x_admin_token: Annotated[str | None, Header()] = None) -> None:
+    """403 unless admin mode is on and, off loopback, the right token is sent."""
+    if not settings.admin:
+        raise Forbidden("admin mode is off (start the server with NELOURA_ADMIN=true)")
+    if settings.is_loopback:
+        return
+    if not settings.admin_token:
+        raise Forbidden("admin endpoints on a non-loopback address need NELOURA_ADMIN_TOKEN to be set")
+    if not x_admin_token or not secrets.compare_digest(x_admin_token, settings.admin_token):
+        raise Forbidden("missing or wrong X-Admin-Token header")
+
+
+AdminDep = Annotated[None, Depends(require_admin)]
+
+router = APIRouter(tags=["admin"])
+
+
+@router.get("/api/config", summary="What the page needs to know: admin mode, upload limit, cleanup interval")
+def config(settings: SettingsDep) -> dict[str, Any]:
+    return {
+        "admin": settings.admin,
+        "admin_token_required": settings.admin and not settings.is_loopback,
+        "upload_max_mb": settings.upload_max_mb,
+        "cleanup_interval_minutes": settings.cleanup_interval_minutes,
+    }
+
+
+@router.get("/admin/system", summary="CPU, memory and disk of the server (psutil)")
+def system(_: AdminDep, settings: SettingsDep) -> dict[str, Any]:
+    vm = psutil.virtual_memory()
+    disk = psutil.disk_usage(str(settings.root))
+    proc = psutil.Process()
+    return {
+        "cpu_percent": psutil.cpu_percent(interval=0.1),
+        "cpu_count": psutil.cpu_count(),
+        "load_average": list(psutil.getloadavg()),
+        "memory": {"total": vm.total, "available": vm.available, "percent": vm.percent},
+        "disk": {"total": disk.total, "used": disk.used, "free": disk.free, "percent": disk.percent},
+        "process": {"rss": proc.memory_info().rss, "threads": proc.num_threads()},
+    }
+
+
+@router.post("/admin/erase-uploads", summary="Empty files/uploads/ now")
+def erase_uploads(_: AdminDep, services: ServicesDep, settings: SettingsDep) -> dict[str, Any]:
+    removed = services.cleanup.erase_all()
+    return {"removed": [p.relative_to(settings.uploads_dir).as_posix() for p in removed]}

@@ -1,0 +1,93 @@
+"""The file browser: folders and files under files/, recursive search, thumbnails, uploads."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
+
+from neloura.api.deps import ServicesDep, SettingsDep
+from neloura.core.files import list_folder, search, thumbnail_png
+from neloura.core.fitsio import list_hdus
+from neloura.core.paths import confine, relative_to_root
+from neloura.errors import InvalidParameter, NotFound, PayloadTooLarge
+from neloura.runtime.uploads import save_upload
+
+router = APIRouter(prefix="/api/files", tags=["files"])
+
+_THUMBS: OrderedDict[tuple[str, float, int, int, int], bytes] = OrderedDict()
+_THUMBS_LOCK = threading.Lock()
+_THUMBS_KEPT = 256
+
+
+@router.get("", summary="List one folder under files/ (folders first)")
+def list_files(settings: SettingsDep, folder: str = "") -> dict[str, Any]:
+    root = settings.files_dir
+    path = confine(root, folder) if folder else root.resolve()
+    if not path.is_dir():
+        raise NotFound(f"not a folder: {folder}")
+    rel = "" if path == root.resolve() else relative_to_root(root, path)
+    parent = None if not rel else rel.rpartition("/")[0]
+    entries = [asdict(e) for e in list_folder(root, path)]
+    return {"folder": rel, "parent": parent, "entries": entries, "uploads_temporary_minutes": _minutes(settings)}
+
+
+@router.get("/search", summary="Recursive case-insensitive search of file and folder names")
+def search_files(settings: SettingsDep, q: Annotated[str, Query(min_length=1, max_length=200)]) -> dict[str, Any]:
+    return {"query": q, "entries": [asdict(e) for e in search(settings.files_dir, q)]}
+
+
+@router.get("/thumbnail", summary="Small grey PNG preview of an image HDU (recommended HDU by default)")
+def thumbnail(
+    services: ServicesDep,
+    path: str,
+    hdu: int | None = None,
+    plane: Annotated[int, Query(ge=0)] = 0,
+    size: Annotated[int, Query(ge=16, le=512)] = 128,
+) -> Response:
+    absolute = services.images.resolve(path)
+    if hdu is None:
+        _, recommended = list_hdus(absolute)
+        if recommended is None:
+            raise InvalidParameter(f"{path} holds no image HDU")
+        hdu = recommended
+    key = (str(absolute), absolute.stat().st_mtime, hdu, plane, size)
+    with _THUMBS_LOCK:
+        png = _THUMBS.get(key)
+    if png is None:
+        png = thumbnail_png(services.images.get_resolved(absolute, hdu), plane, size)
+        with _THUMBS_LOCK:
+            _THUMBS[key] = png
+            while len(_THUMBS) > _THUMBS_KEPT:
+                _THUMBS.popitem(last=False)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
+
+
+@router.post("/upload", summary="Upload a FITS file into files/uploads/ (validated; temporary)")
+def upload(
+    request: Request,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="the FITS file")],
+    folder: Annotated[str, Form()] = "",
+) -> dict[str, Any]:
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > settings.upload_max_mb * 1024 * 1024 + 65536:
+        raise PayloadTooLarge(f"upload larger than the limit of {settings.upload_max_mb} MB")
+    kept = save_upload(settings, file.file, file.filename or "upload.fits", folder)
+    hdus, recommended = list_hdus(kept)
+    return {
+        "path": relative_to_root(settings.files_dir, kept),
+        "name": kept.name,
+        "size": kept.stat().st_size,
+        "hdus": [asdict(h) for h in hdus],
+        "recommended": recommended,
+        "temporary_minutes": _minutes(settings),
+    }
+
+
+def _minutes(settings: Any) -> float:
+    return float(settings.cleanup_interval_minutes)
