@@ -70,7 +70,9 @@ class CleanupWorker:
                 empty = False
         return empty
 
-    def _remove_if_expired(self, entry: Path, root: Path, cutoff: float, keep: frozenset[Path], removed: list[Path]) -> bool:
+    def _remove_if_expired(
+        self, entry: Path, root: Path, cutoff: float, keep: frozenset[Path], removed: list[Path]
+    ) -> bool:
         """Handle one entry; True when it is gone afterwards."""
         try:
             st = entry.lstat()

@@ -46,7 +46,7 @@ def test_admin_on_loopback_needs_no_token(admin_client: TestClient) -> None:
 
 
 def test_non_loopback_requires_token(tmp_path: Path) -> None:
-    for c in _client(tmp_path, admin=True, host="0.0.0.0", admin_token="s3cret"):  # noqa: S104
+    for c in _client(tmp_path, admin=True, host="0.0.0.0", admin_token="s3cret"):
         assert c.get("/admin/system").status_code == 403
         assert c.get("/admin/system", headers={"X-Admin-Token": "wrong"}).status_code == 403
         assert c.get("/admin/system", headers={"X-Admin-Token": "s3cret"}).status_code == 200
