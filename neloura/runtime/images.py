@@ -109,6 +109,12 @@ class ImageStore:
             self._limits[key] = limits
         return limits
 
+    def is_ready(self, relative: str, hdu: int, plane: int = 0) -> bool:
+        """True when the image is open and its default limits are cached (no I/O but a stat)."""
+        path, mtime, _, _ = key = self.plane_key(relative, hdu, plane)
+        with self._lock:
+            return (path, hdu, mtime) in self._open and key in self._limits
+
     def close(self) -> None:
         with self._lock:
             for image in self._open.values():

@@ -11,6 +11,8 @@ import asyncio
 from neloura.runtime.cleanup import CleanupWorker
 from neloura.runtime.events import EventBus
 from neloura.runtime.images import ImageStore
+from neloura.runtime.levels import LevelStore
+from neloura.runtime.tiles import TileService
 from neloura.runtime.views import LiveViews
 from neloura.settings import Settings
 
@@ -20,6 +22,8 @@ class Services:
         self.settings = settings
         self.events = EventBus()
         self.images = ImageStore(settings)
+        self.levels = LevelStore(settings)
+        self.tiles = TileService(settings, self.images, self.levels)
         self.views = LiveViews()
         self.cleanup = CleanupWorker(settings, self.views, self.events)
 
@@ -31,4 +35,5 @@ class Services:
     async def stop(self) -> None:
         """Stop background workers and release open files."""
         await self.cleanup.stop()
+        self.levels.close()
         self.images.close()

@@ -1,0 +1,131 @@
+"""Deep Zoom tiles and the histogram of an image plane.
+
+``GET /api/images/tiles/{level}/{col}_{row}.{png|jpg}`` follows OpenSeadragon's Deep Zoom
+convention (256-px tiles, no overlap, level 0 = 1x1, ``max_level = ceil(log2(max(w, h)))`` is
+full resolution, edge tiles smaller), with FITS row 0 at the BOTTOM of the displayed image.
+
+Display convention shared with the front end:
+
+* every display parameter is in the URL, so a tile URL names its pixels: browsers and proxies
+  cache it (``Cache-Control``), and the strong ``ETag`` (a hash of file, mtime and parameters)
+  answers ``If-None-Match`` with 304;
+* PNG tiles are 8-bit palette images: indices 0..254 carry data (``round(stretch(x) * 254)``
+  with ``x = (value - vmin) / (vmax - vmin)`` clipped to [0, 1]), index 255 is NaN/blank, drawn
+  in ``nan_color`` (default ``transparent``: alpha 0 through the PNG tRNS chunk);
+* ``invert=true`` flips the colormap; ``cmap`` is any matplotlib colormap or its ``_r`` reverse;
+* defaults: ``stretch=linear``, ``cmap=gray``, ``vmin``/``vmax`` = the default limits (0.5/99.5
+  percentiles of a sample spread over the whole plane, as ``/api/images/info`` reports them).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from neloura.api.deps import ServicesDep
+from neloura.core.colormaps import TRANSPARENT
+from neloura.core.histogram import MAX_BINS, histogram
+from neloura.core.limits import minmax_limits, percentile_limits, user_limits, zscale_limits
+from neloura.errors import InvalidParameter
+
+router = APIRouter(prefix="/api/images", tags=["images"])
+
+CACHE_CONTROL = "public, max-age=600"
+
+PathQ = Annotated[str, Query(description="image path relative to files/, e.g. demo/galaxy.fits")]
+HduQ = Annotated[int, Query(ge=0, description="HDU index")]
+PlaneQ = Annotated[int, Query(ge=0, description="plane index along the cube's plane axis")]
+
+
+def _parse_tile_name(name: str) -> tuple[int, int, str]:
+    stem, dot, fmt = name.rpartition(".")
+    col, underscore, row = stem.partition("_")
+    if not (dot and underscore and col.isdigit() and row.isdigit()):
+        raise InvalidParameter(f"tile name must look like COL_ROW.png or COL_ROW.jpg, got {name!r}")
+    return int(col), int(row), fmt.lower()
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+@router.get(
+    "/tiles/{level}/{name}",
+    responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}, 304: {"description": "not modified"}},
+    response_class=Response,
+)
+async def tile(
+    level: int,
+    name: str,
+    request: Request,
+    services: ServicesDep,
+    path: PathQ,
+    hdu: HduQ = 0,
+    plane: PlaneQ = 0,
+    stretch: Annotated[str, Query(description="linear log sqrt squared power asinh sinh histequ")] = "linear",
+    exponent: Annotated[float | None, Query(description="log: a (default 1000); power: p (default 2)")] = None,
+    cmap: Annotated[str, Query(description="any matplotlib colormap, reverses as name_r")] = "gray",
+    invert: bool = False,
+    nan_color: Annotated[str, Query(description="transparent, a colour name or #rrggbb[aa]")] = TRANSPARENT,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> Response:
+    """One Deep Zoom tile (``name`` is ``COL_ROW.png`` or ``COL_ROW.jpg``) of an image plane."""
+    col, row, fmt = _parse_tile_name(name)
+    tiles = services.tiles
+    args = (path, level, col, row, fmt)
+    kwargs: dict[str, Any] = dict(hdu=hdu, plane=plane, stretch=stretch, exponent=exponent, cmap=cmap,
+                                  invert=invert, nan_color=nan_color, vmin=vmin, vmax=vmax)
+    if tiles.ready(path, hdu, plane):
+        spec = tiles.spec(*args, **kwargs)
+    else:  # first use: opens the file and computes the default limits
+        spec = await run_in_threadpool(tiles.spec, *args, **kwargs)
+    headers = {"ETag": spec.etag, "Cache-Control": CACHE_CONTROL}
+    if _etag_matches(request.headers.get("if-none-match"), spec.etag):
+        return Response(status_code=304, headers=headers)
+    data = tiles.cache.get(spec.etag)
+    if data is None:
+        data = await run_in_threadpool(tiles.render, spec)
+    return Response(content=data, media_type=spec.media_type, headers=headers)
+
+
+@router.get("/histogram")
+def image_histogram(
+    services: ServicesDep,
+    path: PathQ,
+    hdu: HduQ = 0,
+    plane: PlaneQ = 0,
+    bins: Annotated[int, Query(ge=1, le=MAX_BINS)] = 256,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> dict[str, Any]:
+    """Histogram of physical values over the plane's sample, between the current limits
+    (``vmin``/``vmax``, each defaulting to the default limits), with the limits of every mode."""
+    images = services.images
+    images.get(path, hdu).plane(plane)  # 404/403/415/422 before any work
+    sample = images.sample(path, hdu, plane)
+    default = images.default_limits(path, hdu, plane)
+    lo, hi = user_limits(sample, default[0] if vmin is None else vmin, default[1] if vmax is None else vmax)
+    result = histogram(sample, bins, lo, hi)
+    return {
+        "bins": bins,
+        "counts": result.counts.tolist(),
+        "edges": result.edges.tolist(),
+        "vmin": result.vmin,
+        "vmax": result.vmax,
+        "below": result.below,
+        "above": result.above,
+        "sample_size": result.sample_size,
+        "default_limits": {"vmin": default[0], "vmax": default[1]},
+        "limits": {
+            "percentiles": dict(zip(("vmin", "vmax"), percentile_limits(sample), strict=True)),
+            "minmax": dict(zip(("vmin", "vmax"), minmax_limits(sample), strict=True)),
+            "zscale": dict(zip(("vmin", "vmax"), zscale_limits(sample), strict=True)),
+        },
+    }

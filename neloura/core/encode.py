@@ -1,0 +1,74 @@
+"""Tile encoding: 8-bit palette PNG (lossless, the default) and JPEG (for slow links).
+
+The PNG is written directly (signature, IHDR colour type 3, PLTE, tRNS when the palette has
+transparency, one IDAT, IEND): an index image with the colormap as palette is 1 byte per pixel
+before compression, a third of RGB, and needs no per-pixel colour work. Rows use PNG filter 0
+(none), which the PNG specification recommends for palette images.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+from PIL import Image
+
+from neloura.core.colormaps import Palette
+from neloura.errors import InvalidParameter
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Measured on 256x256 sky tiles: zlib level 1..6 all give the same size (noise is
+# incompressible beyond its entropy); the run-length strategy is twice as fast as the default
+# (0.4 vs 0.9 ms) at the same size, and still collapses runs (NaN borders, saturated cores).
+PNG_ZLIB_LEVEL = 1
+PNG_ZLIB_STRATEGY = zlib.Z_RLE
+FORMATS = ("png", "jpg")
+MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg"}
+
+
+def _chunk(kind: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(payload, zlib.crc32(kind))
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+
+def encode_png(
+    index: np.ndarray, pal: Palette, *, level: int = PNG_ZLIB_LEVEL, strategy: int = PNG_ZLIB_STRATEGY
+) -> bytes:
+    """Palette PNG of a 2-D uint8 index image (row 0 = top)."""
+    if index.ndim != 2 or index.dtype != np.uint8:
+        raise ValueError("encode_png needs a 2-D uint8 array")
+    height, width = index.shape
+    rows = np.empty((height, width + 1), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type: none
+    rows[:, 1:] = index
+    compressor = zlib.compressobj(level, zlib.DEFLATED, 15, 9, strategy)
+    idat = compressor.compress(rows.data) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
+    parts = [PNG_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"PLTE", pal.rgb.tobytes())]
+    if not pal.opaque:
+        alpha = pal.alpha
+        last = int(np.nonzero(alpha != 255)[0].max()) + 1  # trailing opaque entries may be omitted
+        parts.append(_chunk(b"tRNS", alpha[:last].tobytes()))
+    parts += [_chunk(b"IDAT", idat), _chunk(b"IEND", b"")]
+    return b"".join(parts)
+
+
+def encode_jpeg(index: np.ndarray, pal: Palette, *, quality: int = 90) -> bytes:
+    """JPEG of an index image through its palette (transparent NaN shows as its RGB, black by default)."""
+    if not 1 <= quality <= 100:
+        raise InvalidParameter(f"JPEG quality must be 1..100, got {quality}")
+    rgb = pal.rgb[index]
+    out = io.BytesIO()
+    Image.fromarray(rgb, mode="RGB").save(out, format="JPEG", quality=quality)
+    return out.getvalue()
+
+
+def encode(index: np.ndarray, pal: Palette, fmt: str, *, jpeg_quality: int = 90) -> bytes:
+    """Encode a tile as ``png`` or ``jpg``."""
+    if fmt == "png":
+        return encode_png(index, pal)
+    if fmt in ("jpg", "jpeg"):
+        return encode_jpeg(index, pal, quality=jpeg_quality)
+    raise InvalidParameter(f"unknown tile format {fmt!r}; use png or jpg")

@@ -1,0 +1,124 @@
+"""NaN-aware block averaging for the reduced levels of the Deep Zoom pyramid.
+
+A level of reduction ``k`` holds, for each level pixel, the mean of the finite physical values
+of the ``k x k`` block of display pixels it covers (NaN when the block has none). Blocks start
+at the top-left of the display (FITS row ``height - 1``), as OpenSeadragon draws them; edge
+blocks are partial. Never every k-th pixel: every source pixel contributes.
+
+Levels are built as a cascade with exact weights: the first halving reads the source once, in
+strips, and keeps ``(mean, count)``; each next level combines 2x2 ``(mean, count)`` blocks of the
+previous one, so the result equals the direct mean over the whole ``k x k`` block (up to float32
+rounding). Level arrays are float32 in DISPLAY orientation (row 0 = top of the display).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+# read(y0, y1, x0, x1) -> float32 physical values of data[y0:y1, x0:x1], FITS order (row 0 = bottom)
+Reader = Callable[[int, int, int, int], np.ndarray]
+
+STRIP_ROWS = 256
+
+
+def _count_dtype(factor: int) -> type[np.unsignedinteger]:
+    n = factor * factor
+    if n <= np.iinfo(np.uint8).max:
+        return np.uint8
+    if n <= np.iinfo(np.uint16).max:
+        return np.uint16
+    return np.uint32
+
+
+def _pad_even(values: np.ndarray, fill: float | int) -> np.ndarray:
+    rows, cols = values.shape
+    if rows % 2 == 0 and cols % 2 == 0:
+        return values
+    out = np.full((rows + rows % 2, cols + cols % 2), fill, dtype=values.dtype)
+    out[:rows, :cols] = values
+    return out
+
+
+def _sum4(a: np.ndarray, dtype: type[np.generic]) -> np.ndarray:
+    out = a[0::2, 0::2].astype(dtype, copy=True)
+    out += a[1::2, 0::2]
+    out += a[0::2, 1::2]
+    out += a[1::2, 1::2]
+    return out
+
+
+def _divide(total: np.ndarray, count: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+    return mean.astype(np.float32, copy=False)
+
+
+def halve_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """2x2 NaN-aware means of a float array (display orientation) and the finite counts."""
+    values = _pad_even(np.asarray(values, dtype=np.float32), np.nan)
+    finite = np.isfinite(values)
+    zeroed = np.where(finite, values, np.float32(0))
+    count = _sum4(finite.view(np.uint8), np.uint8)
+    return _divide(_sum4(zeroed, np.float32), count), count
+
+
+def halve_weighted(mean: np.ndarray, count: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
+    """Combine 2x2 blocks of ``(mean, count)`` into the level of reduction ``factor``
+    (the new level's factor; used for weights' integer type)."""
+    mean = _pad_even(mean, np.nan)
+    count = _pad_even(count, 0)
+    weighted = np.where(count > 0, mean * count, np.float32(0)).astype(np.float32, copy=False)
+    new_count = _sum4(count, _count_dtype(factor))
+    return _divide(_sum4(weighted, np.float32), new_count), new_count
+
+
+def halve_source(read: Reader, width: int, height: int, strip_rows: int = STRIP_ROWS) -> tuple[np.ndarray, np.ndarray]:
+    """The level of reduction 2 straight from the source, reading each pixel once, in strips.
+
+    Returns ``(mean, count)`` in display orientation.
+    """
+    strip_rows += strip_rows % 2
+    out_h, out_w = -(-height // 2), -(-width // 2)
+    mean = np.empty((out_h, out_w), dtype=np.float32)
+    count = np.empty((out_h, out_w), dtype=np.uint8)
+    for d0 in range(0, height, strip_rows):
+        d1 = min(d0 + strip_rows, height)
+        strip = read(height - d1, height - d0, 0, width)[::-1]  # display rows d0..d1
+        m, c = halve_values(strip)
+        mean[d0 // 2 : d0 // 2 + m.shape[0]] = m
+        count[d0 // 2 : d0 // 2 + c.shape[0]] = c
+    return mean, count
+
+
+def build_levels(read: Reader, width: int, height: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(factor, level)`` for factor 2, 4, 8... down to a 1x1 level.
+
+    Each level is float32 in display orientation, shape ``(ceil(height/factor), ceil(width/factor))``.
+    The source is read once (for factor 2); each next level comes from the previous one.
+    """
+    if max(width, height) <= 1:
+        return
+    mean, count = halve_source(read, width, height)
+    factor = 2
+    yield factor, mean
+    while max(mean.shape) > 1:
+        factor *= 2
+        mean, count = halve_weighted(mean, count, factor)
+        yield factor, mean
+
+
+def block_mean(display: np.ndarray, factor: int) -> np.ndarray:
+    """Direct NaN-aware ``factor x factor`` block mean of a display-oriented array (reference
+    implementation; reads everything at once, for small arrays and tests)."""
+    rows, cols = display.shape
+    out_h, out_w = -(-rows // factor), -(-cols // factor)
+    padded = np.full((out_h * factor, out_w * factor), np.nan, dtype=np.float64)
+    padded[:rows, :cols] = display
+    blocks = padded.reshape(out_h, factor, out_w, factor)
+    finite = np.isfinite(blocks)
+    total = np.where(finite, blocks, 0.0).sum(axis=(1, 3))
+    count = finite.sum(axis=(1, 3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (total / count).astype(np.float32)

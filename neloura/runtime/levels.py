@@ -1,0 +1,184 @@
+"""Block-averaged pyramid levels of open planes: built once in the background, kept in a
+memory-bounded LRU, optionally saved under ``settings.cache_dir/levels`` for the next start.
+
+Keyed by (resolved path, mtime, hdu, plane): a file changed on disk gets new levels. One build
+runs at a time (the machine's cores also serve tiles); a request for a level waits until that
+level exists, and levels come out of the cascade largest first (factor 2, 4, 8...).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from neloura.core.fitsio import ImagePlane
+from neloura.core.pyramid import build_levels
+from neloura.core.tiles import Pyramid
+from neloura.errors import NelouraError
+from neloura.settings import Settings
+
+log = logging.getLogger("neloura.levels")
+
+PlaneKey = tuple[Path, float, int, int]
+DISK_CACHE_MIN_PIXELS = 4_000_000  # smaller images rebuild faster than they load
+
+
+class PlaneLevels:
+    """The reduced levels of one plane, filled by a background build."""
+
+    def __init__(self, key: PlaneKey, width: int, height: int) -> None:
+        self.key = key
+        self.geometry = Pyramid(width, height)
+        self.arrays: dict[int, np.ndarray] = {}
+        self.build_seconds: dict[int, float] = {}
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        self._ready: dict[int, threading.Event] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.arrays.values())
+
+    def _event(self, factor: int) -> threading.Event:
+        with self._lock:
+            return self._ready.setdefault(factor, threading.Event())
+
+    def publish(self, factor: int, array: np.ndarray, seconds: float) -> None:
+        self.arrays[factor] = array
+        self.build_seconds[factor] = seconds
+        self._event(factor).set()
+
+    def fail(self, error: BaseException) -> None:
+        self.error = error
+        with self._lock:
+            events = list(self._ready.values())
+        for event in events:
+            event.set()
+        self.done.set()
+
+    def get(self, factor: int, timeout: float | None = None) -> np.ndarray:
+        """The level of reduction ``factor``, waiting for the build when needed."""
+        if factor not in self.arrays:
+            self._event(factor).wait(timeout)
+        if factor in self.arrays:
+            return self.arrays[factor]
+        if isinstance(self.error, NelouraError):
+            raise self.error
+        raise RuntimeError(f"level x{factor} of {self.key[0].name} is not available: {self.error!r}")
+
+
+class LevelStore:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._entries: OrderedDict[PlaneKey, PlaneLevels] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neloura-levels")
+
+    def levels(self, key: PlaneKey, plane: ImagePlane) -> PlaneLevels:
+        """The levels of ``plane`` (cached), starting their build on first use."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+                return entry
+            entry = PlaneLevels(key, plane.width, plane.height)
+            self._entries[key] = entry
+        if not self._load_from_disk(entry):
+            self._pool.submit(self._build, entry, plane)
+        return entry
+
+    def level(self, key: PlaneKey, plane: ImagePlane, factor: int) -> np.ndarray:
+        """One reduced level (display orientation), waiting for its build if needed."""
+        return self.levels(key, plane).get(factor)
+
+    def _build(self, entry: PlaneLevels, plane: ImagePlane) -> None:
+        try:
+            start = time.perf_counter()
+            for factor, array in build_levels(plane.read, plane.width, plane.height):
+                now = time.perf_counter()
+                array.setflags(write=False)
+                entry.publish(factor, array, now - start)
+                start = now
+            entry.done.set()
+            self._evict()
+            self._save_to_disk(entry)
+        except BaseException as exc:  # handed to every waiting request
+            log.exception("building levels of %s failed", entry.key[0])
+            entry.fail(exc)
+            with self._lock:
+                self._entries.pop(entry.key, None)
+
+    def _evict(self) -> None:
+        budget = self.settings.level_cache_mb * 1024 * 1024
+        with self._lock:
+            total = sum(e.nbytes for e in self._entries.values())
+            for key in list(self._entries)[:-1]:  # never the most recently used
+                if total <= budget:
+                    break
+                entry = self._entries[key]
+                if entry.done.is_set():
+                    total -= entry.nbytes
+                    del self._entries[key]
+
+    # -- optional disk cache ---------------------------------------------------------------
+
+    def _disk_folder(self, key: PlaneKey) -> Path | None:
+        path, mtime, hdu, plane = key
+        if not self.settings.disk_cache:
+            return None
+        text = f"{path}|{mtime!r}|{path.stat().st_size}|{hdu}|{plane}"
+        digest = hashlib.sha256(text.encode()).hexdigest()[:32]
+        return self.settings.cache_dir / "levels" / digest
+
+    def _load_from_disk(self, entry: PlaneLevels) -> bool:
+        g = entry.geometry
+        if g.width * g.height < DISK_CACHE_MIN_PIXELS:
+            return False
+        folder = self._disk_folder(entry.key)
+        if folder is None or not (folder / "complete").is_file():
+            return False
+        try:
+            for level in range(g.max_level - 1, -1, -1):
+                factor = g.factor(level)
+                array = np.load(folder / f"x{factor}.npy", mmap_mode="r")
+                w, h = g.level_size(level)
+                if array.shape != (h, w) or array.dtype != np.float32:
+                    raise ValueError(f"cached level x{factor} has shape {array.shape}")
+                entry.publish(factor, array, 0.0)
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring the disk cache of %s: %s", entry.key[0], exc)
+            entry.arrays.clear()
+            return False
+        entry.done.set()
+        return True
+
+    def _save_to_disk(self, entry: PlaneLevels) -> None:
+        g = entry.geometry
+        folder = self._disk_folder(entry.key)
+        if folder is None or g.width * g.height < DISK_CACHE_MIN_PIXELS:
+            return
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for factor, array in list(entry.arrays.items()):
+                tmp = folder / f"x{factor}.tmp.npy"
+                np.save(tmp, array)
+                os.replace(tmp, folder / f"x{factor}.npy")
+                # serve from the file from now on: the kernel may reclaim those pages
+                entry.arrays[factor] = np.load(folder / f"x{factor}.npy", mmap_mode="r")
+            (folder / "complete").write_text(str(entry.key[0]))
+        except OSError as exc:
+            log.warning("cannot write the level cache of %s: %s", entry.key[0], exc)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._entries.clear()

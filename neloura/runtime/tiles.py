@@ -1,0 +1,191 @@
+"""Rendered tiles: display parameters resolved once into a :class:`TileSpec` (whose ETag names
+the exact pixels), rendered from the source (full resolution) or a cached reduced level, and
+kept in a byte LRU bounded by ``settings.tile_cache_mb``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from neloura.core import stretch as stretches
+from neloura.core.colormaps import TRANSPARENT, palette
+from neloura.core.encode import FORMATS, MEDIA_TYPES, encode
+from neloura.core.limits import user_limits
+from neloura.core.tiles import Pyramid
+from neloura.errors import InvalidParameter
+from neloura.runtime.images import ImageStore, PlaneKey
+from neloura.runtime.levels import LevelStore
+from neloura.settings import Settings
+
+_LUTS_KEPT = 64
+
+
+@dataclass(frozen=True)
+class TileSpec:
+    """Everything that determines a tile's bytes."""
+
+    relative: str
+    key: PlaneKey
+    hdu: int
+    plane: int
+    level: int
+    col: int
+    row: int
+    fmt: str
+    stretch: str
+    exponent: float
+    cmap: str
+    invert: bool
+    nan_color: str
+    vmin: float
+    vmax: float
+    jpeg_quality: int
+
+    @property
+    def etag(self) -> str:
+        path, mtime, *_ = self.key
+        text = "|".join(
+            map(
+                repr,
+                (str(path), mtime, self.hdu, self.plane, self.level, self.col, self.row, self.fmt, self.stretch,
+                 self.exponent, self.cmap, self.invert, self.nan_color, self.vmin, self.vmax, self.jpeg_quality),
+            )
+        )
+        return '"' + hashlib.blake2b(text.encode(), digest_size=16).hexdigest() + '"'
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[self.fmt]
+
+
+class TileCache:
+    """Rendered tile bytes by ETag, least recently used dropped beyond ``max_bytes``."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, etag: str) -> bytes | None:
+        with self._lock:
+            data = self._items.get(etag)
+            if data is not None:
+                self._items.move_to_end(etag)
+            return data
+
+    def put(self, etag: str, data: bytes) -> None:
+        if len(data) > self.max_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(etag, None)
+            self._size -= len(old) if old is not None else 0
+            self._items[etag] = data
+            self._size += len(data)
+            while self._size > self.max_bytes:
+                _, dropped = self._items.popitem(last=False)
+                self._size -= len(dropped)
+
+    @property
+    def nbytes(self) -> int:
+        return self._size
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._size = 0
+
+
+class TileService:
+    def __init__(self, settings: Settings, images: ImageStore, levels: LevelStore) -> None:
+        self.settings = settings
+        self.images = images
+        self.levels = levels
+        self.cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
+        self._luts: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
+        self._lut_lock = threading.Lock()
+
+    def spec(
+        self,
+        relative: str,
+        level: int,
+        col: int,
+        row: int,
+        fmt: str,
+        *,
+        hdu: int = 0,
+        plane: int = 0,
+        stretch: str = "linear",
+        exponent: float | None = None,
+        cmap: str = "gray",
+        invert: bool = False,
+        nan_color: str = TRANSPARENT,
+        vmin: float | None = None,
+        vmax: float | None = None,
+    ) -> TileSpec:
+        """Validate a tile request and resolve its defaults (may open the file and compute the
+        default limits on first use: call from a worker thread unless :meth:`ready`)."""
+        if fmt not in FORMATS:
+            raise InvalidParameter(f"unknown tile format {fmt!r}; use png or jpg")
+        key = self.images.plane_key(relative, hdu, plane)
+        image = self.images.get_resolved(key[0], hdu)
+        image.plane(plane)  # validates the plane index
+        Pyramid(image.width, image.height, self.settings.tile_size).tile(level, col, row)
+        exponent_value = stretches.check_stretch(stretch, exponent)
+        palette(cmap, invert, nan_color)  # validates the colormap and NaN colour (cached)
+        if vmin is None or vmax is None:
+            auto_min, auto_max = self.images.default_limits(relative, hdu, plane)
+            vmin = auto_min if vmin is None else vmin
+            vmax = auto_max if vmax is None else vmax
+        vmin, vmax = user_limits(np.empty(0), vmin, vmax)
+        return TileSpec(relative, key, hdu, plane, level, col, row, fmt, stretch, exponent_value, cmap,
+                        invert, nan_color, vmin, vmax, self.settings.jpeg_quality)
+
+    def ready(self, relative: str, hdu: int, plane: int) -> bool:
+        """True when :meth:`spec` needs no file I/O beyond a stat (image open, limits cached)."""
+        return self.images.is_ready(relative, hdu, plane)
+
+    def render(self, spec: TileSpec) -> bytes:
+        """The tile's bytes, from the cache or rendered now (blocking)."""
+        cached = self.cache.get(spec.etag)
+        if cached is not None:
+            return cached
+        data = encode(self._indices(spec), palette(spec.cmap, spec.invert, spec.nan_color), spec.fmt,
+                      jpeg_quality=spec.jpeg_quality)
+        self.cache.put(spec.etag, data)
+        return data
+
+    def values(self, spec: TileSpec) -> np.ndarray:
+        """Physical values under the tile (float32, display orientation: row 0 = top)."""
+        image = self.images.get_resolved(spec.key[0], spec.hdu)
+        plane = image.plane(spec.plane)
+        geometry = Pyramid(image.width, image.height, self.settings.tile_size)
+        box = geometry.tile(spec.level, spec.col, spec.row)
+        entry = self.levels.levels(spec.key, plane)  # starts the background build on first use
+        if box.factor == 1:
+            y0, y1 = geometry.array_rows(box)
+            return plane.read(y0, y1, box.x0, box.x1)[::-1]
+        return entry.get(box.factor)[box.y0 : box.y1, box.x0 : box.x1]
+
+    def _indices(self, spec: TileSpec) -> np.ndarray:
+        return stretches.apply(self.values(spec), spec.vmin, spec.vmax, self._lut(spec))
+
+    def _lut(self, spec: TileSpec) -> np.ndarray:
+        key: tuple[object, ...] = (spec.stretch, spec.exponent)
+        if spec.stretch == "histequ":
+            key = (*key, spec.key, spec.vmin, spec.vmax)
+        with self._lut_lock:
+            lut = self._luts.get(key)
+        if lut is None:
+            sample = self.images.sample(spec.relative, spec.hdu, spec.plane) if spec.stretch == "histequ" else None
+            lut = stretches.lookup_table(spec.stretch, spec.exponent, sample=sample, limits=(spec.vmin, spec.vmax))
+            with self._lut_lock:
+                self._luts[key] = lut
+                while len(self._luts) > _LUTS_KEPT:
+                    self._luts.popitem(last=False)
+        return lut
