@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+from neloura.runtime.catalogs import CatalogStore
 from neloura.runtime.cleanup import CleanupWorker
 from neloura.runtime.events import EventBus
 from neloura.runtime.images import ImageStore
@@ -22,6 +23,7 @@ class Services:
         self.settings = settings
         self.events = EventBus()
         self.images = ImageStore(settings)
+        self.catalogs = CatalogStore(settings, self.events)
         self.levels = LevelStore(settings)
         self.tiles = TileService(settings, self.images, self.levels)
         self.views = LiveViews()
@@ -37,3 +39,4 @@ class Services:
         await self.cleanup.stop()
         self.levels.close()
         self.images.close()
+        self.catalogs.close()

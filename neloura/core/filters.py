@@ -1,0 +1,506 @@
+"""A TOPCAT-like expression language compiled into safe, parameterised DuckDB SQL.
+
+The text is tokenised and parsed by recursive descent; nothing is ever evaluated by Python
+and no user text is ever pasted into SQL: literals become named parameters (``$p0``...),
+columns become double-quoted identifiers taken from a whitelist, functions from a fixed table.
+
+Language (case-insensitive keywords)::
+
+    expr     := or
+    or       := and (('||' | 'or') and)*
+    and      := not (('&&' | 'and') not)*
+    not      := ('!' | 'not') not | compare
+    compare  := sum [('==' | '=' | '!=' | '<>' | '<' | '<=' | '>' | '>=' | 'contains') sum]
+                | sum 'is' ['not'] 'null'
+    sum      := product (('+' | '-') product)*
+    product  := unary (('*' | '/' | '%') unary)*
+    unary    := ('-' | '+') unary | primary
+    primary  := number | 'string' | "string" | true | false | null | PI | E
+                | column | `any column name` | $N (1-based column index) | NULL_column
+                | function '(' [expr (',' expr)*] ')' | '(' expr ')'
+
+Values are typed (number, string, boolean): comparing a string with a number, or adding
+strings, is a 422 at the operator's position. Missing values (null, and NaN which the loader
+turns into null) make a comparison false, as in TOPCAT and as a numpy mask would. Angles of
+trigonometric functions are in degrees; ``skyDistance(ra1, dec1, ra2, dec2)`` is in arcsec.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from neloura.errors import InvalidFilter
+
+MAX_LENGTH = 10_000
+MAX_DEPTH = 100
+
+NUM, STR, BOOL, NULL = "num", "str", "bool", "null"
+
+
+@dataclass(frozen=True)
+class Expression:
+    """Compiled SQL with its named parameters and its value type (num, str or bool)."""
+
+    sql: str
+    params: dict[str, Any]
+    kind: str
+    columns: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # num, str, ident, quoted, index, op, end
+    text: str
+    value: Any
+    pos: int
+
+
+_TOKEN = re.compile(
+    r"""(?P<space>\s+)
+      |(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+      |(?P<str>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*")
+      |(?P<quoted>`[^`]+`)
+      |(?P<index>\$\d+)
+      |(?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+      |(?P<op>&&|\|\||==|!=|<>|<=|>=|[-+*/%<>=!(),])""",
+    re.VERBOSE,
+)
+
+_KEYWORDS = {"and", "or", "not", "contains", "is", "null", "true", "false"}
+_COMPARE = {"==": "=", "=": "=", "!=": "<>", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+def quote_identifier(name: str) -> str:
+    """A DuckDB identifier for a whitelisted column name."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into tokens; an unexpected character is an :class:`InvalidFilter`."""
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None:
+            raise InvalidFilter(f"unexpected character {text[pos]!r} at position {pos}", position=pos)
+        kind = match.lastgroup or ""
+        raw = match.group()
+        if kind == "num":
+            value: Any = float(raw) if any(c in raw for c in ".eE") else int(raw)
+            tokens.append(Token("num", raw, value, pos))
+        elif kind == "str":
+            body = raw[1:-1]
+            body = body.replace("''", "'") if raw[0] == "'" else body
+            tokens.append(Token("str", raw, re.sub(r"\\(.)", r"\1", body), pos))
+        elif kind == "quoted":
+            tokens.append(Token("quoted", raw, raw[1:-1], pos))
+        elif kind == "index":
+            tokens.append(Token("index", raw, int(raw[1:]), pos))
+        elif kind == "ident":
+            tokens.append(Token("ident", raw, raw, pos))
+        elif kind == "op":
+            tokens.append(Token("op", raw, raw, pos))
+        pos = match.end()
+    tokens.append(Token("end", "", None, len(text)))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str, columns: Mapping[str, str], prefix: str, aliases: Mapping[str, Expression]) -> None:
+        self.text = text
+        self.tokens = tokenize(text)
+        self.i = 0
+        self.columns = dict(columns)
+        self.names = list(columns)
+        self.lower = {name.lower(): name for name in reversed(self.names)}
+        self.aliases = dict(aliases)
+        self.prefix = prefix
+        self.params: dict[str, Any] = {}
+        self.used: set[str] = set()
+        self.alias_params: dict[str, Any] = {}
+        self.depth = 0
+
+    # -- helpers ---------------------------------------------------------------------
+    def peek(self) -> Token:
+        return self.tokens[self.i]
+
+    def advance(self) -> Token:
+        token = self.tokens[self.i]
+        self.i += 1
+        return token
+
+    def word(self, token: Token) -> str:
+        return token.text.lower() if token.kind == "ident" else ""
+
+    def at(self, *ops: str) -> bool:
+        token = self.peek()
+        return (token.kind == "op" and token.text in ops) or self.word(token) in ops
+
+    def error(self, message: str, token: Token | None = None, columns: bool = False) -> InvalidFilter:
+        pos = (token or self.peek()).pos
+        if columns:
+            shown = ", ".join(self.names[:40]) + (", ..." if len(self.names) > 40 else "")
+            message = f"{message}; valid columns: {shown}"
+        return InvalidFilter(f"{message} (at position {pos})", position=pos, columns=self.names)
+
+    def expect(self, op: str) -> Token:
+        if not self.at(op):
+            found = self.peek().text or "end of expression"
+            raise self.error(f"expected {op!r} but found {found!r}")
+        return self.advance()
+
+    def param(self, value: Any) -> str:
+        name = f"{self.prefix}{len(self.params)}"
+        self.params[name] = value
+        return f"${name}"
+
+    # -- grammar -----------------------------------------------------------------------
+    def parse(self) -> tuple[str, str]:
+        if not self.text.strip():
+            raise InvalidFilter("the expression is empty", position=0)
+        sql, kind = self.or_()
+        if self.peek().kind != "end":
+            raise self.error(f"unexpected {self.peek().text!r}")
+        return sql, kind
+
+    def or_(self) -> tuple[str, str]:
+        sql, kind = self.and_()
+        while self.at("||", "or"):
+            token = self.advance()
+            right, rkind = self.and_()
+            sql = f"({self.truth(sql, kind, token)} OR {self.truth(right, rkind, token)})"
+            kind = BOOL
+        return sql, kind
+
+    def and_(self) -> tuple[str, str]:
+        sql, kind = self.not_()
+        while self.at("&&", "and"):
+            token = self.advance()
+            right, rkind = self.not_()
+            sql = f"({self.truth(sql, kind, token)} AND {self.truth(right, rkind, token)})"
+            kind = BOOL
+        return sql, kind
+
+    def not_(self) -> tuple[str, str]:
+        if self.at("!", "not"):
+            token = self.advance()
+            self.enter(token)
+            sql, kind = self.not_()
+            self.depth -= 1
+            return f"(NOT {self.truth(sql, kind, token)})", BOOL
+        return self.compare()
+
+    def truth(self, sql: str, kind: str, token: Token) -> str:
+        if kind != BOOL:
+            raise self.error(f"{token.text!r} needs conditions (true/false) on both sides, not a {_NAMES[kind]}", token)
+        return sql
+
+    def compare(self) -> tuple[str, str]:
+        left, lkind = self.sum_()
+        token = self.peek()
+        if self.word(token) == "is":
+            self.advance()
+            negate = self.at("not")
+            if negate:
+                self.advance()
+            if self.word(self.peek()) != "null":
+                raise self.error("expected 'null' after 'is'")
+            self.advance()
+            return f"({left} IS {'NOT ' if negate else ''}NULL)", BOOL
+        if self.word(token) == "contains":
+            self.advance()
+            right, rkind = self.sum_()
+            if lkind != STR or rkind != STR:
+                raise self.error("'contains' needs strings on both sides", token)
+            return f"coalesce(contains({left}, {right}), false)", BOOL
+        if token.kind == "op" and token.text in _COMPARE:
+            self.advance()
+            right, rkind = self.sum_()
+            return self.comparison(left, lkind, right, rkind, token), BOOL
+        return left, lkind
+
+    def comparison(self, left: str, lkind: str, right: str, rkind: str, token: Token) -> str:
+        op = _COMPARE[token.text]
+        if NULL in (lkind, rkind) and op in ("=", "<>"):
+            other = right if lkind == NULL else left
+            return f"({other} IS {'' if op == '=' else 'NOT '}NULL)"
+        if lkind != rkind or NULL in (lkind, rkind):
+            raise self.error(f"cannot compare a {_NAMES[lkind]} with a {_NAMES[rkind]} using {token.text!r}", token)
+        return f"coalesce(({left} {op} {right}), false)"
+
+    def sum_(self) -> tuple[str, str]:
+        sql, kind = self.product()
+        while self.at("+", "-"):
+            token = self.advance()
+            right, rkind = self.product()
+            self.numbers(kind, rkind, token)
+            sql, kind = f"(CAST({sql} AS DOUBLE) {token.text} {right})", NUM
+        return sql, kind
+
+    def product(self) -> tuple[str, str]:
+        sql, kind = self.unary()
+        while self.at("*", "/", "%"):
+            token = self.advance()
+            right, rkind = self.unary()
+            self.numbers(kind, rkind, token)
+            if token.text == "*":
+                sql = f"(CAST({sql} AS DOUBLE) * {right})"
+            elif token.text == "/":
+                sql = f"(CAST({sql} AS DOUBLE) / NULLIF(CAST({right} AS DOUBLE), 0))"
+            else:
+                sql = f"fmod(CAST({sql} AS DOUBLE), NULLIF(CAST({right} AS DOUBLE), 0))"
+            kind = NUM
+        return sql, kind
+
+    def numbers(self, lkind: str, rkind: str, token: Token) -> None:
+        if lkind != NUM or rkind != NUM:
+            bad = lkind if lkind != NUM else rkind
+            raise self.error(f"{token.text!r} needs numbers, not a {_NAMES[bad]}", token)
+
+    def unary(self) -> tuple[str, str]:
+        if self.at("-", "+"):
+            token = self.advance()
+            self.enter(token)
+            sql, kind = self.unary()
+            self.depth -= 1
+            self.numbers(kind, NUM, token)
+            return (f"(- CAST({sql} AS DOUBLE))" if token.text == "-" else sql), NUM
+        return self.primary()
+
+    def enter(self, token: Token) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error("the expression is nested too deeply", token)
+
+    def primary(self) -> tuple[str, str]:
+        token = self.advance()
+        if token.kind == "num":
+            return self.param(token.value), NUM
+        if token.kind == "str":
+            return self.param(token.value), STR
+        if token.kind == "quoted":
+            return self.column(token.value, token)
+        if token.kind == "index":
+            if not 1 <= token.value <= len(self.names):
+                raise self.error(f"no column {token.text} (columns are $1 to ${len(self.names)})", token, True)
+            return self.column(self.names[token.value - 1], token)
+        if token.kind == "op" and token.text == "(":
+            self.enter(token)
+            inner = self.or_()
+            self.depth -= 1
+            self.expect(")")
+            return inner
+        if token.kind == "ident":
+            return self.identifier(token)
+        found = token.text or "end of expression"
+        raise self.error(f"expected a value, a column or '(' but found {found!r}", token)
+
+    def identifier(self, token: Token) -> tuple[str, str]:
+        low = token.text.lower()
+        if self.at("("):
+            return self.call(token)
+        if low in ("true", "false"):
+            return low.upper(), BOOL
+        if low == "null":
+            return "NULL", NULL
+        if token.text in self.columns or token.text in self.aliases or low in self.lower:
+            return self.column(token.text, token)
+        if low == "pi":
+            return "pi()", NUM
+        if low == "e":
+            return "exp(1)", NUM
+        if low.startswith("null_") and (token.text[5:] in self.columns or low[5:] in self.lower):
+            sql, _ = self.column(token.text[5:], token)
+            return f"({sql} IS NULL)", BOOL
+        if low in _KEYWORDS:
+            raise self.error(f"unexpected keyword {token.text!r}", token)
+        hint = difflib.get_close_matches(token.text, self.names, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise self.error(f"unknown column {token.text!r}{suggestion}", token, columns=True)
+
+    def column(self, name: str, token: Token) -> tuple[str, str]:
+        if name in self.aliases:
+            alias = self.aliases[name]
+            self.used |= alias.columns
+            self.alias_params.update(alias.params)
+            return f"({alias.sql})", alias.kind
+        if name not in self.columns:
+            if name.lower() not in self.lower:
+                raise self.error(f"unknown column {name!r}", token, columns=True)
+            name = self.lower[name.lower()]
+        kind = self.columns[name]
+        if kind not in (NUM, STR, BOOL):
+            raise self.error(f"column {name!r} holds arrays and cannot be used in an expression", token)
+        self.used.add(name)
+        sql = quote_identifier(name)
+        return (f"coalesce({sql}, false)" if kind == BOOL else sql), kind
+
+    def call(self, token: Token) -> tuple[str, str]:
+        name = token.text.lower()
+        spec = _FUNCTIONS.get(name)
+        if spec is None:
+            raise self.error(f"unknown function {token.text!r}; functions are {', '.join(sorted(_DISPLAY))}", token)
+        self.expect("(")
+        self.enter(token)
+        args: list[tuple[str, str]] = []
+        if not self.at(")"):
+            args.append(self.or_())
+            while self.at(","):
+                self.advance()
+                args.append(self.or_())
+        self.expect(")")
+        self.depth -= 1
+        kinds, result, template = spec
+        if len(args) not in kinds:
+            counts = " or ".join(str(n) for n in sorted(kinds))
+            raise self.error(f"{token.text}() takes {counts} argument(s), got {len(args)}", token)
+        wanted = kinds[len(args)]
+        for (_, kind), want in zip(args, wanted, strict=True):
+            if want != "any" and kind != want:
+                raise self.error(f"{token.text}() needs {_NAMES[want]} arguments, not a {_NAMES[kind]}", token)
+        return template(*[sql for sql, _ in args]), result
+
+
+_NAMES = {NUM: "number", STR: "string", BOOL: "condition", NULL: "null", "any": "value"}
+
+
+def _nan_null(sql: str) -> str:
+    return f"(CASE WHEN isnan({sql}) THEN NULL ELSE {sql} END)"
+
+
+def _sky(ra1: str, dec1: str, ra2: str, dec2: str, scale: float) -> str:
+    hav = (
+        f"pow(sin(radians(({dec2}) - ({dec1})) / 2), 2) + cos(radians({dec1})) * cos(radians({dec2})) "
+        f"* pow(sin(radians(({ra2}) - ({ra1})) / 2), 2)"
+    )
+    return f"(degrees(2 * asin(sqrt(least(1.0, greatest(0.0, {hav}))))) * {scale})"
+
+
+_Arity = dict[int, tuple[str, ...]]
+_N1: _Arity = {1: (NUM,)}
+_N2: _Arity = {2: (NUM, NUM)}
+_FUNCTIONS: dict[str, tuple[_Arity, str, Callable[..., str]]] = {
+    "abs": (_N1, NUM, lambda x: f"abs({x})"),
+    "log10": (_N1, NUM, lambda x: f"log10(CASE WHEN {x} > 0 THEN CAST({x} AS DOUBLE) END)"),
+    "ln": (_N1, NUM, lambda x: f"ln(CASE WHEN {x} > 0 THEN CAST({x} AS DOUBLE) END)"),
+    "log": (_N1, NUM, lambda x: f"ln(CASE WHEN {x} > 0 THEN CAST({x} AS DOUBLE) END)"),
+    "sqrt": (_N1, NUM, lambda x: f"sqrt(CASE WHEN {x} >= 0 THEN CAST({x} AS DOUBLE) END)"),
+    "exp": (_N1, NUM, lambda x: f"exp(CAST({x} AS DOUBLE))"),
+    "pow": (_N2, NUM, lambda x, y: _nan_null(f"pow(CAST({x} AS DOUBLE), CAST({y} AS DOUBLE))")),
+    "sin": (_N1, NUM, lambda x: f"sin(radians({x}))"),
+    "cos": (_N1, NUM, lambda x: f"cos(radians({x}))"),
+    "tan": (_N1, NUM, lambda x: f"tan(radians({x}))"),
+    "asin": (_N1, NUM, lambda x: f"degrees(asin(CASE WHEN abs({x}) <= 1 THEN CAST({x} AS DOUBLE) END))"),
+    "acos": (_N1, NUM, lambda x: f"degrees(acos(CASE WHEN abs({x}) <= 1 THEN CAST({x} AS DOUBLE) END))"),
+    "atan": (_N1, NUM, lambda x: f"degrees(atan({x}))"),
+    "atan2": (_N2, NUM, lambda y, x: f"degrees(atan2({y}, {x}))"),
+    "floor": (_N1, NUM, lambda x: f"floor({x})"),
+    "ceil": (_N1, NUM, lambda x: f"ceil({x})"),
+    "round": ({1: (NUM,), 2: (NUM, NUM)}, NUM, lambda x, n="0": f"round(CAST({x} AS DOUBLE), CAST({n} AS INTEGER))"),
+    "sign": (_N1, NUM, lambda x: f"sign({x})"),
+    "min": (_N2, NUM, lambda x, y: f"least({x}, {y})"),
+    "max": (_N2, NUM, lambda x, y: f"greatest({x}, {y})"),
+    "hypot": (_N2, NUM, lambda x, y: f"sqrt(CAST({x} AS DOUBLE) * {x} + CAST({y} AS DOUBLE) * {y})"),
+    "mod": (_N2, NUM, lambda x, y: f"fmod(CAST({x} AS DOUBLE), NULLIF(CAST({y} AS DOUBLE), 0))"),
+    "degrees": (_N1, NUM, lambda x: f"degrees({x})"),
+    "radians": (_N1, NUM, lambda x: f"radians({x})"),
+    "skydistance": ({4: (NUM,) * 4}, NUM, lambda a, b, c, d: _sky(a, b, c, d, 3600.0)),
+    "skydistancedegrees": ({4: (NUM,) * 4}, NUM, lambda a, b, c, d: _sky(a, b, c, d, 1.0)),
+    "isnull": ({1: ("any",)}, BOOL, lambda x: f"({x} IS NULL)"),
+    "isnan": ({1: (NUM,)}, BOOL, lambda x: f"({x} IS NULL)"),
+    "isnotnull": ({1: ("any",)}, BOOL, lambda x: f"({x} IS NOT NULL)"),
+    "contains": ({2: (STR, STR)}, BOOL, lambda s, t: f"coalesce(contains({s}, {t}), false)"),
+    "startswith": ({2: (STR, STR)}, BOOL, lambda s, t: f"coalesce(starts_with({s}, {t}), false)"),
+    "endswith": ({2: (STR, STR)}, BOOL, lambda s, t: f"coalesce(ends_with({s}, {t}), false)"),
+    "equalsignorecase": ({2: (STR, STR)}, BOOL, lambda s, t: f"coalesce(lower({s}) = lower({t}), false)"),
+    "length": ({1: (STR,)}, NUM, lambda s: f"length({s})"),
+    "lower": ({1: (STR,)}, STR, lambda s: f"lower({s})"),
+    "upper": ({1: (STR,)}, STR, lambda s: f"upper({s})"),
+    "trim": ({1: (STR,)}, STR, lambda s: f"trim({s})"),
+}
+_DISPLAY = {
+    "abs",
+    "log10",
+    "ln",
+    "log",
+    "sqrt",
+    "exp",
+    "pow",
+    "sin",
+    "cos",
+    "tan",
+    "asin",
+    "acos",
+    "atan",
+    "atan2",
+    "floor",
+    "ceil",
+    "round",
+    "sign",
+    "min",
+    "max",
+    "hypot",
+    "mod",
+    "degrees",
+    "radians",
+    "skyDistance",
+    "skyDistanceDegrees",
+    "isNull",
+    "isNaN",
+    "isNotNull",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "equalsIgnoreCase",
+    "length",
+    "lower",
+    "upper",
+    "trim",
+}
+FUNCTIONS = tuple(sorted(_DISPLAY, key=str.lower))
+
+
+def compile_expression(
+    text: str,
+    columns: Mapping[str, str],
+    *,
+    prefix: str = "p",
+    aliases: Mapping[str, Expression] | None = None,
+) -> Expression:
+    """Compile an expression of any type (used for computed columns).
+
+    ``columns`` maps each allowed column name to its kind (``num``, ``str``, ``bool`` or
+    ``other``); ``aliases`` maps computed-column names to already compiled expressions.
+    Parameter names start with ``prefix`` so that several expressions can share one query.
+    """
+    if len(text) > MAX_LENGTH:
+        raise InvalidFilter(f"the expression is longer than {MAX_LENGTH} characters", position=MAX_LENGTH)
+    try:
+        parser = _Parser(text, columns, prefix, aliases or {})
+    except InvalidFilter as exc:  # a tokenizer error: name the columns all the same
+        raise InvalidFilter(exc.message, position=exc.position, columns=list(columns)) from None
+    sql, kind = parser.parse()
+    params = {**parser.alias_params, **parser.params}
+    if kind == NULL:
+        raise InvalidFilter("the expression is only null", position=0)
+    return Expression(sql, params, kind, frozenset(parser.used))
+
+
+def compile_filter(
+    text: str,
+    columns: Mapping[str, str],
+    *,
+    prefix: str = "p",
+    aliases: Mapping[str, Expression] | None = None,
+) -> Expression:
+    """Compile a filter: an expression that must be a condition (true/false)."""
+    expression = compile_expression(text, columns, prefix=prefix, aliases=aliases)
+    if expression.kind != BOOL:
+        raise InvalidFilter(
+            f"a filter must be a condition (e.g. flux > 10), but this is a {_NAMES[expression.kind]}", position=0
+        )
+    return expression

@@ -1,0 +1,360 @@
+"""CatalogStore: catalogs converted once into a Parquet cache, kept hot in memory, queried by DuckDB.
+
+Names are relative to ``settings.catalogs_dir`` (uploads live under ``uploads/``). The first
+open of a file converts it into ``cache_dir/catalogs/<path-key>-<version-key>.parquet`` (the
+version key hashes size and mtime, so a changed file is rebuilt) in a background thread that
+publishes ``catalog.progress`` events; later opens read the Parquet file. Tables stay in
+memory as Arrow in a memory-bounded LRU; DuckDB scans them in place (one connection per
+thread). Every in-memory table carries a hidden ``__row`` column: the 0-based row index in
+file order, used by :meth:`select`, :meth:`rows` and the overlay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from neloura.core.catalogs import ColumnInfo, column_infos, detect_table_radec, read_catalog, sniff_format, to_degrees
+from neloura.core.paths import confine, relative_to_root
+from neloura.errors import CatalogNotFound, InvalidParameter, NotFound, UnsupportedFormat
+from neloura.runtime.catalog_queries import Query, build_query, rows_to_json
+from neloura.runtime.events import EventBus
+from neloura.settings import Settings
+
+log = logging.getLogger("neloura.catalogs")
+
+ROW = "__row"
+_CACHE_VERSION = "1"
+_SUFFIXES = (
+    ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".vot", ".votable", ".xml", ".xml.gz", ".csv", ".csv.gz",
+    ".tsv", ".tab", ".tsv.gz", ".ecsv", ".parquet", ".pq", ".txt", ".dat",
+)  # fmt: skip
+
+
+@dataclass
+class Catalog:
+    """One converted catalog held in memory."""
+
+    name: str
+    path: Path
+    key: str
+    fmt: str
+    table: pa.Table  # with the hidden __row column last
+    infos: list[ColumnInfo]
+    radec_cols: tuple[str | None, str | None]
+    radec_cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    @property
+    def num_rows(self) -> int:
+        return int(self.table.num_rows)
+
+    @property
+    def kinds(self) -> dict[str, str]:
+        return {c.name: c.kind for c in self.infos}
+
+
+class CatalogStore:
+    """Catalogs of ``settings.catalogs_dir``: conversion, cache, metadata and queries."""
+
+    def __init__(self, settings: Settings, events: EventBus | None = None, *, memory_mb: int = 4096) -> None:
+        self.settings = settings
+        self.events = events or EventBus()
+        self.memory_bytes = memory_mb * 1024 * 1024
+        self.cache_dir = settings.cache_dir / "catalogs"
+        self._hot: OrderedDict[str, Catalog] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pending: dict[str, Future[Catalog]] = {}
+        self._progress: dict[str, tuple[float, str]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-convert")
+        self._local = threading.local()
+
+    # -- names and files -----------------------------------------------------------------
+    @property
+    def uploads_dir(self) -> Path:
+        return self.settings.catalogs_dir / "uploads"
+
+    def resolve(self, name: str) -> Path:
+        """The absolute path of catalog ``name`` (403 outside catalogs/, 404 when missing)."""
+        if not name:
+            raise InvalidParameter("name: a catalog name is required")
+        try:
+            path = confine(self.settings.catalogs_dir, name)
+        except NotFound as exc:
+            raise CatalogNotFound(f"no such catalog: {name}") from exc
+        if not path.is_file():
+            raise CatalogNotFound(f"not a catalog file: {name}")
+        return path
+
+    def list_catalogs(self) -> list[dict[str, Any]]:
+        """Every catalog file under catalogs/ (uploads included) with size, format and state."""
+        root = self.settings.catalogs_dir
+        out: list[dict[str, Any]] = []
+        if not root.is_dir():
+            return out
+        for path in sorted(root.rglob("*")):
+            if not path.is_file() or not path.name.lower().endswith(_SUFFIXES) or path.name.startswith("."):
+                continue
+            if path.name.lower() == "readme.txt":
+                continue
+            name = relative_to_root(root, path)
+            try:
+                fmt = sniff_format(path)
+            except (UnsupportedFormat, OSError):
+                continue
+            stat = path.stat()
+            out.append({"name": name, "size": stat.st_size, "format": fmt, "mtime": stat.st_mtime,
+                        "state": self.state(name)["state"]})  # fmt: skip
+        return out
+
+    def _keys(self, path: Path) -> tuple[str, str]:
+        stat = path.stat()
+        path_key = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+        version = f"{stat.st_size}:{stat.st_mtime_ns}:{_CACHE_VERSION}"
+        return path_key, hashlib.sha256(version.encode()).hexdigest()[:12]
+
+    # -- opening ---------------------------------------------------------------------------
+    def state(self, name: str) -> dict[str, Any]:
+        """``{"state": "ready"|"converting"|"cached"|"new", "fraction", "message"}``, never blocking."""
+        path = self.resolve(name)
+        path_key, version = self._keys(path)
+        key = f"{path_key}-{version}"
+        with self._lock:
+            if key in self._hot:
+                return {"state": "ready", "fraction": 1.0, "message": "", "rows": self._hot[key].num_rows}
+            if key in self._pending:
+                fraction, message = self._progress.get(key, (0.0, "queued"))
+                return {"state": "converting", "fraction": fraction, "message": message}
+        cached = (self.cache_dir / f"{key}.parquet").exists()
+        return {"state": "cached" if cached else "new", "fraction": 1.0 if cached else 0.0, "message": ""}
+
+    def start(self, name: str) -> dict[str, Any]:
+        """Start opening ``name`` in the background; return its state at once."""
+        self._future(name)
+        return self.state(name)
+
+    def open(self, name: str) -> Catalog:
+        """The catalog, converted (in the conversion thread) and loaded if needed; waits for it."""
+        return self._future(name).result()
+
+    def _future(self, name: str) -> Future[Catalog]:
+        path = self.resolve(name)
+        path_key, version = self._keys(path)
+        key = f"{path_key}-{version}"
+        with self._lock:
+            hot = self._hot.get(key)
+            if hot is not None:
+                self._hot.move_to_end(key)
+                done: Future[Catalog] = Future()
+                done.set_result(hot)
+                return done
+            pending = self._pending.get(key)
+            if pending is not None:
+                return pending
+            future = self._pool.submit(self._load, name, path, path_key, key)
+            self._pending[key] = future
+            self._progress[key] = (0.0, "queued")
+        return future
+
+    def _load(self, name: str, path: Path, path_key: str, key: str) -> Catalog:
+        try:
+            catalog = self._load_or_convert(name, path, path_key, key)
+        except Exception as exc:
+            self.events.publish({"type": "catalog.error", "name": name, "detail": str(exc)})
+            raise
+        finally:
+            with self._lock:
+                self._pending.pop(key, None)
+                self._progress.pop(key, None)
+        with self._lock:
+            self._hot[key] = catalog
+            self._evict()
+        self.events.publish({"type": "catalog.ready", "name": name, "rows": catalog.num_rows})
+        return catalog
+
+    def _load_or_convert(self, name: str, path: Path, path_key: str, key: str) -> Catalog:
+        parquet = self.cache_dir / f"{key}.parquet"
+        sidecar = self.cache_dir / f"{key}.json"
+        if parquet.exists() and sidecar.exists():
+            try:
+                meta = json.loads(sidecar.read_text())
+                table = pq.read_table(parquet, memory_map=True)
+                return self._catalog(name, path, key, meta["format"], table, meta)
+            except (OSError, ValueError, KeyError, pa.ArrowException):
+                log.warning("rebuilding unreadable cache for %s", name)
+
+        def progress(fraction: float, message: str) -> None:
+            with self._lock:
+                self._progress[key] = (fraction, message)
+            self.events.publish({"type": "catalog.progress", "name": name, "fraction": round(fraction, 3),
+                                 "message": message})  # fmt: skip
+
+        progress(0.0, "converting")
+        table, fmt = read_catalog(path, progress=progress)
+        progress(0.9, "writing the columnar cache")
+        infos = column_infos(table)
+        radec = detect_table_radec(infos)
+        meta = {"format": fmt, "source": str(path), "infos": [i.to_dict() for i in infos], "radec": list(radec)}
+        self._write_cache(path_key, key, table, meta)
+        progress(1.0, "done")
+        return Catalog(name, path, key, fmt, _with_rows(table), infos, radec)
+
+    def _write_cache(self, path_key: str, key: str, table: pa.Table, meta: dict[str, Any]) -> None:
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        for old in self.cache_dir.glob(f"{path_key}-*"):  # an older version of the same file
+            if not old.name.startswith(key):
+                old.unlink(missing_ok=True)
+        tmp = self.cache_dir / f".{key}.{threading.get_ident()}.tmp"
+        pq.write_table(table, tmp, compression="lz4", row_group_size=1 << 20)
+        os.replace(tmp, self.cache_dir / f"{key}.parquet")
+        (self.cache_dir / f"{key}.json").write_text(json.dumps(meta))
+
+    def _catalog(self, name: str, path: Path, key: str, fmt: str, table: pa.Table, meta: dict[str, Any]) -> Catalog:
+        infos = [ColumnInfo(**info) for info in meta["infos"]]
+        ra, dec = meta.get("radec", [None, None])
+        return Catalog(name, path, key, fmt, _with_rows(table), infos, (ra, dec))
+
+    def _evict(self) -> None:
+        total = sum(c.table.nbytes for c in self._hot.values())
+        while len(self._hot) > 1 and total > self.memory_bytes:
+            _, oldest = self._hot.popitem(last=False)
+            total -= oldest.table.nbytes
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._hot.clear()
+
+    # -- the agreed interface ------------------------------------------------------------------
+    def table(self, name: str) -> pa.Table:
+        """The converted table (without the hidden row-index column)."""
+        catalog = self.open(name)
+        return catalog.table.drop_columns([ROW])
+
+    def columns(self, name: str) -> list[ColumnInfo]:
+        return list(self.open(name).infos)
+
+    def radec_columns(self, name: str) -> tuple[str | None, str | None]:
+        return self.open(name).radec_cols
+
+    def radec(self, name: str, ra_col: str | None = None, dec_col: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """RA and Dec in float64 degrees (NaN where missing), from the detected or the given columns."""
+        catalog = self.open(name)
+        ra = ra_col or catalog.radec_cols[0]
+        dec = dec_col or catalog.radec_cols[1]
+        if not ra or not dec:
+            raise InvalidParameter(f"{name}: no RA/Dec columns found; give ra_col and dec_col")
+        infos = {c.name: c for c in catalog.infos}
+        for label, col in (("ra_col", ra), ("dec_col", dec)):
+            if col not in infos or infos[col].kind not in ("num", "str"):
+                raise InvalidParameter(f"{label}: {col!r} is not a numeric or text column of {name}")
+        cached = catalog.radec_cache.get((ra, dec))
+        if cached is None:
+            ra_deg = to_degrees(catalog.table.column(ra), unit=infos[ra].unit, is_ra=True)
+            dec_deg = to_degrees(catalog.table.column(dec), unit=infos[dec].unit, is_ra=False)
+            cached = (ra_deg, dec_deg)
+            catalog.radec_cache[(ra, dec)] = cached
+        return cached
+
+    def select(self, name: str, filter: str | None = None) -> np.ndarray:
+        """0-based row indices (int64, file order) of the rows matching ``filter``."""
+        catalog = self.open(name)
+        if not filter or not filter.strip():
+            return np.arange(catalog.num_rows, dtype=np.int64)
+        query = build_query(catalog.kinds, filter=filter)
+        sql = f"SELECT {ROW} FROM cat WHERE {query.where} ORDER BY {ROW}"  # noqa: S608 (compiled, parameterised)
+        result = self._run(catalog, sql, query.params)
+        return result.column(0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+    def rows(
+        self,
+        name: str,
+        filter: str | None = None,
+        sort: str | None = None,
+        columns: Sequence[str] | None = None,
+        offset: int = 0,
+        limit: int = 100,
+        computed: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """A page of rows: ``{"total", "columns", "rows", "index", "offset", "limit"}``."""
+        if offset < 0 or not 0 <= limit <= 100_000:
+            raise InvalidParameter("offset must be >= 0 and limit between 0 and 100000")
+        catalog = self.open(name)
+        query = build_query(catalog.kinds, filter=filter, sort=sort, columns=columns, computed=computed)
+        total = self._count(catalog, query)
+        # whitelisted identifiers, values bound as parameters
+        head = f"SELECT {ROW}, {query.select} FROM cat WHERE {query.where} "  # noqa: S608
+        sql = head + f"ORDER BY {query.order} LIMIT {int(limit)} OFFSET {int(offset)}"
+        page = self._run(catalog, sql, query.params)
+        index = page.column(0).to_pylist()
+        return {
+            "total": total,
+            "columns": query.names,
+            "rows": rows_to_json(page.drop_columns([ROW])),
+            "index": index,
+            "offset": offset,
+            "limit": limit,
+        }
+
+    def _count(self, catalog: Catalog, query: Query) -> int:
+        if query.where == "TRUE":
+            return catalog.num_rows
+        sql = f"SELECT count(*) FROM cat WHERE {query.where}"  # noqa: S608 (compiled, parameterised)
+        result = self._run(catalog, sql, query.params)
+        return int(result.column(0)[0].as_py())
+
+    # -- DuckDB ---------------------------------------------------------------------------------
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        """This thread's DuckDB connection (in memory; tables are registered per query)."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = duckdb.connect(config={"threads": max(1, min(4, os.cpu_count() or 1))})
+            self._local.con = con
+        return con
+
+    def _run(self, catalog: Catalog, sql: str, params: dict[str, Any]) -> pa.Table:
+        return self.arrow_query(catalog.table, sql, params)
+
+    def arrow_query(self, table: pa.Table, sql: str, params: dict[str, Any]) -> pa.Table:
+        """Run ``sql`` (which names the table ``cat``) over ``table``; errors become 422s."""
+        con = self.connection()
+        con.register("cat", table)
+        try:
+            return con.sql(sql, params=params or None).to_arrow_table()
+        except duckdb.Error as exc:
+            raise InvalidParameter(f"the query could not be evaluated: {exc}") from exc
+        finally:
+            con.unregister("cat")
+
+    def reader(self, name: str, sql_tail: str, select: str, params: dict[str, Any]) -> Iterator[pa.RecordBatch]:
+        """Stream ``SELECT {select} FROM cat {sql_tail}`` as record batches (for exports)."""
+        catalog = self.open(name)
+        con = duckdb.connect(config={"threads": 2})  # its own connection: the stream outlives the request thread
+        con.register("cat", catalog.table)
+        try:
+            sql = f"SELECT {select} FROM cat {sql_tail}"  # noqa: S608 (built by catalog_queries)
+            result = con.sql(sql, params=params or None)
+            yield from result.to_arrow_reader(65_536)
+        except duckdb.Error as exc:
+            raise InvalidParameter(f"the query could not be evaluated: {exc}") from exc
+        finally:
+            con.close()
+
+
+def _with_rows(table: pa.Table) -> pa.Table:
+    if ROW in table.column_names:
+        table = table.drop_columns([ROW])
+    return table.append_column(ROW, pa.array(np.arange(table.num_rows, dtype=np.int64)))
