@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
+from neloura.core.fitsio import FitsImage, ImagePlane, list_hdus
+from neloura.errors import NotAFitsImage
 from neloura.runtime.services import Services
 from neloura.settings import Settings
 
@@ -22,3 +26,55 @@ def get_services(request: Request) -> Services:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+PathQuery = Annotated[str, Query(min_length=1, max_length=4096, description="file path relative to files/")]
+HduQuery = Annotated[int | None, Query(ge=0, le=100_000, description="HDU index (default: the recommended image HDU)")]
+PlaneQuery = Annotated[int, Query(ge=0, description="plane index along the cube's plane axis (0-based)")]
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """One image HDU named by a request: ``path`` relative to files/, ``file`` resolved."""
+
+    path: str
+    file: Path
+    hdu: int
+    image: FitsImage
+
+
+@dataclass(frozen=True)
+class PlaneRef:
+    """One plane of an image HDU named by a request."""
+
+    ref: ImageRef
+    index: int
+    plane: ImagePlane
+
+
+def resolve_hdu(file: Path, hdu: int | None) -> int:
+    """``hdu`` itself, or the file's recommended image HDU when None."""
+    if hdu is not None:
+        return hdu
+    _, recommended = list_hdus(file)
+    if recommended is None:
+        raise NotAFitsImage(f"{file.name} holds no image HDU")
+    return recommended
+
+
+def get_image(services: ServicesDep, path: PathQuery, hdu: HduQuery = None) -> ImageRef:
+    """The open image HDU for ``?path=&hdu=`` (403/404 for bad paths, 415 for non-images)."""
+    file = services.images.resolve(path)
+    index = resolve_hdu(file, hdu)
+    return ImageRef(path, file, index, services.images.get_resolved(file, index))
+
+
+ImageDep = Annotated[ImageRef, Depends(get_image)]
+
+
+def get_plane(image: ImageDep, plane: PlaneQuery = 0) -> PlaneRef:
+    """``?path=&hdu=&plane=``: one plane (422 when out of range)."""
+    return PlaneRef(image, plane, image.image.plane(plane))
+
+
+PlaneDep = Annotated[PlaneRef, Depends(get_plane)]

@@ -253,45 +253,50 @@ class ImageWcs:
         otherwise the SI unit astropy normalises to; ``kind`` is frequency, velocity,
         wavelength, energy, wavenumber or redshift.
         """
+        values = self.spectral_values(np.array([plane]))
+        if values is None or not np.isfinite(values[0][0]):
+            return None
+        return float(values[0][0]), values[1], values[2]
+
+    def spectral_values(self, planes: np.ndarray) -> tuple[np.ndarray, str, str] | None:
+        """Vectorised :meth:`spectral_value`: (values, unit, kind) for many planes, or None."""
         if self.wcs is None or int(self.wcs.wcs.spec) < 0:
             return None
         spec = int(self.wcs.wcs.spec)
-        value = self._world_on_plane(spec, plane)
-        if value is None:
-            return None
+        values = self._world_on_planes(spec, planes)
         ctype = str(self.wcs.wcs.ctype[spec]).upper()
         kind = _SPECTRAL_KINDS.get(ctype[:4], "spectral")
         si_unit = str(self.wcs.wcs.cunit[spec] or "")
-        return _in_header_unit(value, si_unit, str(self.header.get(f"CUNIT{spec + 1}", "") or "").strip(), kind)
+        header_unit = str(self.header.get(f"CUNIT{spec + 1}", "") or "").strip()
+        return _in_header_unit(values, si_unit, header_unit, kind)
 
-    def plane_world(self, plane: int) -> tuple[float, str, str] | None:
-        """World value of a plane: spectral when there is a spectral axis, else the plane
-        axis' own world value (kind = its CTYPE, e.g. STOKES with 1=I..4=V)."""
-        spectral = self.spectral_value(plane)
+    def plane_values(self, planes: np.ndarray) -> tuple[np.ndarray, str, str] | None:
+        """World values of planes: spectral when there is a spectral axis, else the plane
+        axis' own world value (kind = its CTYPE in lower case, e.g. stokes with 1=I..4=V)."""
+        spectral = self.spectral_values(planes)
         if spectral is not None or self.wcs is None or self.plane_axis is None:
             return spectral
         if self.plane_axis >= self.wcs.naxis:
             return None
-        value = self._world_on_plane(self.plane_axis, plane)
-        if value is None:
-            return None
+        values = self._world_on_planes(self.plane_axis, planes)
         ctype = str(self.wcs.wcs.ctype[self.plane_axis]).strip() or f"AXIS{self.plane_axis + 1}"
-        return value, str(self.wcs.wcs.cunit[self.plane_axis] or ""), ctype.split("-")[0].lower()
+        return values, str(self.wcs.wcs.cunit[self.plane_axis] or ""), ctype.split("-")[0].lower()
 
-    def _world_on_plane(self, world_axis: int, plane: int) -> float | None:
+    def _world_on_planes(self, world_axis: int, planes: np.ndarray) -> np.ndarray:
+        """World coordinate ``world_axis`` at the image centre of each plane (NaN if unusable)."""
         assert self.wcs is not None
-        pixels = np.zeros((1, self.wcs.naxis))
+        planes = np.atleast_1d(np.asarray(planes, dtype=np.float64))
+        pixels = np.zeros((len(planes), self.wcs.naxis))
         for axis in range(min(2, self.wcs.naxis)):
-            pixels[0, axis] = (self._naxes[axis] - 1) / 2 if axis < len(self._naxes) else 0
+            pixels[:, axis] = (self._naxes[axis] - 1) / 2 if axis < len(self._naxes) else 0
         if self.plane_axis is not None and self.plane_axis < self.wcs.naxis:
-            pixels[0, self.plane_axis] = plane
+            pixels[:, self.plane_axis] = planes
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", (AstropyWarning, RuntimeWarning))
-                value = float(self.wcs.all_pix2world(pixels, 0)[0, world_axis])
+                return np.asarray(self.wcs.all_pix2world(pixels, 0)[:, world_axis], dtype=np.float64)
         except Exception:  # noqa: BLE001 - an unusable spectral description means "no value"
-            return None
-        return value if math.isfinite(value) else None
+            return np.full(len(planes), np.nan)
 
     # ------------------------------------------------------------------ scale and summary
 
@@ -350,12 +355,13 @@ def _finite(value: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _in_header_unit(value: float, si_unit: str, header_unit: str, kind: str) -> tuple[float, str, str]:
-    """Express an SI spectral value in the unit the header used, when astropy can."""
+def _in_header_unit(values: np.ndarray, si_unit: str, header_unit: str, kind: str) -> tuple[np.ndarray, str, str]:
+    """Express SI spectral values in the unit the header used, when astropy can."""
     if header_unit and si_unit:
         try:
-            converted = (value * u.Unit(si_unit)).to_value(u.Unit(header_unit, format="fits"))
-            return float(converted), u.Unit(header_unit, format="fits").to_string(), kind
+            unit = u.Unit(header_unit, format="fits")
+            converted = (values * u.Unit(si_unit)).to_value(unit)
+            return np.asarray(converted, dtype=np.float64), unit.to_string(), kind
         except (ValueError, u.UnitsError, TypeError):
             pass
-    return value, si_unit, kind
+    return values, si_unit, kind

@@ -1,0 +1,215 @@
+"""Images: HDU listing, header cards, image info, pixel readout and batch coordinate conversion.
+
+Paths are relative to files/; pixel ``x``, ``y`` are 0-based array indices (``data[y, x]``),
+``y`` increasing upward. Sky positions are ICRS degrees whatever the image's own frame.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import numpy as np
+from astropy import units as u
+from astropy.coordinates import Angle
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from neloura.api.deps import (
+    HduQuery,
+    ImageRef,
+    PathQuery,
+    PlaneDep,
+    PlaneRef,
+    ServicesDep,
+    SettingsDep,
+    resolve_hdu,
+)
+from neloura.core.fitsio import header_cards, list_hdus
+from neloura.core.wcs import ImageWcs
+from neloura.errors import InvalidParameter, PayloadTooLarge
+
+router = APIRouter(prefix="/api/images", tags=["images"])
+
+MAX_BATCH = 100_000
+MAX_BODY_BYTES = 16 * 1024 * 1024
+
+
+def _json_float(value: float | np.floating | None) -> float | None:
+    if value is None:
+        return None
+    v = float(value)
+    return v if math.isfinite(v) else None
+
+
+def _json_list(values: np.ndarray) -> list[float | None]:
+    return [v if math.isfinite(v) else None for v in np.asarray(values, dtype=np.float64).tolist()]
+
+
+def _check_body_size(request: Request) -> None:
+    """Refuse huge batch bodies before they are read (413)."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(
+            f"request body over {MAX_BODY_BYTES // (1024 * 1024)} MB; send at most {MAX_BATCH} points"
+        )
+
+
+BodySizeChecked = Depends(_check_body_size)
+
+
+@router.get("/hdus", summary="Every HDU of a FITS file, with the recommended image HDU")
+def hdus(services: ServicesDep, path: PathQuery) -> dict[str, Any]:
+    summaries, recommended = list_hdus(services.images.resolve(path))
+    rows = [{**asdict(s), "shape": list(s.shape), "recommended": s.index == recommended} for s in summaries]
+    return {"path": path, "recommended": recommended, "hdus": rows}
+
+
+@router.get("/header", summary="All header cards of one HDU (HISTORY and COMMENT included)")
+def header(services: ServicesDep, path: PathQuery, hdu: HduQuery = None) -> dict[str, Any]:
+    file = services.images.resolve(path)
+    index = hdu if hdu is not None else (list_hdus(file)[1] or 0)
+    cards = [asdict(c) for c in header_cards(file, index)]
+    return {"path": path, "hdu": index, "count": len(cards), "cards": cards}
+
+
+def _planes(wcs: ImageWcs, count: int) -> list[dict[str, Any]]:
+    values = wcs.plane_values(np.arange(count))
+    if values is None:
+        return [{"index": i, "value": None, "unit": "", "kind": ""} for i in range(count)]
+    numbers, unit, kind = values
+    return [{"index": i, "value": v, "unit": unit, "kind": kind} for i, v in enumerate(_json_list(numbers))]
+
+
+@router.get("/info", summary="Size, Deep Zoom levels, planes, default display limits and WCS of an image")
+def info(services: ServicesDep, settings: SettingsDep, plane: PlaneDep) -> dict[str, Any]:
+    ref = plane.ref
+    image = ref.image
+    vmin, vmax = services.images.default_limits(ref.path, ref.hdu, plane.index)
+    wcs = image.wcs
+    return {
+        "path": ref.path,
+        "hdu": ref.hdu,
+        "name": str(image.header.get("EXTNAME", "") or ("PRIMARY" if ref.hdu == 0 else f"HDU{ref.hdu}")),
+        "shape": list(image.shape),
+        "width": image.width,
+        "height": image.height,
+        "bitpix": int(image.header.get("BITPIX", 0) or 0),
+        "compressed": image.compressed,
+        "bunit": image.bunit,
+        "tile_size": settings.tile_size,
+        "min_level": 0,
+        "max_level": max(0, math.ceil(math.log2(max(image.width, image.height)))),
+        "plane": plane.index,
+        "plane_count": image.planes,
+        "plane_axis": image.plane_fits_axis,
+        "planes": _planes(wcs, image.planes),
+        "vmin": _json_float(vmin),
+        "vmax": _json_float(vmax),
+        "wcs": wcs.summary(),
+    }
+
+
+def _sexagesimal(ra_deg: float | None, dec_deg: float | None) -> tuple[str | None, str | None]:
+    if ra_deg is None or dec_deg is None:
+        return None, None
+    ra = Angle(ra_deg, u.deg).to_string(unit=u.hourangle, sep=":", precision=3, pad=True)
+    dec = Angle(dec_deg, u.deg).to_string(unit=u.deg, sep=":", precision=2, pad=True, alwayssign=True)
+    return str(ra), str(dec)
+
+
+def _sky(plane: PlaneRef, x: float, y: float) -> dict[str, Any]:
+    wcs = plane.ref.image.wcs
+    if not wcs.has_celestial:
+        return {"ra_deg": None, "dec_deg": None, "ra_hms": None, "dec_dms": None, "frame": None}
+    ra, dec = wcs.pixel_to_world([x], [y], plane.index)
+    lon, lat = wcs.pixel_to_native([x], [y], plane.index)
+    ra_deg, dec_deg = _json_float(ra[0]), _json_float(dec[0])
+    ra_hms, dec_dms = _sexagesimal(ra_deg, dec_deg)
+    native = wcs.summary().get("frame")
+    return {
+        "ra_deg": ra_deg,
+        "dec_deg": dec_deg,
+        "ra_hms": ra_hms,
+        "dec_dms": dec_dms,
+        "frame": native,
+        "native_lon_deg": _json_float(lon[0]),
+        "native_lat_deg": _json_float(lat[0]),
+    }
+
+
+@router.get("/pixel", summary="Physical value, sky position and spectral value at one pixel")
+def pixel(
+    plane: PlaneDep,
+    x: Annotated[float, Query(description="0-based column (FITS axis 1); pixel i spans i-0.5..i+0.5")],
+    y: Annotated[float, Query(description="0-based row (FITS axis 2), increasing upward")],
+) -> dict[str, Any]:
+    image = plane.ref.image
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise InvalidParameter("x and y must be finite numbers")
+    col, row = math.floor(x + 0.5), math.floor(y + 0.5)
+    if not (0 <= col < image.width and 0 <= row < image.height):
+        raise InvalidParameter(f"pixel ({x}, {y}) is outside the {image.width}x{image.height} image")
+    spectral = image.wcs.plane_values(np.array([plane.index]))
+    return {
+        "x": x,
+        "y": y,
+        "column": col,
+        "row": row,
+        "plane": plane.index,
+        "value": plane.plane.value(col, row),
+        "unit": image.bunit,
+        **_sky(plane, x, y),
+        "spectral": None
+        if spectral is None or not math.isfinite(spectral[0][0])
+        else {"value": float(spectral[0][0]), "unit": spectral[1], "kind": spectral[2]},
+    }
+
+
+class _Batch(BaseModel):
+    path: str = Field(min_length=1, max_length=4096, description="file path relative to files/")
+    hdu: int | None = Field(default=None, ge=0, le=100_000)
+    plane: int = Field(default=0, ge=0)
+
+
+class PixelsIn(_Batch):
+    x: list[float] = Field(max_length=MAX_BATCH, description="0-based columns")
+    y: list[float] = Field(max_length=MAX_BATCH, description="0-based rows")
+
+
+class WorldIn(_Batch):
+    ra_deg: list[float] = Field(max_length=MAX_BATCH, description="longitudes in `frame`, degrees")
+    dec_deg: list[float] = Field(max_length=MAX_BATCH, description="latitudes in `frame`, degrees")
+    frame: str = Field(default="icrs", description="icrs, fk5, fk4, galactic, supergalactic or native")
+
+
+def _batch_plane(services: ServicesDep, body: _Batch, first: list[float], second: list[float]) -> PlaneRef:
+    if len(first) != len(second):
+        raise InvalidParameter(f"the two coordinate lists differ in length ({len(first)} vs {len(second)})")
+    file = services.images.resolve(body.path)
+    hdu = resolve_hdu(file, body.hdu)
+    image = services.images.get_resolved(file, hdu)
+    return PlaneRef(ImageRef(body.path, file, hdu, image), body.plane, image.plane(body.plane))
+
+
+@router.post("/pixel-to-world", summary="Batch: 0-based pixels -> ICRS degrees", dependencies=[BodySizeChecked])
+def pixel_to_world(services: ServicesDep, body: PixelsIn) -> dict[str, Any]:
+    plane = _batch_plane(services, body, body.x, body.y)
+    ra, dec = plane.ref.image.wcs.pixel_to_world(np.asarray(body.x), np.asarray(body.y), plane.index)
+    return {"count": len(body.x), "frame": "icrs", "ra_deg": _json_list(ra), "dec_deg": _json_list(dec)}
+
+
+@router.post("/world-to-pixel", summary="Batch: sky degrees -> 0-based pixels", dependencies=[BodySizeChecked])
+def world_to_pixel(services: ServicesDep, body: WorldIn) -> dict[str, Any]:
+    plane = _batch_plane(services, body, body.ra_deg, body.dec_deg)
+    image = plane.ref.image
+    x, y = image.wcs.world_to_pixel(np.asarray(body.ra_deg), np.asarray(body.dec_deg), plane.index, body.frame)
+    with np.errstate(invalid="ignore"):
+        inside = (x >= -0.5) & (x < image.width - 0.5) & (y >= -0.5) & (y < image.height - 0.5)
+    return {
+        "count": len(body.ra_deg),
+        "x_pix": _json_list(x),
+        "y_pix": _json_list(y),
+        "inside": [bool(v) for v in inside.tolist()],
+    }
