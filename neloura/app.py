@@ -21,6 +21,7 @@ log = logging.getLogger("neloura")
 # One entry per capability: the module under neloura.api that defines ``router``.
 ROUTERS: tuple[str, ...] = (
     "health",
+    "images",
     "tiles",
     "files",
     "admin",
