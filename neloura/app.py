@@ -27,6 +27,8 @@ ROUTERS: tuple[str, ...] = (
     "admin",
     "ws",
     "pages",
+    "crossmatch",
+    "overlay",
 )
 
 

@@ -212,3 +212,37 @@ def _all_pairs(index_a: SkyIndex, index_b: SkyIndex, radius_arcsec: float) -> tu
     sep = vector_separation_arcsec(index_a.xyz[ia], index_b.xyz[ib])
     keep = sep <= radius_arcsec
     return index_a.rows[ia[keep]], index_b.rows[ib[keep]], sep[keep]
+
+
+def parse_ra_deg(text: str) -> float:
+    """Right ascension from degrees (``150.1``) or sexagesimal hours (``10:00:24``, ``10h00m24s``)."""
+    return _parse_angle(text, hours=True)
+
+
+def parse_dec_deg(text: str) -> float:
+    """Declination from degrees (``-2.5``) or sexagesimal degrees (``-02:30:00``, ``-2d30m``)."""
+    value = _parse_angle(text, hours=False)
+    if not -90.0 <= value <= 90.0:
+        raise InvalidParameter(f"dec must be within -90..90 degrees, got {text!r}")
+    return value
+
+
+def _parse_angle(text: str, *, hours: bool) -> float:
+    from astropy import units as u
+    from astropy.coordinates import Angle
+
+    raw = str(text).strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        sexagesimal = ":" in raw or " " in raw or any(c in raw.lower() for c in "hdms")
+        if not raw or not sexagesimal or len(raw) > 40:
+            raise InvalidParameter(f"not an angle: {text!r} (degrees, or sexagesimal like 10:00:24)") from None
+        try:
+            unit = u.hourangle if hours and "d" not in raw.lower() else u.deg
+            value = float(Angle(raw.replace(" ", ":") if ":" in raw or " " in raw else raw, unit=unit).deg)
+        except (ValueError, u.UnitsError) as exc:
+            raise InvalidParameter(f"not an angle: {text!r} ({exc})") from None
+    if not np.isfinite(value):
+        raise InvalidParameter(f"not a finite angle: {text!r}")
+    return value

@@ -10,9 +10,11 @@ import asyncio
 
 from neloura.runtime.catalogs import CatalogStore
 from neloura.runtime.cleanup import CleanupWorker
+from neloura.runtime.crossmatch import SkyIndexCache
 from neloura.runtime.events import EventBus
 from neloura.runtime.images import ImageStore
 from neloura.runtime.levels import LevelStore
+from neloura.runtime.overlay import OverlayService
 from neloura.runtime.tiles import TileService
 from neloura.runtime.views import LiveViews
 from neloura.settings import Settings
@@ -24,6 +26,8 @@ class Services:
         self.events = EventBus()
         self.images = ImageStore(settings)
         self.catalogs = CatalogStore(settings, self.events)
+        self.sky = SkyIndexCache(self.catalogs)
+        self.overlays = OverlayService(self.images, self.sky)
         self.levels = LevelStore(settings)
         self.tiles = TileService(settings, self.images, self.levels)
         self.views = LiveViews()
@@ -40,3 +44,5 @@ class Services:
         self.levels.close()
         self.images.close()
         self.catalogs.close()
+        self.sky.close()
+        self.overlays.close()

@@ -1,0 +1,73 @@
+"""Catalog overlays on the open image: a compact binary payload, and rows by index for popups.
+
+``GET /api/catalogs/overlay`` answers ``application/octet-stream`` in the layout documented in
+:mod:`neloura.core.overlay` (48-byte header, then float32 x, float32 y, uint32 row, optional
+uint16 size and uint16 colour per source: 12-16 bytes per source).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
+
+from neloura.api.deps import ServicesDep
+from neloura.errors import InvalidParameter
+from neloura.runtime.crossmatch import table_rows
+from neloura.runtime.overlay import OverlayRequest
+
+router = APIRouter(prefix="/api/catalogs", tags=["catalogs"])
+
+MAX_TAKE = 5_000
+
+
+@router.get("/overlay", response_class=Response, responses={200: {"content": {"application/octet-stream": {}}}})
+def overlay(
+    services: ServicesDep,
+    name: Annotated[str, Query(description="catalog, relative to catalogs/")],
+    path: Annotated[str, Query(description="image, relative to files/")],
+    hdu: Annotated[int, Query(ge=0)] = 0,
+    plane: Annotated[int, Query(ge=0)] = 0,
+    ra_col: str | None = None,
+    dec_col: str | None = None,
+    size_col: Annotated[str | None, Query(description="column of marker radii, or a constant radius")] = None,
+    size_unit: Annotated[str, Query(description="px (image pixels), arcsec, arcmin or deg")] = "px",
+    color_col: str | None = None,
+    color_scale: Annotated[str, Query(description="linear or log (log10 of the colour column)")] = "linear",
+    filter: str | None = None,
+) -> Response:
+    """Sources inside the image footprint projected through its full WCS (binary, see module doc)."""
+    request = OverlayRequest(
+        name=name,
+        path=path,
+        hdu=hdu,
+        plane=plane,
+        ra_col=ra_col or None,
+        dec_col=dec_col or None,
+        size=size_col or None,
+        size_unit=size_unit,
+        color_col=color_col or None,
+        color_scale=color_scale,
+        filter=filter or None,
+    )
+    data = services.overlays.payload(request)
+    return Response(content=data, media_type="application/octet-stream", headers={"Cache-Control": "no-store"})
+
+
+class TakeBody(BaseModel):
+    name: str
+    rows: list[int] = Field(max_length=MAX_TAKE, description="0-based row indices in file order")
+    columns: list[str] | None = None
+
+
+@router.post("/overlay/rows")
+def take_rows(services: ServicesDep, body: TakeBody) -> dict[str, Any]:
+    """Values of the given rows (marker popups and labels): ``{"columns", "rows", "index"}``."""
+    table = services.sky.catalogs.table(body.name)
+    rows = np.asarray(body.rows, dtype=np.int64)
+    if rows.size and (rows.min() < 0 or rows.max() >= table.num_rows):
+        raise InvalidParameter(f"row indices must be within 0..{table.num_rows - 1}")
+    names, values = table_rows(table, rows, body.columns)
+    return {"columns": names, "rows": values, "index": rows.tolist()}

@@ -1,0 +1,155 @@
+"""Overlay payloads of catalogs on images, built from the stores and kept in a small LRU.
+
+A payload depends on the catalog file, the image file (path, mtime, HDU, plane) and the drawing
+parameters (columns, size, colour, filter); the same request twice is served from memory.
+Sources are pre-filtered with the catalog's sky index when it is already built, otherwise by a
+brute-force angular test while the index is built in the background for the next request.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import astuple, dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from neloura.core.overlay import (
+    SIZE_UNITS,
+    encode_overlay,
+    image_footprint,
+    project_inside,
+    size_to_pixels,
+    within_footprint,
+)
+from neloura.core.wcs import ImageWcs
+from neloura.errors import InvalidParameter
+from neloura.runtime.crossmatch import SkyIndexCache
+from neloura.runtime.images import ImageStore
+
+
+@dataclass(frozen=True)
+class OverlayRequest:
+    """What to draw. ``size`` is a column name or a number; sizes are marker radii."""
+
+    name: str
+    path: str
+    hdu: int = 0
+    plane: int = 0
+    ra_col: str | None = None
+    dec_col: str | None = None
+    size: str | None = None
+    size_unit: str = "px"
+    color_col: str | None = None
+    color_scale: str = "linear"
+    filter: str | None = None
+
+
+DEFAULT_RADIUS_PX = 5.0
+
+
+def parse_size(size: str | None) -> float | str | None:
+    """A number (constant radius) or a column name; empty means the default radius."""
+    if size is None or not size.strip():
+        return None
+    text = size.strip()
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    if not (np.isfinite(value) and value >= 0):
+        raise InvalidParameter(f"size_col as a number must be a non-negative radius, got {size!r}")
+    return value
+
+
+def numeric_column(table: Any, column: str, rows: np.ndarray) -> np.ndarray:
+    """float64 values of ``column`` at ``rows`` (NaN for nulls); 422 for unknown or text columns."""
+    if column not in table.column_names:
+        raise InvalidParameter(f"unknown column {column!r}; columns: {', '.join(table.column_names)}")
+    values = table.column(column).take(pa.array(rows, type=pa.int64()))
+    if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type) or pa.types.is_boolean(values.type)):
+        raise InvalidParameter(f"column {column!r} is not numeric ({values.type})")
+    return np.asarray(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+class OverlayService:
+    def __init__(self, images: ImageStore, sky: SkyIndexCache, *, max_bytes: int = 256 << 20) -> None:
+        self.images = images
+        self.sky = sky
+        self._max_bytes = max_bytes
+        self._cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def payload(self, req: OverlayRequest) -> bytes:
+        """The binary overlay (layout in :mod:`neloura.core.overlay`) for one request."""
+        if req.size_unit not in SIZE_UNITS:
+            raise InvalidParameter(f"size_unit must be one of {', '.join(SIZE_UNITS)}, got {req.size_unit!r}")
+        if req.color_scale not in ("linear", "log"):
+            raise InvalidParameter(f"color_scale must be linear or log, got {req.color_scale!r}")
+        catalog_key = self.sky.key(req.name, req.ra_col, req.dec_col)
+        image_path = self.images.resolve(req.path)
+        key = (catalog_key, str(image_path), image_path.stat().st_mtime_ns, astuple(req))
+        with self._lock:
+            data = self._cache.get(key)
+            if data is not None:
+                self._cache.move_to_end(key)
+                return data
+        data = self._build(req, catalog_key[3], catalog_key[4])
+        with self._lock:
+            self._cache[key] = data
+            while len(self._cache) > 1 and sum(len(v) for v in self._cache.values()) > self._max_bytes:
+                self._cache.popitem(last=False)
+        return data
+
+    def _build(self, req: OverlayRequest, ra_col: str, dec_col: str) -> bytes:
+        image = self.images.get(req.path, req.hdu)
+        image.plane(req.plane)  # validates the plane index
+        wcs = ImageWcs.from_header(image.header)
+        if not wcs.has_celestial:
+            raise InvalidParameter(f"{req.path} HDU {req.hdu} has no celestial WCS: a catalog cannot be placed on it")
+        catalogs = self.sky.catalogs
+        ra, dec = catalogs.radec(req.name, ra_col, dec_col)
+        footprint = image_footprint(wcs, image.width, image.height, plane=req.plane)
+        index = self.sky.cached(req.name, ra_col, dec_col)
+        if index is not None:
+            near, _ = index.cone(footprint.ra_deg, footprint.dec_deg, footprint.radius_arcsec)
+            near = np.sort(near)
+        else:
+            near = within_footprint(ra, dec, footprint)
+            self.sky.build_later(req.name, ra_col, dec_col)
+        valid = np.isfinite(ra) & np.isfinite(dec)
+        matched = int(valid.sum())
+        if req.filter and req.filter.strip():
+            selected = np.asarray(catalogs.select(req.name, req.filter), dtype=np.int64)
+            near = np.intersect1d(near, selected, assume_unique=True)
+            matched = int(valid[selected].sum())
+        which, x, y = project_inside(wcs, ra[near], dec[near], image.width, image.height, plane=req.plane)
+        rows = near[which]
+        scale = wcs.pixel_scale_arcsec()
+        size = parse_size(req.size)
+        table = catalogs.table(req.name) if isinstance(size, str) or req.color_col else None
+        radius: np.ndarray | float = DEFAULT_RADIUS_PX
+        if isinstance(size, str):
+            radius = size_to_pixels(numeric_column(table, size, rows), req.size_unit, scale)
+        elif size is not None:
+            radius = float(size_to_pixels(size, req.size_unit, scale))
+        color = numeric_column(table, req.color_col, rows) if req.color_col else None
+        return encode_overlay(
+            x,
+            y,
+            rows,
+            size_px=radius,
+            color=color,
+            color_log=req.color_scale == "log",
+            matched=matched,
+            pixel_scale_arcsec=scale,
+            width=image.width,
+            height=image.height,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._cache.clear()
