@@ -1,0 +1,133 @@
+"""The overlay endpoint: binary payload projected through the image WCS, sizes, colours, filter, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+from astropy.wcs import WCS
+from fastapi.testclient import TestClient
+
+from neloura.core.overlay import HEADER_BYTES, decode_overlay
+from neloura.core.synthetic import make_wcs_header
+from neloura.settings import Settings
+
+WIDTH, HEIGHT, SCALE = 300, 200, 0.5  # pixels, arcsec/pixel
+
+
+@pytest.fixture
+def scene(settings: Settings) -> dict:
+    header = make_wcs_header((HEIGHT, WIDTH), 359.99, -20.0, SCALE, rotation_deg=20)
+    primary = fits.PrimaryHDU()
+    sci = fits.ImageHDU(np.zeros((HEIGHT, WIDTH), np.float32), header=header, name="SCI")
+    (settings.files_dir / "demo").mkdir(parents=True, exist_ok=True)
+    fits.HDUList([primary, sci]).writeto(settings.files_dir / "demo" / "field.fits")
+    fits.writeto(settings.files_dir / "nowcs.fits", np.zeros((10, 10), np.float32))
+    rng = np.random.default_rng(11)
+    wcs = WCS(header)
+    x = rng.uniform(-WIDTH, 2 * WIDTH, 3_000)
+    y = rng.uniform(-HEIGHT, 2 * HEIGHT, 3_000)
+    ra, dec = wcs.all_pix2world(x, y, 0)
+    ra[:5], dec[:5] = (ra[:5] + 180) % 360, -dec[:5]  # the far side of the sky
+    ra[5], dec[5] = np.nan, np.nan
+    table = Table(
+        {
+            "ra": ra,
+            "dec": dec,
+            "flux": 10 ** rng.uniform(0, 3, ra.size),
+            "radius_arcsec": rng.uniform(0.5, 4, ra.size),
+            "name": [f"src{i}" for i in range(ra.size)],
+        }
+    )
+    table.write(settings.catalogs_dir / "field.csv", format="ascii.csv")
+    inside = np.flatnonzero((x >= -0.5) & (x < WIDTH - 0.5) & (y >= -0.5) & (y < HEIGHT - 0.5))
+    inside = inside[inside > 5]
+    return {"table": table, "wcs": wcs, "inside": inside}
+
+
+BASE = {"name": "field.csv", "path": "demo/field.fits", "hdu": 1}
+
+
+def test_overlay_payload_is_the_projected_footprint(client: TestClient, scene: dict) -> None:
+    r = client.get("/api/catalogs/overlay", params={**BASE, "size_col": "5", "size_unit": "px"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/octet-stream"
+    data = decode_overlay(r.content)
+    expected = scene["inside"]
+    np.testing.assert_array_equal(data.rows, expected)
+    assert len(r.content) == HEADER_BYTES + 12 * expected.size
+    table = scene["table"]
+    rx, ry = scene["wcs"].all_world2pix(table["ra"][expected], table["dec"][expected], 0)
+    np.testing.assert_allclose(data.x_pix, rx, atol=1e-3)
+    np.testing.assert_allclose(data.y_pix, ry, atol=1e-3)
+    assert data.size_px.tolist() == [5.0] * expected.size
+    assert (data.width, data.height) == (WIDTH, HEIGHT)
+    assert data.pixel_scale_arcsec == pytest.approx(SCALE, rel=1e-6)
+    assert data.matched == len(table) - 1  # one row has no position
+
+
+def test_overlay_sizes_from_a_column_in_arcsec_and_colour_by_log_flux(client: TestClient, scene: dict) -> None:
+    params = {**BASE, "size_col": "radius_arcsec", "size_unit": "arcsec", "color_col": "flux", "color_scale": "log"}
+    r = client.get("/api/catalogs/overlay", params=params)
+    assert r.status_code == 200, r.text
+    data = decode_overlay(r.content)
+    assert len(r.content) == HEADER_BYTES + 16 * data.rows.size
+    table = scene["table"]
+    np.testing.assert_allclose(data.size_px, np.asarray(table["radius_arcsec"])[data.rows] / SCALE, rtol=1e-3)
+    assert data.color is not None and data.color_log
+    np.testing.assert_allclose(data.color, np.log10(np.asarray(table["flux"])[data.rows]), atol=1e-3)
+
+
+def test_overlay_constant_size_in_arcsec_and_filter(client: TestClient, scene: dict) -> None:
+    r = client.get(
+        "/api/catalogs/overlay", params={**BASE, "size_col": "2", "size_unit": "arcsec", "filter": "flux > 100"}
+    )
+    assert r.status_code == 200, r.text
+    data = decode_overlay(r.content)
+    flux = np.asarray(scene["table"]["flux"])
+    expected = scene["inside"][flux[scene["inside"]] > 100]
+    np.testing.assert_array_equal(data.rows, expected)
+    np.testing.assert_allclose(data.size_px, 2 / SCALE, rtol=1e-6)
+    assert data.matched == int(np.sum(flux[6:] > 100) + np.sum(flux[:5] > 100))
+
+
+def test_overlay_rows_by_index_for_popups(client: TestClient, scene: dict) -> None:
+    rows = scene["inside"][:3].tolist()
+    r = client.post("/api/catalogs/overlay/rows", json={"name": "field.csv", "rows": rows, "columns": ["name", "flux"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["columns"] == ["name", "flux"] and body["index"] == rows
+    assert [row[0] for row in body["rows"]] == [f"src{i}" for i in rows]
+    everything = client.post("/api/catalogs/overlay/rows", json={"name": "field.csv", "rows": [5]}).json()
+    assert everything["columns"][:2] == ["ra", "dec"] and everything["rows"][0][:2] == [None, None]
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"path": "nowcs.fits", "hdu": 0}, 422),
+        ({"size_col": "nosuch"}, 422),
+        ({"size_col": "name"}, 422),
+        ({"size_unit": "parsec"}, 422),
+        ({"color_col": "nosuch"}, 422),
+        ({"color_scale": "cubic"}, 422),
+        ({"filter": "flux >"}, 422),
+        ({"ra_col": "flux", "dec_col": "nosuch"}, 422),
+        ({"path": "../../etc/passwd"}, 403),
+        ({"path": "missing.fits"}, 404),
+        ({"name": "../secret.csv"}, 403),
+        ({"name": "missing.csv"}, 404),
+        ({"hdu": 7}, 422),
+        ({"plane": 3}, 422),
+    ],
+)
+def test_overlay_errors_are_clear_4xx(client: TestClient, scene: dict, params: dict, status: int) -> None:
+    r = client.get("/api/catalogs/overlay", params={**BASE, **params})
+    assert r.status_code == status, r.text
+    assert r.json()["detail"]
+
+
+def test_rows_out_of_range(client: TestClient, scene: dict) -> None:
+    r = client.post("/api/catalogs/overlay/rows", json={"name": "field.csv", "rows": [10**7]})
+    assert r.status_code == 422
