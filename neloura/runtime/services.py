@@ -7,7 +7,9 @@ background task or pool, starts and stops it in :meth:`Services.start`/:meth:`Se
 from __future__ import annotations
 
 import asyncio
+import logging
 
+from neloura.core.demo import write_demo
 from neloura.runtime.catalogs import CatalogStore
 from neloura.runtime.cleanup import CleanupWorker
 from neloura.runtime.crossmatch import SkyIndexCache
@@ -36,6 +38,11 @@ class Services:
     async def start(self) -> None:
         """Start background workers (called once by the app's lifespan)."""
         self.events.bind(asyncio.get_running_loop())
+        if self.settings.demo:  # first start with an empty files/: write the seeded demo set
+            try:
+                await asyncio.to_thread(write_demo, self.settings.files_dir, self.settings.catalogs_dir)
+            except OSError as exc:  # a read-only data folder must not stop the server
+                logging.getLogger("neloura").warning("demo data not written: %s", exc)
         self.cleanup.start()
 
     async def stop(self) -> None:
