@@ -15,13 +15,14 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import duckdb
 import numpy as np
@@ -30,9 +31,10 @@ import pyarrow.parquet as pq
 
 from neloura.core.catalogs import ColumnInfo, column_infos, detect_table_radec, read_catalog, sniff_format, to_degrees
 from neloura.core.paths import confine, relative_to_root
-from neloura.errors import CatalogNotFound, InvalidParameter, NotFound, UnsupportedFormat
+from neloura.errors import CatalogNotFound, InvalidParameter, NotFound, PayloadTooLarge, UnsupportedFormat
 from neloura.runtime.catalog_queries import Query, build_query, rows_to_json
 from neloura.runtime.events import EventBus
+from neloura.runtime.uploads import safe_name
 from neloura.settings import Settings
 
 log = logging.getLogger("neloura.catalogs")
@@ -79,8 +81,9 @@ class CatalogStore:
         self._lock = threading.Lock()
         self._pending: dict[str, Future[Catalog]] = {}
         self._progress: dict[str, tuple[float, str]] = {}
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-convert")
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="catalog-convert")
         self._local = threading.local()
+        self._connections: list[duckdb.DuckDBPyConnection] = []
 
     # -- names and files -----------------------------------------------------------------
     @property
@@ -233,10 +236,63 @@ class CatalogStore:
             _, oldest = self._hot.popitem(last=False)
             total -= oldest.table.nbytes
 
+    def save_upload(self, stream: BinaryIO, filename: str) -> dict[str, Any]:
+        """Copy ``stream`` into catalogs/uploads/, convert it (which validates it), return its entry.
+
+        Too large -> 413; unknown format -> 415; unreadable -> 415 with the reader's reason.
+        A rejected upload leaves nothing behind.
+        """
+        clean = safe_name(filename or "catalog.csv")
+        sniff_name = Path(clean)
+        if not clean.lower().endswith(_SUFFIXES):
+            raise UnsupportedFormat(
+                f"{filename!r}: not a catalog file name (.fits, .vot/.xml, .csv, .tsv, .ecsv, .parquet)"
+            )
+        folder = self.uploads_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        limit = self.settings.upload_max_mb * 1024 * 1024
+        part = folder / f".part-{secrets.token_hex(8)}-{sniff_name.name}"
+        final: Path | None = None
+        try:
+            written = 0
+            with part.open("wb") as out:
+                while chunk := stream.read(1 << 20):
+                    written += len(chunk)
+                    if written > limit:
+                        raise PayloadTooLarge(f"upload larger than the limit of {self.settings.upload_max_mb} MB")
+                    out.write(chunk)
+            if written == 0:
+                raise InvalidParameter(f"{filename!r} is empty")
+            sniff_format(part)
+            final = _free_name(folder, clean)
+            part.rename(final)
+            name = relative_to_root(self.settings.catalogs_dir, final)
+            catalog = self.open(name)
+            return {"name": name, "size": written, "format": catalog.fmt, "rows": catalog.num_rows}
+        except BaseException:
+            if final is not None:
+                self.forget(final)
+                final.unlink(missing_ok=True)
+            raise
+        finally:
+            part.unlink(missing_ok=True)
+
+    def forget(self, path: Path) -> None:
+        """Drop the cache (memory and disk) of the file at ``path``."""
+        path_key = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+        with self._lock:
+            for key in [k for k in self._hot if k.startswith(path_key)]:
+                del self._hot[key]
+        for old in self.cache_dir.glob(f"{path_key}-*"):
+            old.unlink(missing_ok=True)
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             self._hot.clear()
+            connections, self._connections = self._connections, []
+        for con in connections:  # close them here: DuckDB aborts when torn down at interpreter exit
+            con.close()
 
     # -- the agreed interface ------------------------------------------------------------------
     def table(self, name: str) -> pa.Table:
@@ -323,6 +379,8 @@ class CatalogStore:
         if con is None:
             con = duckdb.connect(config={"threads": max(1, min(4, os.cpu_count() or 1))})
             self._local.con = con
+            with self._lock:
+                self._connections.append(con)
         return con
 
     def _run(self, catalog: Catalog, sql: str, params: dict[str, Any]) -> pa.Table:
@@ -352,6 +410,16 @@ class CatalogStore:
             raise InvalidParameter(f"the query could not be evaluated: {exc}") from exc
         finally:
             con.close()
+
+
+def _free_name(folder: Path, name: str) -> Path:
+    target = folder / name
+    stem, dot, ext = name.partition(".")
+    n = 1
+    while target.exists() or target.is_symlink():
+        target = folder / f"{stem}-{n}{dot}{ext}"
+        n += 1
+    return target
 
 
 def _with_rows(table: pa.Table) -> pa.Table:

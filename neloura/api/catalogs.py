@@ -1,0 +1,115 @@
+"""Catalog tables: list, upload, columns, rows (filter, sort, page, computed columns), stats, export.
+
+Names are relative to catalogs/ (``uploads/...`` for uploads). Positional queries (cone, box,
+cross-match) and the image overlay live in ``api/crossmatch.py`` and ``api/overlay.py``.
+Routes are plain ``def``: FastAPI runs them in its thread pool, so a conversion or a long
+query never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.responses import StreamingResponse
+
+from neloura.api.deps import ServicesDep, SettingsDep
+from neloura.core.filters import FUNCTIONS
+from neloura.errors import PayloadTooLarge
+from neloura.runtime.catalog_export import EXPORT_FORMATS, export_filename, export_stream
+from neloura.runtime.catalog_stats import column_stats
+
+router = APIRouter(prefix="/api/catalogs", tags=["catalogs"])
+
+NameQ = Annotated[str, Query(description="catalog path relative to catalogs/ (uploads/... for uploads)")]
+FilterQ = Annotated[str | None, Query(description="filter expression, e.g. `flux > 10 && dec < -30`")]
+ColumnsQ = Annotated[str | None, Query(description="comma-separated column names (default: all)")]
+ComputedQ = Annotated[list[str] | None, Query(description="computed column NAME=EXPRESSION (repeatable)")]
+
+
+def _columns(text: str | None) -> list[str] | None:
+    if text is None or not text.strip():
+        return None
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+@router.get("", summary="Catalog files under catalogs/ with size, format and conversion state")
+def list_catalogs(services: ServicesDep) -> dict[str, Any]:
+    return {"catalogs": services.catalogs.list_catalogs(), "formats": sorted(EXPORT_FORMATS), "functions": FUNCTIONS}
+
+
+@router.post("/upload", summary="Upload a catalog into catalogs/uploads/ (size-limited, validated by converting it)")
+def upload(
+    request: Request, services: ServicesDep, settings: SettingsDep, file: Annotated[UploadFile, File()]
+) -> dict[str, Any]:
+    declared = int(request.headers.get("content-length") or 0)
+    if declared > settings.upload_max_mb * 1024 * 1024 + 65536:
+        raise PayloadTooLarge(f"upload larger than the limit of {settings.upload_max_mb} MB")
+    return services.catalogs.save_upload(file.file, file.filename or "catalog.csv")
+
+
+@router.get("/open", summary="Start converting a catalog in the background; returns its state at once")
+def open_catalog(services: ServicesDep, name: NameQ) -> dict[str, Any]:
+    return {"name": name, **services.catalogs.start(name)}
+
+
+@router.get("/columns", summary="Column metadata and the detected RA/Dec columns")
+def columns(services: ServicesDep, name: NameQ) -> dict[str, Any]:
+    catalog = services.catalogs.open(name)
+    ra, dec = catalog.radec_cols
+    return {
+        "name": name,
+        "format": catalog.fmt,
+        "rows": catalog.num_rows,
+        "ra_col": ra,
+        "dec_col": dec,
+        "columns": [info.to_dict() for info in catalog.infos],
+    }
+
+
+@router.get("/rows", summary="A page of rows matching a filter, sorted (sort=flux or sort=-flux)")
+def rows(
+    services: ServicesDep,
+    name: NameQ,
+    filter: FilterQ = None,
+    sort: str | None = None,
+    columns: ColumnsQ = None,
+    computed: ComputedQ = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=0, le=100_000)] = 100,
+) -> dict[str, Any]:
+    return services.catalogs.rows(
+        name, filter=filter, sort=sort, columns=_columns(columns), offset=offset, limit=limit, computed=computed
+    )
+
+
+@router.get("/stats", summary="Statistics and histogram of one column over the filtered rows")
+def stats(
+    services: ServicesDep,
+    name: NameQ,
+    column: str,
+    filter: FilterQ = None,
+    computed: ComputedQ = None,
+    bins: Annotated[int, Query(ge=1, le=10_000)] = 50,
+) -> dict[str, Any]:
+    return column_stats(services.catalogs, name, column, filter=filter, bins=bins, computed=computed)
+
+
+@router.get("/export", summary="The filtered rows and chosen columns as CSV, FITS, VOTable or Parquet (streamed)")
+def export(
+    services: ServicesDep,
+    name: NameQ,
+    filter: FilterQ = None,
+    columns: ColumnsQ = None,
+    sort: str | None = None,
+    computed: ComputedQ = None,
+    format: Literal["csv", "fits", "votable", "parquet"] = "csv",
+) -> StreamingResponse:
+    body = export_stream(
+        services.catalogs, name, format, filter=filter, columns=_columns(columns), sort=sort, computed=computed
+    )
+    media, _ = EXPORT_FORMATS[format]
+    filename = export_filename(name, format)
+    return StreamingResponse(
+        body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
