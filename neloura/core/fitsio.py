@@ -169,6 +169,7 @@ class FitsImage:
                 raise NotAFitsImage(f"HDU {hdu} of {path.name} holds no image (shape {self.shape})")
             self.compressed = isinstance(hdu_obj, fits.CompImageHDU)
             self._data = self._load(hdu_obj)
+            self._wcs = ImageWcs.from_header(self.header, fobj=self._hdul)
         except BaseException:
             self.close()
             raise
@@ -221,9 +222,8 @@ class FitsImage:
     @property
     def wcs(self) -> ImageWcs:
         """The full WCS of this HDU (``has_celestial`` False when there is none)."""
-        if self._wcs is None:
-            wcs = ImageWcs.from_header(self.header)
-            self._wcs = wcs
+        if self._wcs is None:  # only while __init__ runs
+            self._wcs = ImageWcs.from_header(self.header)
         return self._wcs
 
     @property

@@ -145,18 +145,23 @@ class ImageWcs:
                     self._lng, self._lat = lng, lat
         self.has_celestial = self.frame is not None
         naxes = _header_naxes(header)
+        self._sized = len(naxes) >= 2 and naxes[0] > 0 and naxes[1] > 0
         self._naxes = naxes + [1] * max(0, (wcs.naxis if wcs is not None else 0) - len(naxes))
 
     @classmethod
-    def from_header(cls, header: fits.Header, *, plane_axis: int | None = None) -> ImageWcs:
+    def from_header(
+        cls, header: fits.Header, *, plane_axis: int | None = None, fobj: fits.HDUList | None = None
+    ) -> ImageWcs:
         """Read the full WCS of an image header (never raises for a missing or broken WCS).
 
-        ``plane_axis`` (0-based FITS pixel axis) overrides :func:`plane_pixel_axis`.
+        ``plane_axis`` (0-based FITS pixel axis) overrides :func:`plane_pixel_axis`. ``fobj``,
+        the open file, lets astropy read lookup-table distortions (HST ``D2IMARR``/``WCSDVARR``
+        extensions); without it only the header's own distortions (SIP, TPV...) apply.
         """
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", AstropyWarning)
-                wcs: WCS | None = WCS(header, relax=True)
+                wcs: WCS | None = WCS(header, fobj=fobj, relax=True)
         except Exception:  # noqa: BLE001 - any malformed WCS simply means "no WCS"
             wcs = None
         if plane_axis is None:
@@ -282,13 +287,22 @@ class ImageWcs:
         ctype = str(self.wcs.wcs.ctype[self.plane_axis]).strip() or f"AXIS{self.plane_axis + 1}"
         return values, str(self.wcs.wcs.cunit[self.plane_axis] or ""), ctype.split("-")[0].lower()
 
+    def _centre_pixel(self) -> tuple[float, float]:
+        """0-based centre of the image (NAXISn), or the reference pixel when NAXIS is absent."""
+        assert self.wcs is not None
+        if self._sized:
+            return (self._naxes[0] - 1) / 2, (self._naxes[1] - 1) / 2
+        crpix = self.wcs.wcs.crpix
+        return float(crpix[0]) - 1, (float(crpix[1]) - 1 if self.wcs.naxis > 1 else 0.0)
+
     def _world_on_planes(self, world_axis: int, planes: np.ndarray) -> np.ndarray:
         """World coordinate ``world_axis`` at the image centre of each plane (NaN if unusable)."""
         assert self.wcs is not None
         planes = np.atleast_1d(np.asarray(planes, dtype=np.float64))
         pixels = np.zeros((len(planes), self.wcs.naxis))
+        centre = self._centre_pixel()
         for axis in range(min(2, self.wcs.naxis)):
-            pixels[:, axis] = (self._naxes[axis] - 1) / 2 if axis < len(self._naxes) else 0
+            pixels[:, axis] = centre[axis]
         if self.plane_axis is not None and self.plane_axis < self.wcs.naxis:
             pixels[:, self.plane_axis] = planes
         try:
@@ -337,10 +351,9 @@ class ImageWcs:
             out["frame"] = _frame_name(self.frame)
             equinox = getattr(self.frame, "equinox", None)
             out["equinox"] = _finite(equinox.jyear) if equinox is not None else None
-            out["projection"] = ctype[5:].strip("-") if len(ctype) > 5 else ""
+            out["projection"] = ctype[5:8].strip("-") if len(ctype) > 5 else ""
             out["pixel_scale_arcsec"] = _finite(self.pixel_scale_arcsec())
-            cx = (self._naxes[0] - 1) / 2 if self._naxes else 0.0
-            cy = (self._naxes[1] - 1) / 2 if len(self._naxes) > 1 else 0.0
+            cx, cy = self._centre_pixel()
             ra, dec = self.pixel_to_world([cx], [cy])
             out["center_ra_deg"] = _finite(ra[0])
             out["center_dec_deg"] = _finite(dec[0])
