@@ -42,11 +42,9 @@ def _pad_even(values: np.ndarray, fill: float | int) -> np.ndarray:
 
 
 def _sum4(a: np.ndarray, dtype: type[np.generic]) -> np.ndarray:
-    out = a[0::2, 0::2].astype(dtype, copy=True)
-    out += a[1::2, 0::2]
-    out += a[0::2, 1::2]
-    out += a[1::2, 1::2]
-    return out
+    """Sums of 2x2 blocks: row pairs first (contiguous, fast), then column pairs on half the data."""
+    rows = np.add(a[0::2], a[1::2], dtype=dtype)
+    return np.add(rows[:, 0::2], rows[:, 1::2], dtype=dtype)
 
 
 def _divide(total: np.ndarray, count: np.ndarray) -> np.ndarray:

@@ -87,7 +87,7 @@ class ImageStore:
                 cached = self._samples.get(key)
             if cached is not None:
                 return cached
-            values = self.get_resolved(key[0], hdu).plane(plane).sample(self.settings.limits_sample_size)
+            values = self._compute_sample(key[0], hdu, plane)
             values.setflags(write=False)
             with self._lock:
                 self._samples[key] = values
@@ -96,6 +96,15 @@ class ImageStore:
                     self._limits.pop(old, None)
                     self._sample_locks.pop(old, None)
         return values
+
+    def _compute_sample(self, path: Path, hdu: int, plane: int) -> np.ndarray:
+        image = self.get_resolved(path, hdu)
+        if image.compressed:
+            return image.plane(plane).sample(self.settings.limits_sample_size)
+        # A private memory map, unmapped when this returns: the strided sample faults in pages
+        # (with read-ahead) all over the file, which need not stay mapped into the server.
+        with FitsImage(path, hdu) as own:
+            return own.plane(plane).sample(self.settings.limits_sample_size)
 
     def default_limits(self, relative: str, hdu: int, plane: int = 0) -> tuple[float, float]:
         """Default display limits: 0.5/99.5 percentiles of :meth:`sample` (cached)."""

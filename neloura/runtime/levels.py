@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neloura.core.fitsio import ImagePlane
+from neloura.core.fitsio import FitsImage, ImagePlane
 from neloura.core.pyramid import build_levels
 from neloura.core.tiles import Pyramid
 from neloura.errors import NelouraError
@@ -102,12 +102,13 @@ class LevelStore:
 
     def _build(self, entry: PlaneLevels, plane: ImagePlane) -> None:
         try:
-            start = time.perf_counter()
-            for factor, array in build_levels(plane.read, plane.width, plane.height):
-                now = time.perf_counter()
-                array.setflags(write=False)
-                entry.publish(factor, array, now - start)
-                start = now
+            if plane.image.compressed:
+                self._cascade(entry, plane)
+            else:
+                # A private memory map, unmapped when closed: the build touches every page of
+                # the plane and those pages need not stay mapped into the server afterwards.
+                with FitsImage(plane.image.path, plane.image.hdu_index) as own:
+                    self._cascade(entry, own.plane(entry.key[3]))
             entry.done.set()
             self._evict()
             self._save_to_disk(entry)
@@ -116,6 +117,15 @@ class LevelStore:
             entry.fail(exc)
             with self._lock:
                 self._entries.pop(entry.key, None)
+
+    @staticmethod
+    def _cascade(entry: PlaneLevels, plane: ImagePlane) -> None:
+        start = time.perf_counter()
+        for factor, array in build_levels(plane.read, plane.width, plane.height):
+            now = time.perf_counter()
+            array.setflags(write=False)
+            entry.publish(factor, array, now - start)
+            start = now
 
     def _evict(self) -> None:
         budget = self.settings.level_cache_mb * 1024 * 1024

@@ -1,0 +1,289 @@
+"""Tile engine benchmark: the real server over HTTP on seeded float32 sky images.
+
+Makes an 8192² and a 16384² float32 image (seeded sky noise + stars + a few galaxies) in a
+temporary folder, starts the real server (uvicorn in a subprocess on a free loopback port) and
+prints, as the median of ``--runs`` runs (a fresh server each run, warm page cache):
+
+* open -> first tile: first request for a never-opened image, full-resolution tile and the
+  first overview tile (the level OpenSeadragon shows at home zoom in a ~1000 px viewport);
+* p50/p95 latency of uncached and cached tiles at full resolution and at the overview level;
+* tiles/s with 1 client and 8 concurrent clients (uncached, lossless PNG);
+* bytes per tile (PNG; JPEG q90 for comparison);
+* wall time to re-render a 50-tile view (8 connections, like a browser) after a stretch change;
+* server private memory (USS) growth;
+* time to build each overview level (in this process, same code as the server).
+
+Usage: ``python benchmarks/bench_tiles.py [--sizes 8192 16384] [--runs 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from urllib.parse import urlencode
+
+import numpy as np
+import psutil
+from astropy.io import fits
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from neloura.core.fitsio import FitsImage  # noqa: E402
+from neloura.core.pyramid import build_levels  # noqa: E402
+from neloura.core.tiles import Pyramid  # noqa: E402
+
+VIEWPORT = 1000  # px: the overview level is the largest that fits this
+
+
+# -- data -----------------------------------------------------------------------------------
+
+
+def make_image(path: Path, size: int, seed: int = 2) -> None:
+    """Sky noise (sigma 5 around 100), 3 stars per 10^4 px, a few extended galaxies."""
+    rng = np.random.default_rng(seed)
+    data = np.empty((size, size), dtype=np.float32)
+    for y0 in range(0, size, 2048):
+        data[y0 : y0 + 2048] = rng.standard_normal((min(2048, size - y0), size), dtype=np.float32) * 5 + 100
+    n_stars = size * size * 3 // 10_000
+    yy, xx = np.mgrid[-7:8, -7:8]
+    for x, y, flux in zip(rng.integers(8, size - 8, n_stars), rng.integers(8, size - 8, n_stars),
+                          rng.pareto(1.5, n_stars) * 200 + 20, strict=True):
+        data[y - 7 : y + 8, x - 7 : x + 8] += (flux / (2 * np.pi * 1.5**2) * np.exp(-(xx**2 + yy**2) / 4.5)).astype(
+            np.float32
+        )
+    for _ in range(max(4, size // 2048)):
+        cx, cy = rng.integers(300, size - 300, 2)
+        r = int(rng.integers(80, 250))
+        gy, gx = np.mgrid[-2 * r : 2 * r, -2 * r : 2 * r]
+        data[cy - 2 * r : cy + 2 * r, cx - 2 * r : cx + 2 * r] += (300 * np.exp(-np.hypot(gx, gy) / (r / 3))).astype(
+            np.float32
+        )
+    fits.PrimaryHDU(data).writeto(path, overwrite=True)
+
+
+def warm_page_cache(path: Path) -> None:
+    with path.open("rb") as f:
+        while f.read(64 << 20):
+            pass
+
+
+# -- server and client ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, root: Path, disk_cache: bool) -> None:
+        self.port = free_port()
+        code = (
+            "import uvicorn; from neloura.app import create_app; from neloura.settings import Settings; "
+            f"uvicorn.run(create_app(Settings(root={str(root)!r}, demo=False, disk_cache={disk_cache})), "
+            f"host='127.0.0.1', port={self.port}, log_level='warning', access_log=False)"
+        )
+        self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                status, _ = Client(self.port).get("/api/health")
+                if status == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("server did not start")
+        self.ps = psutil.Process(self.proc.pid)
+
+    def uss_mb(self) -> float:
+        return float(self.ps.memory_full_info().uss) / 2**20
+
+    def anon_mb(self) -> float:
+        """Anonymous resident memory (heap: levels, caches), without file pages mapped from the FITS file."""
+        with open(f"/proc/{self.proc.pid}/status") as status:
+            for line in status:
+                if line.startswith("RssAnon:"):
+                    return float(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection."""
+
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+
+    def get(self, url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        self.conn.request("GET", url, headers=headers or {})
+        response = self.conn.getresponse()
+        return response.status, response.read()
+
+
+def tile_url(name: str, level: int, col: int, row: int, fmt: str = "png", **params: object) -> str:
+    return f"/api/images/tiles/{level}/{col}_{row}.{fmt}?" + urlencode({"path": name, **params})
+
+
+def timed(client: Client, url: str) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    status, body = client.get(url)
+    dt = time.perf_counter() - t0
+    if status != 200:
+        raise RuntimeError(f"{url}: {status} {body[:200]!r}")
+    return dt * 1000, len(body)
+
+
+def pct(values: Iterable[float], q: float) -> float:
+    return float(np.percentile(list(values), q))
+
+
+def concurrent(port: int, urls: list[str], clients: int) -> float:
+    """Fetch ``urls`` over ``clients`` connections; return the wall time in seconds."""
+    chunks = [urls[i::clients] for i in range(clients)]
+    errors: list[str] = []
+
+    def work(chunk: list[str]) -> None:
+        c = Client(port)
+        for url in chunk:
+            status, body = c.get(url)
+            if status != 200:
+                errors.append(f"{status} {body[:100]!r}")
+
+    threads = [threading.Thread(target=work, args=(chunk,)) for chunk in chunks]
+    t0 = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise RuntimeError(errors[0])
+    return time.perf_counter() - t0
+
+
+# -- one run ----------------------------------------------------------------------------------
+
+
+def one_run(root: Path, name: str, size: int, disk_cache: bool, seed: int) -> dict[str, float]:
+    geometry = Pyramid(size, size)
+    top = geometry.max_level
+    overview = max(lv for lv in range(top + 1) if max(geometry.level_size(lv)) <= VIEWPORT)
+    rng = np.random.default_rng(seed)
+    cols, rows = geometry.grid(top)
+    cells = [(int(c), int(r)) for c, r in zip(rng.permutation(cols * rows) % cols,
+                                              rng.permutation(cols * rows) // cols, strict=True)]
+    out: dict[str, float] = {}
+    server = Server(root, disk_cache)
+    try:
+        client = Client(server.port)
+        uss0, anon0 = server.uss_mb(), server.anon_mb()
+        out["open_first_tile_ms"], _ = timed(client, tile_url(name, top, cols // 2, rows // 2))
+        t0 = time.perf_counter()
+        timed(client, tile_url(name, overview, 0, 0))
+        out["open_first_overview_ms"] = (time.perf_counter() - t0) * 1000 + out["open_first_tile_ms"]
+        # uncached full-resolution tiles, then the same tiles again (server cache)
+        sample = cells[:200]
+        cold = [timed(client, tile_url(name, top, c, r)) for c, r in sample]
+        out["full_cold_p50_ms"] = pct((t for t, _ in cold), 50)
+        out["full_cold_p95_ms"] = pct((t for t, _ in cold), 95)
+        out["png_kb_per_tile"] = statistics.mean(b for _, b in cold) / 1024
+        warm = [timed(client, tile_url(name, top, c, r))[0] for c, r in sample]
+        out["full_cached_p50_ms"] = pct(warm, 50)
+        out["full_cached_p95_ms"] = pct(warm, 95)
+        jpeg = [timed(client, tile_url(name, top, c, r, "jpg")) for c, r in sample[:50]]
+        out["jpg_kb_per_tile"] = statistics.mean(b for _, b in jpeg) / 1024
+        out["jpg_cold_p50_ms"] = pct((t for t, _ in jpeg), 50)
+        # overview level: vary vmax so that each request renders anew (levels are built)
+        ocols, orows = geometry.grid(overview)
+        ov_urls = [tile_url(name, overview, i % ocols, (i // ocols) % orows, vmax=1000 + i) for i in range(60)]
+        ov_cold = [timed(client, u)[0] for u in ov_urls]
+        ov_warm = [timed(client, u)[0] for u in ov_urls]
+        out["overview_cold_p50_ms"], out["overview_cold_p95_ms"] = pct(ov_cold, 50), pct(ov_cold, 95)
+        out["overview_cached_p50_ms"], out["overview_cached_p95_ms"] = pct(ov_warm, 50), pct(ov_warm, 95)
+        # throughput on uncached full-resolution tiles
+        fresh = iter(cells[200:])
+        urls1 = [tile_url(name, top, *next(fresh)) for _ in range(300)]
+        out["tiles_per_s_1_client"] = len(urls1) / concurrent(server.port, urls1, 1)
+        urls8 = [tile_url(name, top, *next(fresh)) for _ in range(min(1200, len(cells) - 500))]
+        out["tiles_per_s_8_clients"] = len(urls8) / concurrent(server.port, urls8, 8)
+        # a 10x5 full-resolution view, shown, then re-rendered after a stretch change
+        view = [tile_url(name, top, 10 + i % 10, 10 + i // 10) for i in range(50)]
+        concurrent(server.port, view, 8)
+        restretched = [u + "&stretch=asinh&cmap=viridis" for u in view]
+        out["rerender_50_tiles_ms"] = concurrent(server.port, restretched, 8) * 1000
+        out["uss_growth_mb"] = server.uss_mb() - uss0
+        out["anon_rss_growth_mb"] = server.anon_mb() - anon0
+    finally:
+        server.stop()
+    return out
+
+
+def level_build_times(path: Path) -> list[tuple[int, float]]:
+    image = FitsImage(path, 0)
+    plane = image.plane(0)
+    times = []
+    t0 = time.perf_counter()
+    for factor, _ in build_levels(plane.read, plane.width, plane.height):
+        now = time.perf_counter()
+        times.append((factor, now - t0))
+        t0 = now
+    image.close()
+    return times
+
+
+def median_dicts(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def report(
+    size: int, figures: dict[str, float], levels: list[tuple[int, float]], printer: Callable[[str], None]
+) -> None:
+    printer(f"\n## {size}x{size} float32 ({size * size * 4 / 2**20:.0f} MB)")
+    printer(f"{'figure':<28}{'median':>12}")
+    for key, value in figures.items():
+        printer(f"{key:<28}{value:>12.2f}")
+    printer("overview levels (in-process build, seconds): " + ", ".join(f"x{k}: {s:.2f}" for k, s in levels))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[8192, 16384])
+    parser.add_argument("--runs", type=int, default=3, help="fresh-server runs per size (median printed)")
+    parser.add_argument("--disk-cache", action="store_true", help="let the server keep levels on disk")
+    parser.add_argument("--workdir", type=Path, default=None, help="where to write the images (default: temp)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        root = Path(tmp)
+        (root / "files").mkdir()
+        print(f"cpus: {os.cpu_count()}, python {sys.version.split()[0]}, numpy {np.__version__}")
+        for size in args.sizes:
+            name = f"bench_{size}.fits"
+            path = root / "files" / name
+            t0 = time.perf_counter()
+            make_image(path, size)
+            print(f"made {name} in {time.perf_counter() - t0:.1f} s", flush=True)
+            warm_page_cache(path)
+            runs = [one_run(root, name, size, args.disk_cache, seed) for seed in range(args.runs)]
+            builds = [level_build_times(path) for _ in range(args.runs)]
+            levels = [(factor, statistics.median(b[i][1] for b in builds)) for i, (factor, _) in enumerate(builds[0])]
+            report(size, median_dicts(runs), levels, print)
+            path.unlink()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Palette PNG and JPEG encoding, decoded back by Pillow."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from neloura.core.colormaps import palette
+from neloura.core.encode import encode, encode_png
+from neloura.errors import InvalidParameter
+
+RNG = np.random.default_rng(5)
+
+
+def test_palette_png_round_trips_indices_palette_and_transparency() -> None:
+    index = RNG.integers(0, 256, size=(100, 77), dtype=np.uint8)
+    pal = palette("viridis")
+    img = Image.open(io.BytesIO(encode_png(index, pal)))
+    assert img.mode == "P" and img.size == (77, 100)
+    np.testing.assert_array_equal(np.asarray(img), index)
+    np.testing.assert_array_equal(np.array(img.getpalette()[: 256 * 3]).reshape(256, 3), pal.rgb)
+    rgba = np.asarray(img.convert("RGBA"))
+    np.testing.assert_array_equal(rgba[..., 3], np.where(index == 255, 0, 255))
+
+
+def test_opaque_palette_has_no_transparency_chunk() -> None:
+    data = encode_png(np.zeros((4, 4), np.uint8), palette("gray", nan_color="black"))
+    assert b"tRNS" not in data
+    assert b"tRNS" in encode_png(np.zeros((4, 4), np.uint8), palette("gray"))
+
+
+def test_png_of_a_sky_noise_tile_is_compressed() -> None:
+    index = np.clip(RNG.normal(127, 20, size=(256, 256)), 0, 254).astype(np.uint8)
+    data = encode(index, palette("gray"), "png")
+    assert len(data) < 256 * 256  # never an uncompressed RGB PNG (~200 KB)
+    flat = encode(np.full((256, 256), 255, np.uint8), palette("gray"), "png")
+    assert len(flat) < 2000  # runs (NaN borders) collapse
+
+
+def test_jpeg_renders_the_palette_colours() -> None:
+    index = np.full((64, 64), 254, np.uint8)
+    img = Image.open(io.BytesIO(encode(index, palette("gray"), "jpg")))
+    assert img.format == "JPEG" and img.size == (64, 64)
+    assert np.abs(np.asarray(img.convert("RGB")).astype(int) - 255).max() <= 2
+
+
+def test_unknown_format() -> None:
+    with pytest.raises(InvalidParameter):
+        encode(np.zeros((2, 2), np.uint8), palette("gray"), "gif")
