@@ -323,8 +323,11 @@ def _stream_csv(
 
 
 def _retype_null_columns(table: pa.Table) -> pa.Table:
-    """Columns that were empty in every row come out as type null: make them float64."""
+    """Columns empty in every row come out as type null: make them float64. Times and dates
+    (Arrow reads ``12:30:00`` as a time of day) go back to text: they are usually sexagesimal."""
     for i, field in enumerate(table.schema):
         if pa.types.is_null(field.type):
             table = table.set_column(i, pa.field(field.name, pa.float64()), table.column(i).cast(pa.float64()))
+        elif pa.types.is_temporal(field.type):
+            table = table.set_column(i, pa.field(field.name, pa.string()), table.column(i).cast(pa.string()))
     return table

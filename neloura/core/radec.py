@@ -78,6 +78,7 @@ _DEC_NAMES = {
     "dec_obj",
     "objdec",
     "dec_dms",
+    "de_dms",
     "cen_dec",
     "phangs_dec",
     "dec_center",
