@@ -129,6 +129,7 @@ def test_radec_from_detection_sexagesimal_and_override(settings: Settings, store
     assert np.isnan(ra[2]) and np.isnan(dec[2])
     ra2, dec2 = store.radec("sexa.csv", "ra_deg", "dec_deg")
     np.testing.assert_allclose(ra2[:2], ra[:2])
+    np.testing.assert_allclose(dec2[:2], dec[:2])
     with pytest.raises(InvalidParameter, match="ra_col"):
         store.radec("sexa.csv", "nope", "dec_deg")
 
