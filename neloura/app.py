@@ -27,6 +27,7 @@ ROUTERS: tuple[str, ...] = (
     "admin",
     "ws",
     "pages",
+    "catalogs",
     "crossmatch",
     "overlay",
 )
