@@ -1,0 +1,399 @@
+// Catalog overlay on the image: fetches the server's binary payload (sources inside the footprint,
+// projected through the image's full WCS), draws them with WebGL (2-D canvas fallback), styles
+// them (size, colour by column + colorbar, shape, fill, opacity, labels), pops up a row on click.
+//
+// Bus: listens to overlay:show {name, ...params/style}, overlay:hide {name}, catalog:filter-changed
+// {name, filter}, catalog:rows-selected {name, rows}; emits catalog:row-clicked {name, row, values}.
+// Deep link: ?catalog=NAME&ra_col=&dec_col=&size_col=<column or number>&size_unit=px|arcsec|arcmin|deg
+//            &color_col=&cmap=&color_scale=linear|log&filter=&shape=&label_col=
+import { createRenderer } from './overlay-gl.js';
+
+const LINK_KEYS = ['ra_col', 'dec_col', 'size_col', 'size_unit', 'color_col', 'cmap', 'color_scale', 'filter',
+  'shape', 'label_col', 'color'];
+const SERVER_KEYS = ['ra_col', 'dec_col', 'size_col', 'size_unit', 'color_col', 'color_scale', 'filter'];
+const DEFAULT_STYLE = { shape: 'circle', fill: false, outline: 1.5, opacity: 0.9, color: '#00ff66', cmap: 'viridis',
+  minPx: 2, label_col: '' };
+const LABEL_MAX = 300;
+
+/** Overlay parameters from a query string (`catalog=` plus the LINK_KEYS); null without a catalog. */
+export function readDeepLink(search = window.location.search) {
+  const q = new URLSearchParams(search);
+  const name = q.get('catalog');
+  if (!name) return null;
+  const out = { name };
+  for (const key of LINK_KEYS) if (q.get(key)) out[key] = q.get(key);
+  return out;
+}
+
+/** Decode the binary payload (layout: neloura/core/overlay.py). */
+export function decodeOverlay(buffer) {
+  const view = new DataView(buffer);
+  const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
+  if (magic !== 'NLOV' || view.getUint16(4, true) !== 1) throw new Error('not an overlay payload');
+  const flags = view.getUint16(6, true);
+  const n = view.getUint32(8, true);
+  const head = {
+    count: n, matched: view.getUint32(12, true), sizeConst: view.getFloat32(16, true),
+    sizeMin: view.getFloat32(20, true), sizeMax: view.getFloat32(24, true), colorMin: view.getFloat32(28, true),
+    colorMax: view.getFloat32(32, true), pixelScale: view.getFloat32(36, true), width: view.getUint32(40, true),
+    height: view.getUint32(44, true), colorLog: Boolean(flags & 4), hasColor: Boolean(flags & 2),
+  };
+  let offset = 48;
+  const x = new Float32Array(buffer, offset, n); offset += 4 * n;
+  const y = new Float32Array(buffer, offset, n); offset += 4 * n;
+  const rows = new Uint32Array(buffer, offset, n); offset += 4 * n;
+  const size = new Float32Array(n).fill(head.sizeConst);
+  if (flags & 1) {
+    const q = new Uint16Array(buffer, offset, n); offset += 2 * n;
+    const span = head.sizeMax - head.sizeMin;
+    for (let i = 0; i < n; i += 1) if (q[i] !== 65535) size[i] = head.sizeMin + (q[i] / 65534) * span;
+  }
+  const value = new Float32Array(n).fill(-1);
+  if (flags & 2) {
+    const q = new Uint16Array(buffer, offset, n);
+    for (let i = 0; i < n; i += 1) if (q[i] !== 65535) value[i] = q[i] / 65534;
+  }
+  return { ...head, x, y, rows, size, value };
+}
+
+async function loadLut(ctx, cmap) {
+  const img = new Image();
+  img.src = ctx.api.url(`/api/images/colormaps/${encodeURIComponent(cmap)}.png`, { width: 256, height: 1 });
+  await img.decode();
+  const canvas = document.createElement('canvas');
+  canvas.width = 256;
+  canvas.height = 1;
+  const g = canvas.getContext('2d');
+  g.drawImage(img, 0, 0);
+  return new Uint8Array(g.getImageData(0, 0, 256, 1).data.buffer);
+}
+
+function frameOf(viewer) {
+  const o = viewer.imageToScreen(0, 0);
+  const px = viewer.imageToScreen(1, 0);
+  const py = viewer.imageToScreen(0, 1);
+  const rect = viewer.element.getBoundingClientRect();
+  return { a: px.x - o.x, b: px.y - o.y, c: py.x - o.x, d: py.y - o.y, e: o.x, f: o.y, width: rect.width,
+    height: rect.height, dpr: window.devicePixelRatio || 1, scale: viewer.imageScale() };
+}
+
+function fmtValue(v) {
+  if (v === null || v === undefined) return '—';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(8)));
+  return String(v);
+}
+
+export function mount(ctx) {
+  const { el } = ctx.escape;
+  const layers = new Map();              // name -> layer
+  const offs = [];
+  const dom = ctx.viewer.addDomLayer();
+  dom.element.classList.add('overlay-layer');
+  const labelCanvas = el('canvas', { class: 'overlay-labels' });
+  dom.element.appendChild(labelCanvas);
+  let popup = null;
+  let active = null;                     // name of the layer the panel edits
+
+  function redraw() {
+    if (!ctx.viewer.image) return;
+    const frame = frameOf(ctx.viewer);
+    for (const layer of layers.values()) if (layer.renderer && layer.visible) layer.renderer.draw(frame);
+    drawLabels(frame);
+    placePopup();
+  }
+
+  // ---- labels (text on a 2-D canvas: never HTML) ----
+  function drawLabels(frame) {
+    const g = labelCanvas.getContext('2d');
+    labelCanvas.width = Math.round(frame.width * frame.dpr);
+    labelCanvas.height = Math.round(frame.height * frame.dpr);
+    labelCanvas.style.width = `${frame.width}px`;
+    labelCanvas.style.height = `${frame.height}px`;
+    g.setTransform(frame.dpr, 0, 0, frame.dpr, 0, 0);
+    for (const layer of layers.values()) {
+      if (!layer.visible || !layer.style.label_col || !layer.data) continue;
+      const visible = visibleMarkers(layer, frame, LABEL_MAX + 1);
+      if (visible.length > LABEL_MAX) continue;
+      const missing = visible.map((i) => layer.data.rows[i]).filter((r) => !layer.labels.has(r));
+      if (missing.length) { fetchLabels(layer, missing); continue; }
+      g.font = '12px sans-serif';
+      g.fillStyle = layer.style.color;
+      g.strokeStyle = 'rgba(0,0,0,0.7)';
+      g.lineWidth = 3;
+      for (const i of visible) {
+        const text = fmtValue(layer.labels.get(layer.data.rows[i]));
+        const { x, y } = screenOf(frame, layer.data, i);
+        const r = Math.max(layer.data.size[i] * frame.scale, layer.style.minPx);
+        g.strokeText(text, x + r + 3, y - 3);
+        g.fillText(text, x + r + 3, y - 3);
+      }
+    }
+  }
+
+  async function fetchLabels(layer, rows) {
+    if (layer.labelsPending) return;
+    layer.labelsPending = true;
+    try {
+      const body = await ctx.api.post('/api/catalogs/overlay/rows', { name: layer.name, rows, columns: [layer.style.label_col] });
+      body.rows.forEach((row, k) => layer.labels.set(body.index[k], row[0]));
+    } catch (e) {
+      ctx.ui.notify(e.detail || String(e), 'error');
+      layer.style.label_col = '';
+    } finally {
+      layer.labelsPending = false;
+      redraw();
+    }
+  }
+
+  function screenOf(frame, data, i) {
+    return { x: frame.a * data.x[i] + frame.c * data.y[i] + frame.e, y: frame.b * data.x[i] + frame.d * data.y[i] + frame.f };
+  }
+
+  function visibleMarkers(layer, frame, cap) {
+    const out = [];
+    const d = layer.data;
+    for (let i = 0; i < d.count && out.length < cap; i += 1) {
+      const { x, y } = screenOf(frame, d, i);
+      if (x >= 0 && y >= 0 && x <= frame.width && y <= frame.height) out.push(i);
+    }
+    return out;
+  }
+
+  // ---- loading ----
+  async function load(layer) {
+    const image = ctx.viewer.image;
+    if (!image) return;
+    const params = { name: layer.name, path: image.path, hdu: image.hdu, plane: image.plane || 0 };
+    for (const key of SERVER_KEYS) if (layer.params[key] !== undefined && layer.params[key] !== '') params[key] = layer.params[key];
+    layer.abort?.abort();
+    const abort = new AbortController();
+    layer.abort = abort;
+    layer.status = 'loading…';
+    renderPanel();
+    try {
+      const blob = await ctx.api.get('/api/catalogs/overlay', params, { signal: abort.signal });
+      const data = decodeOverlay(await blob.arrayBuffer());
+      if (abort.signal.aborted || !layers.has(layer.name)) return;
+      layer.data = data;
+      layer.labels = new Map();
+      if (!layer.renderer) layer.renderer = createRenderer(dom.element, { preferWebgl: layer.style.webgl !== false });
+      dom.element.appendChild(labelCanvas);  // labels above markers
+      layer.renderer.setData(data);
+      await applyStyle(layer);
+      applyHighlight(layer);
+      layer.status = `${data.count.toLocaleString()} of ${data.matched.toLocaleString()} sources on the image`;
+      document.body.dataset.overlayCount = String(data.count);
+      document.body.dataset.overlayRenderer = layer.renderer.kind;
+      redraw();
+    } catch (e) {
+      if (e.name === 'AbortError') return;
+      layer.status = `error: ${e.detail || e.message || e}`;
+      ctx.ui.notify(`overlay ${layer.name}: ${e.detail || e.message || e}`, 'error');
+    }
+    renderPanel();
+  }
+
+  async function applyStyle(layer) {
+    if (!layer.renderer) return;
+    if (layer.data?.hasColor && layer.lutName !== layer.style.cmap) {
+      try {
+        layer.lut = await loadLut(ctx, layer.style.cmap);
+        layer.lutName = layer.style.cmap;
+      } catch {
+        ctx.ui.notify(`unknown colormap ${layer.style.cmap}`, 'warning');
+        layer.lut = null;
+      }
+    }
+    layer.renderer.setStyle({ ...layer.style, lut: layer.data?.hasColor ? layer.lut : null });
+  }
+
+  function applyHighlight(layer) {
+    if (!layer.renderer || !layer.data) return;
+    const flags = new Uint8Array(layer.data.count);
+    if (layer.selected.size) for (let i = 0; i < layer.data.count; i += 1) if (layer.selected.has(layer.data.rows[i])) flags[i] = 1;
+    layer.renderer.setHighlight(flags);
+  }
+
+  function show(detail) {
+    if (!detail || !detail.name) return;
+    const name = String(detail.name);
+    let layer = layers.get(name);
+    if (!layer) {
+      layer = { name, params: {}, style: { ...DEFAULT_STYLE }, data: null, renderer: null, visible: true, selected: new Set(), labels: new Map(), status: '' };
+      layers.set(name, layer);
+    }
+    for (const key of SERVER_KEYS) if (key in detail) layer.params[key] = detail[key] === null ? '' : String(detail[key]);
+    for (const key of ['shape', 'fill', 'outline', 'opacity', 'color', 'cmap', 'label_col', 'minPx', 'webgl']) if (key in detail) layer.style[key] = detail[key];
+    active = name;
+    panel.show();
+    load(layer);
+  }
+
+  function hide({ name }) {
+    const layer = layers.get(name);
+    if (!layer) return;
+    layer.abort?.abort();
+    layer.renderer?.destroy();
+    layers.delete(name);
+    if (active === name) active = layers.size ? [...layers.keys()].pop() : null;
+    closePopup();
+    renderPanel();
+    redraw();
+  }
+
+  // ---- click -> popup ----
+  function hit(x, y) {
+    const frame = frameOf(ctx.viewer);
+    const s = ctx.viewer.imageToScreen(x, y);
+    let best = null;
+    for (const layer of layers.values()) {
+      if (!layer.visible || !layer.data) continue;
+      const d = layer.data;
+      for (let i = 0; i < d.count; i += 1) {
+        const p = screenOf(frame, d, i);
+        const dist = Math.hypot(p.x - s.x, p.y - s.y);
+        const r = Math.max(d.size[i] * frame.scale, layer.style.minPx) + 3;
+        if (dist <= r && (!best || dist < best.dist)) best = { layer, i, dist };
+      }
+    }
+    return best;
+  }
+
+  async function onClick({ x, y }) {
+    if (ctx.viewer.clickMode && ctx.viewer.clickMode !== 'overlay') return;
+    const found = hit(x, y);
+    if (!found) return;
+    const { layer, i } = found;
+    const row = layer.data.rows[i];
+    try {
+      const body = await ctx.api.post('/api/catalogs/overlay/rows', { name: layer.name, rows: [row] });
+      const values = Object.fromEntries(body.columns.map((c, k) => [c, body.rows[0][k]]));
+      openPopup(layer, i, row, body.columns, body.rows[0]);
+      layer.selected = new Set([row]);
+      applyHighlight(layer);
+      redraw();
+      ctx.bus.emit('catalog:row-clicked', { name: layer.name, row, values });
+    } catch (e) {
+      ctx.ui.notify(e.detail || String(e), 'error');
+    }
+  }
+
+  function openPopup(layer, i, row, columns, values) {
+    closePopup();
+    const table = el('table', {}, columns.map((c, k) => el('tr', {}, el('th', { text: c }), el('td', { text: fmtValue(values[k]) }))));
+    const close = el('button', { class: 'overlay-popup-close', title: 'Close', onclick: closePopup }, '×');
+    const node = el('div', { class: 'overlay-popup', dataset: { row: String(row) } },
+      el('div', { class: 'overlay-popup-title' }, el('span', { text: `${layer.name} · row ${row}` }), close), table);
+    dom.element.appendChild(node);
+    popup = { node, layer, i };
+    placePopup();
+  }
+
+  function placePopup() {
+    if (!popup || !popup.layer.data) return;
+    const d = popup.layer.data;
+    const p = ctx.viewer.imageToScreen(d.x[popup.i], d.y[popup.i]);
+    popup.node.style.left = `${Math.round(p.x + 10)}px`;
+    popup.node.style.top = `${Math.round(p.y + 10)}px`;
+  }
+
+  function closePopup() {
+    popup?.node.remove();
+    popup = null;
+  }
+
+  // ---- panel ----
+  const panel = ctx.ui.addPanel({ id: 'overlay', title: 'Catalog overlay', open: false });
+  panel.element.classList.add('overlay-panel');
+
+  function field(label, input) {
+    return el('label', { class: 'overlay-field' }, el('span', { text: label }), input);
+  }
+
+  function renderPanel() {
+    const body = panel.element;
+    body.replaceChildren();
+    const nameInput = el('input', { type: 'text', placeholder: 'catalog name (e.g. demo_sources.csv)', value: active || '' });
+    const addButton = el('button', { onclick: () => nameInput.value && show({ name: nameInput.value.trim() }) }, 'Overlay');
+    body.appendChild(el('div', { class: 'overlay-row' }, nameInput, addButton));
+    for (const layer of layers.values()) {
+      const tab = el('button', { class: layer.name === active ? 'overlay-tab active' : 'overlay-tab', onclick: () => { active = layer.name; renderPanel(); } }, layer.name);
+      const eye = el('input', { type: 'checkbox', title: 'visible', onchange: (e) => { layer.visible = e.target.checked; redraw(); } });
+      eye.checked = layer.visible;
+      const remove = el('button', { title: 'Remove overlay', onclick: () => hide({ name: layer.name }) }, '×');
+      body.appendChild(el('div', { class: 'overlay-row' }, eye, tab, remove));
+    }
+    const layer = layers.get(active);
+    if (!layer) return;
+    body.appendChild(el('div', { class: 'overlay-status', text: layer.status || '' }));
+    const input = (key, ph) => el('input', { type: 'text', value: layer.params[key] || '', placeholder: ph, dataset: { key } });
+    const server = [['ra_col', 'RA column (auto)'], ['dec_col', 'Dec column (auto)'], ['size_col', 'size: column or number'], ['color_col', 'colour column'], ['filter', 'filter, e.g. flux > 10']];
+    const inputs = server.map(([k, ph]) => input(k, ph));
+    const unit = el('select', { dataset: { key: 'size_unit' } }, ['px', 'arcsec', 'arcmin', 'deg'].map((u) => el('option', { value: u }, u)));
+    unit.value = layer.params.size_unit || 'px';
+    const scale = el('select', { dataset: { key: 'color_scale' } }, ['linear', 'log'].map((u) => el('option', { value: u }, u)));
+    scale.value = layer.params.color_scale || 'linear';
+    const apply = el('button', { onclick: () => {
+      for (const node of [...inputs, unit, scale]) layer.params[node.dataset.key] = node.value.trim();
+      load(layer);
+    } }, 'Apply');
+    body.append(field('RA', inputs[0]), field('Dec', inputs[1]), field('Size', inputs[2]), field('Unit', unit), field('Colour by', inputs[3]), field('Colour scale', scale), field('Filter', inputs[4]), apply);
+    body.appendChild(styleControls(layer));
+    if (layer.data?.hasColor) body.appendChild(colorbar(layer));
+  }
+
+  function styleControls(layer) {
+    const restyle = async () => { await applyStyle(layer); redraw(); };
+    const shape = el('select', { onchange: (e) => { layer.style.shape = e.target.value; restyle(); } }, ['circle', 'square', 'cross', 'diamond'].map((s) => el('option', { value: s }, s)));
+    shape.value = layer.style.shape;
+    const fill = el('input', { type: 'checkbox', onchange: (e) => { layer.style.fill = e.target.checked; restyle(); } });
+    fill.checked = Boolean(layer.style.fill);
+    const color = el('input', { type: 'color', value: layer.style.color, onchange: (e) => { layer.style.color = e.target.value; restyle(); } });
+    const opacity = el('input', { type: 'range', min: '0.1', max: '1', step: '0.05', value: String(layer.style.opacity), oninput: (e) => { layer.style.opacity = Number(e.target.value); restyle(); } });
+    const outline = el('input', { type: 'range', min: '0.5', max: '5', step: '0.5', value: String(layer.style.outline), oninput: (e) => { layer.style.outline = Number(e.target.value); restyle(); } });
+    const cmap = el('input', { type: 'text', value: layer.style.cmap, onchange: (e) => { layer.style.cmap = e.target.value.trim() || 'viridis'; restyle().then(renderPanel); } });
+    const label = el('input', { type: 'text', value: layer.style.label_col || '', placeholder: 'label column', onchange: (e) => { layer.style.label_col = e.target.value.trim(); layer.labels = new Map(); redraw(); } });
+    return el('div', { class: 'overlay-style' }, field('Shape', shape), field('Fill', fill), field('Colour', color), field('Opacity', opacity), field('Outline', outline), field('Colormap', cmap), field('Labels', label));
+  }
+
+  function colorbar(layer) {
+    const d = layer.data;
+    const label = (v) => fmtValue(Number(v.toPrecision(4)));
+    const img = el('img', { class: 'overlay-colorbar-img', alt: layer.style.cmap, src: ctx.api.url(`/api/images/colormaps/${encodeURIComponent(layer.style.cmap)}.png`, { width: 256, height: 12 }) });
+    const title = `${layer.params.color_col}${d.colorLog ? ' (log10)' : ''}`;
+    return el('div', { class: 'overlay-colorbar' }, el('div', { text: title }), img, el('div', { class: 'overlay-colorbar-ticks' }, el('span', { text: label(d.colorMin) }), el('span', { text: label(d.colorMax) })));
+  }
+
+  // ---- wiring ----
+  offs.push(ctx.viewer.onViewportChange(redraw));
+  offs.push(ctx.bus.on('overlay:show', show));
+  offs.push(ctx.bus.on('overlay:hide', hide));
+  offs.push(ctx.bus.on('viewer:click', onClick));
+  offs.push(ctx.bus.on('image:opened', () => { for (const layer of layers.values()) load(layer); }));
+  offs.push(ctx.bus.on('plane:changed', () => { for (const layer of layers.values()) load(layer); }));
+  offs.push(ctx.bus.on('catalog:filter-changed', ({ name, filter }) => {
+    const layer = layers.get(name);
+    if (layer && (layer.params.filter || '') !== (filter || '')) { layer.params.filter = filter || ''; load(layer); }
+  }));
+  offs.push(ctx.bus.on('catalog:rows-selected', ({ name, rows }) => {
+    const layer = layers.get(name);
+    if (!layer) return;
+    layer.selected = new Set((rows || []).map(Number));
+    applyHighlight(layer);
+    redraw();
+  }));
+  const removeMenu = ctx.ui.addMenuItem('Catalogs', { label: 'Overlay on image…', onClick: () => { renderPanel(); panel.toggle(); } });
+  renderPanel();
+  const link = readDeepLink();
+  if (link) show(link);
+
+  return function unmount() {
+    for (const off of offs) off();
+    for (const layer of layers.values()) { layer.abort?.abort(); layer.renderer?.destroy(); }
+    layers.clear();
+    closePopup();
+    removeMenu();
+    panel.remove();
+    dom.remove();
+  };
+}
