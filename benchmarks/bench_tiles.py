@@ -57,8 +57,12 @@ def make_image(path: Path, size: int, seed: int = 2) -> None:
         data[y0 : y0 + 2048] = rng.standard_normal((min(2048, size - y0), size), dtype=np.float32) * 5 + 100
     n_stars = size * size * 3 // 10_000
     yy, xx = np.mgrid[-7:8, -7:8]
-    for x, y, flux in zip(rng.integers(8, size - 8, n_stars), rng.integers(8, size - 8, n_stars),
-                          rng.pareto(1.5, n_stars) * 200 + 20, strict=True):
+    for x, y, flux in zip(
+        rng.integers(8, size - 8, n_stars),
+        rng.integers(8, size - 8, n_stars),
+        rng.pareto(1.5, n_stars) * 200 + 20,
+        strict=True,
+    ):
         data[y - 7 : y + 8, x - 7 : x + 8] += (flux / (2 * np.pi * 1.5**2) * np.exp(-(xx**2 + yy**2) / 4.5)).astype(
             np.float32
         )
@@ -185,8 +189,10 @@ def one_run(root: Path, name: str, size: int, disk_cache: bool, seed: int) -> di
     overview = max(lv for lv in range(top + 1) if max(geometry.level_size(lv)) <= VIEWPORT)
     rng = np.random.default_rng(seed)
     cols, rows = geometry.grid(top)
-    cells = [(int(c), int(r)) for c, r in zip(rng.permutation(cols * rows) % cols,
-                                              rng.permutation(cols * rows) // cols, strict=True)]
+    cells = [
+        (int(c), int(r))
+        for c, r in zip(rng.permutation(cols * rows) % cols, rng.permutation(cols * rows) // cols, strict=True)
+    ]
     out: dict[str, float] = {}
     server = Server(root, disk_cache)
     try:

@@ -80,8 +80,17 @@ async def tile(
     col, row, fmt = _parse_tile_name(name)
     tiles = services.tiles
     args = (path, level, col, row, fmt)
-    kwargs: dict[str, Any] = dict(hdu=hdu, plane=plane, stretch=stretch, exponent=exponent, cmap=cmap,
-                                  invert=invert, nan_color=nan_color, vmin=vmin, vmax=vmax)
+    kwargs: dict[str, Any] = dict(
+        hdu=hdu,
+        plane=plane,
+        stretch=stretch,
+        exponent=exponent,
+        cmap=cmap,
+        invert=invert,
+        nan_color=nan_color,
+        vmin=vmin,
+        vmax=vmax,
+    )
     if tiles.ready(path, hdu, plane):
         spec = tiles.spec(*args, **kwargs)
     else:  # first use: opens the file and computes the default limits

@@ -52,8 +52,24 @@ class TileSpec:
         text = "|".join(
             map(
                 repr,
-                (str(path), mtime, self.hdu, self.plane, self.level, self.col, self.row, self.fmt, self.stretch,
-                 self.exponent, self.cmap, self.invert, self.nan_color, self.vmin, self.vmax, self.jpeg_quality),
+                (
+                    str(path),
+                    mtime,
+                    self.hdu,
+                    self.plane,
+                    self.level,
+                    self.col,
+                    self.row,
+                    self.fmt,
+                    self.stretch,
+                    self.exponent,
+                    self.cmap,
+                    self.invert,
+                    self.nan_color,
+                    self.vmin,
+                    self.vmax,
+                    self.jpeg_quality,
+                ),
             )
         )
         return '"' + hashlib.blake2b(text.encode(), digest_size=16).hexdigest() + '"'
@@ -143,8 +159,24 @@ class TileService:
             vmin = auto_min if vmin is None else vmin
             vmax = auto_max if vmax is None else vmax
         vmin, vmax = user_limits(np.empty(0), vmin, vmax)
-        return TileSpec(relative, key, hdu, plane, level, col, row, fmt, stretch, exponent_value, cmap,
-                        invert, nan_color, vmin, vmax, self.settings.jpeg_quality)
+        return TileSpec(
+            relative,
+            key,
+            hdu,
+            plane,
+            level,
+            col,
+            row,
+            fmt,
+            stretch,
+            exponent_value,
+            cmap,
+            invert,
+            nan_color,
+            vmin,
+            vmax,
+            self.settings.jpeg_quality,
+        )
 
     def ready(self, relative: str, hdu: int, plane: int) -> bool:
         """True when :meth:`spec` needs no file I/O beyond a stat (image open, limits cached)."""
@@ -155,8 +187,12 @@ class TileService:
         cached = self.cache.get(spec.etag)
         if cached is not None:
             return cached
-        data = encode(self._indices(spec), palette(spec.cmap, spec.invert, spec.nan_color), spec.fmt,
-                      jpeg_quality=spec.jpeg_quality)
+        data = encode(
+            self._indices(spec),
+            palette(spec.cmap, spec.invert, spec.nan_color),
+            spec.fmt,
+            jpeg_quality=spec.jpeg_quality,
+        )
         self.cache.put(spec.etag, data)
         return data
 

@@ -67,8 +67,12 @@ def test_histogram_equalisation_is_the_sample_cdf() -> None:
     expected = np.array([(inside <= vmin + x * (vmax - vmin)).mean() for x in X])
     np.testing.assert_allclose(y, expected, atol=1e-12)
     # equal area: the median of the sample inside the limits maps to the middle of the palette
-    idx = apply(np.array([np.median(inside)], np.float32), vmin, vmax, lookup_table("histequ", sample=sample,
-                                                                                     limits=(vmin, vmax)))
+    idx = apply(
+        np.array([np.median(inside)], np.float32),
+        vmin,
+        vmax,
+        lookup_table("histequ", sample=sample, limits=(vmin, vmax)),
+    )
     assert abs(int(idx[0]) - 127) <= 1
 
 

@@ -1,0 +1,274 @@
+"""Tile and histogram endpoints over HTTP: pixels equal the expected rendering, caching
+headers, parameter errors, path confinement, real files."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from neloura.core.colormaps import palette
+from neloura.core.pyramid import block_mean
+from neloura.core.stretch import NAN_INDEX, apply, lookup_table
+from neloura.core.tiles import Pyramid
+from neloura.settings import Settings
+from tests.conftest import COMPRESSED_DATA, FITS_DATA
+
+H, W = 300, 520  # max_level 10; full resolution 3x2 tiles with smaller edge tiles
+
+
+@pytest.fixture
+def data(settings: Settings) -> np.ndarray:
+    rng = np.random.default_rng(42)
+    array = rng.normal(100.0, 10.0, size=(H, W)).astype(np.float32)
+    array[rng.random(array.shape) < 0.05] = np.nan
+    array[:, :7] = np.nan
+    fits.PrimaryHDU(array).writeto(settings.files_dir / "img.fits")
+    return array
+
+
+def tile(client: TestClient, level: int, col: int, row: int, fmt: str = "png", **params: object):
+    return client.get(f"/api/images/tiles/{level}/{col}_{row}.{fmt}", params={"path": "img.fits", **params})
+
+
+def indices(response) -> np.ndarray:
+    assert response.status_code == 200, response.text
+    img = Image.open(io.BytesIO(response.content))
+    assert img.mode == "P"
+    return np.asarray(img)
+
+
+def expected(region: np.ndarray, vmin: float, vmax: float, stretch: str = "linear") -> np.ndarray:
+    return apply(region, vmin, vmax, lookup_table(stretch))
+
+
+def test_full_resolution_tile_equals_the_flipped_array_region(client: TestClient, data: np.ndarray) -> None:
+    vmin, vmax = 80.0, 120.0
+    g = Pyramid(W, H)
+    for col, row in [(0, 0), (1, 0), (2, 1)]:
+        box = g.tile(10, col, row)
+        got = indices(tile(client, 10, col, row, vmin=vmin, vmax=vmax))
+        region = data[::-1][box.y0 : box.y1, box.x0 : box.x1]  # display: FITS row 0 at the bottom
+        np.testing.assert_array_equal(got, expected(region, vmin, vmax))
+    # the top-left tile shows the LAST array rows, first row of the tile = last FITS row
+    got = indices(tile(client, 10, 1, 0, vmin=vmin, vmax=vmax))
+    np.testing.assert_array_equal(got[0], expected(data[H - 1, 256:512][None], vmin, vmax)[0])
+
+
+def test_edge_tiles_are_smaller(client: TestClient, data: np.ndarray) -> None:
+    assert indices(tile(client, 10, 2, 1, vmin=0, vmax=1)).shape == (H - 256, W - 512)
+    assert indices(tile(client, 0, 0, 0, vmin=0, vmax=1)).shape == (1, 1)
+
+
+def test_reduced_levels_equal_numpy_block_means(client: TestClient, data: np.ndarray) -> None:
+    vmin, vmax = 90.0, 110.0
+    for level, k in [(9, 2), (8, 4), (5, 32), (0, 1024)]:
+        got = indices(tile(client, level, 0, 0, vmin=vmin, vmax=vmax))
+        reference = expected(block_mean(data[::-1], k)[:256, :256], vmin, vmax).astype(int)
+        diff = np.abs(got.astype(int) - reference)
+        # float32 cascade vs float64 reference: a value on a palette boundary may round either way
+        assert diff.max() <= 1 and (diff == 0).mean() > 0.999
+
+
+def test_nan_is_transparent_by_default_or_the_given_colour(client: TestClient, data: np.ndarray) -> None:
+    response = tile(client, 10, 0, 0, vmin=80, vmax=120)
+    got = indices(response)
+    assert (got[:, :7] == NAN_INDEX).all()
+    rgba = np.asarray(Image.open(io.BytesIO(response.content)).convert("RGBA"))
+    assert (rgba[:, :7, 3] == 0).all() and (rgba[:, 7:, 3][got[:, 7:] != NAN_INDEX] == 255).all()
+    red = np.asarray(Image.open(io.BytesIO(tile(client, 10, 0, 0, nan_color="#ff0000").content)).convert("RGBA"))
+    assert red[0, 0].tolist() == [255, 0, 0, 255]
+
+
+def test_defaults_are_linear_gray_and_the_default_limits(client: TestClient, data: np.ndarray) -> None:
+    finite = data[np.isfinite(data)]
+    vmin, vmax = np.percentile(finite, [0.5, 99.5])
+    got = indices(tile(client, 10, 1, 0))
+    region = data[::-1][0:256, 256:512]
+    diff = np.abs(got.astype(int) - expected(region, float(vmin), float(vmax)).astype(int))
+    assert diff.max() <= 1  # the default limits come from a sample, not all pixels
+    histogram = client.get("/api/images/histogram", params={"path": "img.fits"}).json()
+    explicit = tile(
+        client, 10, 1, 0, vmin=histogram["default_limits"]["vmin"], vmax=histogram["default_limits"]["vmax"]
+    )
+    np.testing.assert_array_equal(got, indices(explicit))
+
+
+@pytest.mark.parametrize("stretch", ["log", "sqrt", "squared", "power", "asinh", "sinh"])
+def test_stretch_parameter(client: TestClient, data: np.ndarray, stretch: str) -> None:
+    got = indices(tile(client, 10, 0, 1, vmin=70, vmax=130, stretch=stretch))
+    region = data[::-1][256:H, 0:256]
+    np.testing.assert_array_equal(got, expected(region, 70.0, 130.0, stretch))
+
+
+def test_colormap_invert_and_palette(client: TestClient, data: np.ndarray) -> None:
+    viridis = Image.open(io.BytesIO(tile(client, 10, 0, 0, cmap="viridis").content))
+    assert np.array(viridis.getpalette()[: 255 * 3]).reshape(255, 3).tolist() == palette("viridis").rgb[:255].tolist()
+    inverted = Image.open(io.BytesIO(tile(client, 10, 0, 0, cmap="viridis", invert=True).content))
+    np.testing.assert_array_equal(
+        np.array(inverted.getpalette()[: 255 * 3]).reshape(255, 3), palette("viridis").rgb[:255][::-1]
+    )
+    assert tile(client, 10, 0, 0, cmap="viridis_r").status_code == 200
+
+
+def test_jpeg_option(client: TestClient, data: np.ndarray) -> None:
+    response = tile(client, 10, 1, 0, "jpg", vmin=80, vmax=120)
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    rgb = np.asarray(Image.open(io.BytesIO(response.content)).convert("L")).astype(float)
+    exact = palette("gray").rgb[expected(data[::-1][0:256, 256:512], 80, 120)][..., 0].astype(float)
+    assert np.abs(rgb - exact).mean() < 6  # lossy, but the same picture
+
+
+def test_etag_cache_control_and_304(client: TestClient, data: np.ndarray) -> None:
+    first = tile(client, 10, 0, 0)
+    etag = first.headers["etag"]
+    assert "max-age" in first.headers["cache-control"]
+    again = client.get("/api/images/tiles/10/0_0.png", params={"path": "img.fits"}, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    assert tile(client, 10, 0, 0).content == first.content
+    others = {
+        tile(client, 10, 0, 0, **p).headers["etag"]
+        for p in ({"stretch": "log"}, {"cmap": "hot"}, {"vmin": 1}, {"invert": True}, {"nan_color": "red"})
+    }
+    assert len(others | {etag}) == 6
+
+
+def test_changed_file_changes_the_etag(client: TestClient, settings: Settings, data: np.ndarray) -> None:
+    before = tile(client, 10, 0, 0).headers["etag"]
+    fits.PrimaryHDU(data * 2).writeto(settings.files_dir / "img.fits", overwrite=True)
+    import os
+
+    os.utime(settings.files_dir / "img.fits", (2e9, 2e9))
+    assert tile(client, 10, 0, 0).headers["etag"] != before
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/api/images/tiles/11/0_0.png", {}),
+        ("/api/images/tiles/10/3_0.png", {}),
+        ("/api/images/tiles/10/0_2.png", {}),
+        ("/api/images/tiles/-1/0_0.png", {}),
+        ("/api/images/tiles/10/0_0.gif", {}),
+        ("/api/images/tiles/10/0-0.png", {}),
+        ("/api/images/tiles/x/0_0.png", {}),
+        ("/api/images/tiles/10/0_0.png", {"stretch": "cubic"}),
+        ("/api/images/tiles/10/0_0.png", {"stretch": "power", "exponent": -2}),
+        ("/api/images/tiles/10/0_0.png", {"cmap": "nope"}),
+        ("/api/images/tiles/10/0_0.png", {"vmin": 5, "vmax": 1}),
+        ("/api/images/tiles/10/0_0.png", {"vmin": "abc"}),
+        ("/api/images/tiles/10/0_0.png", {"nan_color": "#12"}),
+        ("/api/images/tiles/10/0_0.png", {"hdu": 3}),
+        ("/api/images/tiles/10/0_0.png", {"plane": 1}),
+        ("/api/images/tiles/10/0_0.png", {"hdu": -1}),
+        ("/api/images/histogram", {"bins": 0}),
+        ("/api/images/histogram", {"vmin": 5, "vmax": 5}),
+        ("/api/images/histogram", {"plane": 2}),
+    ],
+)
+def test_bad_parameters_are_422_with_a_detail(client: TestClient, data: np.ndarray, url: str, params: dict) -> None:
+    response = client.get(url, params={"path": "img.fits", **params})
+    assert response.status_code == 422, response.text
+    assert isinstance(response.json()["detail"], str) and response.json()["detail"]
+
+
+ENDPOINTS = ["/api/images/tiles/0/0_0.png", "/api/images/histogram"]
+
+
+@pytest.mark.parametrize("url", ENDPOINTS)
+def test_paths_are_confined(client: TestClient, settings: Settings, tmp_path: Path, url: str) -> None:
+    secret = tmp_path / "secret.fits"
+    fits.PrimaryHDU(np.ones((8, 8), np.float32)).writeto(secret)
+    (settings.files_dir / "out.fits").symlink_to(secret)
+    (settings.files_dir / "sub").mkdir()
+    for bad in ("../secret.fits", "sub/../../secret.fits", str(secret), "out.fits"):
+        response = client.get(url, params={"path": bad})
+        assert response.status_code == 403, (bad, response.text)
+    # URL-encoded dots: decoded once by the server, still refused
+    response = client.get(f"{url}?path=%2e%2e%2fsecret.fits")
+    assert response.status_code == 403
+    assert client.get(f"{url}?path=%252e%252e%252fsecret.fits").status_code == 404  # literal name
+    assert client.get(url, params={"path": "missing.fits"}).status_code == 404
+    assert client.get(url).status_code == 422  # path is required
+
+
+@pytest.mark.parametrize("url", ENDPOINTS)
+def test_not_fits_is_415(client: TestClient, settings: Settings, url: str) -> None:
+    (settings.files_dir / "notes.fits").write_text("not a FITS file at all")
+    response = client.get(url, params={"path": "notes.fits"})
+    assert response.status_code == 415 and response.json()["detail"]
+
+
+def test_histogram_counts_and_limits(client: TestClient, data: np.ndarray) -> None:
+    body = client.get("/api/images/histogram", params={"path": "img.fits", "bins": 50, "vmin": 80, "vmax": 120}).json()
+    finite = data[np.isfinite(data)]  # small image: the sample is every finite pixel
+    counts, edges = np.histogram(finite, bins=50, range=(80, 120))
+    assert body["counts"] == counts.tolist()
+    np.testing.assert_allclose(body["edges"], edges)
+    assert body["below"] == int((finite < 80).sum()) and body["above"] == int((finite > 120).sum())
+    assert body["sample_size"] == finite.size
+    np.testing.assert_allclose(
+        [body["limits"]["minmax"]["vmin"], body["limits"]["minmax"]["vmax"]], [finite.min(), finite.max()]
+    )
+    np.testing.assert_allclose(
+        [body["default_limits"]["vmin"], body["default_limits"]["vmax"]], np.percentile(finite, [0.5, 99.5]), rtol=1e-6
+    )
+    assert body["limits"]["zscale"]["vmin"] < 100 < body["limits"]["zscale"]["vmax"]
+    default = client.get("/api/images/histogram", params={"path": "img.fits"}).json()
+    assert len(default["counts"]) == 256 and default["vmin"] == default["default_limits"]["vmin"]
+
+
+# -- real files shipped with astropy ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["m13.fits", "m13_gzip.fits", "m13_rice.fits", "m13_hcomp.fits", "m13_plio.fits"])
+def test_m13_tile_compressed_variants(client: TestClient, settings: Settings, name: str) -> None:
+    shutil.copy(COMPRESSED_DATA / name, settings.files_dir / name)
+    hdu = 0 if name == "m13.fits" else 1
+    with fits.open(COMPRESSED_DATA / name) as hdul:
+        truth = np.asarray(hdul[hdu].data, dtype=np.float64)
+    g = Pyramid(truth.shape[1], truth.shape[0])
+    params = {"path": name, "hdu": hdu, "vmin": float(truth.min()), "vmax": float(truth.max())}
+    response = client.get(f"/api/images/tiles/{g.max_level}/0_0.png", params=params)
+    box = g.tile(g.max_level, 0, 0)
+    region = truth[::-1][box.y0 : box.y1, box.x0 : box.x1].astype(np.float32)
+    np.testing.assert_array_equal(indices(response), expected(region, params["vmin"], params["vmax"]))
+    overview = client.get(f"/api/images/tiles/{g.max_level - 2}/0_0.png", params=params)
+    reduced = block_mean(truth[::-1].astype(np.float32), 4)
+    got = indices(overview).astype(int)
+    assert np.abs(got - expected(reduced, params["vmin"], params["vmax"]).astype(int)).max() <= 1
+    assert client.get("/api/images/histogram", params={"path": name, "hdu": hdu}).status_code == 200
+
+
+def test_bzero_integers_display_physical_values(client: TestClient, settings: Settings) -> None:
+    shutil.copy(FITS_DATA / "o4sp040b0_raw.fits", settings.files_dir / "raw.fits")
+    with fits.open(FITS_DATA / "o4sp040b0_raw.fits") as hdul:
+        physical = np.asarray(hdul[1].data, dtype=np.float64)  # astropy applies BZERO=32768
+        assert hdul[1].header["BZERO"] == 32768
+    vmin, vmax = float(physical.min()), float(physical.max())
+    response = client.get(
+        "/api/images/tiles/6/0_0.png", params={"path": "raw.fits", "hdu": 1, "vmin": vmin, "vmax": vmax}
+    )
+    np.testing.assert_array_equal(indices(response), expected(physical[::-1].astype(np.float32), vmin, vmax))
+    body = client.get("/api/images/histogram", params={"path": "raw.fits", "hdu": 1}).json()
+    assert body["limits"]["minmax"] == {"vmin": vmin, "vmax": vmax}
+    # an HDU without data is not an image
+    assert client.get("/api/images/tiles/0/0_0.png", params={"path": "raw.fits", "hdu": 2}).status_code == 415
+
+
+def test_cube_planes_render_their_own_values(client: TestClient, settings: Settings) -> None:
+    cube = np.stack([np.full((40, 30), 10.0 * i, np.float32) for i in range(3)])
+    fits.PrimaryHDU(cube).writeto(settings.files_dir / "cube.fits")
+    for plane in range(3):
+        got = indices(
+            client.get(
+                "/api/images/tiles/6/0_0.png", params={"path": "cube.fits", "plane": plane, "vmin": 0, "vmax": 20}
+            )
+        )
+        assert (got == expected(np.array([[10.0 * plane]], np.float32), 0, 20)[0, 0]).all()

@@ -1,0 +1,107 @@
+"""LevelStore: background-built levels equal numpy block means; LRU budget; disk cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from neloura.core.fitsio import FitsImage
+from neloura.core.pyramid import block_mean
+from neloura.core.tiles import Pyramid
+from neloura.runtime import levels as levels_module
+from neloura.runtime.levels import LevelStore
+from neloura.settings import Settings
+
+
+def _image(settings: Settings, name: str, data: np.ndarray) -> tuple[FitsImage, tuple[Path, float, int, int]]:
+    path = settings.files_dir / name
+    fits.PrimaryHDU(data).writeto(path, overwrite=True)
+    path = path.resolve()
+    return FitsImage(path, 0), (path, path.stat().st_mtime, 0, 0)
+
+
+def test_levels_equal_numpy_block_means(settings: Settings) -> None:
+    rng = np.random.default_rng(11)
+    data = rng.normal(50, 5, size=(300, 520)).astype(np.float32)
+    data[rng.random(data.shape) < 0.2] = np.nan
+    image, key = _image(settings, "l.fits", data)
+    store = LevelStore(settings)
+    entry = store.levels(key, image.plane(0))
+    g = Pyramid(520, 300)
+    for level in range(g.max_level):
+        k = g.factor(level)
+        np.testing.assert_allclose(entry.get(k, timeout=30), block_mean(data[::-1], k), rtol=2e-6, equal_nan=True)
+    assert entry.done.wait(30)
+    assert store.levels(key, image.plane(0)) is entry  # cached
+    store.close()
+    image.close()
+
+
+def test_cube_planes_have_their_own_levels(settings: Settings) -> None:
+    cube = np.stack([np.full((64, 64), float(i), np.float32) for i in range(3)])
+    path = settings.files_dir / "cube.fits"
+    fits.PrimaryHDU(cube).writeto(path)
+    path = path.resolve()
+    image = FitsImage(path, 0)
+    store = LevelStore(settings)
+    for plane in range(3):
+        key = (path, path.stat().st_mtime, 0, plane)
+        assert (store.level(key, image.plane(plane), 4) == plane).all()
+    store.close()
+    image.close()
+
+
+def test_budget_evicts_least_recently_used(settings: Settings) -> None:
+    settings.level_cache_mb = 1  # each image below has ~1.4 MB of levels
+    store = LevelStore(settings)
+    keys = []
+    for name in ("a.fits", "b.fits"):
+        image, key = _image(settings, name, np.ones((2048, 600), np.float32))
+        store.levels(key, image.plane(0)).done.wait(30)
+        keys.append(key)
+        image.close()
+    assert keys[0] not in store._entries and keys[1] in store._entries
+    store.close()
+
+
+def test_disk_cache_round_trip(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(levels_module, "DISK_CACHE_MIN_PIXELS", 0)
+    settings.disk_cache = True
+    data = np.random.default_rng(2).normal(size=(130, 90)).astype(np.float32)
+    image, key = _image(settings, "d.fits", data)
+    first = LevelStore(settings)
+    built = first.levels(key, image.plane(0))
+    assert built.done.wait(30)
+    first._pool.shutdown(wait=True)
+    files = sorted((settings.cache_dir / "levels").glob("*/x*.npy"))
+    assert len(files) == Pyramid(90, 130).max_level
+    second = LevelStore(settings)
+    loaded = second.levels(key, image.plane(0))
+    assert loaded.done.is_set() and loaded.build_seconds[2] == 0.0  # read back, not rebuilt
+    for k, array in built.arrays.items():
+        np.testing.assert_array_equal(loaded.get(k), array)
+    first.close()
+    second.close()
+    image.close()
+
+
+def test_build_errors_reach_the_waiting_request(settings: Settings) -> None:
+    image, key = _image(settings, "e.fits", np.ones((64, 64), np.float32))
+
+    class Broken:
+        width = height = 64
+        image = SimpleNamespace(compressed=True)  # read through this object, which fails
+
+        def read(self, *args: int) -> np.ndarray:
+            raise OSError("disk on fire")
+
+    store = LevelStore(settings)
+    entry = store.levels(key, Broken())  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        entry.get(2, timeout=30)
+    store.close()
+    image.close()
