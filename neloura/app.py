@@ -26,6 +26,7 @@ ROUTERS: tuple[str, ...] = (
     "files",
     "admin",
     "ws",
+    "display",
     "pages",
     "catalogs",
     "crossmatch",

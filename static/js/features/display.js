@@ -1,0 +1,166 @@
+// Display controls: histogram with draggable min/max lines, min/max inputs, percentile presets,
+// minmax and zscale, stretch (+ exponent), invert, NaN colour, reset. Changes go out as
+// 'display:set'; the viewer re-renders only the visible tiles.
+
+import { formatValue } from '../lib/format.js';
+
+const PRESETS = ['99.9', '99.5', '99', '98', '95', '90', 'minmax', 'zscale'];
+const STRETCHES = ['linear', 'log', 'sqrt', 'squared', 'power', 'asinh', 'sinh', 'histequ'];
+const NAN_COLORS = [['', 'transparent'], ['black', 'black'], ['white', 'white'], ['red', 'red'], ['magenta', 'magenta'], ['#00ff00', 'green']];
+
+export function mount(ctx) {
+  const { bus, api, ui, viewer, escape: { el } } = ctx;
+  const panel = ui.addPanel({ id: 'display-panel', title: 'Display', order: 20 });
+  const canvas = el('canvas', { id: 'histogram-canvas' });
+  const minLine = el('div', { class: 'limit min', title: 'drag: minimum' });
+  const maxLine = el('div', { class: 'limit max', title: 'drag: maximum' });
+  const histo = el('div', { class: 'histogram', id: 'histogram' }, canvas, minLine, maxLine);
+  const vminInput = el('input', { type: 'number', id: 'display-vmin', step: 'any', 'aria-label': 'minimum' });
+  const vmaxInput = el('input', { type: 'number', id: 'display-vmax', step: 'any', 'aria-label': 'maximum' });
+  const stretchSelect = el('select', { id: 'display-stretch', 'aria-label': 'stretch' }, STRETCHES.map((s) => el('option', { value: s }, s)));
+  const exponentInput = el('input', { type: 'number', id: 'display-exponent', step: 'any', min: '0', 'aria-label': 'exponent', placeholder: 'auto' });
+  const invertBox = el('input', { type: 'checkbox', id: 'display-invert' });
+  const nanSelect = el('select', { id: 'display-nan', 'aria-label': 'NaN colour' }, NAN_COLORS.map(([v, t]) => el('option', { value: v }, t)));
+  const presetButtons = PRESETS.map((p) => el('button', { class: 'btn small', type: 'button', dataset: { preset: p } }, /\d/.test(p) ? `${p}%` : p));
+  const resetButton = el('button', { class: 'btn small', type: 'button', id: 'display-reset' }, 'Reset');
+  const exponentRow = el('div', { class: 'row' }, el('label', { for: 'display-exponent' }, 'Exponent'), exponentInput);
+  panel.element.append(
+    histo,
+    el('div', { class: 'row' }, el('label', { for: 'display-vmin' }, 'Min'), vminInput, el('label', { for: 'display-vmax', style: { minWidth: '28px' } }, 'Max'), vmaxInput),
+    el('div', { class: 'chips', id: 'display-presets' }, presetButtons),
+    el('div', { class: 'row' }, el('label', { for: 'display-stretch' }, 'Stretch'), stretchSelect),
+    exponentRow,
+    el('div', { class: 'row' }, el('label', { for: 'display-nan' }, 'NaN'), nanSelect,
+      el('label', { for: 'display-invert', style: { minWidth: 0, marginLeft: '8px' } }, invertBox, ' invert'), resetButton),
+  );
+
+  let display = null;
+  let hist = null; // { counts, edges, lo, hi }
+  let histTimer = 0;
+
+  const set = (patch) => bus.emit('display:set', patch);
+  const xOf = (v) => (hist ? (v - hist.lo) / (hist.hi - hist.lo) : 0);
+
+  function drawHistogram() {
+    const r = histo.getBoundingClientRect();
+    canvas.width = Math.max(1, Math.round(r.width));
+    canvas.height = Math.max(1, Math.round(r.height));
+    const g = canvas.getContext('2d');
+    g.clearRect(0, 0, canvas.width, canvas.height);
+    if (!hist || !display) return;
+    const logs = hist.counts.map((c) => Math.log10(1 + c));
+    const top = Math.max(...logs, 1);
+    const w = canvas.width / logs.length;
+    g.fillStyle = '#5a6d8f';
+    logs.forEach((v, i) => { const h = (v / top) * (canvas.height - 4); g.fillRect(i * w, canvas.height - h, Math.max(1, w), h); });
+    g.fillStyle = '#5aa9ff22';
+    const a = xOf(display.vmin) * canvas.width;
+    const b = xOf(display.vmax) * canvas.width;
+    g.fillRect(a, 0, b - a, canvas.height);
+    minLine.style.left = `${xOf(display.vmin) * 100}%`;
+    maxLine.style.left = `${xOf(display.vmax) * 100}%`;
+  }
+
+  async function loadHistogram() {
+    const image = viewer.image;
+    if (!image || !display) return;
+    const width = display.vmax - display.vmin;
+    const lo = display.vmin - 0.5 * width;
+    const hi = display.vmax + 0.5 * width;
+    try {
+      const h = await api.get('/api/images/histogram', { path: image.path, hdu: image.hdu, plane: image.plane, bins: 160, vmin: lo, vmax: hi });
+      hist = { counts: h.counts, lo: h.vmin, hi: h.vmax };
+      drawHistogram();
+      histo.dataset.loaded = '1';
+    } catch (err) {
+      bus.emit('notify', { message: `histogram: ${err.detail || err}`, level: 'warning' });
+    }
+  }
+  const scheduleHistogram = () => { clearTimeout(histTimer); histTimer = setTimeout(loadHistogram, 150); };
+
+  function drag(line, key) {
+    line.addEventListener('pointerdown', (e) => {
+      if (!hist || !display) return;
+      e.preventDefault();
+      line.setPointerCapture(e.pointerId);
+      const r = histo.getBoundingClientRect();
+      const move = (ev) => {
+        const f = Math.max(0, Math.min(1, (ev.clientX - r.left) / r.width));
+        const v = hist.lo + f * (hist.hi - hist.lo);
+        const other = key === 'vmin' ? display.vmax : display.vmin;
+        if ((key === 'vmin' && v >= other) || (key === 'vmax' && v <= other)) return;
+        display = { ...display, [key]: v };
+        (key === 'vmin' ? vminInput : vmaxInput).value = formatValue(v);
+        drawHistogram();
+      };
+      const up = () => {
+        line.removeEventListener('pointermove', move);
+        line.removeEventListener('pointerup', up);
+        set({ vmin: display.vmin, vmax: display.vmax });
+      };
+      line.addEventListener('pointermove', move);
+      line.addEventListener('pointerup', up);
+    });
+  }
+  drag(minLine, 'vmin');
+  drag(maxLine, 'vmax');
+
+  async function preset(name) {
+    const image = viewer.image;
+    if (!image) return;
+    const params = { path: image.path, hdu: image.hdu, plane: image.plane };
+    const query = /\d/.test(name) ? { ...params, mode: 'percentiles', low: (100 - Number(name)).toFixed(3), high: name } : { ...params, mode: name };
+    try {
+      const lim = await api.get('/api/images/limits', query);
+      set({ vmin: lim.vmin, vmax: lim.vmax });
+    } catch (err) {
+      bus.emit('notify', { message: `limits: ${err.detail || err}`, level: 'error' });
+    }
+  }
+
+  function applyInputs() {
+    const vmin = Number(vminInput.value);
+    const vmax = Number(vmaxInput.value);
+    if (vminInput.value === '' || vmaxInput.value === '' || !Number.isFinite(vmin) || !Number.isFinite(vmax)) return;
+    if (vmin >= vmax) { bus.emit('notify', { message: 'minimum must be smaller than maximum', level: 'warning' }); return; }
+    set({ vmin, vmax });
+  }
+  vminInput.addEventListener('change', applyInputs);
+  vmaxInput.addEventListener('change', applyInputs);
+  stretchSelect.addEventListener('change', () => set({ stretch: stretchSelect.value }));
+  exponentInput.addEventListener('change', () => {
+    const v = Number(exponentInput.value);
+    set({ exponent: exponentInput.value === '' || !(v > 0) ? null : v });
+  });
+  invertBox.addEventListener('change', () => set({ invert: invertBox.checked }));
+  nanSelect.addEventListener('change', () => set({ nan_color: nanSelect.value }));
+  presetButtons.forEach((b) => b.addEventListener('click', () => preset(b.dataset.preset)));
+  resetButton.addEventListener('click', () => {
+    const info = viewer.image?.info;
+    if (info) set({ stretch: 'linear', cmap: 'gray', invert: false, exponent: null, nan_color: '', vmin: info.vmin, vmax: info.vmax });
+  });
+
+  const menuRemovers = [
+    ...STRETCHES.map((s) => ui.addMenuItem('Scale', { label: s, id: `menu-stretch-${s}`, onClick: () => set({ stretch: s }) })),
+    ui.addMenuItem('Scale', { separator: true }),
+    ...PRESETS.map((p) => ui.addMenuItem('Scale', { label: /\d/.test(p) ? `${p}%` : p, id: `menu-limits-${p}`, onClick: () => preset(p) })),
+  ];
+
+  const offs = [
+    bus.on('display:changed', (d) => {
+      display = d;
+      vminInput.value = formatValue(d.vmin);
+      vmaxInput.value = formatValue(d.vmax);
+      stretchSelect.value = d.stretch;
+      exponentInput.value = d.exponent ?? '';
+      exponentRow.hidden = !['power', 'log'].includes(d.stretch);
+      invertBox.checked = d.invert;
+      nanSelect.value = NAN_COLORS.some(([v]) => v === d.nan_color) ? d.nan_color : '';
+      drawHistogram();
+      scheduleHistogram();
+    }),
+    bus.on('plane:changed', scheduleHistogram),
+  ];
+  exponentRow.hidden = true;
+  return () => { offs.forEach((off) => off()); menuRemovers.forEach((r) => r()); clearTimeout(histTimer); panel.remove(); };
+}

@@ -1,0 +1,126 @@
+// Export the current view as PNG, with a colorbar, at a chosen resolution: the visible region
+// is re-assembled from the server's tiles at the level that matches the output size (not a
+// screenshot), so a 4x export has 4x the detail when the image has it.
+
+import { formatValue } from '../lib/format.js';
+
+const TILE = 256;
+const MAX_TILES = 600;
+
+function loadImage(src) {
+  return new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => resolve(img);
+    img.onerror = () => reject(new Error(`could not load ${src}`));
+    img.src = src;
+  });
+}
+
+function levelGeometry(image, rect, outW) {
+  const { width: W, height: H, info } = image;
+  const x0 = Math.max(-0.5, rect.x0);
+  const x1 = Math.min(W - 0.5, rect.x1);
+  const y0 = Math.max(-0.5, rect.y0);
+  const y1 = Math.min(H - 0.5, rect.y1);
+  const perImagePx = outW / (x1 - x0);
+  const f = 2 ** Math.max(0, Math.min(info.max_level, Math.floor(Math.log2(Math.max(1, 1 / perImagePx)))));
+  const level = info.max_level - Math.log2(f);
+  // level pixel coordinates: origin top-left of the image (display orientation)
+  const box = { left: (x0 + 0.5) / f, right: (x1 + 0.5) / f, top: (H - (y1 + 0.5)) / f, bottom: (H - (y0 + 0.5)) / f };
+  return { level, f, box, lw: Math.ceil(W / f), lh: Math.ceil(H / f) };
+}
+
+async function render(ctx, scale, withColorbar) {
+  const { viewer, api } = ctx;
+  const image = viewer.image;
+  const r = viewer.element.getBoundingClientRect();
+  const rect = viewer.visibleImageRect();
+  const g0 = levelGeometry(image, rect, r.width * scale);
+  const { level, box, lw, lh } = g0;
+  const s = (r.width * scale) / ((rect.x1 - rect.x0) / g0.f);
+  const outW = Math.round((box.right - box.left) * s);
+  const outH = Math.round((box.bottom - box.top) * s);
+  const cols = [Math.max(0, Math.floor(box.left / TILE)), Math.min(Math.ceil(lw / TILE) - 1, Math.floor((box.right - 1e-9) / TILE))];
+  const rows = [Math.max(0, Math.floor(box.top / TILE)), Math.min(Math.ceil(lh / TILE) - 1, Math.floor((box.bottom - 1e-9) / TILE))];
+  const count = (cols[1] - cols[0] + 1) * (rows[1] - rows[0] + 1);
+  if (count > MAX_TILES) throw new Error(`that resolution needs ${count} tiles; choose a smaller one`);
+  const band = withColorbar ? Math.round(46 * scale) : 0;
+  const canvas = document.createElement('canvas');
+  canvas.width = Math.max(1, outW);
+  canvas.height = Math.max(1, outH + band);
+  const g = canvas.getContext('2d');
+  g.fillStyle = '#000';
+  g.fillRect(0, 0, canvas.width, canvas.height);
+  g.imageSmoothingEnabled = s < 1;
+  const jobs = [];
+  for (let row = rows[0]; row <= rows[1]; row += 1) {
+    for (let col = cols[0]; col <= cols[1]; col += 1) {
+      jobs.push(loadImage(viewer.tileUrl(level, col, row)).then((img) => {
+        g.drawImage(img, (col * TILE - box.left) * s, (row * TILE - box.top) * s, img.naturalWidth * s, img.naturalHeight * s);
+      }));
+    }
+  }
+  await Promise.all(jobs);
+  if (withColorbar) await drawColorbar(ctx, g, outW, outH, band, scale);
+  return canvas;
+}
+
+async function drawColorbar(ctx, g, outW, outH, band, scale) {
+  const { viewer, api } = ctx;
+  const image = viewer.image;
+  const d = viewer.display;
+  const cb = await api.get('/api/images/colorbar', { path: image.path, hdu: image.hdu, plane: image.plane, stretch: d.stretch, exponent: d.exponent, vmin: d.vmin, vmax: d.vmax, ticks: 5 });
+  const swatch = await loadImage(api.url(`/api/images/colormaps/${encodeURIComponent(d.cmap)}.png`, { width: 512, height: 12, invert: d.invert ? 'true' : undefined }));
+  const pad = 20 * scale;
+  const w = outW - 2 * pad;
+  g.fillStyle = '#0b0e14';
+  g.fillRect(0, outH, outW, band);
+  g.drawImage(swatch, pad, outH + 6 * scale, w, 12 * scale);
+  g.fillStyle = '#d7dde8';
+  g.font = `${11 * scale}px sans-serif`;
+  g.textBaseline = 'top';
+  for (const t of cb.ticks) {
+    const x = pad + t.position * w;
+    g.fillRect(x, outH + 18 * scale, Math.max(1, scale), 4 * scale);
+    const label = formatValue(t.value, 4);
+    g.textAlign = t.position < 0.02 ? 'left' : t.position > 0.98 ? 'right' : 'center';
+    g.fillText(label, x, outH + 24 * scale);
+  }
+  if (cb.unit) { g.textAlign = 'right'; g.fillText(cb.unit, outW - 4 * scale, outH + 36 * scale - 2); }
+}
+
+export function mount(ctx) {
+  const { bus, ui, viewer, escape: { el } } = ctx;
+  function show() {
+    if (!viewer.image) { ui.notify('Open an image first', 'warning'); return; }
+    const modal = ui.openModal({ title: 'Export view as PNG', id: 'export-modal' });
+    const r = viewer.element.getBoundingClientRect();
+    const scale = el('select', { id: 'export-scale' }, [1, 2, 4].map((k) => el('option', { value: String(k) }, `${k}× (${Math.round(r.width * k)} px wide)`)));
+    const cb = el('input', { type: 'checkbox', id: 'export-colorbar', checked: true });
+    const go = el('button', { class: 'btn primary', type: 'button', id: 'export-go' }, 'Export');
+    const status = el('div', { class: 'muted', id: 'export-status' });
+    modal.body.append(el('div', { class: 'row' }, el('label', { for: 'export-scale' }, 'Resolution'), scale),
+      el('div', { class: 'row' }, el('label', { for: 'export-colorbar' }, cb, ' with colorbar')), el('div', { class: 'row' }, go), status);
+    go.addEventListener('click', async () => {
+      go.disabled = true;
+      status.textContent = 'rendering…';
+      try {
+        const canvas = await render(ctx, Number(scale.value), cb.checked);
+        const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+        const a = el('a', { href: URL.createObjectURL(blob), download: `${viewer.image.path.split('/').pop().replace(/\.[^.]*$/, '')}-view.png` });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+        status.textContent = `exported ${canvas.width}×${canvas.height} px`;
+      } catch (err) {
+        status.textContent = '';
+        ui.notify(`export failed: ${err.detail || err.message || err}`, 'error');
+      } finally {
+        go.disabled = false;
+      }
+    });
+  }
+  const off = bus.on('export:png', show);
+  return off;
+}

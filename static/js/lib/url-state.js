@@ -1,0 +1,72 @@
+// The page URL <-> the view: file, HDU, plane, display (stretch, limits, colormap...), centre, zoom.
+// Reading tolerates anything (a URL is user input): unknown keys are ignored, numbers are checked.
+
+const DISPLAY_KEYS = ['stretch', 'cmap', 'vmin', 'vmax', 'invert', 'exponent', 'nan_color'];
+
+function num(text) {
+  if (text === null || text === '') return undefined;
+  const v = Number(text);
+  return Number.isFinite(v) ? v : undefined;
+}
+
+function int(text) {
+  const v = num(text);
+  return v !== undefined && Number.isInteger(v) && v >= 0 ? v : undefined;
+}
+
+/** State described by a query string (default: the current page URL). */
+export function readUrl(search = window.location.search) {
+  const q = new URLSearchParams(search);
+  const display = {};
+  if (q.get('stretch')) display.stretch = q.get('stretch');
+  if (q.get('cmap')) display.cmap = q.get('cmap');
+  if (num(q.get('vmin')) !== undefined) display.vmin = num(q.get('vmin'));
+  if (num(q.get('vmax')) !== undefined) display.vmax = num(q.get('vmax'));
+  if (num(q.get('exponent')) !== undefined) display.exponent = num(q.get('exponent'));
+  if (q.has('invert')) display.invert = ['1', 'true', 'yes'].includes(q.get('invert').toLowerCase());
+  if (q.get('nan_color')) display.nan_color = q.get('nan_color');
+  const view = {};
+  for (const k of ['cx', 'cy', 'zoom']) if (num(q.get(k)) !== undefined) view[k] = num(q.get(k));
+  return {
+    path: q.get('path') || null,
+    hdu: int(q.get('hdu')),
+    plane: int(q.get('plane')),
+    display,
+    view: Object.keys(view).length === 3 && view.zoom > 0 ? view : null,
+    search: q.get('search'),
+  };
+}
+
+function fmt(v) {
+  return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(7)));
+}
+
+/** Query string for a state (keys in a stable order). */
+export function toQuery(state) {
+  const q = new URLSearchParams();
+  if (state.path) q.set('path', state.path);
+  if (state.hdu !== undefined && state.hdu !== null) q.set('hdu', String(state.hdu));
+  if (state.plane) q.set('plane', String(state.plane));
+  const d = state.display || {};
+  for (const k of DISPLAY_KEYS) {
+    const v = d[k];
+    if (v === undefined || v === null || v === '') continue;
+    if (k === 'invert') { if (v) q.set('invert', '1'); continue; }
+    if (k === 'exponent' && d.stretch !== 'power') continue;
+    q.set(k, typeof v === 'number' ? fmt(v) : String(v));
+  }
+  if (state.view) {
+    q.set('cx', state.view.cx.toFixed(2));
+    q.set('cy', state.view.cy.toFixed(2));
+    q.set('zoom', Number(state.view.zoom.toPrecision(4)).toString());
+  }
+  if (state.search) q.set('search', state.search);
+  return q.toString();
+}
+
+/** Replace the address bar (no history entry per pan) with the state's URL. */
+export function writeUrl(state) {
+  const query = toQuery(state);
+  const next = `/${query ? `?${query}` : ''}`;
+  if (next !== window.location.pathname + window.location.search) window.history.replaceState(null, '', next);
+}

@@ -1,0 +1,63 @@
+// The one composition root: builds ctx (bus, api, viewer, ui) and mounts every feature.
+// To add a feature: put its name in FEATURES (file js/features/<name>.js exporting mount(ctx)).
+
+import { createBus } from './lib/bus.js';
+import { api } from './lib/api.js';
+import { el, escapeHtml } from './lib/escape.js';
+import { createUi } from './lib/ui.js';
+import { createViewer } from './viewer/viewer.js';
+
+const FEATURES = [
+  'notify',
+  'ws',
+  'toolbar',
+  'files',
+  'hdus',
+  'header',
+  'coords',
+  'display',
+  'colormaps',
+  'colorbar',
+  'cube',
+  'export',
+  'system',
+  'deeplink',
+  'overlay',
+];
+
+async function start() {
+  const bus = createBus();
+  const ui = createUi(document);
+  const viewer = createViewer(document.getElementById('viewer'), { bus, api });
+  let config = { admin: false, upload_max_mb: 0, cleanup_interval_minutes: 60 };
+  try {
+    config = await api.get('/api/config');
+  } catch (err) {
+    ui.notify(`could not read the server configuration: ${err.detail || err}`, 'error');
+  }
+  const readyFns = [];
+  const ctx = {
+    bus,
+    api,
+    viewer,
+    ui,
+    config,
+    escape: { el, escapeHtml },
+    ready: (fn) => readyFns.push(fn), // called once every feature is mounted
+    state: () => ({ ...(viewer.image || {}), display: viewer.display, view: viewer.viewState() }),
+  };
+  const unmounts = [];
+  for (const name of FEATURES) {
+    try {
+      const module = await import(`./features/${name}.js`);
+      unmounts.push(module.mount(ctx) || (() => {}));
+    } catch (err) {
+      ui.notify(`feature "${name}" failed to start: ${err.message || err}`, 'error');
+    }
+  }
+  window.neloura = { ctx, unmount: () => unmounts.reverse().forEach((u) => u()) }; // for tests and the console
+  document.body.dataset.ready = '1';
+  for (const fn of readyFns) fn();
+}
+
+start();

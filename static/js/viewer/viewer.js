@@ -1,0 +1,250 @@
+// The only module that touches OpenSeadragon. Owns the current image and display parameters,
+// turns them into Deep Zoom tile URLs, converts FITS pixel <-> screen coordinates, and reports
+// pointer, click and viewport changes on the bus. See static/js/README.md for the contract.
+
+import { tileSource, tileParams, defaultDisplay, cleanDisplay } from './tiles.js';
+
+const OSD = window.OpenSeadragon;
+const NEAREST_FROM_SCALE = 1.0; // CSS px per image px above which pixels are drawn as squares
+
+export function createViewer(element, { bus, api }) {
+  const osd = OSD({
+    element,
+    prefixUrl: '/vendor/openseadragon/build/openseadragon/images/',
+    drawer: 'canvas',
+    showNavigationControl: false,
+    showNavigator: true,
+    navigatorPosition: 'BOTTOM_RIGHT',
+    navigatorSizeRatio: 0.16,
+    navigatorAutoFade: false,
+    maxZoomPixelRatio: 64,
+    minZoomImageRatio: 0.5,
+    visibilityRatio: 0.2,
+    animationTime: 0.35,
+    springStiffness: 9,
+    zoomPerScroll: 1.4,
+    imageLoaderLimit: 8,
+    timeout: 60000,
+    preserveImageSizeOnResize: true,
+    gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true },
+    gestureSettingsTouch: { clickToZoom: false },
+    keyboardNavEnabled: false, // our own shortcuts (toolbar) work everywhere, not only on focus
+  });
+
+  const layers = new Set();
+  const viewportListeners = new Set();
+  let image = null; // { path, hdu, plane, width, height, info }
+  let display = defaultDisplay();
+  let openToken = 0;
+  let renderToken = 0;
+  let frame = 0;
+
+  const current = () => osd.world.getItemAt(osd.world.getItemCount() - 1);
+
+  // --- coordinates: FITS 0-based, y up, pixel centres at integers --------------------------
+  function imageToScreen(x, y) {
+    if (!image) return { x: NaN, y: NaN };
+    const w = image.width;
+    const p = osd.viewport.pixelFromPoint(new OSD.Point((x + 0.5) / w, (image.height - y - 0.5) / w), true);
+    return { x: p.x, y: p.y };
+  }
+  function screenToImage(sx, sy) {
+    if (!image) return { x: NaN, y: NaN };
+    const p = osd.viewport.pointFromPixel(new OSD.Point(sx, sy), true);
+    return { x: p.x * image.width - 0.5, y: image.height - p.y * image.width - 0.5 };
+  }
+  function imageScale() {
+    if (!image) return 1;
+    return osd.viewport.deltaPixelsFromPointsNoRotate(new OSD.Point(1 / image.width, 0), true).x;
+  }
+  function visibleImageRect() {
+    const r = element.getBoundingClientRect();
+    const a = screenToImage(0, r.height);
+    const b = screenToImage(r.width, 0);
+    return { x0: a.x, y0: a.y, x1: b.x, y1: b.y };
+  }
+  function panTo(x, y, scale, immediately = false) {
+    if (!image) return;
+    if (scale) osd.viewport.zoomTo((scale * image.width) / osd.viewport.getContainerSize().x, null, immediately);
+    osd.viewport.panTo(new OSD.Point((x + 0.5) / image.width, (image.height - y - 0.5) / image.width), immediately);
+  }
+  function viewState() {
+    if (!image) return null;
+    const r = element.getBoundingClientRect();
+    const c = screenToImage(r.width / 2, r.height / 2);
+    return { cx: c.x, cy: c.y, zoom: imageScale() };
+  }
+
+  // --- layers and viewport notifications ------------------------------------------------
+  function sizeCanvas(canvas) {
+    const r = element.getBoundingClientRect();
+    const dpr = window.devicePixelRatio || 1;
+    if (canvas.width !== Math.round(r.width * dpr) || canvas.height !== Math.round(r.height * dpr)) {
+      canvas.width = Math.round(r.width * dpr);
+      canvas.height = Math.round(r.height * dpr);
+      canvas.style.width = `${r.width}px`;
+      canvas.style.height = `${r.height}px`;
+    }
+  }
+  function drawLayer(layer) {
+    sizeCanvas(layer.canvas);
+    const g = layer.canvas.getContext('2d');
+    const dpr = window.devicePixelRatio || 1;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, layer.canvas.width, layer.canvas.height);
+    if (image) layer.draw(g, api);
+  }
+  function onViewport() {
+    if (frame) return;
+    frame = requestAnimationFrame(() => {
+      frame = 0;
+      for (const layer of layers) if (layer.draw) drawLayer(layer);
+      for (const fn of viewportListeners) fn();
+      const scale = imageScale();
+      osd.drawer.setImageSmoothingEnabled(!(scale > NEAREST_FROM_SCALE));
+    });
+  }
+  osd.addHandler('viewport-change', onViewport);
+  osd.addHandler('resize', onViewport);
+  osd.addHandler('animation-finish', () => {
+    const v = viewState();
+    if (v) bus.emit('viewport:changed', v);
+  });
+
+  function addLayer(node, draw) {
+    node.classList.add('viewer-layer');
+    element.querySelector('.openseadragon-canvas').append(node);
+    const layer = { canvas: node, element: node, draw };
+    layers.add(layer);
+    return layer;
+  }
+
+  // --- pointer --------------------------------------------------------------------------
+  let pending = null;
+  element.addEventListener('pointermove', (e) => {
+    const r = element.getBoundingClientRect();
+    pending = { sx: e.clientX - r.left, sy: e.clientY - r.top };
+    requestAnimationFrame(() => {
+      if (!pending || !image) return;
+      const p = screenToImage(pending.sx, pending.sy);
+      pending = null;
+      bus.emit('viewer:pointer-move', { x: p.x, y: p.y });
+    });
+  });
+  element.addEventListener('pointerleave', () => { pending = null; bus.emit('viewer:pointer-move', null); });
+  osd.addHandler('canvas-click', (e) => {
+    if (!e.quick || !image) return;
+    const p = screenToImage(e.position.x, e.position.y);
+    const oe = e.originalEvent || {};
+    bus.emit('viewer:click', { x: p.x, y: p.y, shiftKey: !!oe.shiftKey, altKey: !!oe.altKey });
+  });
+
+  // --- tiles ----------------------------------------------------------------------------
+  function showTiles({ initial = false } = {}) {
+    const source = tileSource(api, image, display);
+    element.dataset.imageReady = '0';
+    const token = ++renderToken;
+    const done = (item) => {
+      if (token !== renderToken) return;
+      item.whenFullyLoaded(() => {
+        if (token !== renderToken) return;
+        for (let i = osd.world.getItemCount() - 1; i >= 0; i -= 1) {
+          const other = osd.world.getItemAt(i);
+          if (other !== item) osd.world.removeItem(other);
+        }
+        element.dataset.imageReady = '1';
+        element.dataset.tileQuery = source.query;
+      });
+    };
+    if (initial) {
+      osd.addOnceHandler('open', () => done(current()));
+      osd.open(source);
+    } else {
+      // Double-buffer: the new rendering is drawn above the old until its visible tiles arrive.
+      osd.addTiledImage({ tileSource: source, success: (e) => done(e.item) });
+    }
+  }
+
+  async function open({ path, hdu, plane = 0, display: wanted = {}, view = null }) {
+    const token = ++openToken;
+    element.dataset.imageReady = '0';
+    try {
+      let index = hdu;
+      if (index === undefined || index === null) {
+        const listing = await api.get('/api/images/hdus', { path });
+        if (listing.recommended === null || listing.recommended === undefined) throw new Error(`${path} holds no image`);
+        index = listing.recommended;
+      }
+      const info = await api.get('/api/images/info', { path, hdu: index, plane });
+      if (token !== openToken) return;
+      image = { path, hdu: index, plane: info.plane, width: info.width, height: info.height, info };
+      display = cleanDisplay({ ...defaultDisplay(), vmin: info.vmin, vmax: info.vmax, ...wanted });
+      osd.addOnceHandler('open', () => {
+        if (view) panTo(view.cx, view.cy, view.zoom, true);
+        else osd.viewport.goHome(true);
+      });
+      showTiles({ initial: true });
+      bus.emit('image:opened', { ...image });
+      bus.emit('display:changed', { ...display });
+      bus.emit('plane:changed', planeDetail());
+    } catch (err) {
+      if (token !== openToken) return;
+      const message = err.detail || err.message || String(err);
+      bus.emit('image:error', { path, hdu, message });
+    }
+  }
+
+  function planeDetail() {
+    const p = image?.info?.planes?.[image.plane] || {};
+    return { plane: image?.plane ?? 0, value: p.value ?? null, unit: p.unit || '', kind: p.kind || '', count: image?.info?.plane_count ?? 1 };
+  }
+
+  const offs = [
+    bus.on('image:open', (d) => open(d)),
+    bus.on('display:set', (patch) => {
+      if (!image) return;
+      const next = cleanDisplay({ ...display, ...patch });
+      if (JSON.stringify(next) === JSON.stringify(display)) return;
+      display = next;
+      showTiles();
+      bus.emit('display:changed', { ...display });
+    }),
+    bus.on('plane:set', ({ plane }) => {
+      const count = image?.info?.plane_count ?? 1;
+      if (!image || !(plane >= 0 && plane < count) || plane === image.plane) return;
+      image = { ...image, plane };
+      showTiles();
+      bus.emit('plane:changed', planeDetail());
+    }),
+  ];
+
+  return {
+    element,
+    osd,
+    get image() { return image ? { ...image } : null; },
+    get display() { return { ...display }; },
+    clickMode: null,
+    imageToScreen,
+    screenToImage,
+    imageScale,
+    visibleImageRect,
+    viewState,
+    panTo,
+    /** URL of one tile of the current image and display (Deep Zoom level/col/row). */
+    tileUrl(level, col, row) { return image ? api.url(`/api/images/tiles/${level}/${col}_${row}.png`, tileParams(image, display)) : null; },
+    fit() { osd.viewport.goHome(); },
+    zoomBy(f) { osd.viewport.zoomBy(f); osd.viewport.applyConstraints(); },
+    oneToOne() { const v = viewState(); if (v) panTo(v.cx, v.cy, 1); },
+    onViewportChange(fn) { viewportListeners.add(fn); return () => viewportListeners.delete(fn); },
+    addCanvasLayer(draw) {
+      const layer = addLayer(document.createElement('canvas'), draw);
+      drawLayer(layer);
+      return { canvas: layer.canvas, redraw: () => drawLayer(layer), remove: () => { layers.delete(layer); layer.canvas.remove(); } };
+    },
+    addDomLayer() {
+      const layer = addLayer(document.createElement('div'), null);
+      return { element: layer.element, remove: () => { layers.delete(layer); layer.element.remove(); } };
+    },
+    destroy() { offs.forEach((off) => off()); osd.destroy(); },
+  };
+}
