@@ -24,7 +24,9 @@ router = APIRouter(prefix="/api/catalogs", tags=["catalogs"])
 NameQ = Annotated[str, Query(description="catalog path relative to catalogs/ (uploads/... for uploads)")]
 FilterQ = Annotated[str | None, Query(description="filter expression, e.g. `flux > 10 && dec < -30`")]
 ColumnsQ = Annotated[str | None, Query(description="comma-separated column names (default: all)")]
-ComputedQ = Annotated[list[str] | None, Query(description="computed column NAME=EXPRESSION (repeatable)")]
+ComputedQ = Annotated[
+    list[str] | None, Query(description="computed column NAME=EXPRESSION (repeatable, or one per line)")
+]
 
 
 def _columns(text: str | None) -> list[str] | None:
@@ -77,9 +79,17 @@ def rows(
     computed: ComputedQ = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=0, le=100_000)] = 100,
+    around: Annotated[int | None, Query(ge=0, description="return the page holding this 0-based row")] = None,
 ) -> dict[str, Any]:
     return services.catalogs.rows(
-        name, filter=filter, sort=sort, columns=_columns(columns), offset=offset, limit=limit, computed=computed
+        name,
+        filter=filter,
+        sort=sort,
+        columns=_columns(columns),
+        offset=offset,
+        limit=limit,
+        computed=computed,
+        around=around,
     )
 
 

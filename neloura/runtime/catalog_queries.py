@@ -32,9 +32,13 @@ class Query:
 
 
 def parse_computed(entries: Sequence[str] | None, kinds: Mapping[str, str]) -> dict[str, Expression]:
-    """``["mag=-2.5*log10(flux)", ...]`` -> compiled expressions; later ones may use earlier ones."""
+    """``["mag=-2.5*log10(flux)", ...]`` -> compiled expressions; later ones may use earlier ones.
+
+    An entry may hold several definitions, one per line.
+    """
     aliases: dict[str, Expression] = {}
-    for i, entry in enumerate(entries or ()):
+    lines = [line for entry in entries or () for line in entry.split("\n") if line.strip()]
+    for i, entry in enumerate(lines):
         name, sep, text = entry.partition("=")
         name = name.strip()
         if not sep or not _NAME.match(name):

@@ -344,13 +344,21 @@ class CatalogStore:
         offset: int = 0,
         limit: int = 100,
         computed: Sequence[str] | None = None,
+        around: int | None = None,
     ) -> dict[str, Any]:
-        """A page of rows: ``{"total", "columns", "rows", "index", "offset", "limit"}``."""
+        """A page of rows: ``{"total", "columns", "rows", "index", "offset", "limit"}``.
+
+        ``index`` holds the 0-based file-order row index of each row. With ``around`` (a row
+        index), the page is the one holding that row under the filter and sort, if it matches.
+        """
         if offset < 0 or not 0 <= limit <= 100_000:
             raise InvalidParameter("offset must be >= 0 and limit between 0 and 100000")
         catalog = self.open(name)
         query = build_query(catalog.kinds, filter=filter, sort=sort, columns=columns, computed=computed)
         total = self._count(catalog, query)
+        if around is not None and limit > 0:
+            rank = self._rank(catalog, query, around)
+            offset = offset if rank is None else rank // limit * limit
         # whitelisted identifiers, values bound as parameters
         head = f"SELECT {ROW}, {query.select} FROM cat WHERE {query.where} "  # noqa: S608
         sql = head + f"ORDER BY {query.order} LIMIT {int(limit)} OFFSET {int(offset)}"
@@ -364,6 +372,13 @@ class CatalogStore:
             "offset": offset,
             "limit": limit,
         }
+
+    def _rank(self, catalog: Catalog, query: Query, row: int) -> int | None:
+        """Position of file row ``row`` among the filtered, sorted rows; None when filtered out."""
+        ranked = f"SELECT {ROW}, row_number() OVER (ORDER BY {query.order}) - 1 AS rank FROM cat "  # noqa: S608
+        sql = f"SELECT rank FROM ({ranked} WHERE {query.where}) WHERE {ROW} = $around_row"  # noqa: S608
+        result = self._run(catalog, sql, {**query.params, "around_row": int(row)})
+        return int(result.column(0)[0].as_py()) if result.num_rows else None
 
     def _count(self, catalog: Catalog, query: Query) -> int:
         if query.where == "TRUE":

@@ -177,3 +177,20 @@ def test_memory_lru_keeps_the_budget(settings: Settings) -> None:
     assert [store.state(f"c{i}.fits")["state"] for i in range(3)] == ["cached", "cached", "ready"]
     assert store.rows("c0.fits", limit=1)["total"] == 3000  # reloaded from the cache on demand
     store.close()
+
+
+def test_rows_around_a_row_finds_its_page(settings: Settings, store: CatalogStore) -> None:
+    table = synthetic()
+    _write(settings, "cat.fits", table)
+    flux = np.asarray(table["flux"])
+    target = int(np.flatnonzero(flux > 3)[40])
+    page = store.rows("cat.fits", filter="flux > 3", sort="-flux", limit=25, around=target)
+    assert target in page["index"] and page["offset"] % 25 == 0
+    missing = int(np.flatnonzero(~(flux > 3))[0])
+    assert store.rows("cat.fits", filter="flux > 3", limit=25, around=missing)["offset"] == 0
+
+
+def test_several_computed_columns_in_one_entry(settings: Settings, store: CatalogStore) -> None:
+    _write(settings, "cat.fits", synthetic())
+    page = store.rows("cat.fits", columns=["a", "b"], computed=["a=dec*2\nb=a+1"], limit=3)
+    assert [row[1] - row[0] for row in page["rows"]] == pytest.approx([1.0, 1.0, 1.0])
