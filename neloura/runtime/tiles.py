@@ -6,6 +6,7 @@ kept in a byte LRU bounded by ``settings.tile_cache_mb``.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -23,6 +24,50 @@ from neloura.runtime.levels import LevelStore
 from neloura.settings import Settings
 
 _LUTS_KEPT = 64
+# Full-resolution tiles read a memory-mapped FITS file; the kernel maps whole neighbourhoods of
+# every page touched (fault-around), so browsing maps most of the file into the server. Those
+# clean file pages are reclaimable page cache, yet they count as the server's own memory (RSS,
+# USS): past this estimate, drop our mappings of them (the page cache keeps the data).
+MAPPED_RELEASE_BYTES = 128 * 1024 * 1024
+
+
+def _file_map(array: object) -> mmap.mmap | None:
+    """The ``mmap`` under a numpy array, if any (walks ``.base``)."""
+    for _ in range(16):
+        if array is None or isinstance(array, mmap.mmap):
+            return array
+        array = getattr(array, "base", None)
+    return None
+
+
+class MappedPages:
+    """Estimates the file pages full-resolution reads map, and releases them past a budget."""
+
+    def __init__(self, budget: int = MAPPED_RELEASE_BYTES) -> None:
+        self.budget = budget
+        self._bands: dict[int, set[int]] = {}
+        self._estimate = 0
+        self._lock = threading.Lock()
+
+    def touched(self, image: object, y0: int, y1: int, row_bytes: int) -> None:
+        """Record a read of rows ``y0:y1`` of ``image``'s data; release when over budget."""
+        mapping = _file_map(getattr(image, "_data", None))  # FitsImage keeps its memmap there
+        if mapping is None:
+            return
+        with self._lock:
+            bands = self._bands.setdefault(id(mapping), set())
+            if y0 in bands:
+                return
+            bands.add(y0)
+            self._estimate += (y1 - y0) * row_bytes
+            if self._estimate <= self.budget:
+                return
+            self._estimate = 0
+            self._bands.clear()
+        try:
+            mapping.madvise(mmap.MADV_DONTNEED)  # read-only copy-on-write map: nothing is lost
+        except (OSError, ValueError, AttributeError):
+            pass  # closed meanwhile, or a platform without madvise
 
 
 @dataclass(frozen=True)
@@ -125,6 +170,7 @@ class TileService:
         self.cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
         self._luts: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
         self._lut_lock = threading.Lock()
+        self.mapped = MappedPages()
 
     def spec(
         self,
@@ -205,7 +251,10 @@ class TileService:
         entry = self.levels.levels(spec.key, plane)  # starts the background build on first use
         if box.factor == 1:
             y0, y1 = geometry.array_rows(box)
-            return plane.read(y0, y1, box.x0, box.x1)[::-1]
+            values = plane.read(y0, y1, box.x0, box.x1)[::-1]
+            if not image.compressed:
+                self.mapped.touched(image, y0, y1, image.width * int(abs(image.header.get("BITPIX", 32))) // 8)
+            return values
         return entry.get(box.factor)[box.y0 : box.y1, box.x0 : box.x1]
 
     def _indices(self, spec: TileSpec) -> np.ndarray:
