@@ -5,11 +5,11 @@
 // Bus: listens to overlay:show {name, ...params/style}, overlay:hide {name}, catalog:filter-changed
 // {name, filter}, catalog:rows-selected {name, rows}; emits catalog:row-clicked {name, row, values}.
 // Deep link: ?catalog=NAME&ra_col=&dec_col=&size_col=<column or number>&size_unit=px|arcsec|arcmin|deg
-//            &color_col=&cmap=&color_scale=linear|log&filter=&shape=&label_col=
+//            &color_col=&cmap=&color_scale=linear|log&filter=&shape=&label_col=&renderer=webgl|canvas
 import { createRenderer } from './overlay-gl.js';
 
 const LINK_KEYS = ['ra_col', 'dec_col', 'size_col', 'size_unit', 'color_col', 'cmap', 'color_scale', 'filter',
-  'shape', 'label_col', 'color'];
+  'shape', 'label_col', 'color', 'renderer'];
 const SERVER_KEYS = ['ra_col', 'dec_col', 'size_col', 'size_unit', 'color_col', 'color_scale', 'filter'];
 const DEFAULT_STYLE = { shape: 'circle', fill: false, outline: 1.5, opacity: 0.9, color: '#00ff66', cmap: 'viridis',
   minPx: 2, label_col: '' };
@@ -224,6 +224,7 @@ export function mount(ctx) {
     }
     for (const key of SERVER_KEYS) if (key in detail) layer.params[key] = detail[key] === null ? '' : String(detail[key]);
     for (const key of ['shape', 'fill', 'outline', 'opacity', 'color', 'cmap', 'label_col', 'minPx', 'webgl']) if (key in detail) layer.style[key] = detail[key];
+    if (detail.renderer) layer.style.webgl = detail.renderer !== 'canvas';
     active = name;
     panel.show();
     load(layer);

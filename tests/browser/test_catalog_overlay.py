@@ -1,0 +1,131 @@
+"""Catalog overlay in the page: both deep-link forms draw markers (WebGL and the 2-D fallback),
+clicking a marker pops up its row and announces it on the bus."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import numpy as np
+import pytest
+
+from neloura.core.overlay import decode_overlay
+from tests.browser.helpers import READY, wait_tiles
+
+pytestmark = pytest.mark.browser
+
+# Pixels of the overlay canvases that are drawn (alpha) and close to the marker colour.
+COUNT_MARKER_PIXELS = """(rgb) => {
+  let n = 0;
+  for (const c of document.querySelectorAll('.overlay-canvas')) {
+    const t = document.createElement('canvas');
+    t.width = c.width; t.height = c.height;
+    const g = t.getContext('2d');
+    g.drawImage(c, 0, 0);
+    const d = g.getImageData(0, 0, t.width, t.height).data;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i + 3] < 100) continue;
+      const a = d[i + 3] / 255;
+      const near = (k) => Math.abs(d[i + k] / a - rgb[k]) < 60;
+      if (near(0) && near(1) && near(2)) n += 1;
+    }
+  }
+  return n;
+}"""
+
+
+def _open(page: Any, live_server: Any, query: str) -> int:
+    page.goto(f"{live_server.url}/?path=demo/galaxy.fits&hdu=1&{query}")
+    page.wait_for_selector(READY)
+    wait_tiles(page)
+    page.wait_for_function("() => document.body.dataset.overlayCount !== undefined")
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    return int(page.evaluate("() => Number(document.body.dataset.overlayCount)"))
+
+
+def _payload(live_server: Any, query: str) -> Any:
+    return decode_overlay(live_server.get(f"/api/catalogs/overlay?path=demo/galaxy.fits&hdu=1&{query}"))
+
+
+@pytest.mark.parametrize("renderer", ["webgl", "canvas"])
+def test_deep_link_with_constant_pixel_size_draws_markers(page: Any, live_server: Any, renderer: str) -> None:
+    query = "catalog=demo_sources.csv&ra_col=ra&dec_col=dec&size_col=5&size_unit=px&color=%23ff00ff"
+    count = _open(page, live_server, f"{query}&renderer={renderer}")
+    expected = _payload(live_server, "name=demo_sources.csv&ra_col=ra&dec_col=dec&size_col=5&size_unit=px")
+    assert count == expected.rows.size > 100
+    assert page.evaluate("() => document.body.dataset.overlayRenderer") == renderer
+    drawn = page.evaluate(COUNT_MARKER_PIXELS, [255, 0, 255])
+    assert drawn > count  # every visible marker draws a ring of several pixels
+    # a marker is drawn where the WCS puts it: sample the canvas at one marker's ring
+    x, y, r = float(expected.x_pix[0]), float(expected.y_pix[0]), 5.0
+    assert page.evaluate(
+        """([x, y, r]) => {
+          const v = window.neloura.ctx.viewer;
+          const c = document.querySelector('.overlay-canvas');
+          const dpr = c.width / c.clientWidth;
+          const t = document.createElement('canvas'); t.width = c.width; t.height = c.height;
+          const g = t.getContext('2d'); g.drawImage(c, 0, 0);
+          const s = v.imageToScreen(x, y);
+          const rad = Math.max(r * v.imageScale(), 2);
+          const box = g.getImageData(Math.floor((s.x - rad - 2) * dpr), Math.floor((s.y - rad - 2) * dpr),
+                                     Math.ceil((2 * rad + 4) * dpr), Math.ceil((2 * rad + 4) * dpr)).data;
+          let n = 0; for (let i = 3; i < box.length; i += 4) if (box[i] > 100) n += 1;
+          return n > 0;
+        }""",
+        [x, y, r],
+    )
+
+
+def test_deep_link_with_size_column_in_arcsec(page: Any, live_server: Any) -> None:
+    source = (live_server.root / "catalogs" / "demo_sources.csv").read_text()
+    rows = list(csv.DictReader(io.StringIO(source)))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "ra", "dec", "r_arcsec"])
+    for i, row in enumerate(rows):
+        writer.writerow([row["id"], row["ra"], row["dec"], 0.5 + (i % 5)])
+    (live_server.root / "catalogs" / "sized_sources.csv").write_text(out.getvalue())
+    query = "catalog=sized_sources.csv&ra_col=ra&dec_col=dec&size_col=r_arcsec&size_unit=arcsec&color=%23ff00ff"
+    count = _open(page, live_server, query)
+    payload = _payload(live_server, "name=sized_sources.csv&ra_col=ra&dec_col=dec&size_col=r_arcsec&size_unit=arcsec")
+    assert count == payload.rows.size > 100
+    radii_arcsec = payload.size_px * payload.pixel_scale_arcsec
+    np.testing.assert_allclose(radii_arcsec, 0.5 + (payload.rows % 5), rtol=1e-3)
+    assert page.evaluate(COUNT_MARKER_PIXELS, [255, 0, 255]) > count
+
+
+def test_click_a_marker_shows_its_row(page: Any, live_server: Any) -> None:
+    _open(page, live_server, "catalog=demo_sources.csv&size_col=6&size_unit=px")
+    payload = _payload(live_server, "name=demo_sources.csv&size_col=6&size_unit=px")
+    i = int(np.argmin(np.hypot(payload.x_pix - 1024, payload.y_pix - 1024)))
+    x, y, row = float(payload.x_pix[i]), float(payload.y_pix[i]), int(payload.rows[i])
+    page.evaluate(f"() => window.neloura.ctx.viewer.panTo({x}, {y}, 3, true)")
+    page.wait_for_timeout(100)
+    wait_tiles(page)
+    page.evaluate(
+        """() => { window.__clicked = null;
+                   window.neloura.ctx.bus.on('catalog:row-clicked', (d) => { window.__clicked = d; }); }"""
+    )
+    box = page.locator("#viewer").bounding_box()
+    screen = page.evaluate(f"() => window.neloura.ctx.viewer.imageToScreen({x}, {y})")
+    page.mouse.click(box["x"] + screen["x"], box["y"] + screen["y"])
+    popup = page.locator(".overlay-popup")
+    popup.wait_for(state="visible")
+    assert popup.get_attribute("data-row") == str(row)
+    truth = list(csv.DictReader(io.StringIO((live_server.root / "catalogs" / "demo_sources.csv").read_text())))[row]
+    cells = dict(zip(popup.locator("th").all_text_contents(), popup.locator("td").all_text_contents(), strict=True))
+    assert cells["id"] == truth["id"]
+    assert float(cells["ra"]) == pytest.approx(float(truth["ra"]))
+    assert cells["kind"] == truth["kind"]
+    clicked = page.evaluate("() => window.__clicked")
+    assert clicked["name"] == "demo_sources.csv" and clicked["row"] == row
+    # selecting rows elsewhere (the table) highlights them on the image in red
+    select = "(rows) => window.neloura.ctx.bus.emit('catalog:rows-selected', { name: 'demo_sources.csv', rows })"
+    frame = "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+    page.evaluate(select, [])
+    page.evaluate(frame)
+    assert page.evaluate(COUNT_MARKER_PIXELS, [255, 48, 48]) == 0
+    page.evaluate(select, [row])
+    page.evaluate(frame)
+    assert page.evaluate(COUNT_MARKER_PIXELS, [255, 48, 48]) > 0
