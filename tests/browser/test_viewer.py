@@ -1,0 +1,80 @@
+"""Zoom and pan from the toolbar, keyboard and mouse; the page URL reproduces the view."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from tests.browser.helpers import READY, open_view, viewer, wait_tiles
+
+pytestmark = pytest.mark.browser
+
+
+def _zoom(page) -> float:
+    return float(viewer(page, "v.imageScale()"))
+
+
+def test_zoom_buttons_keyboard_and_fit(page, live_server) -> None:
+    open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1")
+    fit = _zoom(page)
+    page.click("#zoom-in")
+    page.wait_for_function(f"() => window.neloura.ctx.viewer.imageScale() > {fit * 1.4}")
+    page.click("#zoom-1")
+    page.wait_for_function("() => Math.abs(window.neloura.ctx.viewer.imageScale() - 1) < 0.01")
+    page.keyboard.press("-")
+    page.wait_for_function("() => window.neloura.ctx.viewer.imageScale() < 0.7")
+    page.keyboard.press("f")
+    page.wait_for_function(f"() => Math.abs(window.neloura.ctx.viewer.imageScale() - {fit}) < {fit * 0.01}")
+    # the URL follows the zoom (debounced at the end of each animation)
+    page.click("#zoom-1")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('zoom') === '1'")
+
+
+def test_drag_pans_and_updates_the_url(page, live_server) -> None:
+    open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1")
+    page.click("#zoom-1")
+    page.wait_for_function("() => Math.abs(window.neloura.ctx.viewer.imageScale() - 1) < 0.01")
+    before = viewer(page, "v.viewState()")
+    box = page.locator("#viewer").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx + 100, cy + 60, steps=8)
+    page.mouse.up()
+    page.wait_for_function(
+        f"() => Math.abs(Number(new URLSearchParams(location.search).get('cx')) - {before['cx'] - 100}) < 25"
+    )
+    after = viewer(page, "v.viewState()")
+    # dragging right shows what was left of the centre; dragging down shows what was above (y up)
+    assert after["cx"] == pytest.approx(before["cx"] - 100, abs=25)
+    assert after["cy"] == pytest.approx(before["cy"] + 60, abs=25)
+
+
+def test_view_url_round_trip(page, live_server, browser) -> None:
+    link = "/open/demo/galaxy.fits?hdu=2&stretch=asinh&cmap=magma&vmin=0.01&vmax=0.2&invert=1&cx=700&cy=1300&zoom=2"
+    open_view(page, live_server, link)
+    display = viewer(page, "v.display")
+    assert (display["stretch"], display["cmap"], display["vmin"], display["vmax"], display["invert"]) == (
+        "asinh", "magma", 0.01, 0.2, True
+    )
+    state = viewer(page, "v.viewState()")
+    assert state["cx"] == pytest.approx(700, abs=1) and state["cy"] == pytest.approx(1300, abs=1)
+    assert state["zoom"] == pytest.approx(2, rel=0.01)
+    # change the view, then a second user opens the copied URL and sees the same view
+    page.select_option("#display-stretch", "sqrt")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('stretch') === 'sqrt'")
+    wait_tiles(page)
+    url = page.url
+    query = parse_qs(urlsplit(url).query)
+    assert query["path"] == ["demo/galaxy.fits"] and query["hdu"] == ["2"] and query["cmap"] == ["magma"]
+    other = page.context.new_page()
+    other.goto(url)
+    other.wait_for_selector(READY)
+    wait_tiles(other)
+    assert viewer(other, "v.display") == viewer(page, "v.display")
+    s1, s2 = viewer(page, "v.viewState()"), viewer(other, "v.viewState()")
+    assert s2["cx"] == pytest.approx(s1["cx"], abs=1) and s2["cy"] == pytest.approx(s1["cy"], abs=1)
+    assert s2["zoom"] == pytest.approx(s1["zoom"], rel=0.01)
+    assert other.url == url
+    other.close()
