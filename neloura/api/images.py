@@ -127,13 +127,12 @@ def _sky(plane: PlaneRef, x: float, y: float) -> dict[str, Any]:
     lon, lat = wcs.pixel_to_native([x], [y], plane.index)
     ra_deg, dec_deg = _json_float(ra[0]), _json_float(dec[0])
     ra_hms, dec_dms = _sexagesimal(ra_deg, dec_deg)
-    native = wcs.summary().get("frame")
     return {
         "ra_deg": ra_deg,
         "dec_deg": dec_deg,
         "ra_hms": ra_hms,
         "dec_dms": dec_dms,
-        "frame": native,
+        "frame": wcs.frame_name,
         "native_lon_deg": _json_float(lon[0]),
         "native_lat_deg": _json_float(lat[0]),
     }

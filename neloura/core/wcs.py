@@ -16,6 +16,7 @@ Pixel convention: 0-based pixel indices, ``x`` along FITS axis 1 and ``y`` along
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -130,6 +131,8 @@ class ImageWcs:
         self.wcs = wcs
         self.header = header
         self.plane_axis = plane_axis
+        # wcslib keeps per-call state in its structures: one conversion at a time per WCS.
+        self._lock = threading.Lock()
         self.frame: BaseCoordinateFrame | None = None
         self._lng = self._lat = -1
         if wcs is not None and wcs.has_celestial:
@@ -148,6 +151,11 @@ class ImageWcs:
         self._sized = len(naxes) >= 2 and naxes[0] > 0 and naxes[1] > 0
         self._naxes = naxes + [1] * max(0, (wcs.naxis if wcs is not None else 0) - len(naxes))
 
+    @property
+    def frame_name(self) -> str | None:
+        """The image's own celestial frame (icrs, fk5, galactic...), None without one."""
+        return None if self.frame is None else _frame_name(self.frame)
+
     @classmethod
     def from_header(
         cls, header: fits.Header, *, plane_axis: int | None = None, fobj: fits.HDUList | None = None
@@ -158,12 +166,15 @@ class ImageWcs:
         the open file, lets astropy read lookup-table distortions (HST ``D2IMARR``/``WCSDVARR``
         extensions); without it only the header's own distortions (SIP, TPV...) apply.
         """
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", AstropyWarning)
-                wcs: WCS | None = WCS(header, fobj=fobj, relax=True)
-        except Exception:  # noqa: BLE001 - any malformed WCS simply means "no WCS"
-            wcs = None
+        wcs: WCS | None = None
+        for source in (fobj, None) if fobj is not None else (None,):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", AstropyWarning)
+                    wcs = WCS(header, fobj=source, relax=True)
+                break
+            except Exception:  # noqa: BLE001 - a malformed WCS (or lookup table) means "no WCS"
+                wcs = None
         if plane_axis is None:
             plane_axis = plane_pixel_axis(header, wcs)
         return cls(wcs, header, plane_axis)
@@ -193,7 +204,8 @@ class ImageWcs:
             return np.empty(0), np.empty(0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", (AstropyWarning, RuntimeWarning))
-            world = wcs.all_pix2world(self._pixel_matrix(x, y, plane), 0)
+            with self._lock:
+                world = wcs.all_pix2world(self._pixel_matrix(x, y, plane), 0)
         return world[:, self._lng].copy(), world[:, self._lat].copy()
 
     def pixel_to_world(self, x_pix: ArrayLike, y_pix: ArrayLike, plane: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -219,10 +231,11 @@ class ImageWcs:
         reference = self._pixel_matrix(np.zeros(1), np.zeros(1), plane)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", (AstropyWarning, RuntimeWarning))
-            world = np.repeat(wcs.all_pix2world(reference, 0), len(lon), axis=0)
-            world[:, self._lng] = native_lon
-            world[:, self._lat] = native_lat
-            pixels = wcs.all_world2pix(world, 0, quiet=True)
+            with self._lock:
+                world = np.repeat(wcs.all_pix2world(reference, 0), len(lon), axis=0)
+                world[:, self._lng] = native_lon
+                world[:, self._lat] = native_lat
+                pixels = wcs.all_world2pix(world, 0, quiet=True)
         return pixels[:, 0].copy(), pixels[:, 1].copy()
 
     def _native_to(
@@ -308,7 +321,9 @@ class ImageWcs:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", (AstropyWarning, RuntimeWarning))
-                return np.asarray(self.wcs.all_pix2world(pixels, 0)[:, world_axis], dtype=np.float64)
+                with self._lock:
+                    world = self.wcs.all_pix2world(pixels, 0)
+                return np.asarray(world[:, world_axis], dtype=np.float64)
         except Exception:  # noqa: BLE001 - an unusable spectral description means "no value"
             return np.full(len(planes), np.nan)
 

@@ -321,3 +321,15 @@ def test_plane_axis_without_spectral_axis_is_first_non_degenerate() -> None:
     assert image_wcs.plane_axis == 3
     values, _unit, kind = image_wcs.plane_values(np.arange(4))  # type: ignore[misc]
     assert kind == "stokes" and list(values) == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_ecliptic_image_reports_icrs() -> None:
+    header = make_wcs_header((64, 64), 120.0, 10.0, 2.0)
+    header["CTYPE1"], header["CTYPE2"] = "ELON-TAN", "ELAT-TAN"
+    del header["RADESYS"]
+    image_wcs = ImageWcs.from_header(header)
+    assert image_wcs.has_celestial and "ecliptic" in str(image_wcs.frame_name).lower()
+    ra, dec = image_wcs.pixel_to_world([31.5], [31.5])
+    truth = SkyCoord(120.0 * u.deg, 10.0 * u.deg, frame=image_wcs.frame).icrs
+    assert _separation_deg(ra, dec, np.array([truth.ra.deg]), np.array([truth.dec.deg]))[0] < MAS_DEG
+    assert _separation_deg(ra, dec, np.array([120.0]), np.array([10.0]))[0] > 1.0  # really converted
