@@ -1,0 +1,78 @@
+"""The coordinate panel shows the right pixel, value and sky position under the cursor."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.wcs import WCS
+
+from tests.browser.helpers import open_view, set_view, viewer
+
+pytestmark = pytest.mark.browser
+
+
+def _hover(page, x: int, y: int) -> None:
+    s = viewer(page, f"v.imageToScreen({x}, {y})")
+    box = page.locator("#viewer").bounding_box()
+    page.mouse.move(box["x"] + s["x"], box["y"] + s["y"])
+    page.wait_for_function(f"() => document.querySelector('#coords-pixel').textContent === '{x + 1}, {y + 1}'")
+
+
+def test_readout_matches_astropy(page, live_server) -> None:
+    open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1")
+    set_view(page, 1200, 800, 3)
+    x, y = 1234, 777
+    _hover(page, x, y)
+    page.wait_for_function("() => document.querySelector('#coords-deg').textContent !== '—'")
+    with fits.open(live_server.files_dir / "demo" / "galaxy.fits") as hdul:
+        header = hdul[1].header
+        value = float(hdul[1].data[y, x])
+    wcs = WCS(header)
+    ra, dec = wcs.all_pix2world([[x, y]], 0)[0]
+    lon, lat = (float(t) for t in page.text_content("#coords-deg").split())
+    assert lon == pytest.approx(ra, abs=2e-6) and lat == pytest.approx(dec, abs=2e-6)  # 6 decimals shown
+    coord = SkyCoord(ra * u.deg, dec * u.deg, frame=wcs.celestial.wcs.radesys.lower() or "icrs").icrs
+    ra_s = coord.ra.to_string(unit=u.hourangle, sep=":", precision=3, pad=True)
+    dec_s = coord.dec.to_string(sep=":", precision=2, pad=True, alwayssign=True)
+    assert page.text_content("#coords-sexa") == f"{ra_s} {dec_s}"
+    shown_value, unit = page.text_content("#coords-value").split(" ", 1)
+    assert float(shown_value) == pytest.approx(value, rel=1e-5)
+    assert unit == header["BUNIT"]
+    # the panel agrees with the API's pixel endpoint as well
+    api = json.loads(live_server.get(f"/api/images/pixel?path=demo/galaxy.fits&hdu=1&x={x}&y={y}"))
+    assert api["ra_deg"] == pytest.approx(ra, abs=1e-9)
+
+
+def test_galactic_frame(page, live_server) -> None:
+    open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1")
+    set_view(page, 300, 1500, 2)
+    x, y = 310, 1490
+    _hover(page, x, y)
+    page.select_option("#coords-frame", "galactic")
+    page.wait_for_function("() => document.querySelector('#coords-deg').textContent !== '—'")
+    with fits.open(live_server.files_dir / "demo" / "galaxy.fits") as hdul:
+        wcs = WCS(hdul[1].header)
+    sky = wcs.pixel_to_world(x, y).galactic
+    lon, lat = (float(t) for t in page.text_content("#coords-deg").split())
+    assert lon == pytest.approx(sky.l.deg, abs=2e-6) and lat == pytest.approx(sky.b.deg, abs=2e-6)
+
+
+def test_cube_readout_shows_spectral_value(page, live_server) -> None:
+    open_view(page, live_server, "/open/demo/cube.fits?plane=5")
+    set_view(page, 128, 128, 2)
+    _hover(page, 100, 140)
+    page.wait_for_function("() => document.querySelector('#coords-spectral').textContent !== '—'")
+    with fits.open(live_server.files_dir / "demo" / "cube.fits") as hdul:
+        wcs = WCS(hdul[0].header)
+        value = float(hdul[0].data[5, 140, 100])
+    freq = wcs.spectral.pixel_to_world(5)
+    text = page.text_content("#coords-spectral")
+    number, unit = text.split(" ", 1)
+    assert float(number) == pytest.approx(freq.to_value(u.Unit(unit)), rel=1e-5)
+    assert float(page.text_content("#coords-value").split()[0]) == pytest.approx(value, rel=1e-5, abs=1e-6)
+    assert np.isfinite(value)
