@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -194,6 +195,7 @@ def one_run(root: Path, name: str, size: int, disk_cache: bool, seed: int) -> di
         for c, r in zip(rng.permutation(cols * rows) % cols, rng.permutation(cols * rows) // cols, strict=True)
     ]
     out: dict[str, float] = {}
+    shutil.rmtree(root / ".cache" / "levels", ignore_errors=True)  # every run builds its levels
     server = Server(root, disk_cache)
     try:
         client = Client(server.port)

@@ -6,8 +6,8 @@ at the top-left of the display (FITS row ``height - 1``), as OpenSeadragon draws
 blocks are partial. Never every k-th pixel: every source pixel contributes.
 
 Levels are built as a cascade with exact weights: the first halving reads the source once, in
-strips, and keeps ``(mean, count)``; each next level combines 2x2 ``(mean, count)`` blocks of the
-previous one, so the result equals the direct mean over the whole ``k x k`` block (up to float32
+strips, and keeps the sums and counts of finite values; each next level adds up 2x2 blocks of
+those, so every level is the direct mean over its whole ``k x k`` block (up to float32
 rounding). Level arrays are float32 in DISPLAY orientation (row 0 = top of the display).
 """
 
@@ -54,57 +54,54 @@ def _divide(total: np.ndarray, count: np.ndarray) -> np.ndarray:
 
 
 def halve_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """2x2 NaN-aware means of a float array (display orientation) and the finite counts."""
+    """2x2 sums of the finite values of a float array (display orientation) and their counts."""
     values = _pad_even(np.asarray(values, dtype=np.float32), np.nan)
     finite = np.isfinite(values)
     zeroed = np.where(finite, values, np.float32(0))
-    count = _sum4(finite.view(np.uint8), np.uint8)
-    return _divide(_sum4(zeroed, np.float32), count), count
+    return _sum4(zeroed, np.float32), _sum4(finite.view(np.uint8), np.uint8)
 
 
-def halve_weighted(mean: np.ndarray, count: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
-    """Combine 2x2 blocks of ``(mean, count)`` into the level of reduction ``factor``
-    (the new level's factor; used for weights' integer type)."""
-    mean = _pad_even(mean, np.nan)
+def halve_sums(total: np.ndarray, count: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
+    """Combine 2x2 blocks of ``(sum, count)`` into the level of reduction ``factor`` (the new
+    level's factor, which sets the counts' integer type)."""
+    total = _pad_even(total, 0)
     count = _pad_even(count, 0)
-    weighted = np.where(count > 0, mean * count, np.float32(0)).astype(np.float32, copy=False)
-    new_count = _sum4(count, _count_dtype(factor))
-    return _divide(_sum4(weighted, np.float32), new_count), new_count
+    return _sum4(total, np.float32), _sum4(count, _count_dtype(factor))
 
 
 def halve_source(read: Reader, width: int, height: int, strip_rows: int = STRIP_ROWS) -> tuple[np.ndarray, np.ndarray]:
-    """The level of reduction 2 straight from the source, reading each pixel once, in strips.
-
-    Returns ``(mean, count)`` in display orientation.
-    """
+    """Sums and counts of the finite values in the 2x2 blocks of the source, reading each pixel
+    once, in strips of display rows. Both in display orientation."""
     strip_rows += strip_rows % 2
     out_h, out_w = -(-height // 2), -(-width // 2)
-    mean = np.empty((out_h, out_w), dtype=np.float32)
+    total = np.empty((out_h, out_w), dtype=np.float32)
     count = np.empty((out_h, out_w), dtype=np.uint8)
     for d0 in range(0, height, strip_rows):
         d1 = min(d0 + strip_rows, height)
         strip = read(height - d1, height - d0, 0, width)[::-1]  # display rows d0..d1
-        m, c = halve_values(strip)
-        mean[d0 // 2 : d0 // 2 + m.shape[0]] = m
+        t, c = halve_values(strip)
+        total[d0 // 2 : d0 // 2 + t.shape[0]] = t
         count[d0 // 2 : d0 // 2 + c.shape[0]] = c
-    return mean, count
+    return total, count
 
 
 def build_levels(read: Reader, width: int, height: int) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(factor, level)`` for factor 2, 4, 8... down to a 1x1 level.
 
-    Each level is float32 in display orientation, shape ``(ceil(height/factor), ceil(width/factor))``.
-    The source is read once (for factor 2); each next level comes from the previous one.
+    Each level is float32 in display orientation, shape ``(ceil(height/factor), ceil(width/factor))``:
+    the mean of the finite values of each block (NaN when none). The source is read once (for
+    factor 2); each next level adds up the sums and counts of the previous one, so every mean is
+    over the whole block, weighted exactly.
     """
     if max(width, height) <= 1:
         return
-    mean, count = halve_source(read, width, height)
+    total, count = halve_source(read, width, height)
     factor = 2
-    yield factor, mean
-    while max(mean.shape) > 1:
+    yield factor, _divide(total, count)
+    while max(total.shape) > 1:
         factor *= 2
-        mean, count = halve_weighted(mean, count, factor)
-        yield factor, mean
+        total, count = halve_sums(total, count, factor)
+        yield factor, _divide(total, count)
 
 
 def block_mean(display: np.ndarray, factor: int) -> np.ndarray:

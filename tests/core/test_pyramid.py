@@ -94,9 +94,9 @@ def test_source_is_read_once_in_strips() -> None:
 
 def test_halve_values_counts_finite_pixels() -> None:
     values = np.array([[1, np.nan, 3], [np.inf, 5, 6]], dtype=np.float32)
-    mean, count = halve_values(values)
+    total, count = halve_values(values)
     np.testing.assert_array_equal(count, [[2, 2]])
-    np.testing.assert_allclose(mean, [[3.0, 4.5]])
+    np.testing.assert_allclose(total, [[6.0, 9.0]])
 
 
 def test_block_mean_reference_matches_the_cascade() -> None:
