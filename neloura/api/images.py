@@ -180,7 +180,7 @@ class PixelsIn(_Batch):
 class WorldIn(_Batch):
     ra_deg: list[float] = Field(max_length=MAX_BATCH, description="longitudes in `frame`, degrees")
     dec_deg: list[float] = Field(max_length=MAX_BATCH, description="latitudes in `frame`, degrees")
-    frame: str = Field(default="icrs", description="icrs, fk5, fk4, galactic, supergalactic or native")
+    frame: str = Field(default="icrs", description="icrs, fk5, fk4, galactic, supergalactic, ecliptic or native")
 
 
 def _batch_plane(services: ServicesDep, body: _Batch, first: list[float], second: list[float]) -> PlaneRef:

@@ -23,8 +23,18 @@ from typing import Any
 
 import numpy as np
 from astropy import units as u
-from astropy.coordinates import FK4, FK5, ICRS, BaseCoordinateFrame, Galactic, SkyCoord, Supergalactic
+from astropy.coordinates import (
+    FK4,
+    FK5,
+    ICRS,
+    BarycentricMeanEcliptic,
+    BaseCoordinateFrame,
+    Galactic,
+    SkyCoord,
+    Supergalactic,
+)
 from astropy.io import fits
+from astropy.time import Time
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_area, proj_plane_pixel_scales, wcs_to_celestial_frame
@@ -39,6 +49,7 @@ INPUT_FRAMES: dict[str, type[BaseCoordinateFrame]] = {
     "fk4": FK4,
     "galactic": Galactic,
     "supergalactic": Supergalactic,
+    "ecliptic": BarycentricMeanEcliptic,
 }
 
 _SPECTRAL_KINDS = {
@@ -116,6 +127,30 @@ def _as_array(values: ArrayLike, name: str) -> np.ndarray:
     return arr
 
 
+def _celestial_frame(wcs: WCS) -> BaseCoordinateFrame | None:
+    """The sky frame of a celestial WCS; None for planetary or unknown frames.
+
+    astropy's ``wcs_to_celestial_frame`` reports ecliptic (ELON/ELAT) images as ICRS, because
+    wcslib fills RADESYS in for them; ecliptic longitudes are not ICRS right ascensions, so they
+    get the barycentric mean ecliptic of EQUINOX (J2000 by default: a pure rotation of ICRS).
+    """
+    xcoord = str(wcs.wcs.ctype[wcs.wcs.lng])[:4].upper()
+    try:
+        if xcoord == "ELON":
+            equinox = float(wcs.wcs.equinox) if math.isfinite(wcs.wcs.equinox) else 2000.0
+            return BarycentricMeanEcliptic(equinox=Time(equinox, format="jyear"))
+        if xcoord == "SLON":
+            return Supergalactic()
+        if xcoord == "HLON":
+            return None  # helioecliptic: depends on the observation time, not a fixed sky frame
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", AstropyWarning)
+            frame: BaseCoordinateFrame = wcs_to_celestial_frame(wcs)
+            return frame
+    except Exception:  # noqa: BLE001 - planetary or unknown frames: no sky position
+        return None
+
+
 def _frame_name(frame: BaseCoordinateFrame | None) -> str:
     return "" if frame is None else str(frame.name)
 
@@ -138,12 +173,7 @@ class ImageWcs:
         if wcs is not None and wcs.has_celestial:
             lng, lat = int(wcs.wcs.lng), int(wcs.wcs.lat)
             if _pixel_axis_of_world(wcs, lng) in (0, 1) and _pixel_axis_of_world(wcs, lat) in (0, 1):
-                try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore", AstropyWarning)
-                        self.frame = wcs_to_celestial_frame(wcs)
-                except Exception:  # noqa: BLE001 - planetary or unknown frames: no sky position
-                    self.frame = None
+                self.frame = _celestial_frame(wcs)
                 if self.frame is not None:
                     self._lng, self._lat = lng, lat
         self.has_celestial = self.frame is not None

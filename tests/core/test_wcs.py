@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy import units as u
-from astropy.coordinates import ICRS, Galactic, SkyCoord
+from astropy.coordinates import ICRS, BarycentricMeanEcliptic, Galactic, SkyCoord
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
@@ -330,6 +330,8 @@ def test_ecliptic_image_reports_icrs() -> None:
     image_wcs = ImageWcs.from_header(header)
     assert image_wcs.has_celestial and "ecliptic" in str(image_wcs.frame_name).lower()
     ra, dec = image_wcs.pixel_to_world([31.5], [31.5])
-    truth = SkyCoord(120.0 * u.deg, 10.0 * u.deg, frame=image_wcs.frame).icrs
+    truth = SkyCoord(120.0 * u.deg, 10.0 * u.deg, frame=BarycentricMeanEcliptic(equinox="J2000")).icrs
     assert _separation_deg(ra, dec, np.array([truth.ra.deg]), np.array([truth.dec.deg]))[0] < MAS_DEG
     assert _separation_deg(ra, dec, np.array([120.0]), np.array([10.0]))[0] > 1.0  # really converted
+    x, y = image_wcs.world_to_pixel([120.0], [10.0], frame="ecliptic")
+    np.testing.assert_allclose([x[0], y[0]], [31.5, 31.5], atol=1e-6)
