@@ -42,10 +42,13 @@ def chord_for_arcsec(radius_arcsec: float) -> float:
 
 
 def vector_separation_arcsec(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Great-circle separation in arcsec between rows of two (n, 3) unit-vector arrays."""
-    cross = np.linalg.norm(np.cross(a, b), axis=-1)
-    dot = np.einsum("ij,ij->i", a, b) if a.ndim == 2 else np.dot(a, b)
-    return np.arctan2(cross, dot) * ARCSEC_PER_RAD
+    """Great-circle separation in arcsec between rows of two (n, 3) unit-vector arrays.
+
+    ``2 atan2(|a - b|, |a + b|)`` is well conditioned at every angle (0 to 180 degrees).
+    """
+    diff = np.sqrt(np.einsum("ij,ij->i", a - b, a - b))
+    summ = np.sqrt(np.einsum("ij,ij->i", a + b, a + b))
+    return 2.0 * np.arctan2(diff, summ) * ARCSEC_PER_RAD
 
 
 def separation_arcsec(
@@ -55,9 +58,8 @@ def separation_arcsec(
     a = unit_vectors(*np.broadcast_arrays(np.asarray(ra1_deg, float), np.asarray(dec1_deg, float)))
     b = unit_vectors(*np.broadcast_arrays(np.asarray(ra2_deg, float), np.asarray(dec2_deg, float)))
     a, b = np.broadcast_arrays(a, b)
-    cross = np.linalg.norm(np.cross(a, b), axis=-1)
-    dot = np.sum(a * b, axis=-1)
-    return np.asarray(np.arctan2(cross, dot) * ARCSEC_PER_RAD)
+    shape = a.shape[:-1]
+    return vector_separation_arcsec(a.reshape(-1, 3), b.reshape(-1, 3)).reshape(shape)
 
 
 def _check_position(ra_deg: float, dec_deg: float) -> None:
@@ -128,6 +130,18 @@ class SkyIndex:
         found, sep = found[keep], sep[keep]
         order = np.lexsort((self.rows[found], sep))
         return self.rows[found[order]], sep[order]
+
+    def within_cap(self, ra_deg: float, dec_deg: float, radius_arcsec: float) -> np.ndarray:
+        """Rows within ``radius_arcsec`` of a position, in file order, by one dot product per row.
+
+        For large radii holding a good part of the catalog (an image footprint) this is faster
+        than the tree, whose cost grows with the number of rows it returns.
+        """
+        _check_position(ra_deg, dec_deg)
+        _check_radius(radius_arcsec)
+        centre = unit_vectors(np.array([ra_deg]), np.array([dec_deg]))[0]
+        cos_r = np.cos(min(radius_arcsec / ARCSEC_PER_RAD, np.pi))
+        return self.rows[self.xyz @ centre >= cos_r]
 
     def box(self, ra_min_deg: float, ra_max_deg: float, dec_min_deg: float, dec_max_deg: float) -> np.ndarray:
         """Rows with ``dec_min <= dec <= dec_max`` and RA in the range, in file order.

@@ -115,8 +115,7 @@ class OverlayService:
         footprint = image_footprint(wcs, image.width, image.height, plane=req.plane)
         index = self.sky.cached(req.name, ra_col, dec_col)
         if index is not None:
-            near, _ = index.cone(footprint.ra_deg, footprint.dec_deg, footprint.radius_arcsec)
-            near = np.sort(near)
+            near = index.within_cap(footprint.ra_deg, footprint.dec_deg, footprint.radius_arcsec)
         else:
             near = within_footprint(ra, dec, footprint)
             self.sky.build_later(req.name, ra_col, dec_col)

@@ -181,3 +181,14 @@ def test_bad_parameters_raise(call: object) -> None:
     index = SkyIndex(np.array([0.0]), np.array([0.0]))
     with pytest.raises(InvalidParameter):
         call(index)  # type: ignore[operator]
+
+
+@pytest.mark.parametrize(("name", "ra0", "dec0", "half"), FIELDS)
+def test_within_cap_equals_cone_in_file_order(name: str, ra0: float, dec0: float, half: float) -> None:
+    ra, dec = _field(ra0, dec0, half, 10_000, seed=10)
+    index = SkyIndex(ra, dec)
+    radius = half * 3600 / 2
+    rows, _ = index.cone(ra0, dec0, radius)
+    capped = index.within_cap(ra0, dec0, radius)
+    np.testing.assert_array_equal(capped, np.sort(rows))
+    assert capped.size > 100
