@@ -69,20 +69,27 @@ def halve_sums(total: np.ndarray, count: np.ndarray, factor: int) -> tuple[np.nd
     return _sum4(total, np.float32), _sum4(count, _count_dtype(factor))
 
 
-def halve_source(read: Reader, width: int, height: int, strip_rows: int = STRIP_ROWS) -> tuple[np.ndarray, np.ndarray]:
-    """Sums and counts of the finite values in the 2x2 blocks of the source, reading each pixel
-    once, in strips of display rows. Both in display orientation."""
-    strip_rows += strip_rows % 2
-    out_h, out_w = -(-height // 2), -(-width // 2)
-    total = np.empty((out_h, out_w), dtype=np.float32)
-    count = np.empty((out_h, out_w), dtype=np.uint8)
+def halve_source(
+    read: Reader, width: int, height: int, strip_rows: int = STRIP_ROWS
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The level of reduction 2 straight from the source, reading each pixel once in strips of
+    display rows, and the sums and counts of reduction 4 made from each strip on the way (so the
+    sums of reduction 2 never exist whole). All in display orientation."""
+    strip_rows = max(4, strip_rows - strip_rows % 4)
+    h2, w2 = -(-height // 2), -(-width // 2)
+    h4, w4 = -(-h2 // 2), -(-w2 // 2)
+    mean2 = np.empty((h2, w2), dtype=np.float32)
+    total4 = np.empty((h4, w4), dtype=np.float32)
+    count4 = np.empty((h4, w4), dtype=np.uint8)
     for d0 in range(0, height, strip_rows):
         d1 = min(d0 + strip_rows, height)
         strip = read(height - d1, height - d0, 0, width)[::-1]  # display rows d0..d1
-        t, c = halve_values(strip)
-        total[d0 // 2 : d0 // 2 + t.shape[0]] = t
-        count[d0 // 2 : d0 // 2 + c.shape[0]] = c
-    return total, count
+        t2, c2 = halve_values(strip)
+        mean2[d0 // 2 : d0 // 2 + t2.shape[0]] = _divide(t2, c2)
+        t4, c4 = halve_sums(t2, c2, 4)
+        total4[d0 // 4 : d0 // 4 + t4.shape[0]] = t4
+        count4[d0 // 4 : d0 // 4 + c4.shape[0]] = c4
+    return mean2, total4, count4
 
 
 def build_levels(read: Reader, width: int, height: int) -> Iterator[tuple[int, np.ndarray]]:
@@ -90,13 +97,16 @@ def build_levels(read: Reader, width: int, height: int) -> Iterator[tuple[int, n
 
     Each level is float32 in display orientation, shape ``(ceil(height/factor), ceil(width/factor))``:
     the mean of the finite values of each block (NaN when none). The source is read once (for
-    factor 2); each next level adds up the sums and counts of the previous one, so every mean is
-    over the whole block, weighted exactly.
+    factors 2 and 4); each next level adds up the sums and counts of the previous one, so every
+    mean is over the whole block, weighted exactly.
     """
     if max(width, height) <= 1:
         return
-    total, count = halve_source(read, width, height)
-    factor = 2
+    mean2, total, count = halve_source(read, width, height)
+    yield 2, mean2
+    if max(mean2.shape) <= 1:
+        return
+    factor = 4
     yield factor, _divide(total, count)
     while max(total.shape) > 1:
         factor *= 2
