@@ -272,7 +272,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[8192, 16384])
     parser.add_argument("--runs", type=int, default=3, help="fresh-server runs per size (median printed)")
-    parser.add_argument("--disk-cache", action="store_true", help="let the server keep levels on disk")
+    parser.add_argument(
+        "--no-disk-cache", dest="disk_cache", action="store_false", help="keep levels in memory only (default: on disk)"
+    )
     parser.add_argument("--workdir", type=Path, default=None, help="where to write the images (default: temp)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:

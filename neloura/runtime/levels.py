@@ -92,7 +92,9 @@ class LevelStore:
                 return entry
             entry = PlaneLevels(key, plane.width, plane.height)
             self._entries[key] = entry
-        if not self._load_from_disk(entry):
+        if self._load_from_disk(entry):
+            self._evict()
+        else:
             self._pool.submit(self._build, entry, plane)
         return entry
 

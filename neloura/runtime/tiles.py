@@ -228,6 +228,12 @@ class TileService:
         """True when :meth:`spec` needs no file I/O beyond a stat (image open, limits cached)."""
         return self.images.is_ready(relative, hdu, plane)
 
+    def warm(self, relative: str, hdu: int = 0, plane: int = 0) -> None:
+        """Start building the reduced levels of a plane now (e.g. when an image is opened), so
+        that the first overview tiles need not wait for the whole cascade."""
+        key = self.images.plane_key(relative, hdu, plane)
+        self.levels.levels(key, self.images.get_resolved(key[0], hdu).plane(plane))
+
     def render(self, spec: TileSpec) -> bytes:
         """The tile's bytes, from the cache or rendered now (blocking)."""
         cached = self.cache.get(spec.etag)
