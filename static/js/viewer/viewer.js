@@ -24,6 +24,7 @@ export function createViewer(element, { bus, api }) {
     springStiffness: 9,
     zoomPerScroll: 1.4,
     imageLoaderLimit: 8,
+    smoothTileEdgesMinZoom: Infinity, // no sketch-canvas upscaling: pixels stay exact squares at high zoom
     timeout: 60000,
     preserveImageSizeOnResize: true,
     gestureSettingsMouse: { clickToZoom: false, dblClickToZoom: true },
