@@ -23,6 +23,7 @@ const FEATURES = [
   'system',
   'deeplink',
   'overlay',
+  'catalog-table',
 ];
 
 async function start() {

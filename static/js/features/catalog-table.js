@@ -1,0 +1,434 @@
+// Catalog table view: open or upload a catalog (drag-and-drop too), page through rows, sort by a
+// column, choose columns, filter with the expression language or the condition builder, add
+// computed columns, see per-column statistics and histograms, export the selection, pick RA/Dec.
+//
+// Bus: emits catalog:loaded {name, rows, ra_col, dec_col}, catalog:filter-changed {name, filter},
+// catalog:rows-selected {name, rows} (0-based file-order row indices), overlay:show {name, ra_col,
+// dec_col, filter}; listens to catalog:row-clicked {name, row} (highlights it, jumping to its page)
+// and server:event (catalog.progress / catalog.ready while a catalog converts).
+// Deep link: ?catalog=NAME&filter=&ra_col=&dec_col= opens the table; ra_col/dec_col are remembered.
+// The RA/Dec choice is remembered per catalog in this browser (localStorage), never on the server.
+
+const OPERATORS = ['==', '!=', '<', '<=', '>', '>=', 'contains', 'is null', 'is not null'];
+const PAGE_SIZES = [25, 50, 100, 250];
+const STORE_KEY = 'neloura:catalog-radec:';
+
+/** The RA/Dec columns this user chose for a catalog, or {}. */
+export function loadMapping(name, storage = window.localStorage) {
+  try {
+    const value = JSON.parse(storage.getItem(STORE_KEY + name) || '{}');
+    return value && typeof value === 'object' ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+export function saveMapping(name, mapping, storage = window.localStorage) {
+  try { storage.setItem(STORE_KEY + name, JSON.stringify(mapping)); } catch { /* private mode: not remembered */ }
+}
+
+/** One condition of the builder as filter-language text (strings quoted and escaped). */
+export function conditionText(column, op, value, kind) {
+  const ref = /^[A-Za-z_][A-Za-z0-9_]*$/.test(column) ? column : `\`${column}\``;
+  if (op === 'is null' || op === 'is not null') return `${ref} ${op}`;
+  if (kind === 'str') return `${ref} ${op} "${String(value).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  if (kind === 'bool') return op === '!=' ? `!${ref}` : ref;
+  const number = Number(String(value).trim());
+  if (String(value).trim() === '' || !Number.isFinite(number)) throw new Error(`"${value}" is not a number`);
+  return `${ref} ${op} ${number}`;
+}
+
+/** Append a condition to a filter with && or ||, parenthesising what was there. */
+export function combine(filter, condition, join) {
+  const current = (filter || '').trim();
+  if (!current) return condition;
+  return `(${current}) ${join === 'OR' ? '||' : '&&'} ${condition}`;
+}
+
+function fmtCell(value) {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(8)));
+  if (Array.isArray(value)) return `[${value.map(fmtCell).join(', ')}]`;
+  return String(value);
+}
+
+export function mount(ctx) {
+  const { el } = ctx.escape;
+  const offs = [];
+  const st = {
+    name: '', info: null, filter: '', sort: '', columns: null, computed: [], offset: 0, limit: 50,
+    total: 0, page: null, selected: new Set(), focus: null, ra: '', dec: '', seq: 0,
+  };
+
+  // ---- DOM ----
+  const dock = el('section', { class: 'catalog-dock', hidden: true, 'aria-label': 'Catalog table' });
+  const catalogSelect = el('select', { class: 'cat-name', title: 'Catalog' });
+  const fileInput = el('input', { type: 'file', hidden: true, accept: '.fits,.fit,.fts,.vot,.xml,.csv,.tsv,.ecsv,.parquet,.txt,.dat' });
+  const raSelect = el('select', { class: 'cat-ra', title: 'RA column' });
+  const decSelect = el('select', { class: 'cat-dec', title: 'Dec column' });
+  const filterInput = el('input', { type: 'text', class: 'cat-filter', placeholder: 'filter, e.g. flux > 10 && dec < -30', spellcheck: 'false' });
+  const filterError = el('div', { class: 'cat-error', hidden: true });
+  const builder = el('div', { class: 'cat-builder' });
+  const computedInput = el('input', { type: 'text', class: 'cat-computed', placeholder: 'new column: mag = -2.5*log10(flux) + 23.9', spellcheck: 'false' });
+  const chooser = el('div', { class: 'cat-chooser', hidden: true });
+  const table = el('table', { class: 'cat-table' });
+  const tableWrap = el('div', { class: 'cat-table-wrap' }, table);
+  const pager = el('div', { class: 'cat-pager' });
+  const statsBox = el('div', { class: 'cat-stats', hidden: true });
+  const status = el('div', { class: 'cat-status muted' });
+  const exportSelect = el('select', { class: 'cat-export-format', title: 'Export format' },
+    ['csv', 'fits', 'votable', 'parquet'].map((f) => el('option', { value: f }, f.toUpperCase())));
+  const exportLink = el('a', { class: 'btn cat-export', href: '#', download: '' }, 'Export');
+
+  const head = el('div', { class: 'cat-head' },
+    catalogSelect,
+    el('button', { class: 'btn small', title: 'Upload a catalog (or drop a file here)', onclick: () => fileInput.click() }, 'Upload…'),
+    fileInput,
+    el('label', { class: 'cat-radec' }, 'RA', raSelect, 'Dec', decSelect),
+    el('button', { class: 'btn small', onclick: showOnImage, title: 'Overlay the filtered rows on the image' }, 'Show on image'),
+    el('button', { class: 'btn small', onclick: () => { chooser.hidden = !chooser.hidden; } }, 'Columns…'),
+    exportSelect, exportLink,
+    status,
+    el('button', { class: 'btn small cat-close', title: 'Close the table', onclick: () => { dock.hidden = true; } }, '×'),
+  );
+  const filterRow = el('form', { class: 'cat-filter-row', onsubmit: (e) => { e.preventDefault(); applyFilter(filterInput.value); } },
+    filterInput,
+    el('button', { class: 'btn small primary', type: 'submit' }, 'Apply'),
+    el('button', { class: 'btn small', type: 'button', onclick: () => { filterInput.value = ''; applyFilter(''); } }, 'Clear'),
+  );
+  const computedRow = el('form', { class: 'cat-filter-row', onsubmit: (e) => { e.preventDefault(); addComputed(); } },
+    computedInput, el('button', { class: 'btn small', type: 'submit' }, 'Add column'));
+  dock.append(head, filterRow, filterError, builder, computedRow, chooser, tableWrap, pager, statsBox);
+  document.getElementById('viewer-wrap')?.append(dock);
+
+  // ---- loading ----
+  async function refreshList(selected) {
+    try {
+      const body = await ctx.api.get('/api/catalogs');
+      catalogSelect.replaceChildren(el('option', { value: '' }, 'choose a catalog…'),
+        ...body.catalogs.map((c) => el('option', { value: c.name }, `${c.name} (${c.format})`)));
+      catalogSelect.value = selected || st.name || '';
+    } catch (err) {
+      ctx.ui.notify(err.detail || String(err), 'error');
+    }
+  }
+
+  async function open(name, { filter = '', ra = '', dec = '' } = {}) {
+    if (!name) return;
+    dock.hidden = false;
+    st.name = name;
+    st.filter = filter;
+    st.sort = '';
+    st.columns = null;
+    st.computed = [];
+    st.offset = 0;
+    st.selected = new Set();
+    filterInput.value = filter;
+    status.textContent = 'opening…';
+    try {
+      const state = await ctx.api.get('/api/catalogs/open', { name });
+      if (state.state === 'converting') status.textContent = `converting… ${Math.round(100 * state.fraction)}%`;
+      st.info = await ctx.api.get('/api/catalogs/columns', { name });
+    } catch (err) {
+      status.textContent = '';
+      ctx.ui.notify(err.detail || String(err), 'error');
+      return;
+    }
+    ctx.ui.progress(`catalog:${name}`, null);
+    const remembered = loadMapping(name);
+    st.ra = ra || remembered.ra_col || st.info.ra_col || '';
+    st.dec = dec || remembered.dec_col || st.info.dec_col || '';
+    if (ra || dec) saveMapping(name, { ra_col: st.ra, dec_col: st.dec });
+    renderRadec();
+    renderBuilder();
+    renderChooser();
+    if (![...catalogSelect.options].some((o) => o.value === name)) await refreshList(name);
+    catalogSelect.value = name;
+    ctx.bus.emit('catalog:loaded', { name, rows: st.info.rows, ra_col: st.ra, dec_col: st.dec });
+    await load();
+  }
+
+  function params(extra = {}) {
+    return {
+      name: st.name, filter: st.filter || undefined, sort: st.sort || undefined,
+      columns: st.columns ? st.columns.join(',') : undefined,
+      computed: st.computed.length ? st.computed.join('\n') : undefined, ...extra,
+    };
+  }
+
+  async function load(extra = {}) {
+    if (!st.name) return;
+    const seq = ++st.seq;
+    status.textContent = 'loading…';
+    try {
+      const page = await ctx.api.get('/api/catalogs/rows', params({ offset: st.offset, limit: st.limit, ...extra }));
+      if (seq !== st.seq) return;
+      st.page = page;
+      st.total = page.total;
+      st.offset = page.offset;
+      filterError.hidden = true;
+      renderTable();
+      renderPager();
+      updateExport();
+      status.textContent = `${page.total.toLocaleString()} of ${st.info.rows.toLocaleString()} rows`;
+    } catch (err) {
+      if (seq !== st.seq) return;
+      status.textContent = '';
+      showError(err);
+    }
+  }
+
+  function showError(err) {
+    filterError.hidden = false;
+    filterError.textContent = err.detail || String(err);
+  }
+
+  async function applyFilter(text) {
+    st.filter = text.trim();
+    st.offset = 0;
+    await load();
+    if (filterError.hidden) ctx.bus.emit('catalog:filter-changed', { name: st.name, filter: st.filter });
+  }
+
+  function addComputed() {
+    const text = computedInput.value.trim();
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([^]+)$/.exec(text);
+    if (!match) { showError({ detail: 'write NAME = EXPRESSION, e.g. mag = -2.5*log10(flux)' }); return; }
+    st.computed = [...st.computed.filter((c) => !c.startsWith(`${match[1]}=`)), `${match[1]}=${match[2]}`];
+    if (st.columns && !st.columns.includes(match[1])) st.columns = [...st.columns, match[1]];
+    computedInput.value = '';
+    load().then(renderChooser);
+  }
+
+  // ---- rendering ----
+  function columnNames() {
+    return [...st.info.columns.map((c) => c.name), ...st.computed.map((c) => c.split('=')[0])];
+  }
+
+  function renderRadec() {
+    const names = st.info.columns.filter((c) => c.kind === 'num' || c.kind === 'str').map((c) => c.name);
+    for (const [select, value] of [[raSelect, st.ra], [decSelect, st.dec]]) {
+      select.replaceChildren(el('option', { value: '' }, '—'), ...names.map((n) => el('option', { value: n }, n)));
+      select.value = value;
+    }
+  }
+
+  function renderBuilder() {
+    const usable = st.info.columns.filter((c) => ['num', 'str', 'bool'].includes(c.kind));
+    const column = el('select', { class: 'cb-column' }, usable.map((c) => el('option', { value: c.name }, c.name)));
+    const op = el('select', { class: 'cb-op' }, OPERATORS.map((o) => el('option', { value: o }, o)));
+    const value = el('input', { type: 'text', class: 'cb-value', placeholder: 'value' });
+    const join = el('select', { class: 'cb-join' }, ['AND', 'OR'].map((j) => el('option', { value: j }, j)));
+    const add = el('button', { class: 'btn small cb-add', type: 'button', onclick: () => {
+      const info = usable.find((c) => c.name === column.value);
+      try {
+        const condition = conditionText(column.value, op.value, value.value, info?.kind);
+        filterInput.value = combine(filterInput.value, condition, join.value);
+        applyFilter(filterInput.value);
+      } catch (err) {
+        showError({ detail: err.message });
+      }
+    } }, 'Add condition');
+    builder.replaceChildren(el('span', { class: 'muted' }, 'Builder'), column, op, value, join, add);
+  }
+
+  function renderChooser() {
+    const shown = new Set(st.columns || columnNames());
+    chooser.replaceChildren(...columnNames().map((name) => {
+      const box = el('input', { type: 'checkbox', value: name, onchange: () => {
+        const picked = [...chooser.querySelectorAll('input:checked')].map((b) => b.value);
+        st.columns = picked.length === columnNames().length ? null : picked;
+        load();
+      } });
+      box.checked = shown.has(name);
+      return el('label', {}, box, name);
+    }));
+  }
+
+  function renderTable() {
+    const page = st.page;
+    const infos = new Map(st.info.columns.map((c) => [c.name, c]));
+    const sortKey = st.sort.replace(/^-/, '');
+    const headRow = el('tr', {}, el('th', { class: 'cat-rownum' }, '#'), ...page.columns.map((name) => {
+      const info = infos.get(name);
+      const arrow = sortKey === name ? (st.sort.startsWith('-') ? ' ▼' : ' ▲') : '';
+      const title = info ? [info.dtype, info.unit, info.ucd, info.description].filter(Boolean).join(' · ') : 'computed';
+      return el('th', { title },
+        el('button', { class: 'cat-sort', dataset: { column: name }, onclick: () => sortBy(name) }, name + arrow),
+        el('button', { class: 'cat-stat-btn', title: `statistics of ${name}`, onclick: () => showStats(name) }, 'Σ'));
+    }));
+    const body = el('tbody');
+    page.rows.forEach((row, i) => {
+      const index = page.index[i];
+      const tr = el('tr', { dataset: { row: String(index) }, class: rowClass(index) },
+        el('td', { class: 'cat-rownum' }, String(index + 1)), ...row.map((v) => el('td', {}, fmtCell(v))));
+      tr.addEventListener('click', (e) => selectRow(index, e));
+      body.append(tr);
+    });
+    table.replaceChildren(el('thead', {}, headRow), body);
+  }
+
+  function rowClass(index) {
+    return [st.selected.has(index) ? 'selected' : '', st.focus === index ? 'focus' : ''].filter(Boolean).join(' ');
+  }
+
+  function renderPager() {
+    const pages = Math.max(1, Math.ceil(st.total / st.limit));
+    const current = Math.floor(st.offset / st.limit) + 1;
+    const go = (p) => { st.offset = (Math.min(Math.max(p, 1), pages) - 1) * st.limit; load(); };
+    const size = el('select', { class: 'cat-page-size', onchange: (e) => { st.limit = Number(e.target.value); st.offset = 0; load(); } },
+      PAGE_SIZES.map((n) => el('option', { value: String(n) }, `${n} rows`)));
+    size.value = String(st.limit);
+    const pageInput = el('input', { type: 'number', min: '1', max: String(pages), value: String(current), class: 'cat-page',
+      onchange: (e) => go(Number(e.target.value)) });
+    pager.replaceChildren(
+      el('button', { class: 'btn small', disabled: current <= 1, onclick: () => go(1) }, '«'),
+      el('button', { class: 'btn small cat-prev', disabled: current <= 1, onclick: () => go(current - 1) }, '‹'),
+      el('span', {}, 'page '), pageInput, el('span', {}, ` of ${pages.toLocaleString()}`),
+      el('button', { class: 'btn small cat-next', disabled: current >= pages, onclick: () => go(current + 1) }, '›'),
+      el('button', { class: 'btn small', disabled: current >= pages, onclick: () => go(pages) }, '»'),
+      size,
+      el('span', { class: 'muted cat-selected-count' }, st.selected.size ? `${st.selected.size} selected` : ''),
+      st.selected.size ? el('button', { class: 'btn small', onclick: () => { st.selected.clear(); emitSelection(); renderTable(); renderPager(); } }, 'Clear selection') : null,
+    );
+  }
+
+  function sortBy(name) {
+    st.sort = st.sort === name ? `-${name}` : st.sort === `-${name}` ? '' : name;
+    st.offset = 0;
+    load();
+  }
+
+  function selectRow(index, event) {
+    if (event.ctrlKey || event.metaKey) {
+      if (st.selected.has(index)) st.selected.delete(index); else st.selected.add(index);
+    } else if (event.shiftKey && st.focus !== null) {
+      const rows = st.page.index;
+      const [a, b] = [rows.indexOf(st.focus), rows.indexOf(index)].sort((x, y) => x - y);
+      if (a >= 0) for (const r of rows.slice(a, b + 1)) st.selected.add(r);
+    } else {
+      st.selected = new Set([index]);
+    }
+    st.focus = index;
+    emitSelection();
+    renderTable();
+    renderPager();
+  }
+
+  function emitSelection() {
+    ctx.bus.emit('catalog:rows-selected', { name: st.name, rows: [...st.selected].sort((a, b) => a - b) });
+  }
+
+  async function showStats(column) {
+    statsBox.hidden = false;
+    statsBox.replaceChildren(el('div', { class: 'muted' }, `statistics of ${column}…`));
+    try {
+      const s = await ctx.api.get('/api/catalogs/stats', { ...params(), column, bins: 40, columns: undefined, sort: undefined });
+      const facts = s.kind === 'num'
+        ? [['count', s.count], ['nulls', s.nulls], ['min', s.min], ['max', s.max], ['mean', s.mean], ['std', s.std], ['median', s.median]]
+        : [['count', s.count], ['nulls', s.nulls], ['distinct', s.distinct]];
+      const list = el('dl', { class: 'cat-facts' }, ...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, fmtCell(v))]));
+      const chart = s.kind === 'num' ? histogram(s.histogram) : topValues(s.top);
+      statsBox.replaceChildren(el('div', { class: 'cat-stats-head' }, el('strong', {}, column),
+        el('button', { class: 'btn small', onclick: () => { statsBox.hidden = true; } }, '×')), list, chart);
+    } catch (err) {
+      statsBox.replaceChildren(el('div', { class: 'cat-error' }, err.detail || String(err)));
+    }
+  }
+
+  function histogram({ edges, counts }) {
+    const canvas = el('canvas', { class: 'cat-hist', width: '360', height: '110' });
+    const g = canvas.getContext('2d');
+    const peak = Math.max(1, ...counts);
+    const w = canvas.width / Math.max(1, counts.length);
+    g.fillStyle = getComputedStyle(document.body).getPropertyValue('--accent') || '#4da3ff';
+    counts.forEach((n, i) => { const h = (n / peak) * (canvas.height - 14); g.fillRect(i * w, canvas.height - 12 - h, Math.max(1, w - 1), h); });
+    g.fillStyle = '#aab';
+    g.font = '10px monospace';
+    if (edges.length) {
+      g.fillText(fmtCell(edges[0]), 0, canvas.height - 1);
+      const last = fmtCell(edges[edges.length - 1]);
+      g.fillText(last, canvas.width - g.measureText(last).width, canvas.height - 1);
+    }
+    return canvas;
+  }
+
+  function topValues(top) {
+    return el('table', { class: 'cat-top' }, ...(top || []).map(([v, n]) => el('tr', {}, el('td', {}, v), el('td', {}, String(n)))));
+  }
+
+  function updateExport() {
+    exportLink.href = ctx.api.url('/api/catalogs/export', { ...params(), format: exportSelect.value });
+  }
+
+  function showOnImage() {
+    if (!st.name) return;
+    ctx.bus.emit('overlay:show', { name: st.name, ra_col: st.ra || undefined, dec_col: st.dec || undefined, filter: st.filter || undefined });
+  }
+
+  function onRadec() {
+    st.ra = raSelect.value;
+    st.dec = decSelect.value;
+    saveMapping(st.name, { ra_col: st.ra, dec_col: st.dec });
+    ctx.bus.emit('catalog:loaded', { name: st.name, rows: st.info?.rows, ra_col: st.ra, dec_col: st.dec });
+  }
+
+  async function onRowClicked({ name, row }) {
+    if (name !== st.name || row === undefined || row === null) return;
+    dock.hidden = false;
+    st.focus = Number(row);
+    st.selected = new Set([st.focus]);
+    if (st.page && st.page.index.includes(st.focus)) renderTable();
+    else await load({ around: st.focus });
+    renderPager();
+    table.querySelector('tr.focus')?.scrollIntoView({ block: 'nearest' });
+  }
+
+  // ---- uploads ----
+  async function upload(file) {
+    if (!file) return;
+    ctx.ui.progress('catalog-upload', 0, `uploading ${file.name}`);
+    try {
+      const kept = await ctx.api.upload('/api/catalogs/upload', file, { onProgress: (f) => ctx.ui.progress('catalog-upload', Math.min(f, 0.99), `uploading ${file.name}`) });
+      ctx.ui.notify(`${kept.name}: ${kept.rows.toLocaleString()} rows`, 'success');
+      await refreshList(kept.name);
+      await open(kept.name);
+    } catch (err) {
+      ctx.ui.notify(err.detail || String(err), 'error');
+    } finally {
+      ctx.ui.progress('catalog-upload', null);
+    }
+  }
+
+  // ---- wiring ----
+  catalogSelect.addEventListener('change', () => open(catalogSelect.value));
+  fileInput.addEventListener('change', () => { upload(fileInput.files[0]); fileInput.value = ''; });
+  raSelect.addEventListener('change', onRadec);
+  decSelect.addEventListener('change', onRadec);
+  exportSelect.addEventListener('change', updateExport);
+  dock.addEventListener('dragover', (e) => { e.preventDefault(); dock.classList.add('drop'); });
+  dock.addEventListener('dragleave', () => dock.classList.remove('drop'));
+  dock.addEventListener('drop', (e) => { e.preventDefault(); dock.classList.remove('drop'); upload(e.dataTransfer?.files?.[0]); });
+  offs.push(ctx.bus.on('catalog:row-clicked', onRowClicked));
+  offs.push(ctx.bus.on('server:event', (event) => {
+    if (!event || !String(event.type || '').startsWith('catalog.')) return;
+    if (event.type === 'catalog.progress') ctx.ui.progress(`catalog:${event.name}`, Math.min(event.fraction, 0.99), `converting ${event.name}`);
+    else ctx.ui.progress(`catalog:${event.name}`, null);
+  }));
+  const removeMenu = ctx.ui.addMenuItem('Catalogs', { label: 'Catalog table…', onClick: () => {
+    dock.hidden = !dock.hidden;
+    if (!dock.hidden) refreshList();
+  } });
+
+  const link = new URLSearchParams(window.location.search);
+  if (link.get('catalog')) {
+    refreshList(link.get('catalog'));
+    open(link.get('catalog'), { filter: link.get('filter') || '', ra: link.get('ra_col') || '', dec: link.get('dec_col') || '' });
+  }
+
+  return function unmount() {
+    for (const off of offs) off();
+    removeMenu();
+    dock.remove();
+  };
+}
