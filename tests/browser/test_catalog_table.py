@@ -43,6 +43,10 @@ def _open(page: Any, live_server: Any, query: str) -> None:
     page.wait_for_selector(".catalog-dock:not([hidden]) .cat-table tbody tr")
 
 
+def _wait_total(page: Any, total: int) -> None:
+    page.wait_for_function(f"() => document.querySelector('.cat-status').textContent.startsWith('{total} of')")
+
+
 def _status_total(page: Any) -> int:
     text = page.text_content(".cat-status") or ""
     return int(text.split(" of ")[0].replace(",", ""))
