@@ -7,8 +7,10 @@ histogram agree on the same numbers and compute them once.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,8 @@ from neloura.core.limits import percentile_limits
 from neloura.core.paths import confine
 from neloura.errors import ImageNotFound, NotFound
 from neloura.settings import Settings
+
+log = logging.getLogger("neloura.images")
 
 PlaneKey = tuple[Path, float, int, int]
 _SAMPLES_KEPT = 16
@@ -31,6 +35,9 @@ class ImageStore:
         self._limits: dict[PlaneKey, tuple[float, float]] = {}
         self._lock = threading.Lock()
         self._sample_locks: dict[PlaneKey, threading.Lock] = {}
+        # called with (path, hdu, plane) when a plane's default limits are first computed, i.e.
+        # when it is opened for display (the tile service starts building its levels then)
+        self.on_open: list[Callable[[str, int, int], None]] = []
 
     def resolve(self, relative: str) -> Path:
         """Absolute path of a file under files/ (403 outside it, 404 when missing)."""
@@ -115,7 +122,14 @@ class ImageStore:
             return cached
         limits = percentile_limits(self.sample(relative, hdu, plane), 0.5, 99.5)
         with self._lock:
+            first = key not in self._limits
             self._limits[key] = limits
+        if first:
+            for callback in self.on_open:
+                try:
+                    callback(relative, hdu, plane)
+                except Exception:  # a failing listener must not fail the request
+                    log.exception("open listener failed for %s", relative)
         return limits
 
     def is_ready(self, relative: str, hdu: int, plane: int = 0) -> bool:

@@ -171,6 +171,7 @@ class TileService:
         self._luts: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
         self._lut_lock = threading.Lock()
         self.mapped = MappedPages()
+        images.on_open.append(self.warm)  # build overview levels in the background on open
 
     def spec(
         self,

@@ -81,3 +81,15 @@ def test_paths_are_confined(settings: Settings, tmp_path: Path) -> None:
             store.sample(bad, 0, 0)
     with pytest.raises(ImageNotFound):
         store.sample("missing.fits", 0, 0)
+
+
+def test_open_listeners_hear_each_plane_once(settings: Settings) -> None:
+    _write(settings, "o.fits", np.ones((20, 20), np.float32))
+    store = ImageStore(settings)
+    heard: list[tuple[str, int, int]] = []
+    store.on_open.append(lambda *args: heard.append(args))
+    store.on_open.append(lambda *args: 1 / 0)  # a failing listener does not fail the request
+    store.default_limits("o.fits", 0, 0)
+    store.default_limits("o.fits", 0, 0)
+    assert heard == [("o.fits", 0, 0)]
+    store.close()

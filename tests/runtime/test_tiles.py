@@ -76,3 +76,10 @@ def test_mapped_pages_release_past_the_budget(settings: Settings) -> None:
     assert pages._estimate == 0
     assert float(image.plane(0).read(0, 1, 0, 1)[0, 0]) == 1.0  # data still readable
     image.close()
+
+
+def test_opening_a_plane_builds_its_levels(service: TileService) -> None:
+    service.images.default_limits("t.fits", 0, 0)  # what /api/images/info does
+    key = service.images.plane_key("t.fits", 0, 0)
+    assert key in service.levels._entries
+    assert service.levels._entries[key].done.wait(30)
