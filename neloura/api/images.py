@@ -14,6 +14,7 @@ import numpy as np
 from astropy import units as u
 from astropy.coordinates import Angle
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import (
@@ -193,22 +194,22 @@ def _batch_plane(services: ServicesDep, body: _Batch, first: list[float], second
 
 
 @router.post("/pixel-to-world", summary="Batch: 0-based pixels -> ICRS degrees", dependencies=[BodySizeChecked])
-def pixel_to_world(services: ServicesDep, body: PixelsIn) -> dict[str, Any]:
+def pixel_to_world(services: ServicesDep, body: PixelsIn) -> JSONResponse:
+    """``{"count", "frame": "icrs", "ra_deg": [...], "dec_deg": [...]}`` (null where undefined)."""
     plane = _batch_plane(services, body, body.x, body.y)
     ra, dec = plane.ref.image.wcs.pixel_to_world(np.asarray(body.x), np.asarray(body.y), plane.index)
-    return {"count": len(body.x), "frame": "icrs", "ra_deg": _json_list(ra), "dec_deg": _json_list(dec)}
+    # JSONResponse directly: FastAPI's generic encoder walks every float of a 100k-point batch.
+    return JSONResponse({"count": len(body.x), "frame": "icrs", "ra_deg": _json_list(ra), "dec_deg": _json_list(dec)})
 
 
 @router.post("/world-to-pixel", summary="Batch: sky degrees -> 0-based pixels", dependencies=[BodySizeChecked])
-def world_to_pixel(services: ServicesDep, body: WorldIn) -> dict[str, Any]:
+def world_to_pixel(services: ServicesDep, body: WorldIn) -> JSONResponse:
+    """``{"count", "x_pix": [...], "y_pix": [...], "inside": [...]}`` (0-based; null where undefined)."""
     plane = _batch_plane(services, body, body.ra_deg, body.dec_deg)
     image = plane.ref.image
     x, y = image.wcs.world_to_pixel(np.asarray(body.ra_deg), np.asarray(body.dec_deg), plane.index, body.frame)
     with np.errstate(invalid="ignore"):
         inside = (x >= -0.5) & (x < image.width - 0.5) & (y >= -0.5) & (y < image.height - 0.5)
-    return {
-        "count": len(body.ra_deg),
-        "x_pix": _json_list(x),
-        "y_pix": _json_list(y),
-        "inside": [bool(v) for v in inside.tolist()],
-    }
+    return JSONResponse(
+        {"count": len(body.ra_deg), "x_pix": _json_list(x), "y_pix": _json_list(y), "inside": inside.tolist()}
+    )
