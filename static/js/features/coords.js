@@ -3,7 +3,7 @@
 // spectral value. Values come from /api/images/pixel (the engine's full WCS); at most one
 // request is in flight, and only the latest pointer position is asked for next.
 
-import { decToDms, formatValue, fromIcrs, lonToDms, raToHms } from '../lib/format.js';
+import { decToDms, formatSpectral, formatValue, fromIcrs, lonToDms, raToHms } from '../lib/format.js';
 
 const FRAMES = { icrs: ['RA', 'Dec'], fk5: ['RA', 'Dec'], galactic: ['l', 'b'] };
 
@@ -46,7 +46,7 @@ export function mount(ctx) {
       fields.deg.textContent = `${lon.toFixed(6)} ${lat >= 0 ? '+' : ''}${lat.toFixed(6)}`;
     }
     const s = r.spectral;
-    fields.spectral.textContent = s && s.value !== null ? `${formatValue(s.value)} ${s.unit || ''}`.trim() : '—';
+    fields.spectral.textContent = s && s.value !== null ? formatSpectral(s.value, s.unit) : '—';
   }
 
   async function pump() {

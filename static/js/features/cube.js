@@ -1,7 +1,7 @@
 // Cube plane slider: plane index with its spectral world value and unit; step, play/pause.
 // Shown only for images with more than one plane.
 
-import { formatValue } from '../lib/format.js';
+import { formatSpectral } from '../lib/format.js';
 
 export function mount(ctx) {
   const { bus, ui, viewer, escape: { el } } = ctx;
@@ -46,7 +46,7 @@ export function mount(ctx) {
     }),
     bus.on('plane:changed', (p) => {
       slider.value = String(p.plane);
-      const world = p.value !== null && p.value !== undefined ? `  ${formatValue(p.value)} ${p.unit}`.trimEnd() : '';
+      const world = p.value !== null && p.value !== undefined ? `  ${formatSpectral(p.value, p.unit)}` : '';
       label.textContent = `plane ${p.plane + 1} / ${count}${world}`;
       label.dataset.plane = String(p.plane);
     }),

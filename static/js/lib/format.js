@@ -76,3 +76,21 @@ export function fromIcrs(raDeg, decDeg, frame) {
   const lat = (Math.asin(Math.max(-1, Math.min(1, w[2]))) * 180) / Math.PI;
   return [lon, lat];
 }
+
+/** A spectral world value in a readable unit with enough digits to tell channels apart. */
+export function formatSpectral(value, unit) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  const a = Math.abs(value);
+  if (unit === 'Hz') {
+    if (a >= 1e9) return `${(value / 1e9).toFixed(7)} GHz`;
+    if (a >= 1e6) return `${(value / 1e6).toFixed(5)} MHz`;
+    return `${value.toFixed(3)} Hz`;
+  }
+  if (unit === 'm/s') return `${(value / 1e3).toFixed(4)} km/s`;
+  if (unit === 'm') {
+    if (a < 1e-6) return `${(value * 1e9).toFixed(4)} nm`;
+    if (a < 1e-3) return `${(value * 1e6).toFixed(6)} um`;
+    return `${value.toPrecision(10)} m`;
+  }
+  return `${Number(value.toPrecision(10))} ${unit || ''}`.trim();
+}
