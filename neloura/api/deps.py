@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -52,11 +54,25 @@ class PlaneRef:
     plane: ImagePlane
 
 
+_RECOMMENDED: OrderedDict[tuple[Path, int, int], int | None] = OrderedDict()
+_RECOMMENDED_LOCK = threading.Lock()
+
+
 def resolve_hdu(file: Path, hdu: int | None) -> int:
-    """``hdu`` itself, or the file's recommended image HDU when None."""
+    """``hdu`` itself, or the file's recommended image HDU when None (remembered per file version)."""
     if hdu is not None:
         return hdu
-    _, recommended = list_hdus(file)
+    stat = file.stat()
+    key = (file, stat.st_mtime_ns, stat.st_size)
+    with _RECOMMENDED_LOCK:
+        known = key in _RECOMMENDED
+        recommended = _RECOMMENDED.get(key)
+    if not known:
+        _, recommended = list_hdus(file)
+        with _RECOMMENDED_LOCK:
+            _RECOMMENDED[key] = recommended
+            while len(_RECOMMENDED) > 1024:
+                _RECOMMENDED.popitem(last=False)
     if recommended is None:
         raise NotAFitsImage(f"{file.name} holds no image HDU")
     return recommended

@@ -316,3 +316,13 @@ def test_bad_parameters_are_422(client: TestClient, files: Path, params: dict[st
 def test_bad_pixel_parameters_are_422(client: TestClient, files: Path, params: dict[str, Any]) -> None:
     response = client.get("/api/images/pixel", params={"path": "field.fits", "hdu": 1, **params})
     assert response.status_code == 422 and response.json()["detail"]
+
+
+def test_default_hdu_follows_a_rewritten_file(client: TestClient, files: Path) -> None:
+    path = files / "changing.fits"
+    fits.HDUList([fits.PrimaryHDU(np.zeros((5, 5), np.float32))]).writeto(path)
+    assert _ok(client.get("/api/images/info", params={"path": "changing.fits"}))["hdu"] == 0
+    replacement = fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.zeros((6, 7), np.float32))])
+    replacement.writeto(path, overwrite=True)
+    body = _ok(client.get("/api/images/info", params={"path": "changing.fits"}))
+    assert body["hdu"] == 1 and (body["width"], body["height"]) == (7, 6)
