@@ -10,6 +10,7 @@ import mmap
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -91,7 +92,7 @@ class TileSpec:
     vmax: float
     jpeg_quality: int
 
-    @property
+    @cached_property
     def etag(self) -> str:
         path, mtime, *_ = self.key
         text = "|".join(
