@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +28,8 @@ from neloura.errors import InvalidParameter, NotAFitsImage
 HduKind = Literal["image", "table", "empty"]
 _READ_ERRORS = (OSError, ValueError, TypeError, IndexError, KeyError, EOFError)
 COMPRESSED_IN_MEMORY_MAX_PIXELS = 64 * 1024 * 1024  # 256 MB of float32
+BAND_ROWS = 256  # rows of a large compressed plane decompressed together
+BAND_CACHE_BYTES = 128 * 1024 * 1024  # per image
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,7 @@ class FitsImage:
         self._lock = threading.Lock()
         self._wcs: ImageWcs | None = None
         self._section: Any = None
+        self._bands: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
         self._scaled_hdul: fits.HDUList | None = None
         self._hdul = _open(path, do_not_scale_image_data=True)
         try:
@@ -253,12 +257,10 @@ class FitsImage:
     def read_raw(self, index: tuple[Any, ...]) -> np.ndarray:
         """Physical float32 values of ``data[index]`` (basic or strided slices and ints)."""
         if self._section is not None:
-            with self._lock:  # the section shares one file handle
-                try:
-                    values = np.asarray(self._section[index], dtype=np.float32)
-                except _READ_ERRORS as exc:
-                    raise NotAFitsImage(f"{self.path.name}: compressed data cannot be read: {exc}") from exc
-            return _finite_or_nan(np.array(values, dtype=np.float32, copy=True))
+            rows, cols = index[-2], index[-1]
+            if isinstance(rows, slice) and isinstance(cols, slice) and rows.step in (None, 1):
+                return self._section_window(index[:-2], rows, cols)
+            return self._section_read(index)
         raw = self._data[index]
         if self.compressed:
             return np.array(raw, dtype=np.float32, copy=True)
@@ -267,8 +269,50 @@ class FitsImage:
         except _READ_ERRORS as exc:
             raise NotAFitsImage(f"{self.path.name} cannot be read: {exc}") from exc
 
+    def _section_read(self, index: tuple[Any, ...]) -> np.ndarray:
+        with self._lock:  # the section shares one file handle
+            try:
+                values = np.asarray(self._section[index], dtype=np.float32)
+            except _READ_ERRORS as exc:
+                raise NotAFitsImage(f"{self.path.name}: compressed data cannot be read: {exc}") from exc
+        return _finite_or_nan(np.array(values, dtype=np.float32, copy=True))
+
+    def _section_window(self, prefix: tuple[Any, ...], rows: slice, cols: slice) -> np.ndarray:
+        """A window of a large compressed plane, from full-width bands of ``BAND_ROWS`` rows
+        decompressed once and kept (LRU, ``BAND_CACHE_BYTES``): neighbouring tiles of one
+        band share the decompression instead of each decompressing the same image rows."""
+        y0, y1, _ = rows.indices(self.height)
+        x0, x1, _ = cols.indices(self.width)
+        out = np.empty((max(0, y1 - y0), max(0, x1 - x0)), np.float32)
+        if out.size == 0:
+            return out
+        for band in range(y0 // BAND_ROWS, (y1 - 1) // BAND_ROWS + 1):
+            values = self._band(prefix, band)
+            top = band * BAND_ROWS
+            a, b = max(y0, top), min(y1, top + BAND_ROWS)
+            out[a - y0 : b - y0] = values[a - top : b - top, x0:x1]
+        return out
+
+    def _band(self, prefix: tuple[Any, ...], band: int) -> np.ndarray:
+        key = (*prefix, band)
+        with self._lock:
+            cached = self._bands.get(key)
+            if cached is not None:
+                self._bands.move_to_end(key)
+                return cached
+        top = band * BAND_ROWS
+        values = self._section_read((*prefix, slice(top, min(self.height, top + BAND_ROWS)), slice(0, self.width)))
+        values.setflags(write=False)
+        keep = max(2, BAND_CACHE_BYTES // max(1, BAND_ROWS * self.width * 4))
+        with self._lock:
+            self._bands[key] = values
+            while len(self._bands) > keep:
+                self._bands.popitem(last=False)
+        return values
+
     def close(self) -> None:
         self._section = None
+        self._bands.clear()
         if self._scaled_hdul is not None:
             self._scaled_hdul.close()
             self._scaled_hdul = None

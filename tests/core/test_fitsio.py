@@ -54,6 +54,9 @@ def test_physical_values_equal_astropy_scaled_data(
     path: Path, hdu: int, in_memory_max: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(fitsio, "COMPRESSED_IN_MEMORY_MAX_PIXELS", in_memory_max)
+    if in_memory_max == 0:  # windowed path: windows straddle bands of 3 rows, 2 bands kept
+        monkeypatch.setattr(fitsio, "BAND_ROWS", 3)
+        monkeypatch.setattr(fitsio, "BAND_CACHE_BYTES", 1)
     reference = _astropy_plane(path, hdu)
     with FitsImage(path, hdu) as image:
         plane = image.plane(0)
@@ -64,6 +67,8 @@ def test_physical_values_equal_astropy_scaled_data(
         np.testing.assert_allclose(window, reference[1:4, 2:7].astype(np.float32), rtol=1e-6, equal_nan=True)
         if image.compressed and in_memory_max == 0:
             assert image._section is not None  # large-image path: window by window
+            assert len(image._bands) == 2
+            np.testing.assert_allclose(plane.read(2, 9, 0, 3), reference[2:9, :3].astype(np.float32), equal_nan=True)
         finite = reference[np.isfinite(reference)]
         sample = plane.sample(10_000)
         assert np.all(np.isfinite(sample)) and len(sample) == min(len(finite), len(sample))
