@@ -254,7 +254,7 @@ class FitsImage:
             out[raw == self._blank] = np.nan
         return _finite_or_nan(out)
 
-    def read_raw(self, index: tuple[Any, ...]) -> np.ndarray:
+    def read_index(self, index: tuple[Any, ...]) -> np.ndarray:
         """Physical float32 values of ``data[index]`` (basic or strided slices and ints)."""
         if self._section is not None:
             rows, cols = index[-2], index[-1]
@@ -340,7 +340,7 @@ class ImagePlane:
         x0, x1 = max(0, x0), min(self.width, x1)
         if y0 >= y1 or x0 >= x1:
             return np.empty((max(0, y1 - y0), max(0, x1 - x0)), dtype=np.float32)
-        return self.image.read_raw((*self.prefix, slice(y0, y1), slice(x0, x1)))
+        return self.image.read_index((*self.prefix, slice(y0, y1), slice(x0, x1)))
 
     def value(self, x: int, y: int) -> float | None:
         """Physical value at 0-based pixel (x, y); None for blank/NaN/inf or outside."""
@@ -359,7 +359,7 @@ class ImagePlane:
         chunks = []
         for start in range(first, self.height, rows_per_block):
             rows = slice(start, min(self.height, start + rows_per_block), step)
-            chunks.append(self.image.read_raw((*self.prefix, rows, cols)).ravel())
+            chunks.append(self.image.read_index((*self.prefix, rows, cols)).ravel())
         values = np.concatenate(chunks) if chunks else np.empty(0, np.float32)
         return values[np.isfinite(values)]
 
