@@ -21,7 +21,9 @@ Language (case-insensitive keywords)::
 
 Values are typed (number, string, boolean): comparing a string with a number, or adding
 strings, is a 422 at the operator's position. Missing values (null, and NaN which the loader
-turns into null) make a comparison false, as in TOPCAT and as a numpy mask would. Angles of
+turns into null) make a comparison false, as in TOPCAT and as a numpy mask would: SQL's NULL
+drops the row at WHERE, and ``!``/``not`` first turn NULL into false. AND/OR without a NOT
+above them are monotone, so that three-valued result equals the two-valued one. Angles of
 trigonometric functions are in degrees; ``skyDistance(ra1, dec1, ra2, dec2)`` is in arcsec.
 """
 
@@ -191,7 +193,8 @@ class _Parser:
             self.enter(token)
             sql, kind = self.not_()
             self.depth -= 1
-            return f"(NOT {self.truth(sql, kind, token)})", BOOL
+            # NULL (a missing value) counts as false before negating, as a numpy mask would
+            return f"(NOT coalesce({self.truth(sql, kind, token)}, false))", BOOL
         return self.compare()
 
     def truth(self, sql: str, kind: str, token: Token) -> str:
@@ -216,7 +219,7 @@ class _Parser:
             right, rkind = self.sum_()
             if lkind != STR or rkind != STR:
                 raise self.error("'contains' needs strings on both sides", token)
-            return f"coalesce(contains({left}, {right}), false)", BOOL
+            return f"contains({left}, {right})", BOOL
         if token.kind == "op" and token.text in _COMPARE:
             self.advance()
             right, rkind = self.sum_()
@@ -230,7 +233,11 @@ class _Parser:
             return f"({other} IS {'' if op == '=' else 'NOT '}NULL)"
         if lkind != rkind or NULL in (lkind, rkind):
             raise self.error(f"cannot compare a {_NAMES[lkind]} with a {_NAMES[rkind]} using {token.text!r}", token)
-        return f"coalesce(({left} {op} {right}), false)"
+        if lkind == BOOL:
+            left, right = f"coalesce({left}, false)", f"coalesce({right}, false)"
+        # plain comparisons (no coalesce) let DuckDB push the filter into the Arrow scan; a NULL
+        # result is dropped by WHERE, and NOT coalesces its operand first (see ``not_``)
+        return f"({left} {op} {right})"
 
     def sum_(self) -> tuple[str, str]:
         sql, kind = self.product()
@@ -337,7 +344,7 @@ class _Parser:
             raise self.error(f"column {name!r} holds arrays and cannot be used in an expression", token)
         self.used.add(name)
         sql = quote_identifier(name)
-        return (f"coalesce({sql}, false)" if kind == BOOL else sql), kind
+        return sql, kind
 
     def call(self, token: Token) -> tuple[str, str]:
         name = token.text.lower()
@@ -413,10 +420,10 @@ _FUNCTIONS: dict[str, tuple[_Arity, str, Callable[..., str]]] = {
     "isnull": ({1: ("any",)}, BOOL, lambda x: f"({x} IS NULL)"),
     "isnan": ({1: (NUM,)}, BOOL, lambda x: f"({x} IS NULL)"),
     "isnotnull": ({1: ("any",)}, BOOL, lambda x: f"({x} IS NOT NULL)"),
-    "contains": ({2: (STR, STR)}, BOOL, lambda s, t: f"coalesce(contains({s}, {t}), false)"),
-    "startswith": ({2: (STR, STR)}, BOOL, lambda s, t: f"coalesce(starts_with({s}, {t}), false)"),
-    "endswith": ({2: (STR, STR)}, BOOL, lambda s, t: f"coalesce(ends_with({s}, {t}), false)"),
-    "equalsignorecase": ({2: (STR, STR)}, BOOL, lambda s, t: f"coalesce(lower({s}) = lower({t}), false)"),
+    "contains": ({2: (STR, STR)}, BOOL, lambda s, t: f"contains({s}, {t})"),
+    "startswith": ({2: (STR, STR)}, BOOL, lambda s, t: f"starts_with({s}, {t})"),
+    "endswith": ({2: (STR, STR)}, BOOL, lambda s, t: f"ends_with({s}, {t})"),
+    "equalsignorecase": ({2: (STR, STR)}, BOOL, lambda s, t: f"(lower({s}) = lower({t}))"),
     "length": ({1: (STR,)}, NUM, lambda s: f"length({s})"),
     "lower": ({1: (STR,)}, STR, lambda s: f"lower({s})"),
     "upper": ({1: (STR,)}, STR, lambda s: f"upper({s})"),

@@ -328,12 +328,18 @@ class CatalogStore:
     def select(self, name: str, filter: str | None = None) -> np.ndarray:
         """0-based row indices (int64, file order) of the rows matching ``filter``."""
         catalog = self.open(name)
-        if not filter or not filter.strip():
+        return self._select(catalog, build_query(catalog.kinds, filter=filter))
+
+    def _select(self, catalog: Catalog, query: Query) -> np.ndarray:
+        if query.where == "TRUE":
             return np.arange(catalog.num_rows, dtype=np.int64)
-        query = build_query(catalog.kinds, filter=filter)
-        sql = f"SELECT {ROW} FROM cat WHERE {query.where} ORDER BY {ROW}"  # noqa: S608 (compiled, parameterised)
+        # no ORDER BY: DuckDB keeps insertion order for a filtered scan; sorted below if ever not
+        sql = f"SELECT {ROW} FROM cat WHERE {query.where}"  # noqa: S608 (compiled, parameterised)
         result = self._run(catalog, sql, query.params)
-        return result.column(0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        rows = result.column(0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        if rows.size > 1 and not bool(np.all(rows[1:] > rows[:-1])):
+            rows = np.sort(rows)
+        return rows
 
     def rows(
         self,
@@ -355,14 +361,23 @@ class CatalogStore:
             raise InvalidParameter("offset must be >= 0 and limit between 0 and 100000")
         catalog = self.open(name)
         query = build_query(catalog.kinds, filter=filter, sort=sort, columns=columns, computed=computed)
-        total = self._count(catalog, query)
-        if around is not None and limit > 0:
-            rank = self._rank(catalog, query, around)
-            offset = offset if rank is None else rank // limit * limit
         # whitelisted identifiers, values bound as parameters
         head = f"SELECT {ROW}, {query.select} FROM cat WHERE {query.where} "  # noqa: S608
-        sql = head + f"ORDER BY {query.order} LIMIT {int(limit)} OFFSET {int(offset)}"
-        page = self._run(catalog, sql, query.params)
+        if sort and sort.strip():
+            total = self._count(catalog, query)
+            if around is not None and limit > 0:
+                rank = self._rank(catalog, query, around)
+                offset = offset if rank is None else rank // limit * limit
+            sql = head + f"ORDER BY {query.order} LIMIT {int(limit)} OFFSET {int(offset)}"
+            page = self._run(catalog, sql, query.params)
+        else:  # file order: one filtered scan for the indices, then the page from those rows only
+            matching = self._select(catalog, query)
+            total = int(matching.size)
+            if around is not None and limit > 0:
+                at = int(np.searchsorted(matching, around))
+                offset = at // limit * limit if at < total and matching[at] == around else offset
+            subset = catalog.table.take(pa.array(matching[offset : offset + limit]))
+            page = self.arrow_query(subset, head + f"ORDER BY {ROW}", query.params)
         index = page.column(0).to_pylist()
         return {
             "total": total,

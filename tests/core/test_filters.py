@@ -97,6 +97,15 @@ CASES = [
         lambda c: (np.minimum(c["ra"], c["dec"]) > 0) & (np.maximum(c["ra"], c["dec"]) < 200),
     ),
     ("true", lambda c: np.ones_like(c["flag"])),
+    ("!(flux > 5 || dec > 0)", lambda c: ~((c["flux"] > 5) | (c["dec"] > 0))),
+    ("not (flux > 5 and dec > 0)", lambda c: ~((c["flux"] > 5) & (c["dec"] > 0))),
+    ("!!(flux < 2) || !flag", lambda c: (c["flux"] < 2) | ~c["flag"]),
+    ("(flux > 5) == (dec > 0)", lambda c: (c["flux"] > 5) == (c["dec"] > 0)),
+    ("(flux > 5) != flag", lambda c: (c["flux"] > 5) != c["flag"]),
+    (
+        "!(log10(flux) > 0.5 && name contains 'gal')",
+        lambda c: ~((np.log10(c["flux"]) > 0.5) & (np.char.find(c["name"], "gal") >= 0)),
+    ),
 ]
 
 
