@@ -36,8 +36,8 @@ from astropy.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from neloura.runtime.catalogs import CatalogStore  # noqa: E402
-from neloura.settings import Settings  # noqa: E402
+from neloura.runtime.catalogs import CatalogStore
+from neloura.settings import Settings
 
 FILTER = "flux > 5 && dec < 0 && mag < 22"
 
