@@ -129,3 +129,16 @@ def test_click_a_marker_shows_its_row(page: Any, live_server: Any) -> None:
     page.evaluate(select, [row])
     page.evaluate(frame)
     assert page.evaluate(COUNT_MARKER_PIXELS, [255, 48, 48]) > 0
+
+
+def test_labels_from_a_column_when_zoomed_in(page: Any, live_server: Any) -> None:
+    _open(page, live_server, "catalog=demo_sources.csv&size_col=4&label_col=id&color=%23ff00ff")
+    label_pixels = """() => {
+      const c = document.querySelector('.overlay-labels');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 100) n += 1;
+      return n;
+    }"""
+    assert page.evaluate(label_pixels) == 0  # too many markers in view for labels
+    page.evaluate("() => window.neloura.ctx.viewer.panTo(1024, 1024, 4, true)")
+    page.wait_for_function(f"({label_pixels})() > 50")

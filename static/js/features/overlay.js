@@ -5,7 +5,8 @@
 // Bus: listens to overlay:show {name, ...params/style}, overlay:hide {name}, catalog:filter-changed
 // {name, filter}, catalog:rows-selected {name, rows}; emits catalog:row-clicked {name, row, values}.
 // Deep link: ?catalog=NAME&ra_col=&dec_col=&size_col=<column or number>&size_unit=px|arcsec|arcmin|deg
-//            &color_col=&cmap=&color_scale=linear|log&filter=&shape=&label_col=&renderer=webgl|canvas
+//            &color_col=&cmap= (or marker_cmap=)&color_scale=linear|log&filter=&shape=&label_col=&color=#rrggbb
+//            &renderer=webgl|canvas
 import { createRenderer } from './overlay-gl.js';
 
 const LINK_KEYS = ['ra_col', 'dec_col', 'size_col', 'size_unit', 'color_col', 'cmap', 'color_scale', 'filter',
@@ -14,6 +15,8 @@ const SERVER_KEYS = ['ra_col', 'dec_col', 'size_col', 'size_unit', 'color_col', 
 const DEFAULT_STYLE = { shape: 'circle', fill: false, outline: 1.5, opacity: 0.9, color: '#00ff66', cmap: 'viridis',
   minPx: 2, label_col: '' };
 const LABEL_MAX = 300;
+const HEAVY_MARKERS = 150_000;   // above this, the view moves a snapshot and redraws when it rests
+const REST_MS = 120;
 
 /** Overlay parameters from a query string (`catalog=` plus the LINK_KEYS); null without a catalog. */
 export function readDeepLink(search = window.location.search) {
@@ -22,6 +25,7 @@ export function readDeepLink(search = window.location.search) {
   if (!name) return null;
   const out = { name };
   for (const key of LINK_KEYS) if (q.get(key)) out[key] = q.get(key);
+  if (q.get('marker_cmap')) out.cmap = q.get('marker_cmap');  // unambiguous alias (cmap also sets the image's)
   return out;
 }
 
@@ -94,21 +98,63 @@ export function mount(ctx) {
   let popup = null;
   let active = null;                     // name of the layer the panel edits
 
+  // Full redraws of a few hundred thousand markers can cost more than a frame (software GL, slow
+  // GPUs). Then, while the view moves, the last drawing is moved with a CSS transform (the exact
+  // image -> screen change since it was drawn) and drawn anew once the view rests.
+  let drawnFrame = null;
+  let idleTimer = 0;
+
+  function heavy() {
+    let n = 0;
+    for (const layer of layers.values()) if (layer.visible && layer.data) n += layer.data.count;
+    return n > HEAVY_MARKERS;
+  }
+
   function redraw() {
     if (!ctx.viewer.image) return;
     const frame = frameOf(ctx.viewer);
+    clearTimeout(idleTimer);
+    idleTimer = 0;
     for (const layer of layers.values()) if (layer.renderer && layer.visible) layer.renderer.draw(frame);
+    for (const canvas of dom.element.querySelectorAll('canvas')) canvas.style.transform = '';
     drawLabels(frame);
+    drawnFrame = frame;
     placePopup();
+  }
+
+  function onViewport() {
+    if (!heavy() || !drawnFrame) { redraw(); return; }
+    const f = frameOf(ctx.viewer);
+    const o = drawnFrame;
+    if (f.width !== o.width || f.height !== o.height) { redraw(); return; }
+    const det = o.a * o.d - o.b * o.c;
+    // M = A_new * inverse(A_old); offset = t_new - M * t_old  (x' = a x + c y + e, y' = b x + d y + f)
+    const a = (f.a * o.d - f.c * o.b) / det;
+    const c = (f.c * o.a - f.a * o.c) / det;
+    const b = (f.b * o.d - f.d * o.b) / det;
+    const d = (f.d * o.a - f.b * o.c) / det;
+    const e = f.e - (a * o.e + c * o.f);
+    const g = f.f - (b * o.e + d * o.f);
+    const css = `matrix(${a}, ${b}, ${c}, ${d}, ${e}, ${g})`;
+    for (const canvas of dom.element.querySelectorAll('canvas')) canvas.style.transform = css;
+    placePopup();
+    clearTimeout(idleTimer);
+    idleTimer = setTimeout(redraw, REST_MS);
   }
 
   // ---- labels (text on a 2-D canvas: never HTML) ----
   function drawLabels(frame) {
     const g = labelCanvas.getContext('2d');
-    labelCanvas.width = Math.round(frame.width * frame.dpr);
-    labelCanvas.height = Math.round(frame.height * frame.dpr);
-    labelCanvas.style.width = `${frame.width}px`;
-    labelCanvas.style.height = `${frame.height}px`;
+    const w = Math.round(frame.width * frame.dpr);
+    const h = Math.round(frame.height * frame.dpr);
+    if (labelCanvas.width !== w || labelCanvas.height !== h) {
+      labelCanvas.width = w;
+      labelCanvas.height = h;
+      labelCanvas.style.width = `${frame.width}px`;
+      labelCanvas.style.height = `${frame.height}px`;
+    }
+    g.setTransform(1, 0, 0, 1, 0, 0);
+    g.clearRect(0, 0, w, h);
     g.setTransform(frame.dpr, 0, 0, frame.dpr, 0, 0);
     for (const layer of layers.values()) {
       if (!layer.visible || !layer.style.label_col || !layer.data) continue;
@@ -222,8 +268,8 @@ export function mount(ctx) {
       layer = { name, params: {}, style: { ...DEFAULT_STYLE }, data: null, renderer: null, visible: true, selected: new Set(), labels: new Map(), status: '' };
       layers.set(name, layer);
     }
-    for (const key of SERVER_KEYS) if (key in detail) layer.params[key] = detail[key] === null ? '' : String(detail[key]);
-    for (const key of ['shape', 'fill', 'outline', 'opacity', 'color', 'cmap', 'label_col', 'minPx', 'webgl']) if (key in detail) layer.style[key] = detail[key];
+    for (const key of SERVER_KEYS) if (detail[key] !== undefined) layer.params[key] = detail[key] === null ? '' : String(detail[key]);
+    for (const key of ['shape', 'fill', 'outline', 'opacity', 'color', 'cmap', 'label_col', 'minPx', 'webgl']) if (detail[key] !== undefined) layer.style[key] = detail[key];
     if (detail.renderer) layer.style.webgl = detail.renderer !== 'canvas';
     active = name;
     panel.show();
@@ -366,7 +412,7 @@ export function mount(ctx) {
   }
 
   // ---- wiring ----
-  offs.push(ctx.viewer.onViewportChange(redraw));
+  offs.push(ctx.viewer.onViewportChange(onViewport));
   offs.push(ctx.bus.on('overlay:show', show));
   offs.push(ctx.bus.on('overlay:hide', hide));
   offs.push(ctx.bus.on('viewer:click', onClick));
@@ -392,6 +438,7 @@ export function mount(ctx) {
     for (const off of offs) off();
     for (const layer of layers.values()) { layer.abort?.abort(); layer.renderer?.destroy(); }
     layers.clear();
+    clearTimeout(idleTimer);
     closePopup();
     removeMenu();
     panel.remove();
