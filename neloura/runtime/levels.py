@@ -29,6 +29,15 @@ log = logging.getLogger("neloura.levels")
 
 PlaneKey = tuple[Path, float, int, int]
 DISK_CACHE_MIN_PIXELS = 4_000_000  # smaller images rebuild faster than they load
+BUILD_NICENESS = 10
+
+
+def _lower_thread_priority() -> None:
+    """Builds yield the CPU to tile requests: nice this worker thread (Linux threads are tasks)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BUILD_NICENESS)
+    except (OSError, AttributeError):
+        pass  # not permitted, or not Linux: builds simply run at normal priority
 
 
 class PlaneLevels:
@@ -81,7 +90,9 @@ class LevelStore:
         self.settings = settings
         self._entries: OrderedDict[PlaneKey, PlaneLevels] = OrderedDict()
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neloura-levels")
+        self._pool = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="neloura-levels", initializer=_lower_thread_priority
+        )
 
     def levels(self, key: PlaneKey, plane: ImagePlane) -> PlaneLevels:
         """The levels of ``plane`` (cached), starting their build on first use."""
