@@ -104,17 +104,16 @@ class SkyIndex:
         valid = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90.0)
         self.size = int(ra.size)
         self.rows = np.flatnonzero(valid).astype(np.int64)
-        self.ra_deg = np.mod(ra[valid], 360.0)
-        self.dec_deg = dec[valid]
-        self.xyz = unit_vectors(self.ra_deg, self.dec_deg)
+        dec_valid = dec[valid]
+        self.xyz = unit_vectors(ra[valid], dec_valid)
         self.tree = cKDTree(self.xyz, leafsize=32, balanced_tree=False, compact_nodes=False)
-        self._dec_order = np.argsort(self.dec_deg, kind="stable")
-        self._dec_sorted = self.dec_deg[self._dec_order]
+        self._dec_order = np.argsort(dec_valid, kind="stable")
+        self._dec_sorted = dec_valid[self._dec_order]
 
     @property
     def nbytes(self) -> int:
         """Approximate memory held (for cache accounting)."""
-        per_row = 8 * 3 + 8 * 2 + 8 + 8 + 8 + 16  # xyz, ra/dec, rows, order, sorted dec, tree
+        per_row = 8 * 3 + 8 + 8 + 8 + 16  # xyz, rows, Dec order, sorted Dec, tree nodes and indices
         return int(self.rows.size * per_row)
 
     def cone(self, ra_deg: float, dec_deg: float, radius_arcsec: float) -> tuple[np.ndarray, np.ndarray]:
@@ -157,7 +156,8 @@ class SkyIndex:
         lo = int(np.searchsorted(self._dec_sorted, dec_min_deg, side="left"))
         hi = int(np.searchsorted(self._dec_sorted, dec_max_deg, side="right"))
         candidates = self._dec_order[lo:hi]
-        ra = self.ra_deg[candidates]
+        xyz = self.xyz[candidates]
+        ra = np.degrees(np.arctan2(xyz[:, 1], xyz[:, 0]))
         mask = ra_range_mask(ra, ra_min_deg, ra_max_deg)
         return np.sort(self.rows[candidates[mask]])
 
