@@ -31,16 +31,17 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from neloura.core.filter_functions import BOOL, FUNCTION_SQL, FUNCTIONS, NULL, NUM, STR
 from neloura.errors import InvalidFilter
+
+__all__ = ["FUNCTIONS", "Expression", "compile_expression", "compile_filter", "quote_identifier", "tokenize"]
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 100
-
-NUM, STR, BOOL, NULL = "num", "str", "bool", "null"
 
 
 @dataclass(frozen=True)
@@ -348,9 +349,9 @@ class _Parser:
 
     def call(self, token: Token) -> tuple[str, str]:
         name = token.text.lower()
-        spec = _FUNCTIONS.get(name)
+        spec = FUNCTION_SQL.get(name)
         if spec is None:
-            raise self.error(f"unknown function {token.text!r}; functions are {', '.join(sorted(_DISPLAY))}", token)
+            raise self.error(f"unknown function {token.text!r}; functions are {', '.join(FUNCTIONS)}", token)
         self.expect("(")
         self.enter(token)
         args: list[tuple[str, str]] = []
@@ -373,102 +374,6 @@ class _Parser:
 
 
 _NAMES = {NUM: "number", STR: "string", BOOL: "condition", NULL: "null", "any": "value"}
-
-
-def _nan_null(sql: str) -> str:
-    return f"(CASE WHEN isnan({sql}) THEN NULL ELSE {sql} END)"
-
-
-def _sky(ra1: str, dec1: str, ra2: str, dec2: str, scale: float) -> str:
-    hav = (
-        f"pow(sin(radians(({dec2}) - ({dec1})) / 2), 2) + cos(radians({dec1})) * cos(radians({dec2})) "
-        f"* pow(sin(radians(({ra2}) - ({ra1})) / 2), 2)"
-    )
-    return f"(degrees(2 * asin(sqrt(least(1.0, greatest(0.0, {hav}))))) * {scale})"
-
-
-_Arity = dict[int, tuple[str, ...]]
-_N1: _Arity = {1: (NUM,)}
-_N2: _Arity = {2: (NUM, NUM)}
-_FUNCTIONS: dict[str, tuple[_Arity, str, Callable[..., str]]] = {
-    "abs": (_N1, NUM, lambda x: f"abs({x})"),
-    "log10": (_N1, NUM, lambda x: f"log10(CASE WHEN {x} > 0 THEN CAST({x} AS DOUBLE) END)"),
-    "ln": (_N1, NUM, lambda x: f"ln(CASE WHEN {x} > 0 THEN CAST({x} AS DOUBLE) END)"),
-    "log": (_N1, NUM, lambda x: f"ln(CASE WHEN {x} > 0 THEN CAST({x} AS DOUBLE) END)"),
-    "sqrt": (_N1, NUM, lambda x: f"sqrt(CASE WHEN {x} >= 0 THEN CAST({x} AS DOUBLE) END)"),
-    "exp": (_N1, NUM, lambda x: f"exp(CAST({x} AS DOUBLE))"),
-    "pow": (_N2, NUM, lambda x, y: _nan_null(f"pow(CAST({x} AS DOUBLE), CAST({y} AS DOUBLE))")),
-    "sin": (_N1, NUM, lambda x: f"sin(radians({x}))"),
-    "cos": (_N1, NUM, lambda x: f"cos(radians({x}))"),
-    "tan": (_N1, NUM, lambda x: f"tan(radians({x}))"),
-    "asin": (_N1, NUM, lambda x: f"degrees(asin(CASE WHEN abs({x}) <= 1 THEN CAST({x} AS DOUBLE) END))"),
-    "acos": (_N1, NUM, lambda x: f"degrees(acos(CASE WHEN abs({x}) <= 1 THEN CAST({x} AS DOUBLE) END))"),
-    "atan": (_N1, NUM, lambda x: f"degrees(atan({x}))"),
-    "atan2": (_N2, NUM, lambda y, x: f"degrees(atan2({y}, {x}))"),
-    "floor": (_N1, NUM, lambda x: f"floor({x})"),
-    "ceil": (_N1, NUM, lambda x: f"ceil({x})"),
-    "round": ({1: (NUM,), 2: (NUM, NUM)}, NUM, lambda x, n="0": f"round(CAST({x} AS DOUBLE), CAST({n} AS INTEGER))"),
-    "sign": (_N1, NUM, lambda x: f"sign({x})"),
-    "min": (_N2, NUM, lambda x, y: f"least({x}, {y})"),
-    "max": (_N2, NUM, lambda x, y: f"greatest({x}, {y})"),
-    "hypot": (_N2, NUM, lambda x, y: f"sqrt(CAST({x} AS DOUBLE) * {x} + CAST({y} AS DOUBLE) * {y})"),
-    "mod": (_N2, NUM, lambda x, y: f"fmod(CAST({x} AS DOUBLE), NULLIF(CAST({y} AS DOUBLE), 0))"),
-    "degrees": (_N1, NUM, lambda x: f"degrees({x})"),
-    "radians": (_N1, NUM, lambda x: f"radians({x})"),
-    "skydistance": ({4: (NUM,) * 4}, NUM, lambda a, b, c, d: _sky(a, b, c, d, 3600.0)),
-    "skydistancedegrees": ({4: (NUM,) * 4}, NUM, lambda a, b, c, d: _sky(a, b, c, d, 1.0)),
-    "isnull": ({1: ("any",)}, BOOL, lambda x: f"({x} IS NULL)"),
-    "isnan": ({1: (NUM,)}, BOOL, lambda x: f"({x} IS NULL)"),
-    "isnotnull": ({1: ("any",)}, BOOL, lambda x: f"({x} IS NOT NULL)"),
-    "contains": ({2: (STR, STR)}, BOOL, lambda s, t: f"contains({s}, {t})"),
-    "startswith": ({2: (STR, STR)}, BOOL, lambda s, t: f"starts_with({s}, {t})"),
-    "endswith": ({2: (STR, STR)}, BOOL, lambda s, t: f"ends_with({s}, {t})"),
-    "equalsignorecase": ({2: (STR, STR)}, BOOL, lambda s, t: f"(lower({s}) = lower({t}))"),
-    "length": ({1: (STR,)}, NUM, lambda s: f"length({s})"),
-    "lower": ({1: (STR,)}, STR, lambda s: f"lower({s})"),
-    "upper": ({1: (STR,)}, STR, lambda s: f"upper({s})"),
-    "trim": ({1: (STR,)}, STR, lambda s: f"trim({s})"),
-}
-_DISPLAY = {
-    "abs",
-    "log10",
-    "ln",
-    "log",
-    "sqrt",
-    "exp",
-    "pow",
-    "sin",
-    "cos",
-    "tan",
-    "asin",
-    "acos",
-    "atan",
-    "atan2",
-    "floor",
-    "ceil",
-    "round",
-    "sign",
-    "min",
-    "max",
-    "hypot",
-    "mod",
-    "degrees",
-    "radians",
-    "skyDistance",
-    "skyDistanceDegrees",
-    "isNull",
-    "isNaN",
-    "isNotNull",
-    "contains",
-    "startsWith",
-    "endsWith",
-    "equalsIgnoreCase",
-    "length",
-    "lower",
-    "upper",
-    "trim",
-}
-FUNCTIONS = tuple(sorted(_DISPLAY, key=str.lower))
 
 
 def compile_expression(

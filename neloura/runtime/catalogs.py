@@ -15,7 +15,6 @@ import hashlib
 import json
 import logging
 import os
-import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -31,17 +30,16 @@ import pyarrow.parquet as pq
 
 from neloura.core.catalogs import ColumnInfo, column_infos, detect_table_radec, read_catalog, sniff_format, to_degrees
 from neloura.core.paths import confine, relative_to_root
-from neloura.errors import CatalogNotFound, InvalidParameter, NotFound, PayloadTooLarge, UnsupportedFormat
+from neloura.errors import CatalogNotFound, InvalidParameter, NotFound, UnsupportedFormat
 from neloura.runtime.catalog_queries import Query, build_query, rows_to_json
 from neloura.runtime.events import EventBus
-from neloura.runtime.uploads import safe_name
 from neloura.settings import Settings
 
 log = logging.getLogger("neloura.catalogs")
 
 ROW = "__row"
 _CACHE_VERSION = "1"
-_SUFFIXES = (
+SUFFIXES = (
     ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".vot", ".votable", ".xml", ".xml.gz", ".csv", ".csv.gz",
     ".tsv", ".tab", ".tsv.gz", ".ecsv", ".parquet", ".pq", ".txt", ".dat",
 )  # fmt: skip
@@ -109,7 +107,7 @@ class CatalogStore:
         if not root.is_dir():
             return out
         for path in sorted(root.rglob("*")):
-            if not path.is_file() or not path.name.lower().endswith(_SUFFIXES) or path.name.startswith("."):
+            if not path.is_file() or not path.name.lower().endswith(SUFFIXES) or path.name.startswith("."):
                 continue
             if path.name.lower() == "readme.txt":
                 continue
@@ -237,45 +235,10 @@ class CatalogStore:
             total -= oldest.table.nbytes
 
     def save_upload(self, stream: BinaryIO, filename: str) -> dict[str, Any]:
-        """Copy ``stream`` into catalogs/uploads/, convert it (which validates it), return its entry.
+        """Keep an uploaded catalog under uploads/ (see :func:`save_catalog_upload`)."""
+        from neloura.runtime.catalog_uploads import save_catalog_upload
 
-        Too large -> 413; unknown format -> 415; unreadable -> 415 with the reader's reason.
-        A rejected upload leaves nothing behind.
-        """
-        clean = safe_name(filename or "catalog.csv")
-        sniff_name = Path(clean)
-        if not clean.lower().endswith(_SUFFIXES):
-            raise UnsupportedFormat(
-                f"{filename!r}: not a catalog file name (.fits, .vot/.xml, .csv, .tsv, .ecsv, .parquet)"
-            )
-        folder = self.uploads_dir
-        folder.mkdir(parents=True, exist_ok=True)
-        limit = self.settings.upload_max_mb * 1024 * 1024
-        part = folder / f".part-{secrets.token_hex(8)}-{sniff_name.name}"
-        final: Path | None = None
-        try:
-            written = 0
-            with part.open("wb") as out:
-                while chunk := stream.read(1 << 20):
-                    written += len(chunk)
-                    if written > limit:
-                        raise PayloadTooLarge(f"upload larger than the limit of {self.settings.upload_max_mb} MB")
-                    out.write(chunk)
-            if written == 0:
-                raise InvalidParameter(f"{filename!r} is empty")
-            sniff_format(part)
-            final = _free_name(folder, clean)
-            part.rename(final)
-            name = relative_to_root(self.settings.catalogs_dir, final)
-            catalog = self.open(name)
-            return {"name": name, "size": written, "format": catalog.fmt, "rows": catalog.num_rows}
-        except BaseException:
-            if final is not None:
-                self.forget(final)
-                final.unlink(missing_ok=True)
-            raise
-        finally:
-            part.unlink(missing_ok=True)
+        return save_catalog_upload(self, stream, filename)
 
     def forget(self, path: Path) -> None:
         """Drop the cache (memory and disk) of the file at ``path``."""
@@ -440,16 +403,6 @@ class CatalogStore:
             raise InvalidParameter(f"the query could not be evaluated: {exc}") from exc
         finally:
             con.close()
-
-
-def _free_name(folder: Path, name: str) -> Path:
-    target = folder / name
-    stem, dot, ext = name.partition(".")
-    n = 1
-    while target.exists() or target.is_symlink():
-        target = folder / f"{stem}-{n}{dot}{ext}"
-        n += 1
-    return target
 
 
 def _with_rows(table: pa.Table) -> pa.Table:
