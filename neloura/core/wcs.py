@@ -398,6 +398,7 @@ class ImageWcs:
             out["equinox"] = _finite(equinox.jyear) if equinox is not None else None
             out["projection"] = ctype[5:8].strip("-") if len(ctype) > 5 else ""
             out["pixel_scale_arcsec"] = _finite(self.pixel_scale_arcsec())
+            out["pixel_area_sr"] = _finite(self.pixel_area_sr())
             cx, cy = self._centre_pixel()
             ra, dec = self.pixel_to_world([cx], [cy])
             out["center_ra_deg"] = _finite(ra[0])

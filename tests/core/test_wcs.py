@@ -252,6 +252,7 @@ def test_pixel_scale_and_area() -> None:
     assert image_wcs.pixel_area_sr() == pytest.approx((0.25 / 206264.80624709636) ** 2, rel=1e-9)
     summary = image_wcs.summary()
     assert summary["projection"] == "TAN" and summary["frame"] == "icrs"
+    assert summary["pixel_area_sr"] == pytest.approx(image_wcs.pixel_area_sr())
     assert summary["center_ra_deg"] == pytest.approx(10.0) and summary["center_dec_deg"] == pytest.approx(20.0)
 
 
