@@ -29,6 +29,21 @@ export function readDeepLink(search = window.location.search) {
   return out;
 }
 
+/** Query string of the page with the overlay keys of `layer` (or none) in place of the old ones. */
+export function withOverlayQuery(search, layer) {
+  const q = new URLSearchParams(search);
+  for (const key of ['catalog', 'marker_cmap', ...LINK_KEYS]) if (key !== 'cmap') q.delete(key);
+  if (layer) {
+    q.set('catalog', layer.name);
+    for (const key of SERVER_KEYS) if (layer.params[key]) q.set(key, layer.params[key]);
+    if (layer.style.cmap && layer.params.color_col) q.set('marker_cmap', layer.style.cmap);
+    if (layer.style.shape !== DEFAULT_STYLE.shape) q.set('shape', layer.style.shape);
+    if (layer.style.label_col) q.set('label_col', layer.style.label_col);
+    if (layer.style.color !== DEFAULT_STYLE.color) q.set('color', layer.style.color);
+  }
+  return q.toString();
+}
+
 /** Decode the binary payload (layout: neloura/core/overlay.py). */
 export function decodeOverlay(buffer) {
   const view = new DataView(buffer);
@@ -230,6 +245,7 @@ export function mount(ctx) {
       layer.status = `${data.count.toLocaleString()} of ${data.matched.toLocaleString()} sources on the image`;
       document.body.dataset.overlayCount = String(data.count);
       document.body.dataset.overlayRenderer = layer.renderer.kind;
+      syncUrl();
       redraw();
     } catch (e) {
       if (e.name === 'AbortError') return;
@@ -285,7 +301,15 @@ export function mount(ctx) {
     if (active === name) active = layers.size ? [...layers.keys()].pop() : null;
     closePopup();
     renderPanel();
+    syncUrl();
     redraw();
+  }
+
+  // The overlay keeps its own keys in the address bar (the rest of the URL belongs to the view).
+  function syncUrl() {
+    const query = withOverlayQuery(window.location.search, layers.get(active) || null);
+    const next = `${window.location.pathname}${query ? `?${query}` : ''}`;
+    if (next !== window.location.pathname + window.location.search) window.history.replaceState(null, '', next);
   }
 
   // ---- click -> popup ----
@@ -390,7 +414,7 @@ export function mount(ctx) {
   }
 
   function styleControls(layer) {
-    const restyle = async () => { await applyStyle(layer); redraw(); };
+    const restyle = async () => { await applyStyle(layer); redraw(); syncUrl(); };
     const shape = el('select', { onchange: (e) => { layer.style.shape = e.target.value; restyle(); } }, ['circle', 'square', 'cross', 'diamond'].map((s) => el('option', { value: s }, s)));
     shape.value = layer.style.shape;
     const fill = el('input', { type: 'checkbox', onchange: (e) => { layer.style.fill = e.target.checked; restyle(); } });
