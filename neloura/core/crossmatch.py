@@ -104,11 +104,9 @@ class SkyIndex:
         valid = np.isfinite(ra) & np.isfinite(dec) & (np.abs(dec) <= 90.0)
         self.size = int(ra.size)
         self.rows = np.flatnonzero(valid).astype(np.int64)
-        dec_valid = dec[valid]
-        self.xyz = unit_vectors(ra[valid], dec_valid)
+        self.xyz = unit_vectors(ra[valid], dec[valid])
         self.tree = cKDTree(self.xyz, leafsize=32, balanced_tree=False, compact_nodes=False)
-        self._dec_order = np.argsort(dec_valid, kind="stable")
-        self._dec_sorted = dec_valid[self._dec_order]
+        self._dec_index: tuple[np.ndarray, np.ndarray] | None = None  # built by the first box search
 
     @property
     def nbytes(self) -> int:
@@ -153,9 +151,14 @@ class SkyIndex:
                 raise InvalidParameter("box limits must be finite numbers (degrees)")
         if not (-90.0 <= dec_min_deg <= dec_max_deg <= 90.0):
             raise InvalidParameter("box needs -90 <= dec_min <= dec_max <= 90")
-        lo = int(np.searchsorted(self._dec_sorted, dec_min_deg, side="left"))
-        hi = int(np.searchsorted(self._dec_sorted, dec_max_deg, side="right"))
-        candidates = self._dec_order[lo:hi]
+        if self._dec_index is None:
+            sin_dec = self.xyz[:, 2]
+            order = np.argsort(sin_dec, kind="stable")
+            self._dec_index = (order, sin_dec[order])
+        order, sorted_sin = self._dec_index
+        lo = int(np.searchsorted(sorted_sin, np.sin(np.radians(dec_min_deg)), side="left"))
+        hi = int(np.searchsorted(sorted_sin, np.sin(np.radians(dec_max_deg)), side="right"))
+        candidates = order[lo:hi]
         xyz = self.xyz[candidates]
         ra = np.degrees(np.arctan2(xyz[:, 1], xyz[:, 0]))
         mask = ra_range_mask(ra, ra_min_deg, ra_max_deg)
