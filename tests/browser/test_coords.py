@@ -76,3 +76,32 @@ def test_cube_readout_shows_spectral_value(page, live_server) -> None:
     assert float(number) == pytest.approx(freq.to_value(u.Unit(unit)), rel=1e-5)
     assert float(page.text_content("#coords-value").split()[0]) == pytest.approx(value, rel=1e-5, abs=1e-6)
     assert np.isfinite(value)
+
+
+def test_readout_keeps_up_without_a_request_storm(page, live_server) -> None:
+    open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1")
+    set_view(page, 1024, 1024, 1)
+    in_flight, peak, total = 0, 0, 0
+
+    def started(request) -> None:
+        nonlocal in_flight, peak, total
+        if "/api/images/pixel" in request.url:
+            in_flight += 1
+            total += 1
+            peak = max(peak, in_flight)
+
+    def finished(request) -> None:
+        nonlocal in_flight
+        if "/api/images/pixel" in request.url:
+            in_flight -= 1
+
+    page.on("request", started)
+    page.on("requestfinished", finished)
+    page.on("requestfailed", finished)
+    box = page.locator("#viewer").bounding_box()
+    for i in range(80):
+        page.mouse.move(box["x"] + 200 + i * 5, box["y"] + 300 + i * 2)
+    x, y = 1234, 1111
+    _hover(page, x, y)  # the readout ends on the last position
+    assert peak == 1
+    assert total <= 82

@@ -10,7 +10,7 @@ export function mount(ctx) {
   const swatch = (name) => el('img', { src: api.url(`/api/images/colormaps/${encodeURIComponent(name)}.png`, { width: 160, height: 12 }), alt: '', loading: 'lazy' });
 
   const panel = ui.addPanel({ id: 'colormap-panel', title: 'Colormap', order: 25 });
-  const currentSwatch = el('img', { id: 'colormap-current-swatch', alt: '', style: { width: '100%', height: '12px', display: 'block' } });
+  const currentSwatch = el('img', { id: 'colormap-current-swatch', alt: '', src: api.url('/api/images/colormaps/gray.png', { width: 288, height: 12 }), style: { width: '100%', height: '12px', display: 'block' } });
   const currentName = el('span', { class: 'mono', id: 'colormap-current' }, current);
   const chooseButton = el('button', { class: 'btn small', type: 'button', id: 'colormap-choose' }, 'Choose…');
   panel.element.append(currentSwatch, el('div', { class: 'row' }, currentName, el('span', { style: { flex: '1' } }), chooseButton));

@@ -64,9 +64,14 @@ export function toQuery(state) {
   return q.toString();
 }
 
-/** Replace the address bar (no history entry per pan) with the state's URL. */
+const OWN_KEYS = ['path', 'hdu', 'plane', ...DISPLAY_KEYS, 'cx', 'cy', 'zoom', 'search'];
+
+/** Replace the address bar (no history entry per pan) with the state's URL. Keys this module
+ * does not own (e.g. a catalog overlay's) are kept, after ours. */
 export function writeUrl(state) {
-  const query = toQuery(state);
+  const q = new URLSearchParams(toQuery(state));
+  for (const [k, v] of new URLSearchParams(window.location.search)) if (!OWN_KEYS.includes(k)) q.append(k, v);
+  const query = q.toString();
   const next = `/${query ? `?${query}` : ''}`;
   if (next !== window.location.pathname + window.location.search) window.history.replaceState(null, '', next);
 }
