@@ -13,12 +13,14 @@ rounding). Level arrays are float32 in DISPLAY orientation (row 0 = top of the d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
 # read(y0, y1, x0, x1) -> float32 physical values of data[y0:y1, x0:x1], FITS order (row 0 = bottom)
 Reader = Callable[[int, int, int, int], np.ndarray]
+# map(function, strip starts) -> iterable of results: the built-in map, or a thread pool's map
+MapStrips = Callable[[Callable[[int], None], Iterable[int]], Iterable[None]]
 
 STRIP_ROWS = 256
 
@@ -70,29 +72,39 @@ def halve_sums(total: np.ndarray, count: np.ndarray, factor: int) -> tuple[np.nd
 
 
 def halve_source(
-    read: Reader, width: int, height: int, strip_rows: int = STRIP_ROWS
+    read: Reader, width: int, height: int, strip_rows: int = STRIP_ROWS, *, map_strips: MapStrips = map
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The level of reduction 2 straight from the source, reading each pixel once in strips of
     display rows, and the sums and counts of reduction 4 made from each strip on the way (so the
-    sums of reduction 2 never exist whole). All in display orientation."""
+    sums of reduction 2 never exist whole). All in display orientation.
+
+    Strips are independent: ``map_strips`` may be a thread pool's ``map`` (numpy and the reads
+    release the GIL), provided ``read`` is thread-safe.
+    """
     strip_rows = max(4, strip_rows - strip_rows % 4)
     h2, w2 = -(-height // 2), -(-width // 2)
     h4, w4 = -(-h2 // 2), -(-w2 // 2)
     mean2 = np.empty((h2, w2), dtype=np.float32)
     total4 = np.empty((h4, w4), dtype=np.float32)
     count4 = np.empty((h4, w4), dtype=np.uint8)
-    for d0 in range(0, height, strip_rows):
+
+    def strip(d0: int) -> None:
         d1 = min(d0 + strip_rows, height)
-        strip = read(height - d1, height - d0, 0, width)[::-1]  # display rows d0..d1
-        t2, c2 = halve_values(strip)
+        values = read(height - d1, height - d0, 0, width)[::-1]  # display rows d0..d1
+        t2, c2 = halve_values(values)
         mean2[d0 // 2 : d0 // 2 + t2.shape[0]] = _divide(t2, c2)
         t4, c4 = halve_sums(t2, c2, 4)
         total4[d0 // 4 : d0 // 4 + t4.shape[0]] = t4
         count4[d0 // 4 : d0 // 4 + c4.shape[0]] = c4
+
+    for _ in map_strips(strip, range(0, height, strip_rows)):
+        pass
     return mean2, total4, count4
 
 
-def build_levels(read: Reader, width: int, height: int) -> Iterator[tuple[int, np.ndarray]]:
+def build_levels(
+    read: Reader, width: int, height: int, *, map_strips: MapStrips = map
+) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(factor, level)`` for factor 2, 4, 8... down to a 1x1 level.
 
     Each level is float32 in display orientation, shape ``(ceil(height/factor), ceil(width/factor))``:
@@ -102,7 +114,7 @@ def build_levels(read: Reader, width: int, height: int) -> Iterator[tuple[int, n
     """
     if max(width, height) <= 1:
         return
-    mean2, total, count = halve_source(read, width, height)
+    mean2, total, count = halve_source(read, width, height, map_strips=map_strips)
     yield 2, mean2
     if max(mean2.shape) <= 1:
         return

@@ -29,15 +29,6 @@ log = logging.getLogger("neloura.levels")
 
 PlaneKey = tuple[Path, float, int, int]
 DISK_CACHE_MIN_PIXELS = 4_000_000  # smaller images rebuild faster than they load
-BUILD_NICENESS = 10
-
-
-def _lower_thread_priority() -> None:
-    """Builds yield the CPU to tile requests: nice this worker thread (Linux threads are tasks)."""
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BUILD_NICENESS)
-    except (OSError, AttributeError):
-        pass  # not permitted, or not Linux: builds simply run at normal priority
 
 
 class PlaneLevels:
@@ -90,8 +81,10 @@ class LevelStore:
         self.settings = settings
         self._entries: OrderedDict[PlaneKey, PlaneLevels] = OrderedDict()
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="neloura-levels", initializer=_lower_thread_priority
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neloura-levels")
+        # the source pass of a build is split over the cores (numpy and the reads release the GIL)
+        self._strips = ThreadPoolExecutor(
+            max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="neloura-strips"
         )
 
     def levels(self, key: PlaneKey, plane: ImagePlane) -> PlaneLevels:
@@ -131,10 +124,9 @@ class LevelStore:
             with self._lock:
                 self._entries.pop(entry.key, None)
 
-    @staticmethod
-    def _cascade(entry: PlaneLevels, plane: ImagePlane) -> None:
+    def _cascade(self, entry: PlaneLevels, plane: ImagePlane) -> None:
         start = time.perf_counter()
-        for factor, array in build_levels(plane.read, plane.width, plane.height):
+        for factor, array in build_levels(plane.read, plane.width, plane.height, map_strips=self._strips.map):
             now = time.perf_counter()
             array.setflags(write=False)
             entry.publish(factor, array, now - start)
@@ -203,5 +195,6 @@ class LevelStore:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._strips.shutdown(wait=False, cancel_futures=True)
         with self._lock:
             self._entries.clear()

@@ -106,3 +106,17 @@ def test_block_mean_reference_matches_the_cascade() -> None:
     levels = dict(build_levels(_reader(data)[0], 40, 50))
     for k in (2, 4, 8, 16):
         np.testing.assert_allclose(levels[k], block_mean(data[::-1], k), rtol=2e-6, atol=1e-6, equal_nan=True)
+
+
+def test_strips_in_parallel_give_the_same_levels() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(8)
+    data = rng.normal(size=(1030, 700)).astype(np.float32)
+    data[rng.random(data.shape) < 0.1] = np.nan
+    serial = dict(build_levels(_reader(data)[0], 700, 1030))
+    with ThreadPoolExecutor(3) as pool:
+        parallel = dict(build_levels(_reader(data)[0], 700, 1030, map_strips=pool.map))
+    assert serial.keys() == parallel.keys()
+    for k in serial:
+        np.testing.assert_array_equal(serial[k], parallel[k])
