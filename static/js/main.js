@@ -23,6 +23,7 @@ const FEATURES = [
   'system',
   'deeplink',
   'overlay',
+  'crossmatch',
   'catalog-table',
 ];
 

@@ -142,3 +142,45 @@ def test_labels_from_a_column_when_zoomed_in(page: Any, live_server: Any) -> Non
     assert page.evaluate(label_pixels) == 0  # too many markers in view for labels
     page.evaluate("() => window.neloura.ctx.viewer.panTo(1024, 1024, 4, true)")
     page.wait_for_function(f"({label_pixels})() > 50")
+
+
+def test_cone_search_dialog_finds_rows_and_shows_them(page: Any, live_server: Any) -> None:
+    _open(page, live_server, "catalog=demo_sources.csv&size_col=4")
+    truth = list(csv.DictReader(io.StringIO((live_server.root / "catalogs" / "demo_sources.csv").read_text())))
+    ra, dec = float(truth[0]["ra"]), float(truth[0]["dec"])
+    page.click('.menu-button[data-menu="Catalogs"]')
+    page.click("#menu-cone")
+    dialog = page.locator("#cone-dialog")
+    dialog.locator("select").select_option("demo_sources.csv")
+    dialog.locator("input[name=ra]").fill(f"{ra:.7f}")
+    dialog.locator("input[name=dec]").fill(f"{dec:.7f}")
+    dialog.locator("input[name=radius]").fill("5")
+    dialog.locator("button.primary").click()
+    dialog.locator(".xm-summary").wait_for()
+    expected = [i for i, row in enumerate(truth) if _sep_arcsec(ra, dec, float(row["ra"]), float(row["dec"])) <= 5]
+    assert dialog.locator(".xm-summary").text_content().startswith(f"{len(expected)} rows within 5")
+    first_cells = dialog.locator(".xm-table tbody tr").first.locator("td").all_text_contents()
+    assert first_cells[0] == "0" and first_cells[1] == truth[0]["id"]
+
+
+def test_crossmatch_dialog(page: Any, live_server: Any) -> None:
+    _open(page, live_server, "catalog=demo_sources.csv&size_col=4")
+    page.click('.menu-button[data-menu="Catalogs"]')
+    page.click("#menu-crossmatch")
+    dialog = page.locator("#crossmatch-dialog")
+    selects = dialog.locator("select")
+    selects.nth(0).select_option("demo_sources.csv")
+    selects.nth(1).select_option("demo_sources.csv")
+    dialog.locator("input[name=radius]").fill("0.5")
+    dialog.locator("button.primary").click()
+    dialog.locator(".xm-summary").wait_for()
+    n = len((live_server.root / "catalogs" / "demo_sources.csv").read_text().strip().splitlines()) - 1
+    assert dialog.locator(".xm-summary").text_content().startswith(f"{n} pairs; {n} rows")
+    first = dialog.locator(".xm-table tbody tr").first.locator("td").all_text_contents()
+    assert first[:2] == ["0", "0"] and float(first[2]) == 0.0
+
+
+def _sep_arcsec(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
+    from neloura.core.crossmatch import separation_arcsec
+
+    return float(separation_arcsec(ra1, dec1, ra2, dec2))
