@@ -258,7 +258,9 @@ class ImageWcs:
         if np.any(np.abs(lat[np.isfinite(lat)]) > 90):
             raise InvalidParameter("latitude (dec) must be within -90..90 degrees")
         native_lon, native_lat = self._to_native(lon, lat, frame)
-        reference = self._pixel_matrix(np.zeros(1), np.zeros(1), plane)
+        # world values of the non-celestial axes (spectral...) at the image centre on this plane
+        cx, cy = self._centre_pixel()
+        reference = self._pixel_matrix(np.array([cx]), np.array([cy]), plane)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", (AstropyWarning, RuntimeWarning))
             with self._lock:

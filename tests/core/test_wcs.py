@@ -281,6 +281,8 @@ def test_alma_cube_planes_step_along_freq_with_degenerate_stokes() -> None:
     world = reference.all_pix2world([[3.0, 4.0, 7.0, 0.0]], 0)[0]
     ra, dec = image_wcs.pixel_to_world([3.0], [4.0], plane=7)
     assert _separation_deg(ra, dec, world[:1], world[1:2])[0] < MAS_DEG
+    x, y = image_wcs.world_to_pixel(ra, dec, plane=7)
+    np.testing.assert_allclose([x[0], y[0]], [3.0, 4.0], atol=1e-6)
 
 
 def test_velocity_cube_keeps_header_units() -> None:
