@@ -128,7 +128,7 @@ def _read_fits(path: Path, hdu: int | None, report: Progress) -> pa.Table:
             raise UnsupportedFormat(f"{path.name}: HDU {hdu} is not a table (tables are in HDUs {tables})")
         comments = _fits_comments(hdul[index].header)
         try:
-            table = Table.read(hdul, hdu=index, format="fits", character_as_bytes=False)
+            table = Table.read(hdul, hdu=index, format="fits", character_as_bytes=False, mask_invalid=False)
         except (TypeError, ValueError):
             # astropy's reader trips on some ASCII tables (TNULL on a string column): read raw
             table = _raw_fits_table(hdul[index])

@@ -80,6 +80,8 @@ class CatalogStore:
         self._pending: dict[str, Future[Catalog]] = {}
         self._progress: dict[str, tuple[float, str]] = {}
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="catalog-convert")
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-cache")
+        self._writes: list[Future[None]] = []
         self._local = threading.local()
         self._connections: list[duckdb.DuckDBPyConnection] = []
 
@@ -205,13 +207,19 @@ class CatalogStore:
 
         progress(0.0, "converting")
         table, fmt = read_catalog(path, progress=progress)
-        progress(0.9, "writing the columnar cache")
+        progress(0.9, "column statistics")
         infos = column_infos(table)
         radec = detect_table_radec(infos)
         meta = {"format": fmt, "source": str(path), "infos": [i.to_dict() for i in infos], "radec": list(radec)}
-        self._write_cache(path_key, key, table, meta)
+        # the table is usable now: the Parquet cache is written meanwhile, for the next server start
+        self._writes.append(self._writer.submit(self._write_cache, path_key, key, table, meta))
         progress(1.0, "done")
         return Catalog(name, path, key, fmt, _with_rows(table), infos, radec)
+
+    def flush(self) -> None:
+        """Wait until every pending cache file is written."""
+        while self._writes:
+            self._writes.pop().result()
 
     def _write_cache(self, path_key: str, key: str, table: pa.Table, meta: dict[str, Any]) -> None:
         self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -219,7 +227,7 @@ class CatalogStore:
             if not old.name.startswith(key):
                 old.unlink(missing_ok=True)
         tmp = self.cache_dir / f".{key}.{threading.get_ident()}.tmp"
-        pq.write_table(table, tmp, compression="lz4", row_group_size=1 << 20)
+        pq.write_table(table, tmp, compression="snappy", row_group_size=1 << 20)
         os.replace(tmp, self.cache_dir / f"{key}.parquet")
         (self.cache_dir / f"{key}.json").write_text(json.dumps(meta))
 
@@ -251,6 +259,7 @@ class CatalogStore:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._writer.shutdown(wait=True)  # a half-written cache is never renamed into place anyway
         with self._lock:
             self._hot.clear()
             connections, self._connections = self._connections, []
@@ -327,12 +336,19 @@ class CatalogStore:
         # whitelisted identifiers, values bound as parameters
         head = f"SELECT {ROW}, {query.select} FROM cat WHERE {query.where} "  # noqa: S608
         if sort and sort.strip():
-            total = self._count(catalog, query)
+            source = catalog.table
+            if query.where == "TRUE":
+                total = catalog.num_rows
+            else:  # sort only the matching rows when they are few (one fast filtered scan first)
+                matching = self._select(catalog, query)
+                total = int(matching.size)
+                if total <= catalog.num_rows // 4:
+                    source = catalog.table.take(pa.array(matching))
             if around is not None and limit > 0:
-                rank = self._rank(catalog, query, around)
+                rank = self._rank(source, query, around)
                 offset = offset if rank is None else rank // limit * limit
             sql = head + f"ORDER BY {query.order} LIMIT {int(limit)} OFFSET {int(offset)}"
-            page = self._run(catalog, sql, query.params)
+            page = self.arrow_query(source, sql, query.params)
         else:  # file order: one filtered scan for the indices, then the page from those rows only
             matching = self._select(catalog, query)
             total = int(matching.size)
@@ -351,19 +367,12 @@ class CatalogStore:
             "limit": limit,
         }
 
-    def _rank(self, catalog: Catalog, query: Query, row: int) -> int | None:
+    def _rank(self, table: pa.Table, query: Query, row: int) -> int | None:
         """Position of file row ``row`` among the filtered, sorted rows; None when filtered out."""
         ranked = f"SELECT {ROW}, row_number() OVER (ORDER BY {query.order}) - 1 AS rank FROM cat "  # noqa: S608
         sql = f"SELECT rank FROM ({ranked} WHERE {query.where}) WHERE {ROW} = $around_row"  # noqa: S608
-        result = self._run(catalog, sql, {**query.params, "around_row": int(row)})
+        result = self.arrow_query(table, sql, {**query.params, "around_row": int(row)})
         return int(result.column(0)[0].as_py()) if result.num_rows else None
-
-    def _count(self, catalog: Catalog, query: Query) -> int:
-        if query.where == "TRUE":
-            return catalog.num_rows
-        sql = f"SELECT count(*) FROM cat WHERE {query.where}"  # noqa: S608 (compiled, parameterised)
-        result = self._run(catalog, sql, query.params)
-        return int(result.column(0)[0].as_py())
 
     # -- DuckDB ---------------------------------------------------------------------------------
     def connection(self) -> duckdb.DuckDBPyConnection:

@@ -57,6 +57,7 @@ def test_first_open_converts_then_cache_is_reused_and_rebuilt_on_change(settings
     first = CatalogStore(settings)
     assert first.state("cat.fits")["state"] == "new"
     assert first.open("cat.fits").num_rows == 3000
+    first.flush()  # the cache is written in the background
     cached = sorted((settings.cache_dir / "catalogs").glob("*.parquet"))
     assert len(cached) == 1
     stamp = cached[0].stat().st_mtime_ns
@@ -67,6 +68,7 @@ def test_first_open_converts_then_cache_is_reused_and_rebuilt_on_change(settings
     _write(settings, "cat.fits", synthetic(n=1200, seed=5))  # the file changes: rebuilt, old cache gone
     os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
     assert second.open("cat.fits").num_rows == 1200
+    second.flush()
     assert len(list((settings.cache_dir / "catalogs").glob("*.parquet"))) == 1
     first.close()
     second.close()
@@ -174,6 +176,7 @@ def test_memory_lru_keeps_the_budget(settings: Settings) -> None:
     store = CatalogStore(settings, memory_mb=0)  # budget below one table: only the newest stays hot
     for i in range(3):
         store.open(f"c{i}.fits")
+    store.flush()
     assert [store.state(f"c{i}.fits")["state"] for i in range(3)] == ["cached", "cached", "ready"]
     assert store.rows("c0.fits", limit=1)["total"] == 3000  # reloaded from the cache on demand
     store.close()
@@ -194,3 +197,16 @@ def test_several_computed_columns_in_one_entry(settings: Settings, store: Catalo
     _write(settings, "cat.fits", synthetic())
     page = store.rows("cat.fits", columns=["a", "b"], computed=["a=dec*2\nb=a+1"], limit=3)
     assert [row[1] - row[0] for row in page["rows"]] == pytest.approx([1.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("cut", [3.0, 8.0])  # 8: few rows match, so only they are sorted
+def test_sorted_filtered_pages_and_around_equal_numpy(settings: Settings, store: CatalogStore, cut: float) -> None:
+    table = synthetic()
+    _write(settings, "cat.fits", table)
+    flux = np.asarray(table["flux"])
+    order = np.flatnonzero(flux > cut)[np.argsort(-flux[flux > cut], kind="stable")]
+    page = store.rows("cat.fits", filter=f"flux > {cut}", sort="-flux", offset=20, limit=20)
+    assert page["total"] == order.size and page["index"] == order[20:40].tolist()
+    target = int(order[-3])
+    near = store.rows("cat.fits", filter=f"flux > {cut}", sort="-flux", limit=20, around=target)
+    assert target in near["index"] and near["offset"] == (order.size - 3) // 20 * 20
