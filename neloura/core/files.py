@@ -123,15 +123,19 @@ def validate_fits(path: Path) -> None:
 
 
 def _block_mean(plane_rows: np.ndarray, factor: int) -> np.ndarray:
-    """NaN-aware mean of ``factor``x``factor`` blocks (edge blocks partial)."""
+    """NaN-aware mean of ``factor``x``factor`` blocks (edge blocks partial; all-NaN blocks NaN)."""
     h, w = plane_rows.shape
     hp, wp = -(-h // factor) * factor, -(-w // factor) * factor
-    padded = np.full((hp, wp), np.nan, dtype=np.float32)
-    padded[:h, :w] = plane_rows
-    blocks = padded.reshape(hp // factor, factor, wp // factor, factor)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay NaN
-        return np.asarray(np.nanmean(blocks, axis=(1, 3)), dtype=np.float32)
+    finite = np.isfinite(plane_rows)
+    values = np.zeros((hp, wp), dtype=np.float32)
+    counts = np.zeros((hp, wp), dtype=np.float32)
+    np.copyto(values[:h, :w], plane_rows, where=finite)
+    counts[:h, :w] = finite
+    shape = (hp // factor, factor, wp // factor, factor)
+    sums = values.reshape(shape).sum(axis=(1, 3))
+    n = counts.reshape(shape).sum(axis=(1, 3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, sums / n, np.nan).astype(np.float32)
 
 
 def thumbnail_png(image: FitsImage, plane: int = 0, size: int = 128) -> bytes:

@@ -1,0 +1,159 @@
+"""File browser and upload benchmark, over HTTP against the real server.
+
+Prints medians of ``--runs`` runs, with a baseline measured in the same run:
+
+* thumbnail of a ``--size``² float32 image: cold (first request: block means over the whole
+  plane, read in row bands) and cached; baseline: ``fits.getdata`` of the whole plane alone;
+* upload of a ``--upload-mb`` MB FITS file (stream to disk + FITS validation, nothing kept on
+  failure); baseline: ``shutil.copyfile`` of the same bytes;
+* recursive case-insensitive search over ``--files`` files in 100 folders: p50/p95;
+* the page itself: ``/``, ``main.js`` and OpenSeadragon.
+
+Usage: ``python benchmarks/bench_files.py [--size 8192] [--upload-mb 256] [--files 20000] [--runs 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {"NELOURA_ROOT": str(root), "NELOURA_PORT": str(port), "NELOURA_DEMO": "false", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py")], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            get(port, "/api/health")
+            return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def get(port: int, path: str) -> tuple[float, bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    t = time.perf_counter()
+    conn.request("GET", path)
+    r = conn.getresponse()
+    body = r.read()
+    dt = time.perf_counter() - t
+    conn.close()
+    if r.status != 200:
+        raise OSError(f"{path}: {r.status} {body[:200]!r}")
+    return dt, body
+
+
+def upload(port: int, path: Path) -> float:
+    boundary = uuid.uuid4().hex
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
+            "Content-Type: application/fits\r\n\r\n").encode()
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    size = len(head) + path.stat().st_size + len(tail)
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    t = time.perf_counter()
+    conn.putrequest("POST", "/api/files/upload")
+    conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+    conn.putheader("Content-Length", str(size))
+    conn.endheaders()
+    conn.send(head)
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            conn.send(chunk)
+    conn.send(tail)
+    r = conn.getresponse()
+    body = r.read()
+    dt = time.perf_counter() - t
+    conn.close()
+    if r.status != 200:
+        raise OSError(f"upload: {r.status} {body[:200]!r}")
+    return dt
+
+
+def row(name: str, value: str, baseline: str = "", ratio: str = "") -> None:
+    print(f"{name:<44} {value:>14} {baseline:>14} {ratio:>8}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--size", type=int, default=8192)
+    ap.add_argument("--upload-mb", type=int, default=256)
+    ap.add_argument("--files", type=int, default=20000)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    med = statistics.median
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files = root / "files"
+        (files / "big").mkdir(parents=True)
+        rng = np.random.default_rng(0)
+        images = []
+        for i in range(args.runs):  # one image per run: every cold thumbnail is really cold
+            path = files / "big" / f"img{i}.fits"
+            fits.PrimaryHDU(rng.normal(size=(args.size, args.size)).astype("f4")).writeto(path)
+            images.append(path)
+        n_side = int(np.sqrt(args.upload_mb * 1024 * 1024 / 4))
+        up = root / "up.fits"
+        fits.PrimaryHDU(np.zeros((n_side, n_side), "f4")).writeto(up)
+        for k in range(args.files):
+            folder = files / "many" / f"d{k % 100:03d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"Field_{k:05d}.fits").write_bytes(b"")
+        port = free_port()
+        proc = start_server(root, port)
+        try:
+            print(f"machine: 2 shared cores (noisy); medians of {args.runs} runs")
+            row("measure", "neloura", "baseline", "ratio")
+            cold = [get(port, f"/api/files/thumbnail?path=big/{p.name}&size=128")[0] for p in images]
+            warm = [get(port, f"/api/files/thumbnail?path=big/{images[0].name}&size=128")[0] for _ in range(args.runs)]
+            base = []
+            for p in images:
+                t = time.perf_counter()
+                fits.getdata(p).astype("f4").sum()
+                base.append(time.perf_counter() - t)
+            ratio = f"{med(cold) / med(base):.1f}x"
+            row(f"thumbnail {args.size}² cold (s)", f"{med(cold):.2f}", f"{med(base):.2f}", ratio)
+            row("thumbnail cached (ms)", f"{med(warm) * 1e3:.1f}")
+            ups, copies = [], []
+            for i in range(args.runs):
+                ups.append(upload(port, up))
+                t = time.perf_counter()
+                shutil.copyfile(up, root / f"copy{i}.fits")
+                copies.append(time.perf_counter() - t)
+            mb = up.stat().st_size / 1e6
+            ratio = f"{med(ups) / med(copies):.1f}x"
+            row(f"upload {mb:.0f} MB (MB/s)", f"{mb / med(ups):.0f}", f"{mb / med(copies):.0f}", ratio)
+            lat = sorted(get(port, "/api/files/search?q=field_0012")[0] for _ in range(max(5, args.runs * 3)))
+            row(f"search {args.files} files p50 (ms)", f"{lat[len(lat) // 2] * 1e3:.1f}")
+            row(f"search {args.files} files p95 (ms)", f"{lat[int(len(lat) * 0.95)] * 1e3:.1f}")
+            page = [sum(get(port, u)[0] for u in ("/", "/static/js/main.js",
+                        "/vendor/openseadragon/build/openseadragon/openseadragon.min.js")) for _ in range(args.runs)]
+            row("page + main.js + OpenSeadragon (ms)", f"{med(page) * 1e3:.1f}")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
