@@ -32,6 +32,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -253,11 +254,12 @@ def level_build_times(path: Path) -> list[tuple[int, float]]:
     image = FitsImage(path, 0)
     plane = image.plane(0)
     times = []
-    t0 = time.perf_counter()
-    for factor, _ in build_levels(plane.read, plane.width, plane.height):
-        now = time.perf_counter()
-        times.append((factor, now - t0))
-        t0 = now
+    with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as strips:  # as LevelStore does
+        t0 = time.perf_counter()
+        for factor, _ in build_levels(plane.read, plane.width, plane.height, map_strips=strips.map):
+            now = time.perf_counter()
+            times.append((factor, now - t0))
+            t0 = now
     image.close()
     return times
 
@@ -266,14 +268,40 @@ def median_dicts(runs: list[dict[str, float]]) -> dict[str, float]:
     return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
 
 
+# issue 2's targets (16384² float32 over HTTP): (bound, True when higher is better)
+TARGETS: dict[str, tuple[float, bool]] = {
+    "open_first_tile_ms": (150, False),
+    "full_cold_p50_ms": (5, False),
+    "full_cached_p50_ms": (1.5, False),
+    "tiles_per_s_8_clients": (500, True),
+    "png_kb_per_tile": (60, False),
+    "rerender_50_tiles_ms": (250, False),
+    "uss_growth_mb": (500, False),
+}
+LEVEL_TARGET_S = 3.0
+
+
+def _verdict(key: str, value: float) -> str:
+    if key not in TARGETS:
+        return ""
+    bound, higher = TARGETS[key]
+    ok = value >= bound if higher else value <= bound
+    return f"{'>=' if higher else '<='} {bound:g}  {'ok' if ok else 'MISSED'}"
+
+
 def report(
     size: int, figures: dict[str, float], levels: list[tuple[int, float]], printer: Callable[[str], None]
 ) -> None:
     printer(f"\n## {size}x{size} float32 ({size * size * 4 / 2**20:.0f} MB)")
-    printer(f"{'figure':<28}{'median':>12}")
+    printer(f"{'figure':<28}{'median':>12}   target (16384²)")
     for key, value in figures.items():
-        printer(f"{key:<28}{value:>12.2f}")
-    printer("overview levels (in-process build, seconds): " + ", ".join(f"x{k}: {s:.2f}" for k, s in levels))
+        printer(f"{key:<28}{value:>12.2f}   {_verdict(key, value)}")
+    slowest = max((s for _, s in levels), default=0.0)
+    printer(
+        "overview levels (in-process build, seconds): "
+        + ", ".join(f"x{k}: {s:.2f}" for k, s in levels)
+        + f"  (each <= {LEVEL_TARGET_S:g} s: {'ok' if slowest <= LEVEL_TARGET_S else 'MISSED'})"
+    )
 
 
 def main() -> None:
