@@ -37,6 +37,12 @@ export function mount(ctx) {
   function settings() {
     const modal = ui.openModal({ title: 'Settings (admin)', id: 'settings-modal' });
     const erase = el('button', { class: 'btn danger', type: 'button', id: 'erase-uploads' }, 'Erase all uploads now');
+    if (config.admin_token_required) {
+      const token = el('input', { type: 'password', id: 'admin-token', placeholder: api.hasAdminToken() ? 'token set for this session' : 'NELOURA_ADMIN_TOKEN', autocomplete: 'off' });
+      token.addEventListener('change', () => { api.setAdminToken(token.value.trim()); token.value = ''; token.placeholder = 'token set for this session'; refresh(); });
+      modal.body.append(el('p', {}, 'This server listens on a public address: admin actions need the admin token.'),
+        el('div', { class: 'row' }, el('label', { for: 'admin-token' }, 'Token'), token));
+    }
     modal.body.append(
       el('p', {}, `Uploads under files/uploads/ are temporary: the cleanup worker removes them ${config.cleanup_interval_minutes} minutes after upload (never a file open in a view).`),
       el('p', { class: 'muted' }, `Largest upload accepted: ${config.upload_max_mb} MB.`), erase);

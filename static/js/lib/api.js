@@ -32,13 +32,24 @@ async function detailOf(response) {
   }
 }
 
+// Off loopback, admin endpoints need X-Admin-Token; the admin types it once per browser session.
+const TOKEN_KEY = 'neloura-admin-token';
+
+function headersFor(path, body) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const token = window.sessionStorage.getItem(TOKEN_KEY);
+  if (token && (path.startsWith('/admin/') || path.startsWith('/local-coding/'))) headers['X-Admin-Token'] = token;
+  return headers;
+}
+
 async function request(method, path, { params, body, signal } = {}) {
   let response;
   try {
     response = await fetch(url(path, params), {
       method,
       signal,
-      headers: body !== undefined ? { 'Content-Type': 'application/json' } : undefined,
+      headers: headersFor(path, body),
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
   } catch (err) {
@@ -53,6 +64,11 @@ async function request(method, path, { params, body, signal } = {}) {
 
 export const api = {
   url,
+  setAdminToken(token) {
+    if (token) window.sessionStorage.setItem(TOKEN_KEY, token);
+    else window.sessionStorage.removeItem(TOKEN_KEY);
+  },
+  hasAdminToken: () => !!window.sessionStorage.getItem(TOKEN_KEY),
   get: (path, params, opts = {}) => request('GET', path, { params, ...opts }),
   post: (path, body, opts = {}) => request('POST', path, { body, ...opts }),
   del: (path, params, opts = {}) => request('DELETE', path, { params, ...opts }),
