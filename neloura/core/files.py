@@ -144,7 +144,8 @@ def thumbnail_png(image: FitsImage, plane: int = 0, size: int = 128) -> bytes:
     data = image.plane(plane)
     h, w = image.height, image.width
     factor = max(1, -(-max(h, w) // size))
-    bands = [_block_mean(data.read(y0, min(h, y0 + factor * 64), 0, w), factor) for y0 in range(0, h, factor * 64)]
+    step = factor * max(1, 2048 // factor)  # about 2048 rows a band: bounded memory, few reads
+    bands = [_block_mean(data.read(y0, min(h, y0 + step), 0, w), factor) for y0 in range(0, h, step)]
     small = np.vstack(bands)
     finite = small[np.isfinite(small)]
     if finite.size == 0:
