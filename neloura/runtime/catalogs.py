@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -38,6 +39,7 @@ from neloura.settings import Settings
 log = logging.getLogger("neloura.catalogs")
 
 ROW = "__row"
+_HDU_SUFFIX = re.compile(r"^(.+)\[(\d{1,4})\]$")
 _CACHE_VERSION = "1"
 SUFFIXES = (
     ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".vot", ".votable", ".xml", ".xml.gz", ".csv", ".csv.gz",
@@ -91,11 +93,15 @@ class CatalogStore:
         return self.settings.catalogs_dir / "uploads"
 
     def resolve(self, name: str) -> Path:
-        """The absolute path of catalog ``name`` (403 outside catalogs/, 404 when missing)."""
+        """The absolute path of catalog ``name`` (403 outside catalogs/, 404 when missing).
+
+        ``name`` may end with a FITS HDU number in CFITSIO's way, ``tables.fits[2]``.
+        """
         if not name:
             raise InvalidParameter("name: a catalog name is required")
+        relative, _ = split_hdu(name)
         try:
-            path = confine(self.settings.catalogs_dir, name)
+            path = confine(self.settings.catalogs_dir, relative)
         except NotFound as exc:
             raise CatalogNotFound(f"no such catalog: {name}") from exc
         if not path.is_file():
@@ -123,9 +129,10 @@ class CatalogStore:
                         "state": self.state(name)["state"]})  # fmt: skip
         return out
 
-    def _keys(self, path: Path) -> tuple[str, str]:
+    def _keys(self, path: Path, hdu: int | None = None) -> tuple[str, str]:
         stat = path.stat()
-        path_key = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+        where = str(path) if hdu is None else f"{path}[{hdu}]"
+        path_key = hashlib.sha256(where.encode()).hexdigest()[:16]
         version = f"{stat.st_size}:{stat.st_mtime_ns}:{_CACHE_VERSION}"
         return path_key, hashlib.sha256(version.encode()).hexdigest()[:12]
 
@@ -133,7 +140,7 @@ class CatalogStore:
     def state(self, name: str) -> dict[str, Any]:
         """``{"state": "ready"|"converting"|"cached"|"new", "fraction", "message"}``, never blocking."""
         path = self.resolve(name)
-        path_key, version = self._keys(path)
+        path_key, version = self._keys(path, split_hdu(name)[1])
         key = f"{path_key}-{version}"
         with self._lock:
             if key in self._hot:
@@ -155,7 +162,7 @@ class CatalogStore:
 
     def _future(self, name: str) -> Future[Catalog]:
         path = self.resolve(name)
-        path_key, version = self._keys(path)
+        path_key, version = self._keys(path, split_hdu(name)[1])
         key = f"{path_key}-{version}"
         with self._lock:
             hot = self._hot.get(key)
@@ -206,7 +213,7 @@ class CatalogStore:
                                  "message": message})  # fmt: skip
 
         progress(0.0, "converting")
-        table, fmt = read_catalog(path, progress=progress)
+        table, fmt = read_catalog(path, hdu=split_hdu(name)[1], progress=progress)
         progress(0.9, "column statistics")
         infos = column_infos(table)
         radec = detect_table_radec(infos)
@@ -412,6 +419,12 @@ class CatalogStore:
             raise InvalidParameter(f"the query could not be evaluated: {exc}") from exc
         finally:
             con.close()
+
+
+def split_hdu(name: str) -> tuple[str, int | None]:
+    """``"a/b.fits[2]"`` -> ``("a/b.fits", 2)``; other names -> ``(name, None)``."""
+    match = _HDU_SUFFIX.match(name)
+    return (match.group(1), int(match.group(2))) if match else (name, None)
 
 
 def _with_rows(table: pa.Table) -> pa.Table:

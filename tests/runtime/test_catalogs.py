@@ -210,3 +210,14 @@ def test_sorted_filtered_pages_and_around_equal_numpy(settings: Settings, store:
     target = int(order[-3])
     near = store.rows("cat.fits", filter=f"flux > {cut}", sort="-flux", limit=20, around=target)
     assert target in near["index"] and near["offset"] == (order.size - 3) // 20 * 20
+
+
+def test_fits_hdu_in_the_name(settings: Settings, store: CatalogStore) -> None:
+    from astropy.io import fits
+
+    hdus = [fits.PrimaryHDU(), fits.BinTableHDU(Table({"x": [1.0, 2.0]})), fits.BinTableHDU(Table({"y": [1, 2, 3]}))]
+    fits.HDUList(hdus).writeto(settings.catalogs_dir / "multi.fits")
+    assert store.rows("multi.fits")["columns"] == ["x"]
+    assert store.rows("multi.fits[2]")["columns"] == ["y"] and store.rows("multi.fits[2]")["total"] == 3
+    with pytest.raises(UnsupportedFormat, match="not a table"):
+        store.open("multi.fits[0]")
