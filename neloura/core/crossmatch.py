@@ -220,12 +220,28 @@ def crossmatch(index_a: SkyIndex, index_b: SkyIndex, radius_arcsec: float, mode:
 
 
 def _all_pairs(index_a: SkyIndex, index_b: SkyIndex, radius_arcsec: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (a, b) within the radius: k-nearest queries on B's tree (parallel, vectorised), with k
+    raised for the rows of A whose k-th neighbour is still inside the radius."""
+    empty = np.empty(0, np.int64)
     if index_a.rows.size == 0 or index_b.rows.size == 0:
-        empty = np.empty(0, np.int64)
         return empty, empty, np.empty(0, np.float64)
-    pairs = index_a.tree.sparse_distance_matrix(index_b.tree, chord_for_arcsec(radius_arcsec), output_type="ndarray")
-    ia = pairs["i"].astype(np.int64)
-    ib = pairs["j"].astype(np.int64)
+    chord = chord_for_arcsec(radius_arcsec)
+    todo = np.arange(index_a.rows.size)
+    k = 4
+    found_a, found_b = [], []
+    while todo.size:
+        k = min(k, index_b.rows.size)
+        dist, near = index_b.tree.query(index_a.xyz[todo], k=k, distance_upper_bound=chord, workers=-1)
+        dist, near = dist.reshape(todo.size, k), near.reshape(todo.size, k)
+        full = np.isfinite(dist[:, -1]) & (k < index_b.rows.size)
+        done = ~full
+        hit = np.isfinite(dist[done])
+        found_a.append(np.broadcast_to(todo[done][:, None], hit.shape)[hit])
+        found_b.append(near[done][hit])
+        todo = todo[full]
+        k *= 4
+    ia = np.concatenate(found_a).astype(np.int64)
+    ib = np.concatenate(found_b).astype(np.int64)
     sep = vector_separation_arcsec(index_a.xyz[ia], index_b.xyz[ib])
     keep = sep <= radius_arcsec
     return index_a.rows[ia[keep]], index_b.rows[ib[keep]], sep[keep]

@@ -192,3 +192,20 @@ def test_within_cap_equals_cone_in_file_order(name: str, ra0: float, dec0: float
     capped = index.within_cap(ra0, dec0, radius)
     np.testing.assert_array_equal(capped, np.sort(rows))
     assert capped.size > 100
+
+
+def test_all_pairs_in_a_dense_cluster_equal_search_around_sky() -> None:
+    # 200 B sources within 1 arcsec of each A source: far more neighbours than one k-NN round holds
+    rng = np.random.default_rng(12)
+    centres = SkyCoord([10.0, 10.001, 359.9999] * u.deg, [-45.0, -45.0, 89.9999] * u.deg)
+    ra_b, dec_b = [], []
+    for c in centres:
+        pts = c.directional_offset_by(rng.uniform(0, 360, 200) * u.deg, rng.uniform(0, 1.5, 200) * u.arcsec)
+        ra_b.append(pts.ra.deg)
+        dec_b.append(pts.dec.deg)
+    rb, db = np.concatenate(ra_b), np.concatenate(dec_b)
+    result = crossmatch(SkyIndex(centres.ra.deg, centres.dec.deg), SkyIndex(rb, db), 1.0, "all")
+    ia, ib, _, _ = search_around_sky(centres, SkyCoord(rb * u.deg, db * u.deg), 1.0 * u.arcsec)
+    assert len(ia) > 300
+    assert _pairs(result.rows_a, result.rows_b) == _pairs(ia, ib)
+    assert len(result) == len(ia)
