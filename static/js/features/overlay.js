@@ -440,7 +440,21 @@ export function mount(ctx) {
   offs.push(ctx.bus.on('overlay:show', show));
   offs.push(ctx.bus.on('overlay:hide', hide));
   offs.push(ctx.bus.on('viewer:click', onClick));
-  offs.push(ctx.bus.on('image:opened', () => { for (const layer of layers.values()) load(layer); }));
+  // A new image (or none): markers of the previous one must not linger while the new payload loads.
+  function clearAll() {
+    const empty = { x: new Float32Array(0), y: new Float32Array(0), size: new Float32Array(0), value: new Float32Array(0), count: 0 };
+    const blank = { a: 1, b: 0, c: 0, d: 1, e: 0, f: 0, width: 1, height: 1, dpr: 1, scale: 1 };
+    for (const layer of layers.values()) {
+      layer.abort?.abort();
+      layer.data = null;
+      if (layer.renderer) { layer.renderer.setData(empty); layer.renderer.draw(blank); }
+    }
+    labelCanvas.getContext('2d').clearRect(0, 0, labelCanvas.width, labelCanvas.height);
+    drawnFrame = null;
+    closePopup();
+  }
+  offs.push(ctx.bus.on('image:opened', () => { clearAll(); for (const layer of layers.values()) load(layer); }));
+  offs.push(ctx.bus.on('image:closed', clearAll));
   offs.push(ctx.bus.on('plane:changed', () => { for (const layer of layers.values()) load(layer); }));
   offs.push(ctx.bus.on('catalog:filter-changed', ({ name, filter }) => {
     const layer = layers.get(name);
