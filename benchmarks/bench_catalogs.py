@@ -91,17 +91,20 @@ def astropy_read(path: Path) -> Table:
 def bench_open(settings: Settings, name: str, path: Path, repeat: int) -> tuple[float, Table]:
     print(f"\n== {name}: first open (conversion into the Parquet cache) vs astropy Table.read", flush=True)
     cache = settings.cache_dir / "catalogs"
-    times = []
+    times, cached = [], []
     for _ in range(max(1, min(repeat, 2))):  # conversions are long: at most 2 runs
         shutil.rmtree(cache, ignore_errors=True)
         store = CatalogStore(settings)
         t0 = time.perf_counter()
         store.open(path.name)
         times.append(time.perf_counter() - t0)
+        store.flush()  # the Parquet cache is written in the background once the table is usable
+        cached.append(time.perf_counter() - t0)
         store.close()
     convert = statistics.median(times)
     base, table = timed(lambda: astropy_read(path), max(1, min(repeat, 2)))
-    line("first open: convert + cache (s)", convert, base, "baseline: astropy Table.read")
+    line("first open: table usable (s)", convert, base, "baseline: astropy Table.read")
+    line("first open: Parquet cache written too (s)", statistics.median(cached), base, "baseline: same")
     reopen, _ = timed(lambda: _reopen(settings, path.name), repeat)
     line("re-open from the cache, new store (s)", reopen, base, "baseline: astropy Table.read")
     return convert, table

@@ -98,7 +98,24 @@ def read_catalog(path: Path, *, hdu: int | None = None, progress: Progress | Non
     if table.num_columns == 0:
         raise UnsupportedFormat(f"{path.name}: the table has no columns")
     report(0.85, "cleaning columns")
-    return nan_to_null(table), fmt
+    return nan_to_null(unique_names(table)), fmt
+
+
+def unique_names(table: pa.Table, reserved: tuple[str, ...] = ("__row",)) -> pa.Table:
+    """Give empty and repeated column names (CSV headers allow both) distinct names."""
+    taken: set[str] = set(reserved)
+    names: list[str] = []
+    for i, raw in enumerate(table.column_names):
+        base = raw.strip() or f"col{i + 1}"
+        name, n = base, 2
+        while name in taken:
+            name, n = f"{base}_{n}", n + 1
+        taken.add(name)
+        names.append(name)
+    if names == table.column_names:
+        return table
+    fields = [field.with_name(name) for field, name in zip(table.schema, names, strict=True)]
+    return pa.Table.from_arrays(table.columns, schema=pa.schema(fields))
 
 
 def nan_to_null(table: pa.Table) -> pa.Table:

@@ -164,3 +164,11 @@ def test_sexagesimal_and_hours_match_astropy() -> None:
     np.testing.assert_allclose(radians, [90.0])
     in_degrees = to_degrees(pa.array(["10:30:00"]), unit="deg", is_ra=True)
     np.testing.assert_allclose(in_degrees, [10.5])
+
+
+def test_empty_and_repeated_column_names_become_distinct(tmp_path: Path) -> None:
+    path = tmp_path / "dup.csv"
+    path.write_text("a,a,,__row,b\n1,2,3,4,x\n")
+    table, _ = read_catalog(path)
+    assert table.column_names == ["a", "a_2", "col3", "__row_2", "b"]
+    assert table.column("a_2").to_pylist() == [2]
