@@ -151,7 +151,7 @@ def pixel(
     col, row = math.floor(x + 0.5), math.floor(y + 0.5)
     if not (0 <= col < image.width and 0 <= row < image.height):
         raise InvalidParameter(f"pixel ({x}, {y}) is outside the {image.width}x{image.height} image")
-    spectral = image.wcs.plane_values(np.array([plane.index]))
+    spectral = image.wcs.spectral_at(x, y, plane.index)
     return {
         "x": x,
         "y": y,
@@ -161,9 +161,7 @@ def pixel(
         "value": plane.plane.value(col, row),
         "unit": image.bunit,
         **_sky(plane, x, y),
-        "spectral": None
-        if spectral is None or not math.isfinite(spectral[0][0])
-        else {"value": float(spectral[0][0]), "unit": spectral[1], "kind": spectral[2]},
+        "spectral": None if spectral is None else dict(zip(("value", "unit", "kind"), spectral, strict=True)),
     }
 
 

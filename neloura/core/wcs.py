@@ -309,11 +309,27 @@ class ImageWcs:
         return float(values[0][0]), values[1], values[2]
 
     def spectral_values(self, planes: np.ndarray) -> tuple[np.ndarray, str, str] | None:
-        """Vectorised :meth:`spectral_value`: (values, unit, kind) for many planes, or None."""
-        if self.wcs is None or int(self.wcs.wcs.spec) < 0:
+        """Vectorised :meth:`spectral_value`: (values, unit, kind) for many planes, or None
+        when there is no spectral axis or it does not run along the plane axis (a long-slit
+        spectrum along x, say: see :meth:`spectral_at`)."""
+        if self.wcs is None or int(self.wcs.wcs.spec) < 0 or self.plane_axis is None:
             return None
         spec = int(self.wcs.wcs.spec)
-        values = self._world_on_planes(spec, planes)
+        if _pixel_axis_of_world(self.wcs, spec) != self.plane_axis:
+            return None
+        cx, cy = self._centre_pixel()
+        return self._spectral(self._world_at(spec, cx, cy, planes))
+
+    def spectral_at(self, x_pix: float, y_pix: float, plane: int = 0) -> tuple[float, str, str] | None:
+        """Spectral world value at one 0-based pixel of one plane, whatever axis it runs along."""
+        if self.wcs is None or int(self.wcs.wcs.spec) < 0:
+            return None
+        values, unit, kind = self._spectral(self._world_at(int(self.wcs.wcs.spec), x_pix, y_pix, np.array([plane])))
+        return (float(values[0]), unit, kind) if np.isfinite(values[0]) else None
+
+    def _spectral(self, values: np.ndarray) -> tuple[np.ndarray, str, str]:
+        assert self.wcs is not None
+        spec = int(self.wcs.wcs.spec)
         ctype = str(self.wcs.wcs.ctype[spec]).upper()
         kind = _SPECTRAL_KINDS.get(ctype[:4], "spectral")
         si_unit = str(self.wcs.wcs.cunit[spec] or "")
@@ -326,9 +342,10 @@ class ImageWcs:
         spectral = self.spectral_values(planes)
         if spectral is not None or self.wcs is None or self.plane_axis is None:
             return spectral
-        if self.plane_axis >= self.wcs.naxis:
+        if self.plane_axis >= self.wcs.naxis or int(self.wcs.wcs.spec) == self.plane_axis:
             return None
-        values = self._world_on_planes(self.plane_axis, planes)
+        cx, cy = self._centre_pixel()
+        values = self._world_at(self.plane_axis, cx, cy, planes)
         ctype = str(self.wcs.wcs.ctype[self.plane_axis]).strip() or f"AXIS{self.plane_axis + 1}"
         return values, str(self.wcs.wcs.cunit[self.plane_axis] or ""), ctype.split("-")[0].lower()
 
@@ -340,14 +357,14 @@ class ImageWcs:
         crpix = self.wcs.wcs.crpix
         return float(crpix[0]) - 1, (float(crpix[1]) - 1 if self.wcs.naxis > 1 else 0.0)
 
-    def _world_on_planes(self, world_axis: int, planes: np.ndarray) -> np.ndarray:
-        """World coordinate ``world_axis`` at the image centre of each plane (NaN if unusable)."""
+    def _world_at(self, world_axis: int, x_pix: float, y_pix: float, planes: np.ndarray) -> np.ndarray:
+        """World coordinate ``world_axis`` at pixel (x, y) of each plane (NaN if unusable)."""
         assert self.wcs is not None
         planes = np.atleast_1d(np.asarray(planes, dtype=np.float64))
         pixels = np.zeros((len(planes), self.wcs.naxis))
-        centre = self._centre_pixel()
-        for axis in range(min(2, self.wcs.naxis)):
-            pixels[:, axis] = centre[axis]
+        pixels[:, 0] = x_pix
+        if self.wcs.naxis > 1:
+            pixels[:, 1] = y_pix
         if self.plane_axis is not None and self.plane_axis < self.wcs.naxis:
             pixels[:, self.plane_axis] = planes
         try:

@@ -326,3 +326,8 @@ def test_default_hdu_follows_a_rewritten_file(client: TestClient, files: Path) -
     replacement.writeto(path, overwrite=True)
     body = _ok(client.get("/api/images/info", params={"path": "changing.fits"}))
     assert body["hdu"] == 1 and (body["width"], body["height"]) == (7, 6)
+
+
+def test_nul_byte_in_path_is_422(client: TestClient, files: Path) -> None:
+    response = client.get("/api/images/hdus?path=field%00.fits")
+    assert response.status_code == 422 and "NUL" in response.json()["detail"]

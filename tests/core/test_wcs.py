@@ -338,3 +338,21 @@ def test_ecliptic_image_reports_icrs() -> None:
     assert _separation_deg(ra, dec, np.array([120.0]), np.array([10.0]))[0] > 1.0  # really converted
     x, y = image_wcs.world_to_pixel([120.0], [10.0], frame="ecliptic")
     np.testing.assert_allclose([x[0], y[0]], [31.5, 31.5], atol=1e-6)
+
+
+@pytest.mark.parametrize("path", sorted((WCS_DATA / "spectra").glob("*.hdr")), ids=lambda p: p.name)
+def test_spectrum_along_x_reports_the_spectral_value_per_pixel(path: Path) -> None:
+    """astropy's Orion spectra: the spectral axis is FITS axis 1 (x), so it is not a plane axis."""
+    header = _read_header(path)
+    reference = _reference_wcs(header)
+    image_wcs = ImageWcs.from_header(header)
+    assert image_wcs.spectral_values(np.arange(1)) is None  # planes do not step along it
+    spectral = image_wcs.spectral_at(1000.0, 0.0, 0)
+    assert spectral is not None
+    value, unit, kind = spectral
+    pixel = np.zeros((1, reference.naxis))
+    pixel[0, 0] = 1000.0
+    expected = reference.all_pix2world(pixel, 0)[0, reference.wcs.spec]
+    si = u.Unit(str(reference.wcs.cunit[reference.wcs.spec]))
+    assert (value * u.Unit(unit)).to_value(si) == pytest.approx(expected, rel=1e-12)
+    assert kind in ("frequency", "velocity", "wavelength")
