@@ -26,7 +26,7 @@ export function mount(ctx) {
   const exponentRow = el('div', { class: 'row' }, el('label', { for: 'display-exponent' }, 'Exponent'), exponentInput);
   panel.element.append(
     histo,
-    el('div', { class: 'row' }, el('label', { for: 'display-vmin' }, 'Min'), vminInput, el('label', { for: 'display-vmax', style: { minWidth: '28px' } }, 'Max'), vmaxInput),
+    el('div', { class: 'row limits' }, el('label', { for: 'display-vmin' }, 'Min'), vminInput, el('label', { for: 'display-vmax' }, 'Max'), vmaxInput),
     el('div', { class: 'chips', id: 'display-presets' }, presetButtons),
     el('div', { class: 'row' }, el('label', { for: 'display-stretch' }, 'Stretch'), stretchSelect),
     exponentRow,

@@ -179,6 +179,7 @@ export function createViewer(element, { bus, api }) {
       const info = await api.get('/api/images/info', { path, hdu: index, plane });
       if (token !== openToken) return;
       image = { path, hdu: index, plane: info.plane, width: info.width, height: info.height, info };
+      element.classList.add('has-image');
       display = cleanDisplay({ ...defaultDisplay(), vmin: info.vmin, vmax: info.vmax, ...wanted });
       osd.addOnceHandler('open', () => {
         if (view) panTo(view.cx, view.cy, view.zoom, true);
@@ -190,6 +191,9 @@ export function createViewer(element, { bus, api }) {
       bus.emit('plane:changed', planeDetail());
     } catch (err) {
       if (token !== openToken) return;
+      image = null;
+      element.classList.remove('has-image');
+      if (osd.world.getItemCount()) osd.close();
       const message = err.detail || err.message || String(err);
       bus.emit('image:error', { path, hdu, message });
     }
