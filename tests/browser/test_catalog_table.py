@@ -153,3 +153,23 @@ def test_radec_choice_is_remembered_per_catalog(page: Any, live_server: Any, tab
     columns = _api(live_server, "/api/catalogs/columns", name="table_test.csv")
     assert columns["ra_col"] == "ra"  # ... the server (everyone else) does not
     page.evaluate("() => localStorage.clear()")
+
+
+def test_upload_from_the_page_opens_it(page: Any, live_server: Any, table_csv: Any, console_allow: Any) -> None:
+    console_allow.append(re.compile(r"status of 415"))  # the deliberately bad file
+    page.goto(f"{live_server.url}/")
+    page.wait_for_function("() => document.body.dataset.ready === '1'")
+    page.evaluate("() => document.querySelector('.catalog-dock').hidden = false")
+    body = "ra,dec,mag\n150.01,2.01,20.5\n150.02,2.02,21.5\n150.03,2.03,19.0\n"
+    page.set_input_files(
+        ".catalog-dock input[type=file]", files=[{"name": "mine.csv", "mimeType": "text/csv", "buffer": body.encode()}]
+    )
+    page.wait_for_function("() => document.querySelector('.cat-name').value === 'uploads/mine.csv'")
+    _wait_total(page, 3)
+    page.set_input_files(
+        ".catalog-dock input[type=file]",
+        files=[{"name": "bad.fits", "mimeType": "application/fits", "buffer": b"nope" * 100}],
+    )
+    page.wait_for_selector(".notification, #notifications *")
+    assert "bad.fits" in (page.text_content("#notifications") or "")
+    assert not (live_server.root / "catalogs" / "uploads" / "bad.fits").exists()
