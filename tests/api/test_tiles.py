@@ -272,3 +272,17 @@ def test_cube_planes_render_their_own_values(client: TestClient, settings: Setti
             )
         )
         assert (got == expected(np.array([[10.0 * plane]], np.float32), 0, 20)[0, 0]).all()
+
+
+def test_degenerate_images(client: TestClient, settings: Settings) -> None:
+    fits.PrimaryHDU(np.full((50, 60), np.nan, np.float32)).writeto(settings.files_dir / "nan.fits")
+    fits.PrimaryHDU(np.array([[5.0]], np.float32)).writeto(settings.files_dir / "one.fits")
+    blank = fits.PrimaryHDU(np.arange(100, dtype=np.int16).reshape(10, 10))
+    blank.header["BLANK"] = 7
+    blank.writeto(settings.files_dir / "blank.fits")
+    nan_tile = indices(client.get("/api/images/tiles/6/0_0.png", params={"path": "nan.fits"}))
+    assert nan_tile.shape == (50, 60) and (nan_tile == NAN_INDEX).all()
+    assert client.get("/api/images/histogram", params={"path": "nan.fits"}).json()["sample_size"] == 0
+    assert indices(client.get("/api/images/tiles/0/0_0.png", params={"path": "one.fits"})).shape == (1, 1)
+    got = indices(client.get("/api/images/tiles/4/0_0.png", params={"path": "blank.fits", "vmin": 0, "vmax": 99}))
+    assert got[::-1][0, 7] == NAN_INDEX and (got != NAN_INDEX).sum() == 99  # BLANK is no data
