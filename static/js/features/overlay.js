@@ -364,8 +364,17 @@ export function mount(ctx) {
     if (!popup || !popup.layer.data) return;
     const d = popup.layer.data;
     const p = ctx.viewer.imageToScreen(d.x[popup.i], d.y[popup.i]);
-    popup.node.style.left = `${Math.round(p.x + 10)}px`;
-    popup.node.style.top = `${Math.round(p.y + 10)}px`;
+    const box = dom.element.getBoundingClientRect();
+    const w = popup.node.offsetWidth;
+    const h = popup.node.offsetHeight;
+    // beside the marker, flipped to the left when it would leave the viewer
+    let left = p.x + 10 + w > box.width ? p.x - 10 - w : p.x + 10;
+    // above the marker in the lower half (docks and the navigator sit at the bottom), else below
+    let top = p.y > box.height / 2 || p.y + 10 + h > box.height ? p.y - 10 - h : p.y + 10;
+    left = Math.max(0, Math.min(left, box.width - w));
+    top = Math.max(0, Math.min(top, box.height - h));
+    popup.node.style.left = `${Math.round(left)}px`;
+    popup.node.style.top = `${Math.round(top)}px`;
   }
 
   function closePopup() {
