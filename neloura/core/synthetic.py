@@ -182,8 +182,9 @@ class CubeSpec:
     dec_deg: float = -43.019
     pixel_scale_arcsec: float = 0.5
     rest_frequency_hz: float = 230.538e9  # CO J=2-1
-    channel_width_hz: float = -1.953125e6  # about +2.54 km/s per channel
+    channel_width_hz: float = -3.90625e6  # about +5.08 km/s per channel
     systemic_velocity_m_s: float = 547_000.0
+    rotation_velocity_m_s: float = 150_000.0  # flat part of the rotation curve
     stokes: bool = True
 
 
@@ -229,8 +230,7 @@ def make_cube(spec: CubeSpec, *, seed: int, noise_sigma: float = 0.002) -> tuple
     radius = np.hypot(major, minor) + 1e-3
     r_scale = min(nx, ny) / 6.0
     intensity = 0.08 * np.exp(-radius / r_scale)
-    v_max = 180_000.0
-    v_los = v_max * np.tanh(radius / (0.3 * r_scale)) * (major / radius) * math.sin(incl)
+    v_los = spec.rotation_velocity_m_s * np.tanh(radius / (0.3 * r_scale)) * (major / radius) * math.sin(incl)
     line_sigma = 15_000.0
     data = np.empty((nchan, ny, nx), dtype=np.float32)
     for k in range(nchan):
