@@ -430,4 +430,6 @@ def split_hdu(name: str) -> tuple[str, int | None]:
 def _with_rows(table: pa.Table) -> pa.Table:
     if ROW in table.column_names:
         table = table.drop_columns([ROW])
+    # one chunk per column: Arrow's take() on chunked columns concatenates them on every call
+    table = table.combine_chunks()
     return table.append_column(ROW, pa.array(np.arange(table.num_rows, dtype=np.int64)))
