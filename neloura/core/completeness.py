@@ -248,7 +248,7 @@ def run_completeness(
     dask_address: str = "",
     progress: Progress | None = None,
 ) -> dict[str, Any]:
-    """Run every iteration and summarise. Returns ``{"summary": dict, "table": Table}``.
+    """Run every iteration and summarise. Returns ``{"summary": dict, "table": Table, "baseline": (M, 2) array}``.
 
     ``summary`` follows the JSON schema of :func:`neloura.core.completeness_report.summarise`
     (``bins``, ``flux_50``, ``flux_90``, bias, scatter, position error, false positives).
@@ -276,4 +276,4 @@ def run_completeness(
     summary["seed"] = config.seed
     summary["psf_fwhm_px"] = psf.fwhm_px
     progress(1.0, f"flux_50 = {summary['flux_50']:.4g} {unit}" if summary["flux_50"] else "done")
-    return {"summary": summary, "table": table}
+    return {"summary": summary, "table": table, "baseline": baseline}

@@ -48,7 +48,7 @@ def logistic_fit(log_flux: np.ndarray, recovered: np.ndarray) -> tuple[float, fl
     start = np.array([float(np.median(log_flux)), math.log(0.1)])
     fit = minimize(nll, start, method="Nelder-Mead", options={"xatol": 1e-5, "fatol": 1e-6, "maxiter": 2000})
     m, log_w = fit.x
-    return float(m), float(math.exp(log_w))
+    return float(m), float(math.exp(max(log_w, math.log(0.005))))  # a step sharper than 0.005 dex is unresolved
 
 
 def _robust(values: np.ndarray) -> tuple[float | None, float | None]:
@@ -131,7 +131,9 @@ def plot(summary: dict[str, Any], paths: list[Path], title: str = "") -> None:
     if summary.get("logistic"):
         m, w = summary["logistic"]["log10_flux_50"], summary["logistic"]["width_dex"]
         grid = np.geomspace(summary["bins"][0]["flux_lo"], summary["bins"][-1]["flux_hi"], 200)
-        top.plot(grid, 1.0 / (1.0 + np.exp(-(np.log10(grid) - m) / w)), color="tab:blue", label="logistic fit")
+        with np.errstate(over="ignore"):
+            model = 1.0 / (1.0 + np.exp(-(np.log10(grid) - m) / w))
+        top.plot(grid, model, color="tab:blue", label="logistic fit")
         for level, key, style in ((0.5, "flux_50", "--"), (0.9, "flux_90", ":")):
             top.axvline(summary[key], color="tab:red", ls=style, label=f"{int(level * 100)} %: {summary[key]:.3g}")
     top.set_ylim(-0.05, 1.05)

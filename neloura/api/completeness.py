@@ -1,0 +1,80 @@
+"""Artificial-source (completeness) tests as jobs; results are downloaded through /api/jobs."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from pydantic import Field, model_validator
+
+from neloura.api.deps import ServicesDep, SettingsDep
+from neloura.api.detection import DetectionParams, ImageRef, job_memory
+from neloura.api.jobs import user_of
+from neloura.core.paths import confine
+from neloura.errors import InvalidParameter
+from neloura.runtime.completeness import completeness_task
+
+router = APIRouter(prefix="/api", tags=["completeness"])
+
+
+class CompletenessRequest(ImageRef):
+    n: Annotated[int, Field(ge=1, le=100_000, description="sources injected per iteration")] = 200
+    iterations: Annotated[int, Field(ge=1, le=10_000)] = 10
+    flux_min: Annotated[float, Field(gt=0, description="lowest injected flux (µJy for MJy/sr images, else counts)")]
+    flux_max: Annotated[float, Field(gt=0)]
+    seed: int = 1
+    psf: Annotated[str | None, Field(description="PSF FITS file relative to psf/ (default: a Gaussian)")] = None
+    match_radius_px: Annotated[float, Field(gt=0, le=50)] = 1.5
+    n_bins: Annotated[int, Field(ge=2, le=100)] = 12
+    detection: DetectionParams = DetectionParams()
+
+    @model_validator(mode="after")
+    def _range(self) -> CompletenessRequest:
+        if self.flux_min >= self.flux_max:
+            raise ValueError("flux_min must be below flux_max")
+        return self
+
+
+@router.get("/psf", summary="PSF files available under psf/")
+def list_psfs(settings: SettingsDep) -> dict[str, Any]:
+    root = settings.psf_dir
+    names = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.suffix.lower() in (".fits", ".fit"))
+    return {"psfs": names}
+
+
+@router.post("/completeness", summary="Start an artificial-source completeness test; returns the job")
+def start_completeness(
+    request: Request, services: ServicesDep, settings: SettingsDep, body: CompletenessRequest
+) -> dict[str, Any]:
+    path = services.images.resolve(body.path)
+    image = services.images.get(body.path, body.hdu)
+    image.plane(body.plane)
+    psf_path = None
+    if body.psf:
+        psf_file = confine(settings.psf_dir, body.psf)
+        if not psf_file.is_file():
+            raise InvalidParameter(f"not a PSF file: {body.psf}")
+        psf_path = str(psf_file)
+    tag = uuid.uuid4().hex[:8]
+    workers = 1 if settings.dask_scheduler else max(1, settings.job_workers)
+    job = services.jobs.submit(
+        "completeness",
+        completeness_task,
+        {
+            "image_path": str(path),
+            "hdu": body.hdu,
+            "plane": body.plane,
+            "out_dir": str(settings.images_dir / "completeness" / tag),
+            "injected_dir": str(settings.files_dir / "results"),
+            "files_root": str(settings.files_dir),
+            "job_tag": tag,
+            "params": body.model_dump(exclude={"path", "hdu", "plane", "psf"}),
+            "psf_path": psf_path,
+            "n_workers": workers,
+            "dask_address": settings.dask_scheduler,
+        },
+        user=user_of(request),
+        memory_bytes=job_memory(image.width, image.height, factor=10 * (1 + workers)),
+    )
+    return job.public()

@@ -1,0 +1,132 @@
+"""Detection jobs: read one plane, run :func:`neloura.core.detection.find_sources`, save the
+catalog under catalogs/detections/ as FITS and CSV (the catalog store lists it from there).
+
+The task functions run in a job process (:mod:`neloura.runtime.jobs`); they take only plain,
+picklable arguments (absolute paths already confined by the API layer).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.table import Table
+
+from neloura.core.detection import find_sources
+from neloura.core.fitsio import FitsImage
+from neloura.core.photometry import aperture_photometry
+from neloura.core.wcs import ImageWcs
+
+DETECTION_OPTIONS = (
+    "threshold_sigma",
+    "fwhm_px",
+    "beam",
+    "min_separation_px",
+    "min_area_px",
+    "edge_px",
+    "deblend",
+    "box_px",
+    "aperture_radius_px",
+)
+
+
+def image_context(image: FitsImage) -> dict[str, Any]:
+    """WCS, unit and pixel solid angle of an image (pixel area only with a celestial WCS)."""
+    wcs = ImageWcs.from_header(image.header)
+    area = wcs.pixel_area_sr() if wcs.has_celestial else None
+    return {"wcs": wcs, "bunit": image.bunit, "pixel_area_sr": area}
+
+
+def safe_stem(path: Path) -> str:
+    stem = path.name.removesuffix(".gz").removesuffix(".fz")
+    stem = stem.rsplit(".", 1)[0] if "." in stem else stem
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem)[:60] or "image"
+
+
+def write_table(table: Table, base: Path) -> dict[str, str]:
+    """Write ``base``.fits and ``base``.csv; returns {file name: absolute path}."""
+    base.parent.mkdir(parents=True, exist_ok=True)
+    files = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for ext, fmt in ((".fits", "fits"), (".csv", "ascii.csv")):
+            path = base.with_suffix(ext)
+            table.write(path, format=fmt, overwrite=True)
+            files[path.name] = str(path)
+    return files
+
+
+def detection_task(
+    progress: Any,
+    *,
+    image_path: str,
+    hdu: int,
+    plane: int,
+    out_dir: str,
+    catalogs_root: str,
+    job_tag: str,
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """Job body: detect sources on one plane and save the catalog (FITS + CSV)."""
+    path = Path(image_path)
+    progress(0.01, "reading the image")
+    with FitsImage(path, hdu) as image:
+        data = image.plane(plane).full()
+        context = image_context(image)
+    options = {k: v for k, v in params.items() if k in DETECTION_OPTIONS and v is not None}
+    if isinstance(options.get("beam"), list):
+        options["beam"] = tuple(options["beam"])
+    table = find_sources(data, plane=plane, progress=progress, **context, **options)
+    table.meta["image"] = path.name
+    table.meta["hdu"] = hdu
+    table.meta["plane"] = plane
+    name = f"{safe_stem(path)}_hdu{hdu}_p{plane}_{job_tag}"
+    files = write_table(table, Path(out_dir) / name)
+    catalog = str((Path(out_dir) / f"{name}.fits").relative_to(catalogs_root).as_posix())
+    flux_unit = str(table.meta.get("flux_unit", ""))
+    return {
+        "catalog": catalog,
+        "n_sources": len(table),
+        "flux_unit": flux_unit,
+        "has_sky": "ra_deg" in table.colnames,
+        "background_rms": table.meta.get("background_rms_median"),
+        "files": files,
+    }
+
+
+def photometry_at(
+    image: FitsImage,
+    plane: int,
+    x_pix: np.ndarray,
+    y_pix: np.ndarray,
+    radius_px: float,
+    annulus_px: tuple[float, float] | None,
+) -> Table:
+    """Aperture photometry at 0-based positions, reading only the window they need."""
+    inner = annulus_px[1] if annulus_px else radius_px + 2 + max(4.0, radius_px)
+    pad = int(np.ceil(max(radius_px, inner))) + 2
+    x0, x1 = int(np.floor(x_pix.min())) - pad, int(np.ceil(x_pix.max())) + pad + 1
+    y0, y1 = int(np.floor(y_pix.min())) - pad, int(np.ceil(y_pix.max())) + pad + 1
+    x0, y0 = max(0, x0), max(0, y0)
+    window = image.plane(plane).read(y0, y1, x0, x1)
+    context = image_context(image)
+    table = aperture_photometry(
+        window,
+        x_pix - x0,
+        y_pix - y0,
+        radius_px,
+        annulus_px=annulus_px,
+        bunit=context["bunit"],
+        pixel_area_sr=context["pixel_area_sr"],
+    )
+    table["x_pix"] = np.asarray(x_pix, dtype=np.float64)
+    table["y_pix"] = np.asarray(y_pix, dtype=np.float64)
+    wcs = context["wcs"]
+    if wcs.has_celestial and len(table):
+        ra, dec = wcs.pixel_to_world(x_pix, y_pix, plane)
+        table["ra_deg"], table["dec_deg"] = ra, dec
+        table["ra_deg"].unit = table["dec_deg"].unit = "deg"
+    return table
