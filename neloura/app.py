@@ -31,6 +31,9 @@ ROUTERS: tuple[str, ...] = (
     "catalogs",
     "crossmatch",
     "overlay",
+    "jobs",
+    "detection",
+    "completeness",
 )
 
 

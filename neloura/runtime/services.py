@@ -15,6 +15,7 @@ from neloura.runtime.cleanup import CleanupWorker
 from neloura.runtime.crossmatch import SkyIndexCache
 from neloura.runtime.events import EventBus
 from neloura.runtime.images import ImageStore
+from neloura.runtime.jobs import JobRegistry
 from neloura.runtime.levels import LevelStore
 from neloura.runtime.overlay import OverlayService
 from neloura.runtime.tiles import TileService
@@ -34,6 +35,7 @@ class Services:
         self.tiles = TileService(settings, self.images, self.levels)
         self.views = LiveViews()
         self.cleanup = CleanupWorker(settings, self.views, self.events)
+        self.jobs = JobRegistry(settings.job_workers, self.events)
 
     async def start(self) -> None:
         """Start background workers (called once by the app's lifespan)."""
@@ -44,10 +46,12 @@ class Services:
             except OSError as exc:  # a read-only data folder must not stop the server
                 logging.getLogger("neloura").warning("demo data not written: %s", exc)
         self.cleanup.start()
+        self.jobs.start()
 
     async def stop(self) -> None:
         """Stop background workers and release open files."""
         await self.cleanup.stop()
+        await asyncio.to_thread(self.jobs.stop)
         self.levels.close()
         self.images.close()
         self.catalogs.close()
