@@ -7,7 +7,7 @@ from collections import OrderedDict
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from neloura.api.deps import ServicesDep, SettingsDep
@@ -15,7 +15,7 @@ from neloura.core.files import list_folder, search, thumbnail_png
 from neloura.core.fitsio import list_hdus
 from neloura.core.paths import confine, relative_to_root
 from neloura.errors import InvalidParameter, NotFound, PayloadTooLarge
-from neloura.runtime.uploads import save_upload
+from neloura.runtime.uploads import receive_upload
 
 router = APIRouter(prefix="/api/files", tags=["files"])
 
@@ -67,17 +67,35 @@ def thumbnail(
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
 
 
-@router.post("/upload", summary="Upload a FITS file into files/uploads/ (validated; temporary)")
-def upload(
-    request: Request,
-    settings: SettingsDep,
-    file: Annotated[UploadFile, File(description="the FITS file")],
-    folder: Annotated[str, Form()] = "",
-) -> dict[str, Any]:
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > settings.upload_max_mb * 1024 * 1024 + 65536:
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "the FITS file"},
+                        "folder": {"type": "string", "description": "optional sub-folder of uploads/"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/upload", summary="Upload a FITS file into files/uploads/ (validated; temporary)", openapi_extra=_UPLOAD_BODY
+)
+async def upload(request: Request, settings: SettingsDep) -> dict[str, Any]:
+    """Streams the body to disk as it arrives: the size limit is enforced before the body is read
+    when Content-Length says it is too big, and as bytes arrive otherwise."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > settings.upload_max_mb * 1024 * 1024 + 65536:
         raise PayloadTooLarge(f"upload larger than the limit of {settings.upload_max_mb} MB")
-    kept = save_upload(settings, file.file, file.filename or "upload.fits", folder)
+    kept = await receive_upload(settings, request.headers.get("content-type", ""), request.stream())
     hdus, recommended = list_hdus(kept)
     return {
         "path": relative_to_root(settings.files_dir, kept),

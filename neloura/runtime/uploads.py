@@ -1,22 +1,27 @@
-"""Uploads into files/uploads/: streamed to a hidden part file, size-limited, validated, then kept.
-
-A rejected upload (too large, not FITS, truncated) leaves nothing behind.
+"""Uploads into files/uploads/: streamed straight from the request body into a hidden part file
+(multipart parsed on the fly, one write, the size limit enforced as bytes arrive), validated as
+FITS, then renamed into place. A rejected upload (too large, not FITS, truncated) leaves nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+from python_multipart import MultipartParser
+from python_multipart.multipart import parse_options_header
 
 from neloura.core.files import is_fits_name, validate_fits
 from neloura.core.paths import confine
 from neloura.errors import InvalidParameter, NotAFitsImage, PayloadTooLarge
 from neloura.settings import Settings
 
-_CHUNK = 1 << 20
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+_FIELD_MAX = 4096
 
 
 def safe_name(filename: str) -> str:
@@ -36,30 +41,104 @@ def _free_name(folder: Path, name: str) -> Path:
     return target
 
 
-def save_upload(settings: Settings, stream: BinaryIO, filename: str, folder: str = "") -> Path:
-    """Copy ``stream`` into files/uploads/<folder>/, validate it as FITS, return the kept path."""
-    name = safe_name(filename)
-    if not is_fits_name(name):
-        raise NotAFitsImage(f"{filename!r} is not a FITS file name (expected .fits, .fit, .fts or .fz)")
+class _Form:
+    """Multipart callbacks: the part named ``file`` goes to ``sink``; small text fields are kept."""
+
+    def __init__(self, sink: BinaryIO, limit_bytes: int, limit_mb: int) -> None:
+        self.sink, self.limit_bytes, self.limit_mb = sink, limit_bytes, limit_mb
+        self.filename: str | None = None
+        self.written = 0
+        self.fields: dict[str, str] = {}
+        self._field = b""
+        self._value = b""
+        self._headers: dict[bytes, bytes] = {}
+        self._name: str | None = None
+        self._text = bytearray()
+
+    def callbacks(self) -> Any:
+        return {
+            "on_part_begin": self._begin,
+            "on_header_field": lambda d, s, e: self._add("_field", d[s:e]),
+            "on_header_value": lambda d, s, e: self._add("_value", d[s:e]),
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_done,
+            "on_part_data": self._data,
+            "on_part_end": self._end,
+        }
+
+    def _add(self, attr: str, data: bytes) -> None:
+        setattr(self, attr, getattr(self, attr) + data)
+
+    def _begin(self) -> None:
+        self._headers, self._name, self._text = {}, None, bytearray()
+
+    def _header_end(self) -> None:
+        self._headers[self._field.strip().lower()] = self._value.strip()
+        self._field, self._value = b"", b""
+
+    def _headers_done(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        self._name = options.get(b"name", b"").decode("utf-8", "replace")
+        if self._name == "file":
+            if self.filename is not None:
+                raise InvalidParameter("upload one file per request")
+            self.filename = options.get(b"filename", b"upload.fits").decode("utf-8", "replace")
+
+    def _data(self, data: bytes, start: int, end: int) -> None:
+        if self._name == "file":
+            self.written += end - start
+            if self.written > self.limit_bytes:
+                raise PayloadTooLarge(f"upload larger than the limit of {self.limit_mb} MB")
+            self.sink.write(data[start:end])
+        elif len(self._text) + end - start <= _FIELD_MAX:
+            self._text += data[start:end]
+
+    def _end(self) -> None:
+        if self._name and self._name != "file":
+            self.fields[self._name] = self._text.decode("utf-8", "replace")
+
+
+def _boundary(content_type: str) -> bytes:
+    kind, options = parse_options_header(content_type)
+    if kind != b"multipart/form-data" or b"boundary" not in options:
+        raise InvalidParameter("send the file as multipart/form-data with a part named 'file'")
+    return options[b"boundary"]
+
+
+async def receive_upload(
+    settings: Settings, content_type: str, body: AsyncIterator[bytes], folder_default: str = ""
+) -> Path:
+    """Stream a multipart body into files/uploads/[folder]/, validate it, return the kept path."""
     uploads = settings.uploads_dir
     uploads.mkdir(parents=True, exist_ok=True)
-    target_dir = confine(uploads, folder, must_exist=False) if folder else uploads.resolve()
-    target_dir.mkdir(parents=True, exist_ok=True)
+    part = uploads / f".part-{secrets.token_hex(8)}"
     limit = settings.upload_max_mb * 1024 * 1024
-    part = target_dir / f".part-{secrets.token_hex(8)}"
     try:
-        written = 0
-        with part.open("wb") as out:
-            while chunk := stream.read(_CHUNK):
-                written += len(chunk)
-                if written > limit:
-                    raise PayloadTooLarge(f"upload larger than the limit of {settings.upload_max_mb} MB")
-                out.write(chunk)
-        if written == 0:
-            raise InvalidParameter(f"{filename!r} is empty")
-        validate_fits(part)
-        final = _free_name(target_dir, name)
-        part.rename(final)
-        return final
+        with part.open("wb") as sink:
+            form = _Form(sink, limit, settings.upload_max_mb)
+            parser = MultipartParser(_boundary(content_type), form.callbacks())
+            async for chunk in body:
+                if chunk:
+                    await asyncio.to_thread(parser.write, chunk)
+            parser.finalize()
+        return await asyncio.to_thread(_keep, settings, part, form, folder_default)
     finally:
         part.unlink(missing_ok=True)
+
+
+def _keep(settings: Settings, part: Path, form: _Form, folder_default: str) -> Path:
+    if form.filename is None:
+        raise InvalidParameter("no part named 'file' in the upload")
+    name = safe_name(form.filename)
+    if not is_fits_name(name):
+        raise NotAFitsImage(f"{form.filename!r} is not a FITS file name (expected .fits, .fit, .fts or .fz)")
+    if form.written == 0:
+        raise InvalidParameter(f"{form.filename!r} is empty")
+    validate_fits(part)
+    folder = form.fields.get("folder", folder_default).strip()
+    uploads = settings.uploads_dir
+    target_dir = confine(uploads, folder, must_exist=False) if folder else uploads.resolve()
+    target_dir.mkdir(parents=True, exist_ok=True)
+    final = _free_name(target_dir, name)
+    part.rename(final)
+    return final

@@ -139,3 +139,29 @@ def test_upload_folder_is_confined(client: TestClient, settings: Settings) -> No
     r = client.post("/api/files/upload", files={"file": ("a.fits", payload)}, data={"folder": "../../x"})
     assert r.status_code == 403
     assert not (settings.root / "x").exists()
+
+
+def test_upload_limit_enforced_while_streaming(tmp_path: Path) -> None:
+    """Without Content-Length (chunked), the limit still holds as bytes arrive; nothing kept."""
+    s = Settings(root=tmp_path / "r", demo=False, disk_cache=False, upload_max_mb=1)
+    payload = _fits_bytes(np.zeros((800, 800), "f4"))
+    head = b'--XyZ\r\nContent-Disposition: form-data; name="file"; filename="big.fits"\r\n\r\n'
+
+    def body():
+        yield head
+        for i in range(0, len(payload), 65536):
+            yield payload[i : i + 65536]
+        yield b"\r\n--XyZ--\r\n"
+
+    with TestClient(create_app(s)) as c:
+        r = c.post("/api/files/upload", content=body(), headers={"Content-Type": "multipart/form-data; boundary=XyZ"})
+        assert r.status_code == 413
+        assert os.listdir(s.uploads_dir) == []
+
+
+def test_upload_needs_a_multipart_file_part(client: TestClient, settings: Settings) -> None:
+    r = client.post("/api/files/upload", content=b"SIMPLE", headers={"Content-Type": "application/octet-stream"})
+    assert r.status_code == 422 and "multipart/form-data" in r.json()["detail"]
+    r = client.post("/api/files/upload", data={"folder": "x"}, files={"other": ("a.fits", b"x")})
+    assert r.status_code == 422 and "no part named 'file'" in r.json()["detail"]
+    assert os.listdir(settings.uploads_dir) == []
