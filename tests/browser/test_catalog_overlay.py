@@ -184,3 +184,13 @@ def _sep_arcsec(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
     from neloura.core.crossmatch import separation_arcsec
 
     return float(separation_arcsec(ra1, dec1, ra2, dec2))
+
+
+def test_filter_applies_live(page: Any, live_server: Any) -> None:
+    count = _open(page, live_server, "catalog=demo_sources.csv&size_col=4")
+    expected = _payload(live_server, "name=demo_sources.csv&size_col=4&filter=flux_ujy%20%3E%2020")
+    assert 0 < expected.rows.size < count
+    emit = "(d) => window.neloura.ctx.bus.emit('catalog:filter-changed', d)"
+    page.evaluate(emit, {"name": "demo_sources.csv", "filter": "flux_ujy > 20"})
+    page.wait_for_function(f"() => document.body.dataset.overlayCount === '{expected.rows.size}'")
+    assert "filter=flux_ujy" in page.url
