@@ -36,6 +36,7 @@ from astropy.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from neloura.runtime.catalog_stats import column_stats
 from neloura.runtime.catalogs import CatalogStore
 from neloura.settings import Settings
 
@@ -136,6 +137,15 @@ def bench_queries(store: CatalogStore, name: str, table: Table, repeat: int) -> 
     line("sort by -flux + page 11 of 100 rows (s)", sort_t, base_sort, "baseline: numpy argsort + astropy slice")
     both, _ = timed(lambda: store.rows(name, filter=FILTER, sort="-flux", offset=100, limit=100), repeat)
     line("filter + sort + page (s)", both, None)
+    stats_t, stats = timed(lambda: column_stats(store, name, "mag", filter=FILTER, bins=50), repeat)
+    where = lambda: (table["flux"] > 5) & (table["dec"] < 0) & (table["mag"] < 22)  # noqa: E731
+    base_stats, _ = timed(lambda: _numpy_stats(np.asarray(table["mag"])[where()]), repeat)
+    assert stats["count"] == int(mask.sum())
+    line("stats + 50-bin histogram of a filtered column (s)", stats_t, base_stats, "baseline: astropy mask + numpy")
+
+
+def _numpy_stats(values: np.ndarray) -> tuple[Any, ...]:
+    return (values.min(), values.max(), values.mean(), values.std(), np.median(values), np.histogram(values, 50))
 
 
 def bench_responsive(settings: Settings, path: Path) -> None:
