@@ -40,8 +40,9 @@ def free_port() -> int:
 
 def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
     env = {"NELOURA_ROOT": str(root), "NELOURA_PORT": str(port), "NELOURA_DEMO": "false", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py")], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "main.py")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     for _ in range(300):
         try:
             get(port, "/api/health")
@@ -67,8 +68,10 @@ def get(port: int, path: str) -> tuple[float, bytes]:
 
 def upload(port: int, path: Path) -> float:
     boundary = uuid.uuid4().hex
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{path.name}\"\r\n"
-            "Content-Type: application/fits\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{path.name}"\r\n'
+        "Content-Type: application/fits\r\n\r\n"
+    ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     size = len(head) + path.stat().st_size + len(tail)
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
@@ -147,8 +150,17 @@ def main() -> None:
             lat = sorted(get(port, "/api/files/search?q=field_0012")[0] for _ in range(max(5, args.runs * 3)))
             row(f"search {args.files} files p50 (ms)", f"{lat[len(lat) // 2] * 1e3:.1f}")
             row(f"search {args.files} files p95 (ms)", f"{lat[int(len(lat) * 0.95)] * 1e3:.1f}")
-            page = [sum(get(port, u)[0] for u in ("/", "/static/js/main.js",
-                        "/vendor/openseadragon/build/openseadragon/openseadragon.min.js")) for _ in range(args.runs)]
+            page = [
+                sum(
+                    get(port, u)[0]
+                    for u in (
+                        "/",
+                        "/static/js/main.js",
+                        "/vendor/openseadragon/build/openseadragon/openseadragon.min.js",
+                    )
+                )
+                for _ in range(args.runs)
+            ]
             row("page + main.js + OpenSeadragon (ms)", f"{med(page) * 1e3:.1f}")
         finally:
             proc.terminate()

@@ -114,9 +114,7 @@ def validate_fits(path: Path) -> None:
     except (OSError, ValueError, TypeError, IndexError, KeyError, EOFError) as exc:
         raise NotAFitsImage(f"{path.name} is not a readable FITS file: {exc}") from exc
     if size < expected:
-        raise NotAFitsImage(
-            f"{path.name} is truncated: {size} bytes, but its headers announce {expected} bytes"
-        )
+        raise NotAFitsImage(f"{path.name} is truncated: {size} bytes, but its headers announce {expected} bytes")
     hdus, _ = list_hdus(path)
     if not hdus:
         raise NotAFitsImage(f"{path.name} holds no HDU")

@@ -19,9 +19,7 @@ def _hz(label: str) -> float:
 
 def _plane(page, n: int) -> None:
     page.wait_for_function(f"() => document.querySelector('#cube-label').dataset.plane === '{n}'")
-    page.wait_for_function(
-        f"() => (document.querySelector('#viewer').dataset.tileQuery || '').includes('plane={n}&')"
-    )
+    page.wait_for_function(f"() => (document.querySelector('#viewer').dataset.tileQuery || '').includes('plane={n}&')")
     wait_tiles(page)
 
 

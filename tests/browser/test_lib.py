@@ -35,7 +35,12 @@ def test_url_state_round_trip(blank) -> None:
     assert search == "?path=p.fits&hdu=1&cmap=gray&catalog=cat.csv&size_col=5"  # other features' keys kept
     assert back["path"] == "a b/c&d.fits" and back["hdu"] == 2 and back["plane"] == 3
     assert back["display"] == {
-        "stretch": "power", "cmap": "RdBu_r", "vmin": -1.5e-7, "vmax": 42, "exponent": 3, "invert": True,
+        "stretch": "power",
+        "cmap": "RdBu_r",
+        "vmin": -1.5e-7,
+        "vmax": 42,
+        "exponent": 3,
+        "invert": True,
         "nan_color": "#ff0000",
     }
     assert back["view"] == {"cx": 10.25, "cy": 20.5, "zoom": 2.5}

@@ -56,7 +56,11 @@ def test_view_url_round_trip(page, live_server, browser) -> None:
     open_view(page, live_server, link)
     display = viewer(page, "v.display")
     assert (display["stretch"], display["cmap"], display["vmin"], display["vmax"], display["invert"]) == (
-        "asinh", "magma", 0.01, 0.2, True
+        "asinh",
+        "magma",
+        0.01,
+        0.2,
+        True,
     )
     state = viewer(page, "v.viewState()")
     assert state["cx"] == pytest.approx(700, abs=1) and state["cy"] == pytest.approx(1300, abs=1)
