@@ -106,6 +106,8 @@ class Server:
         self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
         deadline = time.time() + 60
         while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with status {self.proc.returncode}")
             try:
                 status, _ = Client(self.port).get("/api/health")
                 if status == 200:
