@@ -3,7 +3,6 @@ POST /api/photometry, on seeded images written as real FITS files."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from astropy.table import Table
