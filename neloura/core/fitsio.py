@@ -167,7 +167,7 @@ class FitsImage:
         self._hdul = _open(path, do_not_scale_image_data=True)
         try:
             hdu_obj = _hdu(self._hdul, hdu, path)
-            self.header: fits.Header = hdu_obj.header.copy()
+            self.header: fits.Header = hdu_obj.header  # read-only by convention; copying 100k cards takes seconds
             self.shape = _shape_of(hdu_obj)
             if _kind_of(hdu_obj, self.shape) != "image":
                 raise NotAFitsImage(f"HDU {hdu} of {path.name} holds no image (shape {self.shape})")

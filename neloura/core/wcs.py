@@ -67,8 +67,22 @@ _SPECTRAL_KINDS = {
 }
 
 
+_LONG_HEADER_CARDS = 1000
+
+
 class NoCelestialWcs(InvalidParameter):
     """The image has no celestial WCS, so sky positions cannot be computed."""
+
+
+def _without_commentary(header: fits.Header) -> fits.Header:
+    """A long header without its HISTORY/COMMENT/blank cards, which no WCS keyword is.
+
+    astropy's WCS parsing of a 100,000-card header takes seconds; most of such headers are
+    processing history. Short headers are passed through untouched.
+    """
+    if len(header) <= _LONG_HEADER_CARDS:
+        return header
+    return fits.Header([card for card in header.cards if card.keyword not in ("HISTORY", "COMMENT", "")])
 
 
 def _header_naxes(header: fits.Header) -> list[int]:
@@ -91,7 +105,7 @@ def plane_pixel_axis(header: fits.Header, wcs: WCS | None = None) -> int | None:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", AstropyWarning)
-                wcs = WCS(header, relax=True)
+                wcs = WCS(_without_commentary(header), relax=True)
         except Exception:  # noqa: BLE001 - a malformed WCS only means we fall back to axis order
             wcs = None
     if wcs is not None:
@@ -197,11 +211,12 @@ class ImageWcs:
         extensions); without it only the header's own distortions (SIP, TPV...) apply.
         """
         wcs: WCS | None = None
+        wcs_header = _without_commentary(header)
         for source in (fobj, None) if fobj is not None else (None,):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", AstropyWarning)
-                    wcs = WCS(header, fobj=source, relax=True)
+                    wcs = WCS(wcs_header, fobj=source, relax=True)
                 break
             except Exception:  # noqa: BLE001 - a malformed WCS (or lookup table) means "no WCS"
                 wcs = None

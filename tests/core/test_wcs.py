@@ -356,3 +356,17 @@ def test_spectrum_along_x_reports_the_spectral_value_per_pixel(path: Path) -> No
     si = u.Unit(str(reference.wcs.cunit[reference.wcs.spec]))
     assert (value * u.Unit(unit)).to_value(si) == pytest.approx(expected, rel=1e-12)
     assert kind in ("frequency", "velocity", "wavelength")
+
+
+def test_long_commentary_headers_give_the_same_wcs() -> None:
+    """Long headers are parsed without HISTORY/COMMENT (seconds saved); the WCS must not change."""
+    header = _read_header(WCS_DATA / "irac_sip.hdr")
+    for i in range(3_000):
+        header.add_history(f"step {i}")
+        header.add_comment(f"note {i}")
+    image_wcs = ImageWcs.from_header(header)
+    x, y = _grid(header, 5)
+    lon, lat = image_wcs.pixel_to_native(x, y)
+    world = _reference_wcs(header).all_pix2world(np.column_stack([x, y]), 0)
+    assert np.all(_separation_deg(lon, lat, world[:, 0], world[:, 1]) < MAS_DEG)
+    assert image_wcs.summary()["has_sip"] and len(image_wcs.header) > 6_000
