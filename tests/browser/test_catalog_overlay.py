@@ -194,3 +194,10 @@ def test_filter_applies_live(page: Any, live_server: Any) -> None:
     page.evaluate(emit, {"name": "demo_sources.csv", "filter": "flux_ujy > 20"})
     page.wait_for_function(f"() => document.body.dataset.overlayCount === '{expected.rows.size}'")
     assert "filter=flux_ujy" in page.url
+    # the address bar now reproduces the overlay (shareable view): open it again
+    page.evaluate("() => window.neloura.ctx.viewer.panTo(1000, 1000, 1, true)")
+    page.wait_for_timeout(300)
+    link = page.url
+    assert "catalog=demo_sources.csv" in link and "path=demo" in link
+    page.goto(link)
+    page.wait_for_function(f"() => document.body.dataset.overlayCount === '{expected.rows.size}'")
