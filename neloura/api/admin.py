@@ -10,7 +10,7 @@ import psutil
 from fastapi import APIRouter, Depends, Header
 
 from neloura.api.deps import ServicesDep, SettingsDep
-from neloura.errors import Forbidden
+from neloura.errors import Forbidden, NotFound
 
 
 def require_admin(settings: SettingsDep, x_admin_token: Annotated[str | None, Header()] = None) -> None:
@@ -59,3 +59,15 @@ def system(_: AdminDep, settings: SettingsDep) -> dict[str, Any]:
 def erase_uploads(_: AdminDep, services: ServicesDep, settings: SettingsDep) -> dict[str, Any]:
     removed = services.cleanup.erase_all()
     return {"removed": [p.relative_to(settings.uploads_dir).as_posix() for p in removed]}
+
+
+@router.api_route(
+    "/local-coding/{rest:path}",
+    methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+    include_in_schema=False,
+)
+def local_coding_gate(rest: str, _: AdminDep) -> None:
+    """The seed's contract: ``/local-coding/*`` is admin-only (403 otherwise). No local-coding
+    endpoint exists in this build, so an admin gets 404. A future local-coding router must be
+    listed before ``admin`` in ``ROUTERS`` (and use :data:`AdminDep` itself)."""
+    raise NotFound(f"no local-coding endpoint /local-coding/{rest} in this build")

@@ -72,3 +72,14 @@ def test_erase_uploads(admin_client: TestClient, tmp_path: Path) -> None:
     assert sorted(body["removed"]) == ["a.fits", "link", "sub", "sub/b.fits"]
     assert list(uploads.iterdir()) == []
     assert outside.read_text() == "precious"
+
+
+def test_local_coding_is_admin_only(client: TestClient, tmp_path: Path) -> None:
+    for method in ("GET", "POST", "DELETE"):
+        assert client.request(method, "/local-coding/run").status_code == 403
+    for c in _client(tmp_path / "a", admin=True, host="0.0.0.0", admin_token="t"):
+        assert c.post("/local-coding/run").status_code == 403
+        assert c.post("/local-coding/run", headers={"X-Admin-Token": "t"}).status_code == 404
+    for c in _client(tmp_path / "b", admin=True):
+        r = c.get("/local-coding/anything")
+        assert r.status_code == 404 and "no local-coding endpoint" in r.json()["detail"]
