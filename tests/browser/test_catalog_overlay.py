@@ -35,8 +35,12 @@ COUNT_MARKER_PIXELS = """(rgb) => {
 }"""
 
 
-def _open(page: Any, live_server: Any, query: str) -> int:
-    page.goto(f"{live_server.url}/?path=demo/galaxy.fits&hdu=1&{query}")
+def _open(page: Any, live_server: Any, query: str, *, via_open: bool = False) -> int:
+    """Load the demo image with an overlay deep link (``/?path=...`` or the ``/open/<path>`` form)."""
+    if via_open:
+        page.goto(f"{live_server.url}/open/demo/galaxy.fits?hdu=1&{query}")
+    else:
+        page.goto(f"{live_server.url}/?path=demo/galaxy.fits&hdu=1&{query}")
     page.wait_for_selector(READY)
     wait_tiles(page)
     page.wait_for_function("() => document.body.dataset.overlayCount !== undefined")
@@ -51,7 +55,7 @@ def _payload(live_server: Any, query: str) -> Any:
 @pytest.mark.parametrize("renderer", ["webgl", "canvas"])
 def test_deep_link_with_constant_pixel_size_draws_markers(page: Any, live_server: Any, renderer: str) -> None:
     query = "catalog=demo_sources.csv&ra_col=ra&dec_col=dec&size_col=5&size_unit=px&color=%23ff00ff"
-    count = _open(page, live_server, f"{query}&renderer={renderer}")
+    count = _open(page, live_server, f"{query}&renderer={renderer}", via_open=renderer == "webgl")
     expected = _payload(live_server, "name=demo_sources.csv&ra_col=ra&dec_col=dec&size_col=5&size_unit=px")
     assert count == expected.rows.size > 100
     assert page.evaluate("() => document.body.dataset.overlayRenderer") == renderer
