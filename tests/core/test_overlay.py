@@ -163,3 +163,39 @@ def test_size_units() -> None:
 def test_bad_payload_is_refused() -> None:
     with pytest.raises(InvalidParameter):
         decode_overlay(b"nope" * 20)
+
+
+def test_galactic_image_takes_icrs_catalogs() -> None:
+    from astropy import units as u
+    from astropy.coordinates import SkyCoord
+
+    width, height = 120, 80
+    header = make_wcs_header((height, width), 0.0, 0.0, 2.0)
+    header["CTYPE1"], header["CTYPE2"] = "GLON-TAN", "GLAT-TAN"
+    del header["RADESYS"]
+    wcs = ImageWcs.from_header(header)
+    rng = np.random.default_rng(5)
+    gal = SkyCoord(l=rng.uniform(-0.05, 0.05, 2000) * u.deg, b=rng.uniform(-0.04, 0.04, 2000) * u.deg, frame="galactic")
+    icrs = gal.icrs
+    near = within_footprint(icrs.ra.deg, icrs.dec.deg, image_footprint(wcs, width, height))
+    which, x, y = project_inside(wcs, icrs.ra.deg[near], icrs.dec.deg[near], width, height)
+    rx, ry = WCS(header).all_world2pix(gal.l.deg, gal.b.deg, 0)
+    inside = np.flatnonzero((rx >= -0.5) & (rx < width - 0.5) & (ry >= -0.5) & (ry < height - 0.5))
+    np.testing.assert_array_equal(np.sort(near[which]), inside)
+    order = np.argsort(near[which])
+    np.testing.assert_allclose(x[order], rx[inside], atol=1e-6)
+    np.testing.assert_allclose(y[order], ry[inside], atol=1e-6)
+
+
+def test_cube_planes_project_like_the_celestial_wcs() -> None:
+    from neloura.core.synthetic import CubeSpec, make_cube
+
+    _, header = make_cube(CubeSpec(shape=(4, 40, 50)), seed=1)
+    wcs = ImageWcs.from_header(header)
+    celestial = WCS(header).celestial
+    ra, dec = celestial.all_pix2world(np.array([3.0, 25.5, 49.0]), np.array([2.0, 20.0, 39.0]), 0)
+    for plane in (0, 3):
+        which, x, y = project_inside(wcs, ra, dec, 50, 40, plane=plane)
+        assert which.tolist() == [0, 1, 2]
+        np.testing.assert_allclose(x, [3.0, 25.5, 49.0], atol=1e-6)
+        np.testing.assert_allclose(y, [2.0, 20.0, 39.0], atol=1e-6)
