@@ -131,3 +131,20 @@ def test_overlay_errors_are_clear_4xx(client: TestClient, scene: dict, params: d
 def test_rows_out_of_range(client: TestClient, scene: dict) -> None:
     r = client.post("/api/catalogs/overlay/rows", json={"name": "field.csv", "rows": [10**7]})
     assert r.status_code == 422
+
+
+def test_symlinks_leading_out_are_refused(client: TestClient, scene: dict, settings: Settings, tmp_path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    fits.writeto(outside / "secret.fits", np.zeros((4, 4), np.float32))
+    (outside / "secret.csv").write_text("ra,dec\n1,2\n")
+    (settings.files_dir / "link.fits").symlink_to(outside / "secret.fits")
+    (settings.catalogs_dir / "link.csv").symlink_to(outside / "secret.csv")
+    r = client.get("/api/catalogs/overlay", params={**BASE, "path": "link.fits", "hdu": 0})
+    assert r.status_code == 403, r.text
+    r = client.get("/api/catalogs/overlay", params={**BASE, "name": "link.csv"})
+    assert r.status_code == 403, r.text
+    r = client.post("/api/catalogs/overlay/rows", json={"name": "link.csv", "rows": [0]})
+    assert r.status_code == 403, r.text
+    r = client.get("/api/catalogs/overlay?name=field.csv&path=%2e%2e%2f%2e%2e%2fetc%2fpasswd")
+    assert r.status_code == 403, r.text
