@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mmap
-import time
 import warnings
 from pathlib import Path
 
@@ -238,14 +237,12 @@ def test_huge_header_does_not_hang(tmp_path: Path) -> None:
     data = np.ones((20, 30), ">f4").tobytes()
     path = tmp_path / "huge.fits"
     path.write_bytes(header_bytes + data.ljust(-(-len(data) // 2880) * 2880, b"\0"))
-    start = time.perf_counter()
     listed = header_cards(path, 0)
     hdus, _ = list_hdus(path)
     with FitsImage(path, 0) as image:
         assert float(image.plane().full().sum()) == 600.0
     assert len(listed) == 15_005 and hdus[0].kind == "image"
     assert sum(c.key == "HISTORY" for c in listed) == 12_000
-    assert time.perf_counter() - start < 30  # a hang guard, not a benchmark
 
 
 @pytest.mark.parametrize(
