@@ -393,7 +393,8 @@ export function mount(ctx) {
   function renderPanel() {
     const body = panel.element;
     body.replaceChildren();
-    const nameInput = el('input', { type: 'text', placeholder: 'catalog name (e.g. demo_sources.csv)', value: active || '' });
+    const nameInput = el('input', { type: 'text', placeholder: 'catalog name (e.g. demo_sources.csv)', value: active || '', list: 'overlay-catalogs' });
+    body.appendChild(el('datalist', { id: 'overlay-catalogs' }, known.map((n) => el('option', { value: n }))));
     const addButton = el('button', { onclick: () => nameInput.value && show({ name: nameInput.value.trim() }) }, 'Overlay');
     body.appendChild(el('div', { class: 'overlay-row' }, nameInput, addButton));
     for (const layer of layers.values()) {
@@ -476,7 +477,14 @@ export function mount(ctx) {
     applyHighlight(layer);
     redraw();
   }));
-  const removeMenu = ctx.ui.addMenuItem('Catalogs', { label: 'Overlay on image…', onClick: () => { renderPanel(); panel.toggle(); } });
+  let known = [];                        // catalog names offered in the panel
+  async function refreshKnown() {
+    try {
+      known = ((await ctx.api.get('/api/catalogs')).catalogs || []).map((c) => c.name);
+    } catch { known = []; }
+    renderPanel();
+  }
+  const removeMenu = ctx.ui.addMenuItem('Catalogs', { label: 'Overlay on image…', onClick: () => { refreshKnown(); panel.toggle(); } });
   renderPanel();
   const link = readDeepLink();
   if (link) show(link);
