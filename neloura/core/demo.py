@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -246,14 +247,13 @@ def make_demo_cube(seed: int = 20240629) -> fits.HDUList:
     return fits.HDUList([fits.PrimaryHDU(data, header)])
 
 
-def _write_atomically(path: Path, write: object) -> bool:
+def _write_atomically(path: Path, write: Callable[[Path], object]) -> bool:
     """Write through ``write(tmp_path)`` then link to ``path``; False when ``path`` exists."""
     if path.exists():
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        assert callable(write)
         write(tmp)
         try:
             os.link(tmp, path)  # fails if the file appeared meanwhile: never overwrite
