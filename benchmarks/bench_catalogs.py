@@ -6,7 +6,7 @@
 A seeded synthetic catalog (ra, dec and 10 numeric columns, float64) is written to a temporary
 folder as FITS and CSV (deleted at the end). For each format the script prints:
 
-- first open: CatalogStore conversion into the Parquet cache, then a re-open from the cache by a
+- first open: CatalogStore conversion into the columnar cache, then a re-open from the cache by a
   fresh store (a restarted server), beside astropy's ``Table.read`` of the same file;
 - a 3-condition filter (count + row indices), beside an astropy Table mask and a numpy mask;
 - sort by one column descending + one page of 100 rows, beside astropy ``argsort`` + slice;
@@ -90,7 +90,7 @@ def astropy_read(path: Path) -> Table:
 
 
 def bench_open(settings: Settings, name: str, path: Path, repeat: int) -> tuple[float, Table]:
-    print(f"\n== {name}: first open (conversion into the Parquet cache) vs astropy Table.read", flush=True)
+    print(f"\n== {name}: first open (conversion into the columnar cache) vs astropy Table.read", flush=True)
     cache = settings.cache_dir / "catalogs"
     times, cached = [], []
     for _ in range(max(1, min(repeat, 2))):  # conversions are long: at most 2 runs
@@ -99,13 +99,13 @@ def bench_open(settings: Settings, name: str, path: Path, repeat: int) -> tuple[
         t0 = time.perf_counter()
         store.open(path.name)
         times.append(time.perf_counter() - t0)
-        store.flush()  # the Parquet cache is written in the background once the table is usable
+        store.flush()  # the cache file is written in the background once the table is usable
         cached.append(time.perf_counter() - t0)
         store.close()
     convert = statistics.median(times)
     base, table = timed(lambda: astropy_read(path), max(1, min(repeat, 2)))
     line("first open: table usable (s)", convert, base, "baseline: astropy Table.read")
-    line("first open: Parquet cache written too (s)", statistics.median(cached), base, "baseline: same")
+    line("first open: cache file written too (s)", statistics.median(cached), base, "baseline: same")
     reopen, _ = timed(lambda: _reopen(settings, path.name), repeat)
     line("re-open from the cache, new store (s)", reopen, base, "baseline: astropy Table.read")
     return convert, table

@@ -58,10 +58,10 @@ def test_first_open_converts_then_cache_is_reused_and_rebuilt_on_change(settings
     assert first.state("cat.fits")["state"] == "new"
     assert first.open("cat.fits").num_rows == 3000
     first.flush()  # the cache is written in the background
-    cached = sorted((settings.cache_dir / "catalogs").glob("*.parquet"))
+    cached = sorted((settings.cache_dir / "catalogs").glob("*.arrow"))
     assert len(cached) == 1
     stamp = cached[0].stat().st_mtime_ns
-    second = CatalogStore(settings)  # a new server: reads the Parquet cache, converts nothing
+    second = CatalogStore(settings)  # a new server: maps the cache file, converts nothing
     assert second.state("cat.fits")["state"] == "cached"
     assert second.open("cat.fits").num_rows == 3000
     assert cached[0].stat().st_mtime_ns == stamp
@@ -69,7 +69,7 @@ def test_first_open_converts_then_cache_is_reused_and_rebuilt_on_change(settings
     os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
     assert second.open("cat.fits").num_rows == 1200
     second.flush()
-    assert len(list((settings.cache_dir / "catalogs").glob("*.parquet"))) == 1
+    assert len(list((settings.cache_dir / "catalogs").glob("*.arrow"))) == 1
     first.close()
     second.close()
 
