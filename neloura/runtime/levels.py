@@ -18,17 +18,59 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from astropy.io import fits
 
-from neloura.core.fitsio import FitsImage, ImagePlane
-from neloura.core.pyramid import build_levels
+from neloura.core.fitsio import ImagePlane
+from neloura.core.pyramid import Reader, build_levels
 from neloura.core.tiles import Pyramid
-from neloura.errors import NelouraError
+from neloura.errors import NelouraError, NotAFitsImage
 from neloura.settings import Settings
 
 log = logging.getLogger("neloura.levels")
 
 PlaneKey = tuple[Path, float, int, int]
 DISK_CACHE_MIN_PIXELS = 4_000_000  # smaller images rebuild faster than they load
+
+
+_RAW_DTYPES = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
+
+
+class RowReader:
+    """Reads whole-width row bands of an uncompressed plane with ``pread`` for the level build.
+
+    The build reads every byte of the plane once, in order: plain reads from the page cache are
+    several times faster than first-touch faults on a fresh memory map, and leave no mapped pages
+    behind in the server. Values go through the image's own BSCALE/BZERO/BLANK conversion.
+    """
+
+    def __init__(self, plane: ImagePlane) -> None:
+        image = plane.image
+        self.plane = plane
+        self.dtype = np.dtype(_RAW_DTYPES[int(image.header["BITPIX"])])
+        with fits.open(image.path, memmap=False, lazy_load_hdus=True) as hdul:
+            data_start = int(hdul.fileinfo(image.hdu_index)["datLoc"])
+        first = int(np.ravel_multi_index((*plane.prefix, 0, 0), image.shape))
+        self.row_bytes = plane.width * self.dtype.itemsize
+        self.offset = data_start + first * self.dtype.itemsize
+        self._fd = os.open(image.path, os.O_RDONLY)
+
+    def read(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+        """Physical float32 values of ``data[y0:y1, x0:x1]`` (FITS order)."""
+        size = (y1 - y0) * self.row_bytes
+        buffer = os.pread(self._fd, size, self.offset + y0 * self.row_bytes)
+        if len(buffer) != size:
+            raise NotAFitsImage(f"{self.plane.image.path.name} is truncated")
+        raw = np.frombuffer(buffer, self.dtype).reshape(y1 - y0, self.plane.width)[:, x0:x1]
+        return self.plane.image.physical(raw)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+    def __enter__(self) -> RowReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class PlaneLevels:
@@ -109,12 +151,10 @@ class LevelStore:
     def _build(self, entry: PlaneLevels, plane: ImagePlane) -> None:
         try:
             if plane.image.compressed:
-                self._cascade(entry, plane)
+                self._cascade(entry, plane.read, plane)
             else:
-                # A private memory map, unmapped when closed: the build touches every page of
-                # the plane and those pages need not stay mapped into the server afterwards.
-                with FitsImage(plane.image.path, plane.image.hdu_index) as own:
-                    self._cascade(entry, own.plane(entry.key[3]))
+                with RowReader(plane) as rows:
+                    self._cascade(entry, rows.read, plane)
             entry.done.set()
             self._evict()
             self._save_to_disk(entry)
@@ -124,9 +164,9 @@ class LevelStore:
             with self._lock:
                 self._entries.pop(entry.key, None)
 
-    def _cascade(self, entry: PlaneLevels, plane: ImagePlane) -> None:
+    def _cascade(self, entry: PlaneLevels, read: Reader, plane: ImagePlane) -> None:
         start = time.perf_counter()
-        for factor, array in build_levels(plane.read, plane.width, plane.height, map_strips=self._strips.map):
+        for factor, array in build_levels(read, plane.width, plane.height, map_strips=self._strips.map):
             now = time.perf_counter()
             array.setflags(write=False)
             entry.publish(factor, array, now - start)

@@ -105,3 +105,41 @@ def test_build_errors_reach_the_waiting_request(settings: Settings) -> None:
         entry.get(2, timeout=30)
     store.close()
     image.close()
+
+
+def test_row_reader_equals_the_plane_for_scaled_integer_cubes(settings: Settings) -> None:
+    from neloura.runtime.levels import RowReader
+
+    rng = np.random.default_rng(4)
+    raw = rng.integers(-30000, 30000, size=(3, 70, 50), dtype=np.int16)
+    raw[1, 5, 7] = -32768
+    hdu = fits.ImageHDU(raw)
+    hdu.header["BSCALE"] = 0.25
+    hdu.header["BZERO"] = 32768.0
+    hdu.header["BLANK"] = -32768
+    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(settings.files_dir / "ints.fits")
+    image = FitsImage(settings.files_dir / "ints.fits", 1)
+    for index in range(3):
+        plane = image.plane(index)
+        with RowReader(plane) as rows:
+            np.testing.assert_array_equal(rows.read(3, 60, 4, 45), plane.read(3, 60, 4, 45))
+            whole = rows.read(0, 70, 0, 50)
+        expected = raw[index] * 0.25 + 32768.0
+        if index == 1:
+            expected[5, 7] = np.nan
+        np.testing.assert_allclose(whole, expected, equal_nan=True)
+    image.close()
+
+
+def test_levels_of_a_bzero_image_are_means_of_physical_values(settings: Settings) -> None:
+    raw = np.arange(64 * 64, dtype=np.int16).reshape(64, 64)
+    hdu = fits.PrimaryHDU(raw)
+    hdu.header["BZERO"] = 1000.0
+    hdu.writeto(settings.files_dir / "bz.fits")
+    path = (settings.files_dir / "bz.fits").resolve()
+    image = FitsImage(path, 0)
+    store = LevelStore(settings)
+    level = store.level((path, path.stat().st_mtime, 0, 0), image.plane(0), 8)
+    np.testing.assert_allclose(level, block_mean((raw + 1000.0)[::-1], 8), rtol=1e-6)
+    store.close()
+    image.close()
