@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from neloura.core.fitsio import FitsImage  # noqa: E402
 from neloura.core.pyramid import build_levels  # noqa: E402
 from neloura.core.tiles import Pyramid  # noqa: E402
+from neloura.runtime.levels import RowReader  # noqa: E402
 
 VIEWPORT = 1000  # px: the overview level is the largest that fits this
 
@@ -256,9 +257,10 @@ def level_build_times(path: Path) -> list[tuple[int, float]]:
     image = FitsImage(path, 0)
     plane = image.plane(0)
     times = []
-    with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as strips:  # as LevelStore does
+    # as LevelStore does: row bands read with pread, strips over a thread pool
+    with ThreadPoolExecutor(max(1, min(4, os.cpu_count() or 1))) as strips, RowReader(plane) as rows:
         t0 = time.perf_counter()
-        for factor, _ in build_levels(plane.read, plane.width, plane.height, map_strips=strips.map):
+        for factor, _ in build_levels(rows.read, plane.width, plane.height, map_strips=strips.map):
             now = time.perf_counter()
             times.append((factor, now - t0))
             t0 = now
