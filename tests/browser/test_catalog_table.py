@@ -91,6 +91,7 @@ def test_typed_filter_sort_and_error(page: Any, live_server: Any, table_csv: Any
     page.click(".cat-filter-row button[type=submit]")
     page.wait_for_selector(".cat-error:not([hidden])")
     assert "position 6" in page.text_content(".cat-error")
+    assert page.evaluate("() => document.querySelector('.cat-filter').selectionStart") == 6
 
 
 def test_condition_builder_writes_the_same_expression(page: Any, live_server: Any, table_csv: Any) -> None:

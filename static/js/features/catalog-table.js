@@ -179,8 +179,15 @@ export function mount(ctx) {
   }
 
   function showError(err) {
+    const text = err.detail || String(err);
     filterError.hidden = false;
-    filterError.textContent = err.detail || String(err);
+    filterError.textContent = text;
+    const at = /at position (\d+)\)?$/.exec(text);  // the server points at the offending character
+    if (at && filterInput.value === st.filter) {
+      const pos = Math.min(Number(at[1]), filterInput.value.length);
+      filterInput.focus();
+      filterInput.setSelectionRange(pos, Math.min(pos + 1, filterInput.value.length));
+    }
   }
 
   async function applyFilter(text) {
