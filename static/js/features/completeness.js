@@ -1,0 +1,163 @@
+// Artificial-source (completeness) panel: injection settings, run as a server job, progress from
+// the /ws job events, the completeness plot shown in the page, download links and a button that
+// opens the image with its injected sources in the viewer.
+//
+// Bus: listens to job:progress; emits image:open, completeness:done.
+// Server: GET /api/psf, POST /api/completeness, GET/DELETE /api/jobs/{id}, GET /api/jobs/{id}/files/{name}.
+// Everything shown goes through el()/textContent.
+
+const FIELDS = [
+  ['n', 'Sources per iteration', 200, '1', 'Artificial sources injected in each iteration (kept apart from each other and from detected sources).'],
+  ['iterations', 'Iterations', 10, '1', 'Independent injections; they run in parallel on the server cores (or a Dask cluster).'],
+  ['flux_min', 'Lowest flux', 1, 'any', 'Injected fluxes are drawn log-uniformly between the lowest and highest flux: µJy for MJy/sr images, otherwise the pixel unit summed.'],
+  ['flux_max', 'Highest flux', 100, 'any', ''],
+  ['seed', 'Seed', 1, '1', 'Random seed: the same seed gives the same positions and fluxes.'],
+  ['fwhm_px', 'FWHM (px)', 3, '0.1', 'FWHM of the Gaussian injected (without a PSF file) and of the detection filter.'],
+  ['threshold_sigma', 'Threshold (σ)', 5, '0.1', 'Detection threshold, as in the detection panel.'],
+];
+const fmt = (v) => (v === null || v === undefined ? '–' : Number(Number(v).toPrecision(4)).toString());
+
+function ensureCss() {
+  if (document.querySelector('link[data-feature="detection"]')) return null;
+  const link = document.createElement('link');
+  link.rel = 'stylesheet';
+  link.href = '/static/css/detection.css';
+  link.dataset.feature = 'detection';
+  document.head.append(link);
+  return link;
+}
+
+export function mount(ctx) {
+  const { el } = ctx.escape;
+  const css = ensureCss();
+  const panel = ctx.ui.addPanel({ id: 'completeness-panel', title: 'Artificial sources', open: false, order: 61 });
+  const inputs = {};
+  const form = el('form', { class: 'det-form', id: 'completeness-form' });
+  for (const [key, label, value, step, help] of FIELDS) {
+    const input = el('input', { type: 'number', name: key, step, value, min: key === 'seed' ? undefined : '0' });
+    inputs[key] = input;
+    form.append(el('label', { class: 'det-field' }, el('span', { class: 'det-label' }, label), input,
+      help ? el('small', { class: 'det-help' }, help) : null));
+  }
+  const psf = el('select', { name: 'psf', id: 'completeness-psf' }, el('option', { value: '' }, 'Gaussian (FWHM above)'));
+  form.append(el('label', { class: 'det-field' }, el('span', { class: 'det-label' }, 'PSF'), psf,
+    el('small', { class: 'det-help' }, 'A PSF file from psf/ is resampled to the image pixel scale with its flux conserved.')));
+  const run = el('button', { type: 'submit', class: 'det-run', id: 'completeness-run' }, 'Run test');
+  const cancel = el('button', { type: 'button', class: 'det-cancel', hidden: true }, 'Cancel');
+  form.append(el('div', { class: 'det-actions' }, run, cancel));
+  const bar = el('progress', { class: 'det-progress', max: '1', value: '0', hidden: true, id: 'completeness-progress' });
+  const status = el('div', { class: 'det-status', id: 'completeness-status', 'aria-live': 'polite' });
+  const results = el('div', { class: 'det-results', id: 'completeness-results' });
+  panel.element.append(form, bar, status, results);
+
+  let job = null;
+  let poll = null;
+  const offs = [];
+
+  async function loadPsfs() {
+    try {
+      const { psfs } = await ctx.api.get('/api/psf');
+      for (const name of psfs) psf.append(el('option', { value: name }, name));
+    } catch { /* no PSF folder listing: the Gaussian stays available */ }
+  }
+
+  function setRunning(running) {
+    run.disabled = running;
+    cancel.hidden = !running;
+    bar.hidden = !running;
+  }
+
+  function showProgress(p) {
+    bar.value = String(p.progress ?? p.fraction ?? 0);
+    const eta = p.eta_s ? ` (~${Math.ceil(p.eta_s)} s left)` : '';
+    status.textContent = `${p.state}: ${p.message || ''}${eta}`;
+  }
+
+  function fileUrl(id, name) {
+    return ctx.api.url(`/api/jobs/${encodeURIComponent(id)}/files/${encodeURIComponent(name)}`);
+  }
+
+  function finished(state) {
+    clearInterval(poll);
+    poll = null;
+    setRunning(false);
+    if (state.state !== 'done') {
+      status.textContent = state.state === 'failed' ? `failed: ${state.error || state.message}` : state.state;
+      return;
+    }
+    const r = state.result;
+    status.textContent = `${r.n_recovered} of ${r.n_injected} recovered`;
+    const figure = el('img', { class: 'ast-plot', id: 'completeness-plot', alt: 'completeness versus injected flux',
+      src: fileUrl(state.id, 'completeness.png') });
+    const summary = el('dl', { class: 'det-dl' },
+      el('dt', {}, `50 % flux (${r.flux_unit})`), el('dd', { id: 'completeness-f50' }, fmt(r.flux_50)),
+      el('dt', {}, `90 % flux (${r.flux_unit})`), el('dd', {}, fmt(r.flux_90)),
+      el('dt', {}, 'flux bias'), el('dd', {}, fmt(r.summary?.flux_bias)),
+      el('dt', {}, 'false positives / iteration'), el('dd', {}, fmt(r.summary?.false_positives_per_iteration)));
+    const links = el('div', { class: 'det-links' }, 'Download: ');
+    for (const name of r.files) links.append(el('a', { href: fileUrl(state.id, name), download: name, class: 'det-download' }, name), ' ');
+    const open = el('button', { type: 'button', class: 'det-run', id: 'completeness-open-injected' }, 'Open the image with injected sources');
+    open.addEventListener('click', () => ctx.bus.emit('image:open', { path: r.injected_image, hdu: 0 }));
+    results.replaceChildren(figure, summary, links, open);
+    ctx.bus.emit('completeness:done', { job_id: state.id, flux_50: r.flux_50, flux_90: r.flux_90 });
+  }
+
+  async function refresh() {
+    if (!job) return;
+    try {
+      const state = await ctx.api.get(`/api/jobs/${encodeURIComponent(job)}`);
+      if (['done', 'failed', 'cancelled'].includes(state.state)) {
+        job = null;
+        finished(state);
+      } else showProgress(state);
+    } catch (err) {
+      status.textContent = `job status unavailable: ${err.detail || err}`;
+    }
+  }
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const image = ctx.viewer.image;
+    if (!image) { ctx.ui.notify('Open an image first.', 'warning'); return; }
+    const v = (k) => Number(inputs[k].value);
+    const body = { path: image.path, hdu: image.hdu, plane: image.plane || 0, n: v('n'), iterations: v('iterations'),
+      flux_min: v('flux_min'), flux_max: v('flux_max'), seed: v('seed'),
+      detection: { fwhm_px: v('fwhm_px'), threshold_sigma: v('threshold_sigma') } };
+    if (psf.value) body.psf = psf.value;
+    results.replaceChildren();
+    try {
+      const started = await ctx.api.post('/api/completeness', body);
+      job = started.id;
+      setRunning(true);
+      showProgress(started);
+      poll = setInterval(refresh, 1000);
+    } catch (err) {
+      status.textContent = `not started: ${err.detail || err}`;
+      ctx.ui.notify(err.detail || String(err), 'error');
+    }
+  });
+
+  cancel.addEventListener('click', async () => {
+    if (!job) return;
+    try { await ctx.api.del(`/api/jobs/${encodeURIComponent(job)}`); } catch (err) { ctx.ui.notify(err.detail || String(err), 'error'); }
+    refresh();
+  });
+
+  offs.push(ctx.bus.on('job:progress', (p) => {
+    if (!job || p.job_id !== job) return;
+    if (['done', 'failed', 'cancelled'].includes(p.state)) refresh();
+    else showProgress(p);
+  }));
+
+  loadPsfs();
+  const removeMenu = ctx.ui.addMenuItem('Analysis', { label: 'Artificial-source test…', id: 'menu-completeness',
+    onClick: () => { panel.show(); inputs.n.focus(); } });
+
+  return () => {
+    offs.forEach((off) => off());
+    clearInterval(poll);
+    removeMenu();
+    panel.remove();
+    if (css) css.remove();
+  };
+}

@@ -1,0 +1,198 @@
+// Source detection panel: parameters (each explained), run as a server job, progress from the
+// /ws job events (job:progress), results shown with the overlay feature (overlay:show on the
+// saved catalog), a short table and download links; photometry on click (POST /api/photometry).
+//
+// Bus: listens to job:progress, viewer:click, image:opened; emits overlay:show, detection:done.
+// Server: POST /api/detection, GET /api/jobs/{id}, DELETE /api/jobs/{id}, POST /api/photometry.
+// Everything shown goes through el()/textContent.
+
+const PARAMS = [
+  ['threshold_sigma', 'Threshold (σ)', 5, '0.1', 'Detection threshold in noise sigmas of the matched-filtered image. '
+    + 'A star of peak S/N p reaches about 2.26 p for a 3 px FWHM.'],
+  ['fwhm_px', 'FWHM (px)', 3, '0.1', 'Source FWHM in pixels: the size of the matched (Gaussian) filter.'],
+  ['min_separation_px', 'Min. separation (px)', '', '0.1', 'Peaks closer than this merge (empty: 0.8 × FWHM).'],
+  ['min_area_px', 'Min. area (px)', 1, '1', 'Pixels of the 5×5 box around a peak that must exceed the threshold.'],
+  ['edge_px', 'Edge (px)', '', '1', 'Ignore peaks this close to the image border (empty: FWHM / 2).'],
+  ['box_px', 'Background box (px)', 64, '1', 'Box of the local sigma-clipped background and noise mesh.'],
+  ['aperture_radius_px', 'Aperture (px)', '', '0.1', 'Aperture radius (empty: 1 × FWHM); fluxes are aperture-corrected.'],
+];
+const SHOWN = [['id', 'id'], ['x_fits', 'x'], ['y_fits', 'y'], ['flux', 'flux'], ['snr', 'S/N']];
+const fmt = (v, digits = 4) => (v === null || v === undefined || Number.isNaN(Number(v)) ? '–'
+  : (typeof v === 'number' ? Number(v.toPrecision(digits)).toString() : String(v)));
+
+function ensureCss() {
+  if (document.querySelector('link[data-feature="detection"]')) return null;
+  const link = document.createElement('link');
+  link.rel = 'stylesheet';
+  link.href = '/static/css/detection.css';
+  link.dataset.feature = 'detection';
+  document.head.append(link);
+  return link;
+}
+
+export function mount(ctx) {
+  const { el } = ctx.escape;
+  const css = ensureCss();
+  const panel = ctx.ui.addPanel({ id: 'detection-panel', title: 'Source detection', open: false, order: 60 });
+  const inputs = {};
+  const form = el('form', { class: 'det-form', id: 'detection-form' });
+  for (const [key, label, value, step, help] of PARAMS) {
+    const input = el('input', { type: 'number', name: key, step, value: value === '' ? undefined : value, min: '0' });
+    inputs[key] = input;
+    form.append(el('label', { class: 'det-field' }, el('span', { class: 'det-label' }, label), input,
+      el('small', { class: 'det-help' }, help)));
+  }
+  const deblend = el('input', { type: 'checkbox', name: 'deblend', checked: true });
+  form.append(el('label', { class: 'det-check' }, deblend, ' Deblend close peaks (saddle test)'));
+  const run = el('button', { type: 'submit', class: 'det-run', id: 'detection-run' }, 'Detect sources');
+  const cancel = el('button', { type: 'button', class: 'det-cancel', hidden: true }, 'Cancel');
+  form.append(el('div', { class: 'det-actions' }, run, cancel));
+  const bar = el('progress', { class: 'det-progress', max: '1', value: '0', hidden: true, id: 'detection-progress' });
+  const status = el('div', { class: 'det-status', id: 'detection-status', 'aria-live': 'polite' });
+  const results = el('div', { class: 'det-results', id: 'detection-results' });
+  const photoToggle = el('input', { type: 'checkbox', id: 'photometry-toggle' });
+  const radius = el('input', { type: 'number', step: '0.5', min: '0.5', value: '4', id: 'photometry-radius' });
+  const photo = el('div', { class: 'det-photometry', id: 'photometry-result' });
+  panel.element.append(form, bar, status, results, el('h4', {}, 'Photometry on click'),
+    el('label', { class: 'det-check' }, photoToggle, ' Measure where I click; radius (px) ', radius), photo);
+
+  let job = null;
+  let poll = null;
+  const offs = [];
+
+  function setRunning(running) {
+    run.disabled = running;
+    cancel.hidden = !running;
+    bar.hidden = !running;
+  }
+
+  function showProgress(p) {
+    bar.value = String(p.progress ?? p.fraction ?? 0);
+    const eta = p.eta_s ? ` (~${Math.ceil(p.eta_s)} s left)` : '';
+    status.textContent = `${p.state}: ${p.message || ''}${eta}`;
+  }
+
+  async function finished(state) {
+    clearInterval(poll);
+    poll = null;
+    setRunning(false);
+    if (state.state !== 'done') {
+      status.textContent = state.state === 'failed' ? `failed: ${state.error || state.message}` : state.state;
+      if (state.state === 'failed') ctx.ui.notify(`detection failed: ${state.error || state.message}`, 'error');
+      return;
+    }
+    const r = state.result;
+    status.textContent = `${r.n_sources} sources (fluxes in ${r.flux_unit})`;
+    renderResults(state.id, r);
+    if (r.has_sky) ctx.bus.emit('overlay:show', { name: r.catalog, ra_col: 'ra_deg', dec_col: 'dec_deg' });
+    else ctx.ui.notify('This image has no celestial WCS: the catalog is saved but cannot be overlaid by RA/Dec.', 'warning');
+    ctx.bus.emit('detection:done', { job_id: state.id, catalog: r.catalog, n_sources: r.n_sources });
+  }
+
+  async function renderResults(id, r) {
+    results.replaceChildren();
+    const links = el('div', { class: 'det-links' }, 'Download: ');
+    for (const name of r.files) {
+      links.append(el('a', { href: ctx.api.url(`/api/jobs/${encodeURIComponent(id)}/files/${encodeURIComponent(name)}`),
+        download: name, class: 'det-download' }, name.split('.').pop().toUpperCase()), ' ');
+    }
+    results.append(el('div', { class: 'det-catalog' }, 'Catalog: ', el('code', {}, r.catalog)), links);
+    try {
+      const page = await ctx.api.get('/api/catalogs/rows', { name: r.catalog, sort: '-snr', limit: 50 });
+      const rows = page.rows || [];
+      const table = el('table', { class: 'det-table' },
+        el('thead', {}, el('tr', {}, ...SHOWN.map(([, h]) => el('th', {}, h)))));
+      const body = el('tbody');
+      for (const row of rows) {
+        const values = Array.isArray(row) ? Object.fromEntries((page.columns || []).map((c, i) => [c.name ?? c, row[i]])) : row;
+        const tr = el('tr', { title: 'Centre the view here' }, ...SHOWN.map(([k]) => el('td', {}, fmt(values[k]))));
+        tr.addEventListener('click', () => ctx.viewer.panTo(Number(values.x_pix), Number(values.y_pix)));
+        body.append(tr);
+      }
+      table.append(body);
+      results.append(el('div', { class: 'det-note' }, `Brightest ${rows.length} by S/N:`), table);
+    } catch (err) {
+      results.append(el('div', { class: 'det-note' }, `table not available: ${err.detail || err}`));
+    }
+  }
+
+  async function refresh() {
+    if (!job) return;
+    try {
+      const state = await ctx.api.get(`/api/jobs/${encodeURIComponent(job)}`);
+      if (['done', 'failed', 'cancelled'].includes(state.state)) {
+        job = null;
+        await finished(state);
+      } else showProgress(state);
+    } catch (err) {
+      status.textContent = `job status unavailable: ${err.detail || err}`;
+    }
+  }
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const image = ctx.viewer.image;
+    if (!image) { ctx.ui.notify('Open an image first.', 'warning'); return; }
+    const body = { path: image.path, hdu: image.hdu, plane: image.plane || 0, deblend: deblend.checked };
+    for (const [key] of PARAMS) if (inputs[key].value !== '') body[key] = Number(inputs[key].value);
+    results.replaceChildren();
+    try {
+      const started = await ctx.api.post('/api/detection', body);
+      job = started.id;
+      setRunning(true);
+      showProgress(started);
+      poll = setInterval(refresh, 1000); // the /ws events drive the bar; polling is the safety net
+    } catch (err) {
+      status.textContent = `not started: ${err.detail || err}`;
+      ctx.ui.notify(err.detail || String(err), 'error');
+    }
+  });
+
+  cancel.addEventListener('click', async () => {
+    if (!job) return;
+    try { await ctx.api.del(`/api/jobs/${encodeURIComponent(job)}`); } catch (err) { ctx.ui.notify(err.detail || String(err), 'error'); }
+    refresh();
+  });
+
+  offs.push(ctx.bus.on('job:progress', (p) => {
+    if (!job || p.job_id !== job) return;
+    if (['done', 'failed', 'cancelled'].includes(p.state)) refresh();
+    else showProgress(p);
+  }));
+
+  photoToggle.addEventListener('change', () => {
+    ctx.viewer.clickMode = photoToggle.checked ? 'photometry' : (ctx.viewer.clickMode === 'photometry' ? null : ctx.viewer.clickMode);
+  });
+  offs.push(ctx.bus.on('viewer:click', async ({ x, y }) => {
+    if (ctx.viewer.clickMode !== 'photometry' || !ctx.viewer.image) return;
+    const image = ctx.viewer.image;
+    try {
+      const res = await ctx.api.post('/api/photometry', { path: image.path, hdu: image.hdu, plane: image.plane || 0,
+        x_pix: [x], y_pix: [y], radius_px: Number(radius.value) || 4 });
+      const row = res.rows[0];
+      const unit = res.flux_unit;
+      photo.replaceChildren(el('dl', { class: 'det-dl' },
+        el('dt', {}, 'position (1-based)'), el('dd', {}, `${fmt(row.x_pix + 1, 6)}, ${fmt(row.y_pix + 1, 6)}`),
+        row.ra_deg !== undefined ? [el('dt', {}, 'RA, Dec (deg)'), el('dd', {}, `${fmt(row.ra_deg, 9)}, ${fmt(row.dec_deg, 8)}`)] : null,
+        el('dt', {}, `flux (${unit})`), el('dd', { class: 'det-flux' }, `${fmt(row.flux)} ± ${fmt(row.flux_err, 2)}`),
+        el('dt', {}, 'S/N'), el('dd', {}, fmt(row.snr, 3)),
+        el('dt', {}, 'local sky'), el('dd', {}, `${fmt(row.sky)} ± ${fmt(row.sky_rms, 2)}`),
+        el('dt', {}, 'FWHM (px)'), el('dd', {}, fmt(row.fwhm_px, 3))));
+    } catch (err) {
+      photo.textContent = `photometry failed: ${err.detail || err}`;
+    }
+  }));
+  offs.push(ctx.bus.on('image:opened', () => { photo.replaceChildren(); }));
+
+  const removeMenu = ctx.ui.addMenuItem('Analysis', { label: 'Detect sources…', id: 'menu-detection',
+    onClick: () => { panel.show(); inputs.threshold_sigma.focus(); } });
+
+  return () => {
+    offs.forEach((off) => off());
+    clearInterval(poll);
+    if (ctx.viewer.clickMode === 'photometry') ctx.viewer.clickMode = null;
+    removeMenu();
+    panel.remove();
+    if (css) css.remove();
+  };
+}

@@ -1,0 +1,70 @@
+"""Detection and artificial-source panels in the real page: run detection on the demo image,
+see progress, see the overlay, download the catalog; run a small artificial-source test and
+see its plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.helpers import open_view
+
+pytestmark = pytest.mark.browser
+
+RECORD_JOBS = """() => {
+  window.__jobEvents = [];
+  window.neloura.ctx.bus.on('job:progress', (e) => window.__jobEvents.push(e));
+}"""
+
+
+def test_detection_panel_runs_a_job_and_overlays_the_catalog(page: Any, live_server: Any) -> None:
+    open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1")
+    page.evaluate(RECORD_JOBS)
+    page.click("#detection-panel .panel-head")
+    page.fill("#detection-form input[name=threshold_sigma]", "6")
+    page.fill("#detection-form input[name=fwhm_px]", "2.5")
+    page.click("#detection-run")
+    page.wait_for_function(
+        "() => /sources/.test(document.getElementById('detection-status').textContent)", timeout=120_000
+    )
+    page.wait_for_function("() => window.__jobEvents.some((e) => e.state === 'done')")  # pushed over /ws
+    events = page.evaluate("() => window.__jobEvents")
+    running = [e["progress"] for e in events if e["kind"] == "detection" and e["state"] == "running"]
+    assert running and any(0 < p < 1 for p in running)
+    assert next(e for e in events if e["state"] == "done")["progress"] == 1.0
+    status = page.text_content("#detection-status")
+    n_sources = int(status.split()[0])
+    assert n_sources > 20
+    page.wait_for_function("() => Number(document.body.dataset.overlayCount || 0) > 0", timeout=60_000)
+    assert 0 < int(page.evaluate("() => Number(document.body.dataset.overlayCount)")) <= n_sources
+    assert page.locator("#detection-results table tbody tr").count() > 0
+    with page.expect_download() as info:
+        page.click("#detection-results a[download$='.csv']")
+    text = Path(info.value.path()).read_text()
+    header = text.splitlines()[0].split(",")
+    assert {"x_pix", "y_pix", "ra_deg", "dec_deg", "flux", "snr"} <= set(header)
+    assert len(text.strip().splitlines()) == n_sources + 1
+
+
+def test_photometry_on_click(page: Any, live_server: Any) -> None:
+    open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1")
+    page.click("#detection-panel .panel-head")
+    page.check("#photometry-toggle")
+    page.evaluate("() => window.neloura.ctx.bus.emit('viewer:click', { x: 100.0, y: 120.0 })")
+    page.wait_for_selector("#photometry-result .det-flux")
+    assert "µJy" in page.text_content("#photometry-result") or "uJy" in page.text_content("#photometry-result")
+
+
+def test_artificial_source_panel_shows_the_completeness_plot(page: Any, live_server: Any) -> None:
+    open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1")
+    page.click("#completeness-panel .panel-head")
+    values = {"n": "30", "iterations": "2", "flux_min": "0.01", "flux_max": "5", "fwhm_px": "2.5"}
+    for name, value in values.items():
+        page.fill(f"#completeness-form input[name={name}]", value)
+    page.click("#completeness-run")
+    page.wait_for_selector("#completeness-plot", timeout=180_000)
+    page.wait_for_function("() => document.getElementById('completeness-plot').naturalWidth > 100")
+    assert page.locator("#completeness-results a[download='completeness.json']").count() == 1
+    assert page.locator("#completeness-open-injected").count() == 1
