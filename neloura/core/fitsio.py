@@ -160,26 +160,28 @@ class FitsImage:
         self.path = path
         self.hdu_index = hdu
         self._lock = threading.Lock()
+        self._wcs_lock = threading.Lock()
         self._wcs: ImageWcs | None = None
+        self._hdul: fits.HDUList | None = None
         self._section: Any = None
         self._bands: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
         self._scaled_hdul: fits.HDUList | None = None
-        self._hdul = _open(path, do_not_scale_image_data=True)
+        self._hdul = hdul = _open(path, do_not_scale_image_data=True)
         try:
-            hdu_obj = _hdu(self._hdul, hdu, path)
+            hdu_obj = _hdu(hdul, hdu, path)
             self.header: fits.Header = hdu_obj.header  # read-only by convention; copying 100k cards takes seconds
             self.shape = _shape_of(hdu_obj)
             if _kind_of(hdu_obj, self.shape) != "image":
                 raise NotAFitsImage(f"HDU {hdu} of {path.name} holds no image (shape {self.shape})")
             self.compressed = isinstance(hdu_obj, fits.CompImageHDU)
             self._data = self._load(hdu_obj)
-            self._wcs = ImageWcs.from_header(self.header, fobj=self._hdul)
         except BaseException:
             self.close()
             raise
         self.height, self.width = int(self.shape[-2]), int(self.shape[-1])
         self.bunit = str(self.header.get("BUNIT", "") or "").strip()
-        self.plane_axis = self._choose_plane_axis()
+        # 2-D images build their WCS on first use (opening stays cheap for samples and tiles).
+        self.plane_axis = self._choose_plane_axis() if len(self.shape) > 2 else None
         self.planes = 1 if self.plane_axis is None else int(self.shape[self.plane_axis])
 
     def _load(self, hdu_obj: Any) -> Any:
@@ -225,9 +227,15 @@ class FitsImage:
 
     @property
     def wcs(self) -> ImageWcs:
-        """The full WCS of this HDU (``has_celestial`` False when there is none)."""
-        if self._wcs is None:  # only while __init__ runs
-            self._wcs = ImageWcs.from_header(self.header)
+        """The full WCS of this HDU (``has_celestial`` False when there is none), built once.
+
+        The open file is handed to astropy so that lookup-table distortions (HST ``D2IMARR``,
+        ``WCSDVARR`` extensions) apply.
+        """
+        if self._wcs is None:
+            with self._wcs_lock:
+                if self._wcs is None:
+                    self._wcs = ImageWcs.from_header(self.header, fobj=self._hdul)
         return self._wcs
 
     @property
@@ -316,7 +324,9 @@ class FitsImage:
         if self._scaled_hdul is not None:
             self._scaled_hdul.close()
             self._scaled_hdul = None
-        self._hdul.close()
+        if self._hdul is not None:
+            self._hdul.close()
+            self._hdul = None
 
     def __enter__(self) -> FitsImage:
         return self

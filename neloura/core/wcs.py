@@ -68,6 +68,18 @@ _SPECTRAL_KINDS = {
 
 
 _LONG_HEADER_CARDS = 1000
+_WCS_KEY_PREFIXES = (
+    # structure, celestial and spectral WCS (all alternates A-Z share these prefixes)
+    *("SIMPLE", "BITPIX", "NAXIS", "XTENSION", "EXTEND", "ZNAXIS", "ZIMAGE", "WCS", "CTYPE", "CUNIT"),
+    *("CRVAL", "CRPIX", "CDELT", "CROTA", "CRDER", "CSYER", "CNAME", "PC", "CD", "PV", "PS"),
+    *("LONPOLE", "LATPOLE", "RADESYS", "RADECSYS", "EQUINOX", "EPOCH", "SPECSYS", "SSYS", "RESTFR"),
+    *("RESTWAV", "VELOSYS", "VELANG", "VELREF", "ZSOURCE", "OBSGEO", "OBSORBIT"),
+    # SIP and lookup-table distortions
+    *("A_", "B_", "AP_", "BP_", "CPDIS", "CQDIS", "DP", "DQ", "D2IM", "CPERR", "CQERR"),
+    # time axes and reference epochs
+    *("MJD", "DATE", "TIME", "TSTART", "TSTOP", "TREF", "PLEPHEM", "JEPOCH", "BEPOCH", "XPOSURE"),
+    *("TELAPSE", "TIMSYER", "TIMRDER", "CZPHS", "CPERI"),
+)
 
 
 class NoCelestialWcs(InvalidParameter):
@@ -75,14 +87,17 @@ class NoCelestialWcs(InvalidParameter):
 
 
 def _without_commentary(header: fits.Header) -> fits.Header:
-    """A long header without its HISTORY/COMMENT/blank cards, which no WCS keyword is.
+    """A long header reduced to the cards a WCS can use.
 
-    astropy's WCS parsing of a 100,000-card header takes seconds; most of such headers are
-    processing history. Short headers are passed through untouched.
+    astropy's WCS parsing of a 100,000-card header takes seconds, and such headers are mostly
+    processing history and instrument keywords. Past ``_LONG_HEADER_CARDS`` cards, only keywords
+    starting like a WCS, SIP, distortion, time or spectral-reference keyword are kept (a broad
+    list: keeping a few extra cards is harmless, dropping a needed one is not). Short headers are
+    passed through untouched.
     """
     if len(header) <= _LONG_HEADER_CARDS:
         return header
-    return fits.Header([card for card in header.cards if card.keyword not in ("HISTORY", "COMMENT", "")])
+    return fits.Header([card for card in header.cards if str(card.keyword).upper().startswith(_WCS_KEY_PREFIXES)])
 
 
 def _header_naxes(header: fits.Header) -> list[int]:

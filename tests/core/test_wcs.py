@@ -364,9 +364,25 @@ def test_long_commentary_headers_give_the_same_wcs() -> None:
     for i in range(3_000):
         header.add_history(f"step {i}")
         header.add_comment(f"note {i}")
+        header[f"INST{i}"] = (i, "an instrument keyword")
     image_wcs = ImageWcs.from_header(header)
     x, y = _grid(header, 5)
     lon, lat = image_wcs.pixel_to_native(x, y)
     world = _reference_wcs(header).all_pix2world(np.column_stack([x, y]), 0)
     assert np.all(_separation_deg(lon, lat, world[:, 0], world[:, 1]) < MAS_DEG)
-    assert image_wcs.summary()["has_sip"] and len(image_wcs.header) > 6_000
+    assert image_wcs.summary()["has_sip"] and len(image_wcs.header) > 9_000
+
+
+def test_long_header_keeps_lookup_table_distortions() -> None:
+    path = WCS_DATA / "ie6d07ujq_wcs.fits"
+    with fits.open(path) as hdul:
+        header = hdul[0].header.copy()
+        for i in range(1_500):
+            header[f"FILL{i}"] = i
+        reference = WCS(hdul[0].header, hdul)
+        image_wcs = ImageWcs.from_header(header, fobj=hdul)
+        x, y = np.array([10.0, 500.0, 3000.0]), np.array([20.0, 700.0, 1500.0])
+        lon, lat = image_wcs.pixel_to_native(x, y)
+        world = reference.all_pix2world(np.column_stack([x, y]), 0)
+    assert image_wcs.summary()["has_distortion"]
+    assert np.all(_separation_deg(lon, lat, world[:, 0], world[:, 1]) < MAS_DEG)
