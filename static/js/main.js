@@ -25,12 +25,15 @@ const FEATURES = [
   'overlay',
   'crossmatch',
   'catalog-table',
+  'detection', 'completeness',
 ];
 
 async function start() {
   const bus = createBus();
   const ui = createUi(document);
   const viewer = createViewer(document.getElementById('viewer'), { bus, api });
+  // Fetch the configuration and every feature module at once (no import waterfall).
+  const modules = FEATURES.map((name) => import(`./features/${name}.js`).then((m) => ({ m }), (err) => ({ err })));
   let config = { admin: false, upload_max_mb: 0, cleanup_interval_minutes: 60 };
   try {
     config = await api.get('/api/config');
@@ -49,9 +52,10 @@ async function start() {
     state: () => ({ ...(viewer.image || {}), display: viewer.display, view: viewer.viewState() }),
   };
   const unmounts = [];
-  for (const name of FEATURES) {
+  for (const [i, name] of FEATURES.entries()) {
     try {
-      const module = await import(`./features/${name}.js`);
+      const { m: module, err: importError } = await modules[i];
+      if (importError) throw importError;
       unmounts.push(module.mount(ctx) || (() => {}));
     } catch (err) {
       ui.notify(`feature "${name}" failed to start: ${err.message || err}`, 'error');

@@ -31,9 +31,10 @@ def test_open_without_hdu_uses_the_recommended_one(page, live_server) -> None:
 def test_unknown_file_shows_a_visible_error(page, live_server, console_allow) -> None:
     console_allow.append(re.compile(r"status of 404"))
     page.goto(live_server.url + "/open/demo/nope.fits?hdu=1")
+    page.wait_for_function("() => document.querySelector('#viewer-message').textContent.includes('Cannot open')")
     message = page.locator("#viewer-message")
-    message.wait_for(state="visible")
-    assert "Cannot open demo/nope.fits" in message.text_content()
+    assert message.is_visible()
+    assert "Cannot open demo/nope.fits [HDU 1]: no such image" in message.text_content()
     assert page.locator(".notice.error").count() >= 1
 
 

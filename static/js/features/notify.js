@@ -28,10 +28,14 @@ export function mount(ctx) {
       title.title = title.textContent;
     }),
   ];
+  let requested = false;
+  offs.push(bus.on('image:open', () => { requested = true; }));
   ctx.ready(() => {
-    if (!ctx.viewer.image && message.hidden) {
+    // After every ready callback (a deep link opens in one): say so only if nothing was asked for.
+    setTimeout(() => {
+      if (requested || ctx.viewer.image || !message.hidden) return;
       showMessage('No image open.', false, { label: 'Browse files…', onClick: () => bus.emit('files:browse', {}) });
-    }
+    }, 0);
   });
   return () => offs.forEach((off) => off());
 }
