@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_crossmatch.py                 # 10M-row cone, 1M overlay, 100k x 1M match
     .venv/bin/python benchmarks/bench_crossmatch.py --cone-rows 1000000 --repeat 3   # quicker
+    .venv/bin/python benchmarks/bench_crossmatch.py --browser-markers 1000000        # + the page in Chromium
 
 Prints the median of ``--repeat`` runs. Synthetic, seeded data (nothing written to disk).
 Targets (issue 4): cone <= 20 ms once indexed; overlay <= 16 bytes/source and <= 0.3 s for 1M
@@ -174,6 +175,82 @@ def bench_server(sources: int, repeat: int) -> None:
     row("cone 1 arcmin, indexed, first 100 rows JSON", t_cone, note=f"({body['total']} rows in the cone)")
 
 
+PAN_FRAMES = """async () => {
+  const v = window.neloura.ctx.viewer; const times = [];
+  let last = performance.now();
+  for (let i = 0; i < 40; i += 1) {
+    v.panTo(1024 + 10 * i, 1024, v.imageScale() * (1 + 0.01 * i), true);
+    await new Promise((r) => requestAnimationFrame(r));
+    const now = performance.now(); times.push(now - last); last = now;
+  }
+  times.sort((a, b) => a - b);
+  return [times[20], times[36]];
+}"""
+
+
+def bench_browser(sources: int) -> None:
+    """The real page in Chromium: load time of a ``sources``-marker overlay and pan/zoom frame times."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import tempfile
+    import urllib.request
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from astropy.io import fits
+    from playwright.sync_api import sync_playwright
+
+    project = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp, socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        env = {**os.environ, "NELOURA_ROOT": tmp, "NELOURA_PORT": str(port), "NELOURA_DEMO": "true"}
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        server = subprocess.Popen([sys.executable, str(project / "main.py")], cwd=project, env=env, **quiet)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            for _ in range(300):
+                try:
+                    urllib.request.urlopen(url + "/api/health", timeout=1)
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            header = fits.getheader(Path(tmp) / "files/demo/galaxy.fits", 1)
+            wcs = ImageWcs.from_header(header)
+            rng = np.random.default_rng(5)
+            w, h = int(header["NAXIS1"]), int(header["NAXIS2"])
+            ra, dec = wcs.pixel_to_world(rng.uniform(0, w - 1, sources), rng.uniform(0, h - 1, sources))
+            pq.write_table(pa.table({"ra": ra, "dec": dec, "flux": 10 ** rng.uniform(0, 3, sources)}),
+                           Path(tmp) / "catalogs/many.parquet")  # fmt: skip
+            args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+            with sync_playwright() as pw:
+                browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+                page = browser.new_page(viewport={"width": 1400, "height": 900})
+                page.goto(url + "/?path=demo/galaxy.fits&hdu=1")
+                page.wait_for_selector("#viewer[data-image-ready='1']", timeout=60_000)
+                page.wait_for_timeout(1500)
+                bare = page.evaluate(PAN_FRAMES)
+                t0 = time.perf_counter()
+                page.goto(url + "/?path=demo/galaxy.fits&hdu=1&catalog=many.parquet&size_col=3&color_col=flux")
+                page.wait_for_function("document.body.dataset.overlayCount !== undefined", timeout=300_000)
+                load = time.perf_counter() - t0
+                renderer = page.evaluate("document.body.dataset.overlayRenderer")
+                page.wait_for_timeout(1500)
+                with_overlay = page.evaluate(PAN_FRAMES)
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    print(f"\n== browser (Chromium {renderer}, --disable-gpu), {sources:,} markers on the demo image")
+    row("page load to markers drawn (first open of the catalog)", load)
+    row("pan/zoom frame, median, ms (with / without overlay)", with_overlay[0], bare[0], unit="ms")
+    row("pan/zoom frame, 90th percentile, ms", with_overlay[1], bare[1], unit="ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cone-rows", type=int, default=10_000_000, help="rows of the all-sky cone catalog")
@@ -181,6 +258,7 @@ def main() -> None:
     parser.add_argument("--match-a", type=int, default=100_000, help="rows of catalog A")
     parser.add_argument("--match-b", type=int, default=1_000_000, help="rows of catalog B")
     parser.add_argument("--server-sources", type=int, default=1_000_000, help="rows of the in-app catalog (0: skip)")
+    parser.add_argument("--browser-markers", type=int, default=0, help="also drive Chromium with this many markers")
     parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
     args = parser.parse_args()
     print(f"{'measure':44s} {'ours':>12s} {'baseline':>12s} {'speed-up':>9s}")
@@ -189,6 +267,8 @@ def main() -> None:
     bench_crossmatch(args.match_a, args.match_b, args.repeat)
     if args.server_sources:
         bench_server(args.server_sources, args.repeat)
+    if args.browser_markers:
+        bench_browser(args.browser_markers)
 
 
 if __name__ == "__main__":
