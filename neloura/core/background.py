@@ -21,7 +21,7 @@ from scipy import ndimage, special
 from neloura.errors import InvalidParameter
 
 
-def _clip_correction(nsigma: float) -> float:
+def clip_correction(nsigma: float) -> float:
     """Ratio of the true sigma to the std of a normal distribution clipped at +/- nsigma."""
     phi = np.exp(-0.5 * nsigma**2) / np.sqrt(2.0 * np.pi)
     inside = special.erf(nsigma / np.sqrt(2.0))
@@ -92,14 +92,18 @@ def _box_stack(data: np.ndarray, box_px: int, stride: int) -> tuple[np.ndarray, 
     return np.asarray(stack, dtype=np.float32), ny, nx
 
 
-def _clipped_stats(rows: np.ndarray, nsigma: float, maxiters: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def clipped_stats(rows: np.ndarray, nsigma: float, maxiters: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sigma-clipped median, std and kept count of each row (NaN ignored), from sorted rows."""
     srt = np.sort(rows, axis=1)  # NaN sort last
     finite = np.isfinite(srt)
     n = finite.sum(axis=1)
-    filled = np.where(finite, srt, 0.0).astype(np.float64)
-    csum = np.concatenate([np.zeros((len(srt), 1)), np.cumsum(filled, axis=1)], axis=1)
-    csum2 = np.concatenate([np.zeros((len(srt), 1)), np.cumsum(filled**2, axis=1)], axis=1)
+    # centre each row on its median first: float32 prefix sums then stay exact enough (and fast)
+    centre = srt[np.arange(len(srt)), np.clip((n - 1) // 2, 0, srt.shape[1] - 1)].astype(np.float64)
+    centre = np.where(n > 0, centre, 0.0)
+    filled = np.where(finite, srt - centre[:, None].astype(np.float32), np.float32(0.0)).astype(np.float32)
+    zero = np.zeros((len(srt), 1), dtype=np.float32)
+    csum = np.concatenate([zero, np.cumsum(filled, axis=1)], axis=1)
+    csum2 = np.concatenate([zero, np.cumsum(filled * filled, axis=1)], axis=1)
     lo = np.zeros(len(srt), dtype=np.int64)
     hi = n.astype(np.int64)
     idx = np.arange(len(srt))
@@ -110,16 +114,16 @@ def _clipped_stats(rows: np.ndarray, nsigma: float, maxiters: int) -> tuple[np.n
         ok = count > 2
         mid_a = np.clip((lo + hi - 1) // 2, 0, srt.shape[1] - 1)
         mid_b = np.clip((lo + hi) // 2, 0, srt.shape[1] - 1)
-        med = np.where(ok, 0.5 * (filled[idx, mid_a] + filled[idx, mid_b]), np.nan)
+        med = np.where(ok, 0.5 * (filled[idx, mid_a] + filled[idx, mid_b]) + centre, np.nan)
         s1 = csum[idx, hi] - csum[idx, lo]
         s2 = csum2[idx, hi] - csum2[idx, lo]
         safe = np.maximum(count, 1)
         var = np.maximum(s2 / safe - (s1 / safe) ** 2, 0.0) * safe / np.maximum(safe - 1, 1)
         std = np.where(ok, np.sqrt(var), np.nan)
-        lower = (med - nsigma * std)[:, None]
-        upper = (med + nsigma * std)[:, None]
-        new_lo = np.where(ok, (srt < lower).sum(axis=1), lo)
-        new_hi = np.where(ok, (srt <= upper).sum(axis=1), hi)
+        lower = (med - centre - nsigma * std)[:, None].astype(np.float32)
+        upper = (med - centre + nsigma * std)[:, None].astype(np.float32)
+        new_lo = np.where(ok, ((filled < lower) & finite).sum(axis=1), lo)
+        new_hi = np.where(ok, ((filled <= upper) & finite).sum(axis=1), hi)
         if np.array_equal(new_lo, lo) and np.array_equal(new_hi, hi):
             break
         lo, hi = new_lo, new_hi
@@ -199,7 +203,7 @@ def estimate_background(
     stride = 2 if box_px >= 32 else 1  # a quarter of the pixels keeps the statistics, costs a quarter
     box_px -= box_px % stride
     rows, ny, nx = _box_stack(data, box_px, stride)
-    med, _, kept = _clipped_stats(rows, nsigma, maxiters)
+    med, _, kept = clipped_stats(rows, nsigma, maxiters)
     enough = kept >= max(3, min_valid_fraction * rows.shape[1])
     sky = _smooth_mesh(_fill_missing(np.where(enough, med, np.nan).reshape(ny, nx)), filter_size)
     # second pass on the residual from the interpolated sky: a gradient inside a box neither
@@ -209,10 +213,10 @@ def estimate_background(
     coords_x = np.arange(nx * side) * stride
     model = _weights(ny, box_px, coords_y) @ sky @ _weights(nx, box_px, coords_x).T
     stack = model.reshape(ny, side, nx, side).transpose(0, 2, 1, 3).reshape(ny * nx, side * side)
-    med2, std, kept = _clipped_stats(rows - stack.astype(np.float32), nsigma, maxiters)
+    med2, std, kept = clipped_stats(rows - stack.astype(np.float32), nsigma, maxiters)
     enough = kept >= max(3, min_valid_fraction * rows.shape[1])
     med = sky + _fill_missing(np.where(enough, med2, np.nan).reshape(ny, nx))
-    std = std * _clip_correction(nsigma)
+    std = std * clip_correction(nsigma)
     std = _fill_missing(np.where(enough & (std > 0), std, np.nan).reshape(ny, nx))
     if filter_size > 1 and min(ny, nx) >= filter_size:
         std = ndimage.median_filter(std, size=filter_size, mode="nearest")

@@ -20,6 +20,7 @@ import astropy.units as u
 import numpy as np
 from astropy.table import Table
 
+from neloura.core.background import clip_correction, clipped_stats
 from neloura.errors import InvalidParameter
 
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
@@ -74,16 +75,8 @@ def _stamps(data: np.ndarray, x: np.ndarray, y: np.ndarray, half: int) -> tuple[
 
 def _clipped_sky(values: np.ndarray, nsigma: float = 3.0, iters: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Sigma-clipped median, std and count along axis 1 (NaN ignored)."""
-    work = values.copy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for _ in range(iters):
-            med = np.nanmedian(work, axis=1)
-            std = np.nanstd(work, axis=1)
-            work[np.abs(work - med[:, None]) > nsigma * std[:, None]] = np.nan
-        med = np.nanmedian(work, axis=1)
-        std = np.nanstd(work, axis=1, ddof=1)
-    return med, std, np.isfinite(work).sum(axis=1)
+    med, std, count = clipped_stats(values.astype(np.float32), nsigma, iters)
+    return med, std * clip_correction(nsigma), count
 
 
 def _shape(sub: np.ndarray, w: np.ndarray, dx: np.ndarray, dy: np.ndarray) -> tuple[np.ndarray, ...]:
