@@ -205,3 +205,15 @@ def test_filter_applies_live(page: Any, live_server: Any) -> None:
     assert "catalog=demo_sources.csv" in link and "path=demo" in link
     page.goto(link)
     page.wait_for_function(f"() => document.body.dataset.overlayCount === '{expected.rows.size}'")
+
+
+def test_colour_by_column_with_a_chosen_range(page: Any, live_server: Any) -> None:
+    base = "catalog=demo_sources.csv&size_col=4&color_col=flux_ujy&marker_cmap=gray&renderer=canvas"
+    _open(page, live_server, base)
+    assert page.evaluate(COUNT_MARKER_PIXELS, [255, 255, 255]) > 0  # the brightest sources are white
+    assert page.locator(".overlay-colorbar").is_visible()
+    _open(page, live_server, base + "&color_min=1e9&color_max=2e9")  # above every flux: all black
+    assert page.evaluate(COUNT_MARKER_PIXELS, [255, 255, 255]) == 0
+    assert page.evaluate(COUNT_MARKER_PIXELS, [0, 0, 0]) > 0
+    assert page.locator('.overlay-range[data-key="color_min"]').input_value() == "1000000000"
+    assert "color_min=1000000000" in page.url

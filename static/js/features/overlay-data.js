@@ -2,7 +2,7 @@
 // neloura/core/overlay.py), colormap lookup tables and the image -> screen frame. No DOM state.
 
 export const LINK_KEYS = ['ra_col', 'dec_col', 'size_col', 'size_unit', 'color_col', 'cmap', 'color_scale', 'filter',
-  'shape', 'label_col', 'color', 'renderer'];
+  'shape', 'label_col', 'color', 'renderer', 'color_min', 'color_max'];
 export const SERVER_KEYS = ['ra_col', 'dec_col', 'size_col', 'size_unit', 'color_col', 'color_scale', 'filter'];
 export const DEFAULT_STYLE = { shape: 'circle', fill: false, outline: 1.5, opacity: 0.9, color: '#00ff66', cmap: 'viridis',
   minPx: 2, label_col: '' };
@@ -29,6 +29,7 @@ export function withOverlayQuery(search, layer) {
     if (layer.style.shape !== DEFAULT_STYLE.shape) q.set('shape', layer.style.shape);
     if (layer.style.label_col) q.set('label_col', layer.style.label_col);
     if (layer.style.color !== DEFAULT_STYLE.color) q.set('color', layer.style.color);
+    for (const key of ['color_min', 'color_max']) if (Number.isFinite(layer.style[key])) q.set(key, String(layer.style[key]));
   }
   return q.toString();
 }
@@ -89,4 +90,26 @@ export function fmtValue(v) {
   if (v === null || v === undefined) return '—';
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(8)));
   return String(v);
+}
+
+/** The colour range in use: the user's (`color_min`/`color_max`, in the payload's units: log10 with
+ * color_scale=log) or the column's own. */
+export function colorRange(data, style) {
+  const lo = Number.isFinite(style.color_min) ? style.color_min : data.colorMin;
+  const hi = Number.isFinite(style.color_max) ? style.color_max : data.colorMax;
+  return [lo, hi];
+}
+
+/** Colour positions 0..1 for the colormap over [lo, hi] (clamped; -1 stays "no value"). */
+export function rescaleColors(data, lo, hi) {
+  const out = new Float32Array(data.count);
+  const span = data.colorMax - data.colorMin;
+  const width = hi - lo || 1;
+  for (let i = 0; i < data.count; i += 1) {
+    const v = data.value[i];
+    if (v < 0) { out[i] = -1; continue; }
+    const t = (data.colorMin + v * span - lo) / width;
+    out[i] = t < 0 ? 0 : t > 1 ? 1 : t;
+  }
+  return out;
 }

@@ -8,7 +8,9 @@
 //            &color_col=&cmap= (or marker_cmap=)&color_scale=linear|log&filter=&shape=&label_col=&color=#rrggbb
 //            &renderer=webgl|canvas
 import { createRenderer } from './overlay-gl.js';
-import { DEFAULT_STYLE, SERVER_KEYS, decodeOverlay, fmtValue, frameOf, loadLut, readDeepLink, withOverlayQuery } from './overlay-data.js';
+import {
+  DEFAULT_STYLE, SERVER_KEYS, colorRange, decodeOverlay, fmtValue, frameOf, loadLut, readDeepLink, rescaleColors, withOverlayQuery,
+} from './overlay-data.js';
 
 const LABEL_MAX = 300;
 const HEAVY_MARKERS = 150_000;   // above this, the view moves a snapshot and redraws when it rests
@@ -151,9 +153,8 @@ export function mount(ctx) {
       layer.labels = new Map();
       if (!layer.renderer) layer.renderer = createRenderer(dom.element, { preferWebgl: layer.style.webgl !== false });
       dom.element.appendChild(labelCanvas);  // labels above markers
-      layer.renderer.setData(data);
+      uploadData(layer);
       await applyStyle(layer);
-      applyHighlight(layer);
       layer.status = `${data.count.toLocaleString()} of ${data.matched.toLocaleString()} sources on the image`;
       document.body.dataset.overlayCount = String(data.count);
       document.body.dataset.overlayRenderer = layer.renderer.kind;
@@ -165,6 +166,15 @@ export function mount(ctx) {
       ctx.ui.notify(`overlay ${layer.name}: ${e.detail || e.message || e}`, 'error');
     }
     renderPanel();
+  }
+
+  // Markers to the renderer, with colour positions over the colour range in use.
+  function uploadData(layer) {
+    const d = layer.data;
+    const [lo, hi] = colorRange(d, layer.style);
+    const custom = d.hasColor && (lo !== d.colorMin || hi !== d.colorMax);
+    layer.renderer.setData(custom ? { ...d, value: rescaleColors(d, lo, hi) } : d);
+    applyHighlight(layer);
   }
 
   async function applyStyle(layer) {
@@ -198,6 +208,7 @@ export function mount(ctx) {
     }
     for (const key of SERVER_KEYS) if (detail[key] !== undefined) layer.params[key] = detail[key] === null ? '' : String(detail[key]);
     for (const key of ['shape', 'fill', 'outline', 'opacity', 'color', 'cmap', 'label_col', 'minPx', 'webgl']) if (detail[key] !== undefined) layer.style[key] = detail[key];
+    for (const key of ['color_min', 'color_max']) if (detail[key] !== undefined && detail[key] !== '') layer.style[key] = Number(detail[key]);
     if (detail.renderer) layer.style.webgl = detail.renderer !== 'canvas';
     active = name;
     panel.show();
@@ -351,10 +362,28 @@ export function mount(ctx) {
 
   function colorbar(layer) {
     const d = layer.data;
-    const label = (v) => fmtValue(Number(v.toPrecision(4)));
+    const [lo, hi] = colorRange(d, layer.style);
     const img = el('img', { class: 'overlay-colorbar-img', alt: layer.style.cmap, src: ctx.api.url(`/api/images/colormaps/${encodeURIComponent(layer.style.cmap)}.png`, { width: 256, height: 12 }) });
     const title = `${layer.params.color_col}${d.colorLog ? ' (log10)' : ''}`;
-    return el('div', { class: 'overlay-colorbar' }, el('div', { text: title }), img, el('div', { class: 'overlay-colorbar-ticks' }, el('span', { text: label(d.colorMin) }), el('span', { text: label(d.colorMax) })));
+    const bound = (key, value) => el('input', { type: 'number', step: 'any', class: 'overlay-range', value: String(Number(value.toPrecision(4))), dataset: { key },
+      onchange: (e) => {
+        const v = Number(e.target.value);
+        layer.style[key] = e.target.value === '' || !Number.isFinite(v) ? undefined : v;
+        uploadData(layer);
+        redraw();
+        syncUrl();
+        renderPanel();
+      } });
+    const reset = el('button', { type: 'button', title: 'Full range of the column', onclick: () => {
+      layer.style.color_min = undefined;
+      layer.style.color_max = undefined;
+      uploadData(layer);
+      redraw();
+      syncUrl();
+      renderPanel();
+    } }, 'full range');
+    return el('div', { class: 'overlay-colorbar' }, el('div', { text: title }), img,
+      el('div', { class: 'overlay-colorbar-ticks' }, bound('color_min', lo), reset, bound('color_max', hi)));
   }
 
   // ---- wiring ----
