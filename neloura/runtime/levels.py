@@ -54,6 +54,15 @@ class RowReader:
         self.offset = data_start + first * self.dtype.itemsize
         self._fd = os.open(image.path, os.O_RDONLY)
 
+    @staticmethod
+    def supports(plane: ImagePlane) -> bool:
+        """A plain FITS file (not gzip/bzip2/zip-wrapped, whose bytes are not the data)."""
+        try:
+            with plane.image.path.open("rb") as f:
+                return f.read(6) == b"SIMPLE" and int(plane.image.header["BITPIX"]) in _RAW_DTYPES
+        except (OSError, KeyError, ValueError):
+            return False
+
     def read(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         """Physical float32 values of ``data[y0:y1, x0:x1]`` (FITS order)."""
         size = (y1 - y0) * self.row_bytes
@@ -150,7 +159,7 @@ class LevelStore:
 
     def _build(self, entry: PlaneLevels, plane: ImagePlane) -> None:
         try:
-            if plane.image.compressed:
+            if plane.image.compressed or not RowReader.supports(plane):
                 self._cascade(entry, plane.read, plane)
             else:
                 with RowReader(plane) as rows:

@@ -143,3 +143,18 @@ def test_levels_of_a_bzero_image_are_means_of_physical_values(settings: Settings
     np.testing.assert_allclose(level, block_mean((raw + 1000.0)[::-1], 8), rtol=1e-6)
     store.close()
     image.close()
+
+
+def test_gzipped_fits_levels_come_from_the_decompressed_data(settings: Settings) -> None:
+    from neloura.runtime.levels import RowReader
+
+    data = np.random.default_rng(6).normal(size=(90, 70)).astype(np.float32)
+    fits.PrimaryHDU(data).writeto(settings.files_dir / "z.fits.gz")
+    path = (settings.files_dir / "z.fits.gz").resolve()
+    image = FitsImage(path, 0)
+    assert not RowReader.supports(image.plane(0))
+    store = LevelStore(settings)
+    level = store.level((path, path.stat().st_mtime, 0, 0), image.plane(0), 4)
+    np.testing.assert_allclose(level, block_mean(data[::-1], 4), rtol=1e-5, atol=1e-6)
+    store.close()
+    image.close()
