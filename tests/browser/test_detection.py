@@ -40,6 +40,15 @@ def test_detection_panel_runs_a_job_and_overlays_the_catalog(page: Any, live_ser
     page.wait_for_function("() => Number(document.body.dataset.overlayCount || 0) > 0", timeout=60_000)
     assert 0 < int(page.evaluate("() => Number(document.body.dataset.overlayCount)")) <= n_sources
     assert page.locator("#detection-results table tbody tr").count() > 0
+    # cross-match with the demo catalog: matched detections are highlighted, counts shown
+    page.wait_for_selector("#detection-xmatch-catalog option[value='demo_sources.csv']", state="attached")
+    page.select_option("#detection-xmatch-catalog", "demo_sources.csv")
+    page.click("#detection-xmatch-run")
+    page.wait_for_function(
+        "() => /detections matched/.test(document.getElementById('detection-xmatch-result').textContent)"
+    )
+    matched = int(page.text_content("#detection-xmatch-result").split()[0])
+    assert 0 < matched <= n_sources
     with page.expect_download() as info:
         page.click("#detection-results a[download$='.csv']")
     text = Path(info.value.path()).read_text()

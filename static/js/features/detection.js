@@ -84,7 +84,10 @@ export function mount(ctx) {
     const r = state.result;
     status.textContent = `${r.n_sources} sources (fluxes in ${r.flux_unit})`;
     renderResults(state.id, r);
-    if (r.has_sky) ctx.bus.emit('overlay:show', { name: r.catalog, ra_col: 'ra_deg', dec_col: 'dec_deg' });
+    if (r.has_sky) {
+      ctx.bus.emit('overlay:show', { name: r.catalog, ra_col: 'ra_deg', dec_col: 'dec_deg' });
+      renderCrossmatch(r);
+    }
     else ctx.ui.notify('This image has no celestial WCS: the catalog is saved but cannot be overlaid by RA/Dec.', 'warning');
     ctx.bus.emit('detection:done', { job_id: state.id, catalog: r.catalog, n_sources: r.n_sources });
   }
@@ -114,6 +117,39 @@ export function mount(ctx) {
     } catch (err) {
       results.append(el('div', { class: 'det-note' }, `table not available: ${err.detail || err}`));
     }
+  }
+
+  // Cross-match the detections with a catalog: matched detections are highlighted (the overlay's
+  // selection colour), unmatched keep the detection colour; the catalog is drawn as squares.
+  async function renderCrossmatch(r) {
+    const select = el('select', { id: 'detection-xmatch-catalog' });
+    const radiusInput = el('input', { type: 'number', step: '0.1', min: '0.01', value: '0.5', id: 'detection-xmatch-radius' });
+    const go = el('button', { type: 'button', class: 'det-run', id: 'detection-xmatch-run' }, 'Cross-match');
+    const out = el('div', { class: 'det-status', id: 'detection-xmatch-result' });
+    results.append(el('h4', {}, 'Cross-match with a catalog'),
+      el('label', { class: 'det-field' }, el('span', { class: 'det-label' }, 'Catalog'), select),
+      el('label', { class: 'det-field' }, el('span', { class: 'det-label' }, 'Radius (arcsec)'), radiusInput), go, out);
+    try {
+      const { catalogs } = await ctx.api.get('/api/catalogs');
+      for (const c of catalogs) if (!c.name.startsWith('detections/')) select.append(el('option', { value: c.name }, c.name));
+    } catch (err) {
+      out.textContent = `catalog list unavailable: ${err.detail || err}`;
+    }
+    go.addEventListener('click', async () => {
+      if (!select.value) return;
+      out.textContent = 'matching…';
+      try {
+        const res = await ctx.api.post('/api/catalogs/crossmatch', { a: r.catalog, b: select.value,
+          radius_arcsec: Number(radiusInput.value) || 0.5, mode: 'best', limit: 100000 });
+        const rows = res.pairs.map((p) => p[0]);
+        ctx.bus.emit('overlay:show', { name: select.value, shape: 'square', color: '#ffaa00' });
+        ctx.bus.emit('catalog:rows-selected', { name: r.catalog, rows });
+        out.textContent = `${res.matched_a} of ${r.n_sources} detections matched (highlighted); `
+          + `${r.n_sources - res.matched_a} unmatched; catalog sources shown as orange squares`;
+      } catch (err) {
+        out.textContent = `cross-match failed: ${err.detail || err}`;
+      }
+    });
   }
 
   async function refresh() {
