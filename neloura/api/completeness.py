@@ -27,6 +27,10 @@ class CompletenessRequest(ImageRef):
     psf: Annotated[str | None, Field(description="PSF FITS file relative to psf/ (default: a Gaussian)")] = None
     match_radius_px: Annotated[float, Field(gt=0, le=50)] = 1.5
     n_bins: Annotated[int, Field(ge=2, le=100)] = 12
+    min_separation_px: Annotated[
+        float | None, Field(gt=0, le=1000, description="between injected sources (default 2.5 x FWHM)")
+    ] = None
+    avoid_detections: Annotated[bool, Field(description="keep injected sources away from detected ones")] = True
     detection: DetectionParams = DetectionParams()
 
     @model_validator(mode="after")

@@ -57,6 +57,8 @@ def completeness_task(
         flux_range=(float(params["flux_min"]), float(params["flux_max"])),
         seed=int(params.get("seed", 1)),
         match_radius_px=float(params.get("match_radius_px", 1.5)),
+        min_separation_px=params.get("min_separation_px"),
+        avoid_detections=bool(params.get("avoid_detections", True)),
         n_bins=int(params.get("n_bins", 12)),
         bunit=context["bunit"],
         pixel_area_sr=context["pixel_area_sr"],
