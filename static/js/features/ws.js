@@ -26,7 +26,12 @@ export function mount(ctx) {
   }, (send) => {
     badge.classList.add('up');
     badge.textContent = 'live';
+    badge.title = 'Live updates (/ws): connected';
     if (current) send({ type: 'view', path: current });
+  }, () => {
+    badge.classList.remove('up');
+    badge.textContent = 'offline';
+    badge.title = 'Live updates (/ws): reconnecting…';
   });
   const offs = [
     bus.on('image:opened', ({ path }) => { current = path; socket.send({ type: 'view', path }); }),

@@ -91,8 +91,8 @@ export const api = {
       xhr.send(form);
     });
   },
-  /** Open the /ws event socket; onMessage(json). Reconnects with backoff. Returns close(). */
-  socket(onMessage, onOpen) {
+  /** Open the /ws event socket; onMessage(json), onOpen(send), onDown(). Reconnects with backoff. */
+  socket(onMessage, onOpen, onDown) {
     let ws = null;
     let closed = false;
     let delay = 500;
@@ -101,7 +101,11 @@ export const api = {
       ws = new WebSocket(`${proto}://${window.location.host}/ws`);
       ws.onopen = () => { delay = 500; if (onOpen) onOpen(send); };
       ws.onmessage = (e) => { try { onMessage(JSON.parse(e.data)); } catch { /* ignore non-JSON */ } };
-      ws.onclose = () => { if (!closed) setTimeout(connect, (delay = Math.min(delay * 2, 10000))); };
+      ws.onclose = () => {
+        if (closed) return;
+        if (onDown) onDown();
+        setTimeout(connect, (delay = Math.min(delay * 2, 10000)));
+      };
     };
     const send = (obj) => { if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(obj)); };
     connect();
