@@ -110,3 +110,20 @@ def test_removals_are_logged(worker: CleanupWorker, settings: Settings, caplog: 
     with caplog.at_level(logging.INFO, logger="neloura.cleanup"):
         worker.run_once()
     assert "removed" in caplog.text and "old.fits" in caplog.text
+
+
+def test_worker_runs_with_the_server(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from neloura.app import create_app
+
+    s = Settings(root=tmp_path / "root", demo=False, disk_cache=False, cleanup_interval_minutes=0.01)
+    s.ensure_folders()
+    old = s.uploads_dir / "old.fits"
+    old.write_bytes(b"o")
+    _age(old, HOUR)
+    with TestClient(create_app(s)):
+        deadline = time.monotonic() + 10
+        while old.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not old.exists()
