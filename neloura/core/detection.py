@@ -97,21 +97,22 @@ def _local_maxima(smoothed: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.nd
     return keep
 
 
+def _parabola_offset(minus: np.ndarray, centre: np.ndarray, plus: np.ndarray) -> np.ndarray:
+    """Sub-pixel offset of a peak from 3 samples: Gaussian (log-parabola), quadratic as fallback."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        positive = (minus > 0) & (centre > 0) & (plus > 0)
+        lm, lc, lp = (np.log(np.where(positive, v, 1.0)) for v in (minus, centre, plus))
+        log_off = 0.5 * (lm - lp) / (lm - 2 * lc + lp)
+        quad_off = 0.5 * (minus - plus) / (minus - 2 * centre + plus)
+        off = np.where(positive, log_off, quad_off)
+    return np.clip(np.nan_to_num(off), -1.0, 1.0)
+
+
 def _refine(smoothed: np.ndarray, ys: np.ndarray, xs: np.ndarray, sky: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sub-pixel offsets from a Gaussian (log-parabola) through 3 points, quadratic as fallback."""
-
-    def offset(minus: np.ndarray, centre: np.ndarray, plus: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            positive = (minus > 0) & (centre > 0) & (plus > 0)
-            lm, lc, lp = (np.log(np.where(positive, v, 1.0)) for v in (minus, centre, plus))
-            log_off = 0.5 * (lm - lp) / (lm - 2 * lc + lp)
-            quad_off = 0.5 * (minus - plus) / (minus - 2 * centre + plus)
-            off = np.where(positive, log_off, quad_off)
-        return np.clip(np.nan_to_num(off), -1.0, 1.0)
-
+    """Sub-pixel positions of peaks at integer pixels (ys, xs) of the filtered image."""
     centre = smoothed[ys, xs] - sky
-    dx = offset(smoothed[ys, xs - 1] - sky, centre, smoothed[ys, xs + 1] - sky)
-    dy = offset(smoothed[ys - 1, xs] - sky, centre, smoothed[ys + 1, xs] - sky)
+    dx = _parabola_offset(smoothed[ys, xs - 1] - sky, centre, smoothed[ys, xs + 1] - sky)
+    dy = _parabola_offset(smoothed[ys - 1, xs] - sky, centre, smoothed[ys + 1, xs] - sky)
     return xs + dx, ys + dy
 
 
@@ -253,7 +254,77 @@ def detect_peaks(
     x, y = _refine(smoothed, ys, xs, sky)
     progress(0.8, "deblending")
     kept = _separate(x, y, sig, smoothed, noise, min_sep, 3.0 * size, deblend, deblend_sigma)
-    return Peaks(x_pix=x[kept], y_pix=y[kept], significance=sig[kept], background=bg)
+    x, y, sig = x[kept], y[kept], sig[kept]
+    if deblend and beam is None and len(x):
+        cx, cy, csig = _companions(
+            np.asarray(work, dtype=np.float32), x, y, sig, bg, fwhm_px, threshold_sigma, min_sep, edge
+        )
+        x, y, sig = np.concatenate([x, cx]), np.concatenate([y, cy]), np.concatenate([sig, csig])
+    return Peaks(x_pix=x, y_pix=y, significance=sig, background=bg)
+
+
+def _companions(
+    work: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    sig: np.ndarray,
+    bg: Background,
+    fwhm_px: float,
+    threshold: float,
+    min_sep: float,
+    edge: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Faint companions on the wings of bright peaks, which the matched filter blurs into their
+    neighbour: a second search with a filter of half the width, in stamps around peaks brighter
+    than 4 x the threshold, keeping local maxima above the threshold (in that filter's noise),
+    separated from the bright peak by a dip (saddle) of at least 2 sigma and from every known
+    peak by ``min_sep``."""
+    bright = np.nonzero(sig >= 4 * threshold)[0]
+    empty = (np.empty(0), np.empty(0), np.empty(0))
+    if len(bright) == 0:
+        return empty
+    sigma = 0.5 * fwhm_px / FWHM_PER_SIGMA
+    half = int(np.ceil(2.5 * fwhm_px)) + 2
+    cx, cy = np.rint(x[bright]).astype(np.int64), np.rint(y[bright]).astype(np.int64)
+    off = np.arange(-half, half + 1)
+    iy = np.clip(cy[:, None, None] + off[None, :, None], 0, work.shape[0] - 1)
+    ix = np.clip(cx[:, None, None] + off[None, None, :], 0, work.shape[1] - 1)
+    narrow = ndimage.gaussian_filter(work[iy, ix], (0, sigma, sigma), truncate=4.0, mode="nearest")
+    _, knorm = _smooth(np.zeros((3, 3), np.float32), 0.5 * fwhm_px, None)
+    sky, rms = bg.sky_at(cx, cy), bg.rms_at(cx, cy)
+    snr = (narrow - sky[:, None, None]) / (rms * knorm)[:, None, None]
+    is_max = (narrow == ndimage.maximum_filter(narrow, size=(1, 3, 3), mode="nearest")) & (snr >= threshold)
+    is_max[:, [0, -1], :] = is_max[:, :, [0, -1]] = False
+    k, jy, jx = np.nonzero(is_max)
+    px, py = (cx[k] + off[jx]).astype(np.float64), (cy[k] + off[jy]).astype(np.float64)
+    if len(k) == 0:
+        return empty
+    near = np.isfinite(
+        cKDTree(np.column_stack([x, y])).query(np.column_stack([px, py]), distance_upper_bound=min_sep)[0]
+    )
+    centre = np.full(len(k), float(half))
+    line = np.linspace(0.0, 1.0, 9)
+    ly = centre[:, None] + (jy[:, None] - centre[:, None]) * line
+    lx = centre[:, None] + (jx[:, None] - centre[:, None]) * line
+    profile = ndimage.map_coordinates(
+        narrow.reshape(-1, narrow.shape[2]), [(k[:, None] * narrow.shape[1] + ly).ravel(), lx.ravel()], order=1
+    )
+    dip = (narrow[k, jy, jx] - profile.reshape(ly.shape).min(axis=1)) / (rms[k] * knorm)
+    inside = (px >= edge) & (px < work.shape[1] - edge) & (py >= edge) & (py < work.shape[0] - edge)
+    keep = ~near & (dip >= 2.0) & inside
+    if not keep.any():
+        return empty
+    k, jy, jx, px, py = k[keep], jy[keep], jx[keep], px[keep], py[keep]
+    c = narrow[k, jy, jx] - sky[k]
+    fx = px + _parabola_offset(narrow[k, jy, jx - 1] - sky[k], c, narrow[k, jy, jx + 1] - sky[k])
+    fy = py + _parabola_offset(narrow[k, jy - 1, jx] - sky[k], c, narrow[k, jy + 1, jx] - sky[k])
+    order = np.argsort(-snr[k, jy, jx])
+    pts = np.column_stack([fx, fy])[order]
+    unique = np.ones(len(pts), dtype=bool)
+    for i, j in cKDTree(pts).query_pairs(min_sep) if len(pts) > 1 else []:
+        unique[max(i, j)] = False
+    chosen = order[unique]
+    return fx[chosen], fy[chosen], snr[k, jy, jx][chosen]
 
 
 def find_sources(
