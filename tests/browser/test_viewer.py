@@ -82,3 +82,40 @@ def test_view_url_round_trip(page, live_server, browser) -> None:
     assert s2["zoom"] == pytest.approx(s1["zoom"], rel=0.01)
     assert other.url == url
     other.close()
+
+
+def test_feature_contract_layers_viewport_and_clicks(page, live_server) -> None:
+    """What other features rely on: canvas layers drawn in image coordinates, viewport
+    notifications, and clicks reported in 0-based FITS pixels."""
+    open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1")
+    page.evaluate(
+        """() => {
+          const v = window.neloura.ctx.viewer;
+          window.__calls = 0; window.__clicks = [];
+          v.onViewportChange(() => { window.__calls += 1; });
+          window.neloura.ctx.bus.on('viewer:click', (d) => window.__clicks.push(d));
+          window.__layer = v.addCanvasLayer((g, viewer) => {
+            const s = viewer.imageToScreen(1000, 1000);
+            g.fillStyle = '#ff0000'; g.fillRect(s.x - 3, s.y - 3, 6, 6);
+          });
+        }"""
+    )
+    page.evaluate("() => window.neloura.ctx.viewer.panTo(1000, 1000, 2, true)")
+    page.wait_for_function("() => window.__calls > 0")
+    rgba = page.evaluate(
+        """() => {
+          const v = window.neloura.ctx.viewer; const c = window.__layer.canvas;
+          const s = v.imageToScreen(1000, 1000); const d = c.width / c.clientWidth;
+          return Array.from(c.getContext('2d').getImageData(Math.round(s.x * d), Math.round(s.y * d), 1, 1).data);
+        }"""
+    )
+    assert rgba == [255, 0, 0, 255]
+    s = viewer(page, "v.imageToScreen(1234, 987)")
+    box = page.locator("#viewer").bounding_box()
+    page.mouse.click(box["x"] + s["x"], box["y"] + s["y"])
+    page.wait_for_function("() => window.__clicks.length === 1")
+    click = page.evaluate("() => window.__clicks[0]")
+    assert click["x"] == pytest.approx(1234, abs=0.5) and click["y"] == pytest.approx(987, abs=0.5)
+    layers = page.locator("canvas.viewer-layer").count()
+    page.evaluate("() => window.__layer.remove()")
+    assert page.locator("canvas.viewer-layer").count() == layers - 1

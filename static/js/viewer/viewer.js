@@ -39,6 +39,7 @@ export function createViewer(element, { bus, api }) {
   let openToken = 0;
   let renderToken = 0;
   let frame = 0;
+  let self = null; // the public object below, handed to canvas layers' draw(ctx2d, viewer)
 
   const current = () => osd.world.getItemAt(osd.world.getItemCount() - 1);
 
@@ -93,7 +94,7 @@ export function createViewer(element, { bus, api }) {
     const dpr = window.devicePixelRatio || 1;
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, layer.canvas.width, layer.canvas.height);
-    if (image) layer.draw(g, api);
+    if (image) layer.draw(g, self);
   }
   function onViewport() {
     if (frame) return;
@@ -223,7 +224,7 @@ export function createViewer(element, { bus, api }) {
     }),
   ];
 
-  return {
+  self = {
     element,
     osd,
     get image() { return image ? { ...image } : null; },
@@ -252,4 +253,5 @@ export function createViewer(element, { bus, api }) {
     },
     destroy() { offs.forEach((off) => off()); osd.destroy(); },
   };
+  return self;
 }
