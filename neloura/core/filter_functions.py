@@ -61,6 +61,7 @@ FUNCTION_SQL: dict[str, tuple[_Arity, str, Callable[..., str]]] = {
     "startswith": ({2: (STR, STR)}, BOOL, lambda s, t: f"starts_with({s}, {t})"),
     "endswith": ({2: (STR, STR)}, BOOL, lambda s, t: f"ends_with({s}, {t})"),
     "equalsignorecase": ({2: (STR, STR)}, BOOL, lambda s, t: f"(lower({s}) = lower({t}))"),
+    "matches": ({2: (STR, STR)}, BOOL, lambda s, pattern: f"regexp_matches({s}, {pattern})"),  # RE2: no backtracking
     "length": ({1: (STR,)}, NUM, lambda s: f"length({s})"),
     "lower": ({1: (STR,)}, STR, lambda s: f"lower({s})"),
     "upper": ({1: (STR,)}, STR, lambda s: f"upper({s})"),
@@ -69,6 +70,6 @@ FUNCTION_SQL: dict[str, tuple[_Arity, str, Callable[..., str]]] = {
 _NAMES_SHOWN = set(
     "abs log10 ln log sqrt exp pow sin cos tan asin acos atan "
     "atan2 floor ceil round sign min max hypot mod degrees radians skyDistance skyDistanceDegrees "
-    "isNull isNaN isNotNull contains startsWith endsWith equalsIgnoreCase length lower upper trim".split()
+    "isNull isNaN isNotNull contains startsWith endsWith matches equalsIgnoreCase length lower upper trim".split()
 )
 FUNCTIONS = tuple(sorted(_NAMES_SHOWN, key=str.lower))

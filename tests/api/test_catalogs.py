@@ -85,6 +85,7 @@ def test_string_literal_with_sql_is_only_a_value(client: TestClient, catalogs: T
 def test_bad_requests_are_clear_4xx(client: TestClient, catalogs: Table) -> None:
     cases = [
         ({"name": "cat.fits", "filter": "flx > 1"}, 422, "unknown column 'flx'"),
+        ({"name": "cat.fits", "filter": "matches(kind, '(')"}, 422, "could not be evaluated"),
         ({"name": "cat.fits", "sort": "nope"}, 422, "sort"),
         ({"name": "cat.fits", "columns": "ra,zz"}, 422, "unknown column 'zz'"),
         ({"name": "cat.fits", "limit": -1}, 422, "limit"),

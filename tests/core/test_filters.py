@@ -97,6 +97,10 @@ CASES = [
         lambda c: (np.minimum(c["ra"], c["dec"]) > 0) & (np.maximum(c["ra"], c["dec"]) < 200),
     ),
     ("true", lambda c: np.ones_like(c["flag"])),
+    (
+        "matches(name, '^gal00[0-4]')",
+        lambda c: np.array([n.startswith(("gal000", "gal001", "gal002", "gal003", "gal004")) for n in c["name"]]),
+    ),
     ("!(flux > 5 || dec > 0)", lambda c: ~((c["flux"] > 5) | (c["dec"] > 0))),
     ("not (flux > 5 and dec > 0)", lambda c: ~((c["flux"] > 5) & (c["dec"] > 0))),
     ("!!(flux < 2) || !flag", lambda c: (c["flux"] < 2) | ~c["flag"]),
