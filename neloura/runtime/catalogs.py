@@ -406,7 +406,7 @@ class CatalogStore:
         try:
             return con.sql(sql, params=params or None).to_arrow_table()
         except duckdb.Error as exc:
-            raise InvalidParameter(f"the query could not be evaluated: {exc}") from exc
+            raise InvalidParameter(f"the query could not be evaluated: {_first_line(exc)}") from exc
         finally:
             con.unregister("cat")
 
@@ -420,9 +420,14 @@ class CatalogStore:
             result = con.sql(sql, params=params or None)
             yield from result.to_arrow_reader(65_536)
         except duckdb.Error as exc:
-            raise InvalidParameter(f"the query could not be evaluated: {exc}") from exc
+            raise InvalidParameter(f"the query could not be evaluated: {_first_line(exc)}") from exc
         finally:
             con.close()
+
+
+def _first_line(exc: Exception) -> str:
+    """DuckDB's message without the generated SQL it quotes below."""
+    return (str(exc).strip().splitlines() or ["error"])[0]
 
 
 def split_hdu(name: str) -> tuple[str, int | None]:
