@@ -262,6 +262,7 @@ export function mount(ctx) {
       const title = info ? [info.dtype, info.unit, info.ucd, info.description].filter(Boolean).join(' · ') : 'computed';
       return el('th', { title },
         el('button', { class: 'cat-sort', dataset: { column: name }, onclick: () => sortBy(name) }, name + arrow),
+        info?.unit ? el('span', { class: 'cat-unit' }, info.unit) : null,
         el('button', { class: 'cat-stat-btn', title: `statistics of ${name}`, onclick: () => showStats(name) }, 'Σ'));
     }));
     const body = el('tbody');
