@@ -11,8 +11,10 @@ Pixel convention: arrays are indexed ``data[y, x]`` with 0-based ``x`` (FITS axi
 
 from __future__ import annotations
 
+import lzma
 import threading
 import warnings
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,8 @@ from neloura.core.wcs import ImageWcs, plane_pixel_axis
 from neloura.errors import InvalidParameter, NotAFitsImage
 
 HduKind = Literal["image", "table", "empty"]
-_READ_ERRORS = (OSError, ValueError, TypeError, IndexError, KeyError, EOFError)
+# zlib.error and lzma.LZMAError (corrupt .gz / .xz streams) are not OSErrors.
+_READ_ERRORS = (OSError, ValueError, TypeError, IndexError, KeyError, EOFError, zlib.error, lzma.LZMAError)
 COMPRESSED_IN_MEMORY_MAX_PIXELS = 64 * 1024 * 1024  # 256 MB of float32
 BAND_ROWS = 256  # rows of a large compressed plane decompressed together
 BAND_CACHE_BYTES = 128 * 1024 * 1024  # per image

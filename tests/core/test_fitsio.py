@@ -274,6 +274,17 @@ def test_truncated_data_raises_not_a_fits_image(tmp_path: Path) -> None:
         FitsImage(cut_compressed, 1).plane().full()
 
 
+@pytest.mark.parametrize("content", [b"\x1f\x8b\x08\x00" + b"garbage" * 100, b"\x1f\x8b"])
+def test_corrupt_gzip_raises_not_a_fits_image(tmp_path: Path, content: bytes) -> None:
+    """A corrupt deflate stream raises zlib.error (not an OSError) inside astropy."""
+    path = tmp_path / "broken.fits.gz"
+    path.write_bytes(content)
+    with pytest.raises(NotAFitsImage):
+        list_hdus(path)
+    with pytest.raises(NotAFitsImage):
+        FitsImage(path, 0)
+
+
 def test_table_and_empty_hdus_are_not_images() -> None:
     with pytest.raises(NotAFitsImage):
         FitsImage(FITS_DATA / "tb.fits", 1)
