@@ -8,6 +8,7 @@ level exists, and levels come out of the cascade largest first (factor 2, 4, 8..
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import logging
 import os
@@ -30,6 +31,14 @@ log = logging.getLogger("neloura.levels")
 
 PlaneKey = tuple[Path, float, int, int]
 DISK_CACHE_MIN_PIXELS = 4_000_000  # smaller images rebuild faster than they load
+
+
+def _release_free_heap() -> None:
+    """Give the build's freed temporaries back to the system (glibc keeps freed heap otherwise)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc
 
 
 _RAW_DTYPES = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
@@ -167,6 +176,7 @@ class LevelStore:
             entry.done.set()
             self._evict()
             self._save_to_disk(entry)
+            _release_free_heap()
         except BaseException as exc:  # handed to every waiting request
             log.exception("building levels of %s failed", entry.key[0])
             entry.fail(exc)
