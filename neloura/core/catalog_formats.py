@@ -24,6 +24,8 @@ from neloura.errors import UnsupportedFormat
 
 Progress = Callable[[float, str], None]
 
+CSV_BLOCK_BYTES = 16 << 20  # CSV types are guessed from the first block
+
 FORMATS = ("fits", "votable", "csv", "tsv", "ecsv", "parquet", "ascii")
 _FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fz")
 _SUFFIX_FORMAT = {
@@ -304,7 +306,7 @@ def _mixin_to_arrow(column: Any) -> pa.Array:
 def _read_csv(path: Path, delimiter: str, report: Progress) -> pa.Table:
     size = max(path.stat().st_size, 1)
     parse = pacsv.ParseOptions(delimiter=delimiter)
-    read = pacsv.ReadOptions(block_size=16 << 20)
+    read = pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES)
     convert = pacsv.ConvertOptions(strings_can_be_null=True)
     try:
         return _stream_csv(path, size, read, parse, convert, report)

@@ -172,3 +172,16 @@ def test_empty_and_repeated_column_names_become_distinct(tmp_path: Path) -> None
     table, _ = read_catalog(path)
     assert table.column_names == ["a", "a_2", "col3", "__row_2", "b"]
     assert table.column("a_2").to_pylist() == [2]
+
+
+def test_csv_whose_later_rows_change_type_is_widened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import neloura.core.catalog_formats as formats
+
+    monkeypatch.setattr(formats, "CSV_BLOCK_BYTES", 256)  # small blocks: the first block sees only integers
+    lines = ["n,label"] + [f"{i},a{i}" for i in range(200)] + ["2.5,b", "7,c"]
+    path = tmp_path / "types.csv"
+    path.write_text("\n".join(lines) + "\n")
+    table, _ = read_catalog(path)
+    assert table.num_rows == 202
+    assert table.schema.field("n").type == pa.float64()
+    assert table.column("n").to_pylist()[-2:] == [2.5, 7.0]
