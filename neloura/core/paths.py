@@ -11,6 +11,9 @@ from pathlib import Path, PurePosixPath
 
 from neloura.errors import InvalidParameter, NotFound, PathOutsideRoot
 
+MAX_PATH_BYTES = 4096  # PATH_MAX on Linux
+MAX_NAME_BYTES = 255  # NAME_MAX: longer names make the OS raise ENAMETOOLONG
+
 
 def confine(root: Path, relative: str, *, must_exist: bool = True) -> Path:
     """Resolve ``relative`` inside ``root`` and return the absolute, resolved path.
@@ -26,11 +29,21 @@ def confine(root: Path, relative: str, *, must_exist: bool = True) -> Path:
         raise PathOutsideRoot(f"absolute paths are not allowed: {relative!r}")
     if any(part == ".." for part in pure.parts):
         raise PathOutsideRoot(f"path leaves its data folder: {relative!r}")
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES or any(
+        len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for part in pure.parts
+    ):
+        raise InvalidParameter(
+            f"path too long (at most {MAX_PATH_BYTES} bytes, {MAX_NAME_BYTES} per name): {relative[:80]!r}..."
+        )
     root_resolved = root.resolve()
-    candidate = (root_resolved / pure).resolve()
+    try:
+        candidate = (root_resolved / pure).resolve()
+        exists = candidate.exists()
+    except (OSError, RuntimeError, ValueError) as exc:  # symlink loops (RuntimeError before 3.13), odd encodings
+        raise InvalidParameter(f"unusable path {relative[:200]!r}: {exc.__class__.__name__}") from exc
     if candidate != root_resolved and root_resolved not in candidate.parents:
         raise PathOutsideRoot(f"path leaves its data folder: {relative!r}")
-    if must_exist and not candidate.exists():
+    if must_exist and not exists:
         raise NotFound(f"no such file: {relative}")
     return candidate
 

@@ -1,0 +1,47 @@
+"""confine(): every user path stays inside its data root, and odd paths are 4xx errors, not OSErrors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from neloura.core.paths import confine
+from neloura.errors import InvalidParameter, NotFound, PathOutsideRoot
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    (tmp_path / "root" / "sub").mkdir(parents=True)
+    (tmp_path / "root" / "sub" / "a.fits").write_bytes(b"x")
+    (tmp_path / "outside.fits").write_bytes(b"secret")
+    (tmp_path / "root" / "out").symlink_to(tmp_path / "outside.fits")
+    (tmp_path / "root" / "loop").symlink_to("loop")
+    return tmp_path / "root"
+
+
+def test_inside_paths_resolve(root: Path) -> None:
+    assert confine(root, "sub/a.fits") == (root / "sub" / "a.fits").resolve()
+    assert confine(root, "sub\\a.fits") == (root / "sub" / "a.fits").resolve()
+    assert confine(root, "sub/new.fits", must_exist=False).parent == (root / "sub").resolve()
+
+
+@pytest.mark.parametrize(
+    ("relative", "error"),
+    [
+        ("../outside.fits", PathOutsideRoot),
+        ("sub/../../outside.fits", PathOutsideRoot),
+        ("..\\outside.fits", PathOutsideRoot),
+        ("/etc/passwd", PathOutsideRoot),
+        ("~/x", PathOutsideRoot),
+        ("out", PathOutsideRoot),  # a symlink leading out
+        ("sub/a.fits\x00.png", InvalidParameter),
+        ("x" * 300, InvalidParameter),  # longer than NAME_MAX: ENAMETOOLONG before the fix
+        ("a/" * 3000, InvalidParameter),  # longer than PATH_MAX
+        ("loop/x", InvalidParameter),  # a symlink loop: RuntimeError/OSError before the fix
+        ("sub/missing.fits", NotFound),
+    ],
+)
+def test_bad_paths_raise_domain_errors(root: Path, relative: str, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        confine(root, relative)
