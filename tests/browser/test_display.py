@@ -112,3 +112,10 @@ def test_colorbar_ticks_follow_limits(page, live_server) -> None:
     page.press("#display-vmax", "Enter")
     page.wait_for_function("() => (document.querySelector('#colorbar').dataset.ticks || '') === '[0,0.5,1,1.5,2]'")
     assert "MJy/sr" in page.text_content("#colorbar-unit")
+
+
+def test_unknown_colormap_in_the_url_falls_back_to_gray(page, live_server) -> None:
+    open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1&cmap=no_such_map")
+    assert "unknown colormap 'no_such_map'; showing gray" in page.text_content(".notice.error")
+    assert viewer(page, "v.display.cmap") == "gray"
+    assert "cmap=gray" in page.url

@@ -108,6 +108,15 @@ export function createViewer(element, { bus, api }) {
   }
   osd.addHandler('viewport-change', onViewport);
   osd.addHandler('resize', onViewport);
+  // A tile that fails (e.g. an unknown colormap typed into the URL): say why, once per rendering.
+  let reportedToken = -1;
+  osd.addHandler('tile-load-failed', (e) => {
+    if (reportedToken === renderToken) return;
+    reportedToken = renderToken;
+    const url = e.tile && typeof e.tile.getUrl === 'function' ? e.tile.getUrl() : null;
+    if (!url) return;
+    api.get(url).then(() => {}, (err) => bus.emit('notify', { message: `tiles: ${err.detail || err}`, level: 'error' }));
+  });
   osd.addHandler('animation-finish', () => {
     const v = viewState();
     if (v) bus.emit('viewport:changed', v);
@@ -181,7 +190,8 @@ export function createViewer(element, { bus, api }) {
       if (token !== openToken) return;
       image = { path, hdu: index, plane: info.plane, width: info.width, height: info.height, info };
       element.classList.add('has-image');
-      display = cleanDisplay({ ...defaultDisplay(), vmin: info.vmin, vmax: info.vmax, ...wanted });
+      display = await checkedCmap(cleanDisplay({ ...defaultDisplay(), vmin: info.vmin, vmax: info.vmax, ...wanted }));
+      if (token !== openToken) return;
       osd.addOnceHandler('open', () => {
         if (view) panTo(view.cx, view.cy, view.zoom, true);
         else osd.viewport.goHome(true);
@@ -200,6 +210,20 @@ export function createViewer(element, { bus, api }) {
     }
   }
 
+  // The colormap names the server knows, fetched once: a bad name (a typed URL) falls back to gray
+  // with a message instead of failing every tile.
+  let cmapNames = null;
+  async function checkedCmap(d) {
+    if (!cmapNames) {
+      try { cmapNames = new Set((await api.get('/api/images/colormaps')).colormaps); } catch { return d; }
+    }
+    return cmapNames.has(d.cmap) ? d : rejectCmap(d);
+  }
+  function rejectCmap(d) {
+    bus.emit('notify', { message: `unknown colormap '${d.cmap}'; showing gray`, level: 'error' });
+    return { ...d, cmap: 'gray' };
+  }
+
   function planeDetail() {
     const p = image?.info?.planes?.[image.plane] || {};
     return { plane: image?.plane ?? 0, value: p.value ?? null, unit: p.unit || '', kind: p.kind || '', count: image?.info?.plane_count ?? 1 };
@@ -209,7 +233,8 @@ export function createViewer(element, { bus, api }) {
     bus.on('image:open', (d) => open(d)),
     bus.on('display:set', (patch) => {
       if (!image) return;
-      const next = cleanDisplay({ ...display, ...patch });
+      let next = cleanDisplay({ ...display, ...patch });
+      if (cmapNames && !cmapNames.has(next.cmap)) next = rejectCmap(next);
       if (JSON.stringify(next) === JSON.stringify(display)) return;
       display = next;
       showTiles();
