@@ -95,7 +95,9 @@ def read_catalog(path: Path, *, hdu: int | None = None, progress: Progress | Non
                 table = _read_astropy(path, "ascii.ecsv" if fmt == "ecsv" else None, report)
     except UnsupportedFormat:
         raise
-    except (OSError, ValueError, TypeError, KeyError, IndexError, ImportError, pa.ArrowException) as exc:
+    except MemoryError:
+        raise
+    except Exception as exc:  # a reader failing in any way on a user's file means a bad file
         raise UnsupportedFormat(f"{path.name}: cannot read as {fmt}: {exc}") from exc
     if table.num_columns == 0:
         raise UnsupportedFormat(f"{path.name}: the table has no columns")
