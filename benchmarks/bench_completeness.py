@@ -69,7 +69,7 @@ def main() -> None:
         print(f"{label:<14}{elapsed:>9.2f}{total / elapsed:>9.0f}{base / elapsed:>10.2f}{f50:>10.3f}")
     if cluster is not None:
         cluster.close()
-    print("times include worker start-up (spawned processes) and the baseline detection")
+    print("times include worker start-up (forked processes) and the baseline detection")
 
 
 if __name__ == "__main__":

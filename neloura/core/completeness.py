@@ -16,6 +16,7 @@ Pixel convention: 0-based ``x_pix, y_pix`` in ``data[y, x]``.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -202,7 +203,9 @@ def _run_local(
             results.append(run_iteration(data, config, psf, baseline, i))
             progress(0.1 + 0.85 * len(results) / config.iterations, f"iteration {len(results)}/{config.iterations}")
         return results
-    ctx = get_context("spawn")
+    # fork is cheapest (no re-import) and safe in a single-threaded process (command line, job
+    # process); anywhere with threads (the server, test runners) use a fresh interpreter
+    ctx = get_context("fork" if threading.active_count() == 1 else "spawn")
     with ProcessPoolExecutor(
         n_workers, mp_context=ctx, initializer=_init_worker, initargs=(data, config, psf, baseline)
     ) as pool:
