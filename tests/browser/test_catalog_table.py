@@ -39,7 +39,7 @@ def _api(live_server: Any, path: str, **params: Any) -> Any:
 
 
 def _open(page: Any, live_server: Any, query: str) -> None:
-    page.goto(f"{live_server.url}/?{query}")
+    page.goto(f"{live_server.url}/?{query}&table=1")
     page.wait_for_selector(".catalog-dock:not([hidden]) .cat-table tbody tr")
 
 
@@ -58,6 +58,19 @@ def _record(page: Any, event: str) -> None:
           window.neloura.ctx.bus.on(name, (d) => window.__events[name].push(d)); }""",
         event,
     )
+
+
+def test_deep_link_without_table_keeps_it_folded_until_a_marker_click(
+    page: Any, live_server: Any, table_csv: Any
+) -> None:
+    page.goto(f"{live_server.url}/?catalog=table_test.csv&filter=flux%20%3E%203")
+    page.wait_for_selector(".catalog-dock .cat-table tbody tr", state="attached")
+    assert page.evaluate("() => document.querySelector('.catalog-dock').hidden")
+    first = int(np.flatnonzero(table_csv["flux"] > 3)[0])
+    page.evaluate(
+        f"() => window.neloura.ctx.bus.emit('catalog:row-clicked', {{ name: 'table_test.csv', row: {first} }})"
+    )
+    page.wait_for_selector(f".catalog-dock:not([hidden]) tr.focus[data-row='{first}']")
 
 
 def test_deep_link_opens_the_table_with_its_filter(page: Any, live_server: Any, table_csv: Any) -> None:

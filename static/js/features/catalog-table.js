@@ -6,7 +6,8 @@
 // catalog:rows-selected {name, rows} (0-based file-order row indices), overlay:show {name, ra_col,
 // dec_col, filter}; listens to catalog:row-clicked {name, row} (highlights it, jumping to its page)
 // and server:event (catalog.progress / catalog.ready while a catalog converts).
-// Deep link: ?catalog=NAME&filter=&ra_col=&dec_col= opens the table; ra_col/dec_col are remembered.
+// Deep link: ?catalog=NAME&filter=&ra_col=&dec_col=[&table=1] loads the catalog into the table (shown with
+// table=1, else on the first marker click or from the Catalogs menu); ra_col/dec_col are remembered.
 // The RA/Dec choice is remembered per catalog in this browser (localStorage), never on the server.
 
 const OPERATORS = ['==', '!=', '<', '<=', '>', '>=', 'contains', 'is null', 'is not null'];
@@ -113,9 +114,9 @@ export function mount(ctx) {
     }
   }
 
-  async function open(name, { filter = '', ra = '', dec = '' } = {}) {
+  async function open(name, { filter = '', ra = '', dec = '', show = true } = {}) {
     if (!name) return;
-    dock.hidden = false;
+    if (show) dock.hidden = false;
     st.name = name;
     st.filter = filter;
     st.sort = '';
@@ -431,7 +432,9 @@ export function mount(ctx) {
   const link = new URLSearchParams(window.location.search);
   if (link.get('catalog')) {
     refreshList(link.get('catalog'));
-    open(link.get('catalog'), { filter: link.get('filter') || '', ra: link.get('ra_col') || '', dec: link.get('dec_col') || '' });
+    // the table stays folded unless the link asks for it (table=1): the image comes first; a marker click unfolds it
+    open(link.get('catalog'), { filter: link.get('filter') || '', ra: link.get('ra_col') || '', dec: link.get('dec_col') || '',
+      show: link.get('table') === '1' });
   }
 
   return function unmount() {
