@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import time
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -159,6 +160,7 @@ def test_open_reports_progress_events_and_other_endpoints_answer(client: TestCli
     shutil.copy(VOTABLE_DATA / "vizier_b2_votable.xml", settings.catalogs_dir / "viz.xml")
     with client.websocket_connect("/ws") as ws:
         assert ws.receive_json()["type"] == "hello"
+        time.sleep(0.5)  # let the socket's forwarding task subscribe to the event bus first
         state = client.get("/api/catalogs/open", params={"name": "big.csv"}).json()
         assert state["state"] in ("converting", "ready")
         # other catalog endpoints answer meanwhile
