@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
-# read(y0, y1, x0, x1) -> float32 physical values of data[y0:y1, x0:x1], FITS order (row 0 = bottom)
+# read(y0, y1, x0, x1) -> float32 physical values of data[y0:y1, x0:x1], FITS order (row 0 = bottom),
+# as a new array the caller may modify
 Reader = Callable[[int, int, int, int], np.ndarray]
 # map(function, strip starts) -> iterable of results: the built-in map, or a thread pool's map
 MapStrips = Callable[[Callable[[int], None], Iterable[int]], Iterable[None]]
@@ -55,11 +56,15 @@ def _divide(total: np.ndarray, count: np.ndarray) -> np.ndarray:
     return mean.astype(np.float32, copy=False)
 
 
-def halve_values(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """2x2 sums of the finite values of a float array (display orientation) and their counts."""
+def halve_values(values: np.ndarray, *, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """2x2 sums of the finite values of a float array (display orientation) and their counts.
+
+    ``overwrite=True`` lets it zero the non-finite values of ``values`` in place (saves a copy).
+    """
     values = _pad_even(np.asarray(values, dtype=np.float32), np.nan)
     finite = np.isfinite(values)
-    zeroed = np.where(finite, values, np.float32(0))
+    zeroed = values if overwrite and values.flags.writeable else values.copy()
+    zeroed[~finite] = 0  # boolean assignment: several times faster than np.where when NaN are few
     return _sum4(zeroed, np.float32), _sum4(finite.view(np.uint8), np.uint8)
 
 
@@ -91,7 +96,7 @@ def halve_source(
     def strip(d0: int) -> None:
         d1 = min(d0 + strip_rows, height)
         values = read(height - d1, height - d0, 0, width)[::-1]  # display rows d0..d1
-        t2, c2 = halve_values(values)
+        t2, c2 = halve_values(values, overwrite=True)
         mean2[d0 // 2 : d0 // 2 + t2.shape[0]] = _divide(t2, c2)
         t4, c4 = halve_sums(t2, c2, 4)
         total4[d0 // 4 : d0 // 4 + t4.shape[0]] = t4

@@ -120,3 +120,14 @@ def test_strips_in_parallel_give_the_same_levels() -> None:
     assert serial.keys() == parallel.keys()
     for k in serial:
         np.testing.assert_array_equal(serial[k], parallel[k])
+
+
+def test_halve_values_leaves_its_input_alone_unless_allowed() -> None:
+    values = np.array([[1, np.nan], [np.inf, 5]], dtype=np.float32)
+    kept = values.copy()
+    total, count = halve_values(values)
+    np.testing.assert_array_equal(values, kept)
+    assert total[0, 0] == 6.0 and count[0, 0] == 2
+    total, count = halve_values(values, overwrite=True)
+    assert total[0, 0] == 6.0 and count[0, 0] == 2
+    assert np.isfinite(values).all()  # zeroed in place
