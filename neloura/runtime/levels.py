@@ -62,6 +62,13 @@ class RowReader:
         self.row_bytes = plane.width * self.dtype.itemsize
         self.offset = data_start + first * self.dtype.itemsize
         self._fd = os.open(image.path, os.O_RDONLY)
+        header = image.header
+        # plain floats need no physical conversion: the pyramid treats +/-inf like NaN itself
+        self.plain = (
+            self.dtype.kind == "f"
+            and float(header.get("BSCALE", 1.0)) == 1.0
+            and float(header.get("BZERO", 0.0)) == 0.0
+        )
 
     @staticmethod
     def supports(plane: ImagePlane) -> bool:
@@ -73,12 +80,15 @@ class RowReader:
             return False
 
     def read(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
-        """Physical float32 values of ``data[y0:y1, x0:x1]`` (FITS order)."""
+        """Physical float32 values of ``data[y0:y1, x0:x1]`` (FITS order; for plain float data
+        +/-inf are left as they are, the pyramid ignores them like NaN)."""
         size = (y1 - y0) * self.row_bytes
         buffer = os.pread(self._fd, size, self.offset + y0 * self.row_bytes)
         if len(buffer) != size:
             raise NotAFitsImage(f"{self.plane.image.path.name} is truncated")
         raw = np.frombuffer(buffer, self.dtype).reshape(y1 - y0, self.plane.width)[:, x0:x1]
+        if self.plain:
+            return raw.astype(np.float32)  # byte swap into a new array
         return self.plane.image.physical(raw)
 
     def close(self) -> None:

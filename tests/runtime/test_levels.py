@@ -158,3 +158,22 @@ def test_gzipped_fits_levels_come_from_the_decompressed_data(settings: Settings)
     np.testing.assert_allclose(level, block_mean(data[::-1], 4), rtol=1e-5, atol=1e-6)
     store.close()
     image.close()
+
+
+def test_infinities_are_no_data_in_levels(settings: Settings) -> None:
+    data = np.ones((64, 64), np.float32)
+    data[::3, ::5] = np.inf
+    data[1::7, ::2] = -np.inf
+    data[10:20] = np.nan
+    image, key = _image(settings, "inf.fits", data)
+    store = LevelStore(settings)
+    entry = store.levels(key, image.plane(0))
+    for k in (2, 8, 64):
+        level = entry.get(k, timeout=30)
+        finite = level[np.isfinite(level)]
+        assert finite.size and (finite == 1.0).all()
+        np.testing.assert_array_equal(
+            np.isnan(level), np.isnan(block_mean(np.where(np.isinf(data), np.nan, data)[::-1], k))
+        )
+    store.close()
+    image.close()
