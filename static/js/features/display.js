@@ -3,6 +3,7 @@
 // 'display:set'; the viewer re-renders only the visible tiles.
 
 import { formatValue } from '../lib/format.js';
+import { createHistogram } from '../lib/histogram.js';
 
 const PRESETS = ['99.9', '99.5', '99', '98', '95', '90', 'minmax', 'zscale'];
 const STRETCHES = ['linear', 'log', 'sqrt', 'squared', 'power', 'asinh', 'sinh', 'histequ'];
@@ -11,10 +12,6 @@ const NAN_COLORS = [['', 'transparent'], ['black', 'black'], ['white', 'white'],
 export function mount(ctx) {
   const { bus, api, ui, viewer, escape: { el } } = ctx;
   const panel = ui.addPanel({ id: 'display-panel', title: 'Display', order: 20 });
-  const canvas = el('canvas', { id: 'histogram-canvas' });
-  const minLine = el('div', { class: 'limit min', title: 'drag: minimum' });
-  const maxLine = el('div', { class: 'limit max', title: 'drag: maximum' });
-  const histo = el('div', { class: 'histogram', id: 'histogram' }, canvas, minLine, maxLine);
   const vminInput = el('input', { type: 'number', id: 'display-vmin', step: 'any', 'aria-label': 'minimum' });
   const vmaxInput = el('input', { type: 'number', id: 'display-vmax', step: 'any', 'aria-label': 'maximum' });
   const stretchSelect = el('select', { id: 'display-stretch', 'aria-label': 'stretch' }, STRETCHES.map((s) => el('option', { value: s }, s)));
@@ -24,8 +21,14 @@ export function mount(ctx) {
   const presetButtons = PRESETS.map((p) => el('button', { class: 'btn small', type: 'button', dataset: { preset: p } }, /\d/.test(p) ? `${p}%` : p));
   const resetButton = el('button', { class: 'btn small', type: 'button', id: 'display-reset' }, 'Reset');
   const exponentRow = el('div', { class: 'row' }, el('label', { for: 'display-exponent' }, 'Exponent'), exponentInput);
+  const set = (patch) => bus.emit('display:set', patch);
+  const histo = createHistogram(el, {
+    id: 'histogram',
+    onDrag: (vmin, vmax) => { vminInput.value = formatValue(vmin); vmaxInput.value = formatValue(vmax); },
+    onDrop: (vmin, vmax) => set({ vmin, vmax }),
+  });
   panel.element.append(
-    histo,
+    histo.element,
     el('div', { class: 'row limits' }, el('label', { for: 'display-vmin' }, 'Min'), vminInput, el('label', { for: 'display-vmax' }, 'Max'), vmaxInput),
     el('div', { class: 'chips', id: 'display-presets' }, presetButtons),
     el('div', { class: 'row' }, el('label', { for: 'display-stretch' }, 'Stretch'), stretchSelect),
@@ -35,75 +38,21 @@ export function mount(ctx) {
   );
 
   let display = null;
-  let hist = null; // { counts, edges, lo, hi }
   let histTimer = 0;
-
-  const set = (patch) => bus.emit('display:set', patch);
-  const xOf = (v) => (hist ? (v - hist.lo) / (hist.hi - hist.lo) : 0);
-
-  function drawHistogram() {
-    const r = histo.getBoundingClientRect();
-    canvas.width = Math.max(1, Math.round(r.width));
-    canvas.height = Math.max(1, Math.round(r.height));
-    const g = canvas.getContext('2d');
-    g.clearRect(0, 0, canvas.width, canvas.height);
-    if (!hist || !display) return;
-    const logs = hist.counts.map((c) => Math.log10(1 + c));
-    const top = Math.max(...logs, 1);
-    const w = canvas.width / logs.length;
-    g.fillStyle = '#5a6d8f';
-    logs.forEach((v, i) => { const h = (v / top) * (canvas.height - 4); g.fillRect(i * w, canvas.height - h, Math.max(1, w), h); });
-    g.fillStyle = '#5aa9ff22';
-    const a = xOf(display.vmin) * canvas.width;
-    const b = xOf(display.vmax) * canvas.width;
-    g.fillRect(a, 0, b - a, canvas.height);
-    minLine.style.left = `${xOf(display.vmin) * 100}%`;
-    maxLine.style.left = `${xOf(display.vmax) * 100}%`;
-  }
 
   async function loadHistogram() {
     const image = viewer.image;
     if (!image || !display) return;
-    const width = display.vmax - display.vmin;
-    const lo = display.vmin - 0.5 * width;
-    const hi = display.vmax + 0.5 * width;
+    const width = display.vmax - display.vmin; // the histogram spans the limits and half as much each side
+    const params = { path: image.path, hdu: image.hdu, plane: image.plane, bins: 160, vmin: display.vmin - 0.5 * width, vmax: display.vmax + 0.5 * width };
     try {
-      const h = await api.get('/api/images/histogram', { path: image.path, hdu: image.hdu, plane: image.plane, bins: 160, vmin: lo, vmax: hi });
-      hist = { counts: h.counts, lo: h.vmin, hi: h.vmax };
-      drawHistogram();
-      histo.dataset.loaded = '1';
+      const h = await api.get('/api/images/histogram', params);
+      histo.setData({ counts: h.counts, lo: h.vmin, hi: h.vmax });
     } catch (err) {
       bus.emit('notify', { message: `histogram: ${err.detail || err}`, level: 'warning' });
     }
   }
   const scheduleHistogram = () => { clearTimeout(histTimer); histTimer = setTimeout(loadHistogram, 150); };
-
-  function drag(line, key) {
-    line.addEventListener('pointerdown', (e) => {
-      if (!hist || !display) return;
-      e.preventDefault();
-      line.setPointerCapture(e.pointerId);
-      const r = histo.getBoundingClientRect();
-      const move = (ev) => {
-        const f = Math.max(0, Math.min(1, (ev.clientX - r.left) / r.width));
-        const v = hist.lo + f * (hist.hi - hist.lo);
-        const other = key === 'vmin' ? display.vmax : display.vmin;
-        if ((key === 'vmin' && v >= other) || (key === 'vmax' && v <= other)) return;
-        display = { ...display, [key]: v };
-        (key === 'vmin' ? vminInput : vmaxInput).value = formatValue(v);
-        drawHistogram();
-      };
-      const up = () => {
-        line.removeEventListener('pointermove', move);
-        line.removeEventListener('pointerup', up);
-        set({ vmin: display.vmin, vmax: display.vmax });
-      };
-      line.addEventListener('pointermove', move);
-      line.addEventListener('pointerup', up);
-    });
-  }
-  drag(minLine, 'vmin');
-  drag(maxLine, 'vmax');
 
   async function preset(name) {
     const image = viewer.image;
@@ -156,7 +105,7 @@ export function mount(ctx) {
       exponentRow.hidden = !['power', 'log'].includes(d.stretch);
       invertBox.checked = d.invert;
       nanSelect.value = NAN_COLORS.some(([v]) => v === d.nan_color) ? d.nan_color : '';
-      drawHistogram();
+      histo.setLimits(d.vmin, d.vmax);
       scheduleHistogram();
     }),
     bus.on('plane:changed', scheduleHistogram),
