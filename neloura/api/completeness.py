@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import uuid
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
@@ -42,9 +44,25 @@ class CompletenessRequest(ImageRef):
 
 @router.get("/psf", summary="PSF files available under psf/")
 def list_psfs(settings: SettingsDep) -> dict[str, Any]:
-    root = settings.psf_dir
-    names = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.suffix.lower() in (".fits", ".fit"))
-    return {"psfs": names}
+    return {"psfs": _psf_names(settings.psf_dir)}
+
+
+def _psf_names(root: Path) -> list[str]:
+    """FITS files under psf/ that resolve inside it (symlinks leading out and loops are skipped)."""
+    names = []
+    inside = root.resolve()
+    for dirpath, _, filenames in os.walk(root):  # does not follow symlinked folders
+        for filename in filenames:
+            path = Path(dirpath) / filename
+            if path.suffix.lower() not in (".fits", ".fit") or filename.startswith("."):
+                continue
+            try:
+                resolved = path.resolve(strict=True)
+            except (OSError, RuntimeError):  # dangling link or loop
+                continue
+            if resolved.is_file() and inside in resolved.parents:
+                names.append(path.relative_to(root).as_posix())
+    return sorted(names)
 
 
 @router.post("/completeness", summary="Start an artificial-source completeness test; returns the job")
