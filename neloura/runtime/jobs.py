@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import os
+import signal
 import threading
 import time
 import uuid
@@ -86,6 +88,7 @@ class Job:
 
 def _child(conn: Connection, func: JobFunc, kwargs: dict[str, Any]) -> None:
     """Entry point of a job process: run, report progress, send the result or the error."""
+    os.setpgrp()  # its own process group: cancelling also stops the job's own worker processes
     last = [0.0]
 
     def progress(fraction: float, message: str) -> None:
@@ -105,6 +108,17 @@ def _child(conn: Connection, func: JobFunc, kwargs: dict[str, Any]) -> None:
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))
     finally:
         conn.close()
+
+
+def _kill(job: Job) -> None:
+    """Terminate a running job's process group (the job and any worker processes it started)."""
+    process = job.process
+    if process is None or process.pid is None or not process.is_alive():
+        return
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        process.terminate()
 
 
 class JobRegistry:
@@ -148,6 +162,7 @@ class JobRegistry:
         with self._lock:
             for job in self._jobs.values():
                 if job.state in ("queued", "running"):
+                    _kill(job)
                     self._finish(job, "cancelled", message="server stopped")
 
     # ------------------------------------------------------------------ public API
@@ -189,8 +204,7 @@ class JobRegistry:
                     queue.remove(job)
                 self._finish(job, "cancelled", message="cancelled before it started")
             elif job.state == "running":
-                if job.process is not None and job.process.is_alive():
-                    job.process.terminate()
+                _kill(job)
                 self._finish(job, "cancelled", message="cancelled")
         self._wake.set()
         return job

@@ -29,3 +29,16 @@ def sleeper(progress: Any, *, seconds: float = 30.0) -> dict[str, Any]:
 
 def bad(progress: Any) -> dict[str, Any]:
     raise InvalidParameter("the threshold makes no sense")
+
+
+def with_workers(progress: Any, *, seconds: float = 60.0) -> dict[str, Any]:
+    """A job that starts two worker processes of its own, as completeness runs do."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    workers = [ctx.Process(target=time.sleep, args=(seconds,)) for _ in range(2)]
+    for w in workers:
+        w.start()
+    progress(0.5, "workers started")
+    time.sleep(seconds)
+    return {}

@@ -62,6 +62,19 @@ def test_cancel_stops_a_running_job_process(registry: JobRegistry) -> None:
     assert not process.is_alive()
 
 
+def test_cancel_also_stops_the_worker_processes_a_job_started(registry: JobRegistry) -> None:
+    psutil = pytest.importorskip("psutil")
+    job = registry.submit("workers", jf.with_workers, {"seconds": 60}, user="a", memory_bytes=1)
+    end = time.monotonic() + 30
+    while registry.get(job.id).progress < 0.5 and time.monotonic() < end:
+        time.sleep(0.05)
+    children = psutil.Process(registry.get(job.id).process.pid).children(recursive=True)
+    assert len(children) == 2
+    registry.cancel(job.id)
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive
+
+
 def test_errors_are_reported_with_their_message(registry: JobRegistry) -> None:
     job = registry.submit("bad", jf.bad, {}, user="a", memory_bytes=1)
     done = registry.wait(job.id, 60)
