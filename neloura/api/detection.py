@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
+from astropy.table import Table
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ServicesDep, SettingsDep
 from neloura.api.jobs import user_of
+from neloura.core.wcs import ImageWcs
 from neloura.errors import InvalidParameter
-from neloura.runtime.detection import detection_task, photometry_at
+from neloura.runtime.detection import detection_task, photometry_at, safe_stem, write_table
 
 router = APIRouter(prefix="/api", tags=["detection"])
 
@@ -42,8 +45,15 @@ class DetectionRequest(ImageRef, DetectionParams):
 
 
 class PhotometryRequest(ImageRef):
-    x_pix: Annotated[list[float], Field(min_length=1, max_length=10000, description="0-based x positions")]
-    y_pix: Annotated[list[float], Field(min_length=1, max_length=10000, description="0-based y positions")]
+    x_pix: Annotated[list[float] | None, Field(max_length=10000, description="0-based x positions")] = None
+    y_pix: Annotated[list[float] | None, Field(max_length=10000, description="0-based y positions")] = None
+    ra_deg: Annotated[list[float] | None, Field(max_length=10000, description="ICRS right ascensions")] = None
+    dec_deg: Annotated[list[float] | None, Field(max_length=10000, description="ICRS declinations")] = None
+    catalog: Annotated[str | None, Field(description="measure at every source of this catalog (under catalogs/)")] = (
+        None
+    )
+    ra_col: str | None = None
+    dec_col: str | None = None
     radius_px: Annotated[float, Field(gt=0, le=500)] = 4.0
     annulus_px: tuple[float, float] | None = None
 
@@ -80,20 +90,55 @@ def start_detection(
     return job.public()
 
 
-@router.post("/photometry", summary="Aperture photometry (local annulus) at 0-based pixel positions")
-def photometry(services: ServicesDep, body: PhotometryRequest) -> dict[str, Any]:
-    if len(body.x_pix) != len(body.y_pix):
-        raise InvalidParameter("x_pix and y_pix must have the same length")
+@router.post("/photometry", summary="Aperture photometry (local annulus) at pixel or sky positions, or a catalog")
+def photometry(services: ServicesDep, settings: SettingsDep, body: PhotometryRequest) -> dict[str, Any]:
+    """Give exactly one of: ``x_pix``+``y_pix`` (0-based), ``ra_deg``+``dec_deg`` (ICRS) or ``catalog``.
+    A catalog's result is also saved under catalogs/photometry/ (FITS + CSV) and named in the answer."""
     image = services.images.get(body.path, body.hdu)
-    x, y = np.asarray(body.x_pix, dtype=float), np.asarray(body.y_pix, dtype=float)
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise InvalidParameter("positions must be finite numbers")
+    image.plane(body.plane)
+    modes = [body.x_pix is not None or body.y_pix is not None, body.ra_deg is not None or body.dec_deg is not None]
+    modes.append(body.catalog is not None)
+    if sum(modes) != 1:
+        raise InvalidParameter("give exactly one of x_pix/y_pix, ra_deg/dec_deg or catalog")
+    wcs = ImageWcs.from_header(image.header)
+    if body.catalog is not None:
+        ra, dec = services.catalogs.radec(body.catalog, body.ra_col, body.dec_col)
+        x, y = _to_pixels(wcs, ra, dec, body.plane)
+        inside = np.isfinite(x) & (x >= -0.5) & (y >= -0.5) & (x <= image.width - 0.5) & (y <= image.height - 0.5)
+        if not inside.any():
+            raise InvalidParameter(f"no source of {body.catalog} falls on this image")
+        table = photometry_at(image, body.plane, x[inside], y[inside], body.radius_px, body.annulus_px)
+        table.add_column(np.nonzero(inside)[0], name="catalog_row", index=0)
+        name = f"{Path(body.catalog).stem}_on_{safe_stem(Path(body.path))}_{uuid.uuid4().hex[:8]}"
+        files = write_table(table, settings.catalogs_dir / "photometry" / name)
+        answer = _answer(table[:100])
+        answer.update(catalog=f"photometry/{name}.fits", n_sources=len(table), files=sorted(files))
+        return answer
+    if modes[1]:
+        if body.ra_deg is None or body.dec_deg is None or len(body.ra_deg) != len(body.dec_deg):
+            raise InvalidParameter("ra_deg and dec_deg must have the same length")
+        x, y = _to_pixels(wcs, np.asarray(body.ra_deg, float), np.asarray(body.dec_deg, float), body.plane)
+    else:
+        if body.x_pix is None or body.y_pix is None or len(body.x_pix) != len(body.y_pix):
+            raise InvalidParameter("x_pix and y_pix must have the same length")
+        x, y = np.asarray(body.x_pix, dtype=float), np.asarray(body.y_pix, dtype=float)
+    if len(x) == 0 or not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise InvalidParameter("positions must be finite numbers (and project onto the image)")
     if x.min() < -0.5 or y.min() < -0.5 or x.max() > image.width - 0.5 or y.max() > image.height - 0.5:
         raise InvalidParameter(f"positions must lie on the image (0..{image.width - 1}, 0..{image.height - 1})")
     span = (x.max() - x.min() + 100) * (y.max() - y.min() + 100)
     if span > 64e6:
         raise InvalidParameter("positions spread over too large an area for one request; send smaller groups")
-    table = photometry_at(image, body.plane, x, y, body.radius_px, body.annulus_px)
+    return _answer(photometry_at(image, body.plane, x, y, body.radius_px, body.annulus_px))
+
+
+def _to_pixels(wcs: ImageWcs, ra: np.ndarray, dec: np.ndarray, plane: int) -> tuple[np.ndarray, np.ndarray]:
+    if not wcs.has_celestial:
+        raise InvalidParameter("this image has no celestial WCS: give pixel positions")
+    return wcs.world_to_pixel(ra, dec, plane)
+
+
+def _answer(table: Table) -> dict[str, Any]:
     columns = table.colnames
     rows = [{c: _json(table[c][i]) for c in columns} for i in range(len(table))]
     units = {c: str(table[c].unit) if table[c].unit is not None else "" for c in columns}

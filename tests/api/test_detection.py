@@ -78,3 +78,27 @@ def test_photometry_at_a_clicked_point_and_a_list(client: TestClient, settings: 
     assert outside.status_code == 422
     uneven = client.post("/api/photometry", json={"path": "field.fits", "x_pix": [9.0, 3.0], "y_pix": [3.0]})
     assert uneven.status_code == 422
+
+
+def test_photometry_at_sky_positions_and_for_a_whole_catalog(client: TestClient, settings: Settings) -> None:
+    truth = write_field(settings.files_dir, bunit="")
+    bright = truth[np.argsort(-np.asarray(truth["snr"]))[:6]]
+    by_pixel = client.post(
+        "/api/photometry", json={"path": "field.fits", "x_pix": list(bright["x_pix"]), "y_pix": list(bright["y_pix"])}
+    ).json()
+    ra = [r["ra_deg"] for r in by_pixel["rows"]]
+    dec = [r["dec_deg"] for r in by_pixel["rows"]]
+    by_sky = client.post("/api/photometry", json={"path": "field.fits", "ra_deg": ra, "dec_deg": dec}).json()
+    assert np.allclose([r["x_pix"] for r in by_sky["rows"]], bright["x_pix"], atol=1e-6)
+    assert np.allclose([r["flux"] for r in by_sky["rows"]], [r["flux"] for r in by_pixel["rows"]], rtol=1e-6)
+    Table({"ra": [*ra, 10.0], "dec": [*dec, -80.0]}).write(settings.catalogs_dir / "mine.csv", format="ascii.csv")
+    answer = client.post("/api/photometry", json={"path": "field.fits", "catalog": "mine.csv"})
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert result["n_sources"] == 6 and result["catalog"].startswith(
+        "photometry/"
+    )  # the far-away row is not on the image
+    saved = Table.read(settings.catalogs_dir / result["catalog"])
+    assert list(saved["catalog_row"]) == [0, 1, 2, 3, 4, 5]
+    both = client.post("/api/photometry", json={"path": "field.fits", "catalog": "mine.csv", "x_pix": [1.0]})
+    assert both.status_code == 422
