@@ -102,3 +102,23 @@ def test_photometry_at_sky_positions_and_for_a_whole_catalog(client: TestClient,
     assert list(saved["catalog_row"]) == [0, 1, 2, 3, 4, 5]
     both = client.post("/api/photometry", json={"path": "field.fits", "catalog": "mine.csv", "x_pix": [1.0]})
     assert both.status_code == 422
+
+
+def test_detection_on_a_cube_plane_and_a_tile_compressed_image(client: TestClient, settings: Settings) -> None:
+    from astropy.io import fits
+
+    from neloura.core.synthetic import add_gaussian_sources, make_wcs_header
+
+    rng = np.random.default_rng(8)
+    cube = rng.normal(0, 1, (3, 128, 128)).astype(np.float32)
+    xs, ys = rng.uniform(15, 113, 12), rng.uniform(15, 113, 12)
+    add_gaussian_sources(cube[2], xs, ys, np.full(12, 300.0), 3.0)
+    header = make_wcs_header((128, 128), 150.0, 2.0, 0.2)
+    fits.PrimaryHDU(cube, header=header).writeto(settings.files_dir / "cube.fits")
+    on_2 = wait_job(client, client.post("/api/detection", json={"path": "cube.fits", "plane": 2}).json()["id"])
+    on_0 = wait_job(client, client.post("/api/detection", json={"path": "cube.fits", "plane": 0}).json()["id"])
+    assert on_2["result"]["n_sources"] == 12 and on_0["result"]["n_sources"] <= 1
+    compressed = fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(cube[2], header=header, quantize_level=64)])
+    compressed.writeto(settings.files_dir / "comp.fits")
+    job = wait_job(client, client.post("/api/detection", json={"path": "comp.fits", "hdu": 1}).json()["id"])
+    assert job["state"] == "done" and job["result"]["n_sources"] == 12
