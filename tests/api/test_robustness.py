@@ -284,7 +284,22 @@ def _bad_files(files: Path) -> dict[str, bytes]:
         "one_block.fits": good[:first_header],
         "garbage.fits.gz": b"\x1f\x8b\x08\x00" + b"garbage" * 100,
         "table_only.fits": table_bytes,
+        "huge_dims.fits": _header_only(BITPIX=-32, NAXIS=2, NAXIS1=200_000, NAXIS2=200_000),
+        "odd_bitpix.fits": _header_only(BITPIX=7, NAXIS=2, NAXIS1=4, NAXIS2=4) + b"\0" * 2880,
+        "naxis_999.fits": _header_only(BITPIX=8, NAXIS=999),
+        "nan_axes.fits": _header_only(BITPIX=16, NAXIS=2, NAXIS1="NAN", NAXIS2=-5),
     }
+
+
+def _header_only(**cards: Any) -> bytes:
+    """A hand-written primary header (no validation: astropy would refuse to write these)."""
+    text = "SIMPLE  =                    T"
+    text = text.ljust(80)
+    for key, value in cards.items():
+        shown = f"'{value}'" if isinstance(value, str) else str(value)
+        text += f"{key:<8}= {shown:>20}".ljust(80)
+    text += "END".ljust(80)
+    return text.ljust(2880).encode("ascii")
 
 
 BAD_NAMES = (
@@ -296,9 +311,21 @@ BAD_NAMES = (
     "one_block.fits",
     "garbage.fits.gz",
     "table_only.fits",
+    "huge_dims.fits",
+    "odd_bitpix.fits",
+    "naxis_999.fits",
+    "nan_axes.fits",
 )
 # Files whose headers are all intact: listing HDUs and reading cards may succeed.
-HEADERS_READABLE = {"truncated_data.fits", "table_only.fits", "one_block.fits"}
+HEADERS_READABLE = {
+    "truncated_data.fits",
+    "table_only.fits",
+    "one_block.fits",
+    "huge_dims.fits",
+    "odd_bitpix.fits",
+    "naxis_999.fits",
+    "nan_axes.fits",
+}
 
 
 @pytest.fixture(scope="module")
