@@ -76,4 +76,7 @@ def test_artificial_source_panel_shows_the_completeness_plot(page: Any, live_ser
     page.wait_for_selector("#completeness-plot", timeout=180_000)
     page.wait_for_function("() => document.getElementById('completeness-plot').naturalWidth > 100")
     assert page.locator("#completeness-results a[download='completeness.json']").count() == 1
-    assert page.locator("#completeness-open-injected").count() == 1
+    page.click("#completeness-open-injected")
+    page.wait_for_function(
+        "() => (window.neloura.ctx.viewer.image?.path || '').startsWith('results/galaxy_injected_')", timeout=60_000
+    )
