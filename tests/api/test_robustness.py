@@ -945,6 +945,33 @@ def test_websocket_survives_odd_messages(api: TestClient, label: str) -> None:
         assert ws.receive_json()["type"] == "hello"
 
 
+def test_erase_uploads_only_removes_inside_uploads(tmp_path: Path) -> None:
+    """Admin erase-uploads: links leading out are removed as links; their targets, and files/ outside
+    uploads/, stay."""
+    outside = tmp_path / "outside"
+    (outside / "dir").mkdir(parents=True)
+    (outside / "keep.fits").write_bytes(b"keep")
+    (outside / "dir" / "inner.fits").write_bytes(b"inner")
+    settings = Settings(root=tmp_path / "root", demo=False, disk_cache=False, admin=True)  # loopback host
+    settings.ensure_folders()
+    (settings.files_dir / "mine.fits").write_bytes(b"mine")
+    uploads = settings.uploads_dir
+    (uploads / "old.fits").write_bytes(b"x")
+    (uploads / "sub").mkdir()
+    (uploads / "sub" / "deep.fits").write_bytes(b"y")
+    (uploads / "link_file.fits").symlink_to(outside / "keep.fits")
+    (uploads / "link_dir").symlink_to(outside / "dir", target_is_directory=True)
+    (uploads / "sub" / "link_up").symlink_to(settings.files_dir, target_is_directory=True)
+    (uploads / "loop").symlink_to("loop")
+    with TestClient(create_app(settings)) as client:
+        response = client.post("/admin/erase-uploads")
+    assert response.status_code == 200, response.text
+    assert sorted(p.name for p in uploads.iterdir()) == []
+    assert (outside / "keep.fits").read_bytes() == b"keep"
+    assert (outside / "dir" / "inner.fits").read_bytes() == b"inner"
+    assert (settings.files_dir / "mine.fits").read_bytes() == b"mine"
+
+
 def test_the_outside_folder_is_untouched(world: dict[str, Path]) -> None:
     """Nothing in the sweep deleted or changed the files outside the data root."""
     assert (world["outside"] / "secret.txt").read_text() == SECRET
