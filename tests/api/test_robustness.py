@@ -478,6 +478,29 @@ def test_valid_request_works(api: TestClient, ep: Endpoint) -> None:
     assert response.status_code in ep.ok, response.text[:300]
     if _is_redirect(ep):
         assert response.headers["location"].startswith("/?")
+    if ep.key == "POST /api/completeness":  # the detection job is kept for the job-file test below
+        api.delete(f"/api/jobs/{response.json()['id']}")
+
+
+def test_job_file_names_cannot_escape(api: TestClient, world: dict[str, Path]) -> None:
+    """A finished job serves only the files it produced, whatever name is asked for."""
+    import time
+
+    ep = BY_KEY["POST /api/detection"]
+    job = send(api, ep).json()
+    deadline = time.monotonic() + 120
+    while job["state"] not in ("done", "failed", "cancelled") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        job = api.get(f"/api/jobs/{job['id']}").json()
+    assert job["state"] == "done", job
+    names = job["result"]["files"]
+    assert names
+    ok = api.get(f"/api/jobs/{job['id']}/files/{quote(names[0])}")
+    assert ok.status_code == 200 and ok.content
+    for template in ESCAPES.values():
+        value = template.format(outside=world["outside"], secret="secret.fits")
+        url = f"/api/jobs/{_encode_path_value(job['id'])}/files/{_encode_path_value(value)}"
+        assert_clean_error(api.get(url), (403, 404, 422))
 
 
 # --------------------------------------------------------------------------------------------
