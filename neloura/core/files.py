@@ -57,7 +57,7 @@ def _visible(path: Path, root: Path) -> bool:
         return False
     try:
         resolved = path.resolve()
-    except OSError:
+    except (OSError, RuntimeError):  # a symlink loop: RuntimeError before Python 3.13, OSError after
         return False
     return resolved == root or root in resolved.parents
 

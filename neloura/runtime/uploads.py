@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from python_multipart import MultipartParser
+from python_multipart.exceptions import ParseError
 from python_multipart.multipart import parse_options_header
 
 from neloura.core.files import is_fits_name, validate_fits
@@ -117,10 +118,13 @@ async def receive_upload(
         with part.open("wb") as sink:
             form = _Form(sink, limit, settings.upload_max_mb)
             parser = MultipartParser(_boundary(content_type), form.callbacks())
-            async for chunk in body:
-                if chunk:
-                    await asyncio.to_thread(parser.write, chunk)
-            parser.finalize()
+            try:
+                async for chunk in body:
+                    if chunk:
+                        await asyncio.to_thread(parser.write, chunk)
+                parser.finalize()
+            except ParseError as exc:  # malformed body, or a part header over the parser's limits
+                raise InvalidParameter(f"malformed multipart upload: {exc}") from exc
         return await asyncio.to_thread(_keep, settings, part, form, folder_default)
     finally:
         part.unlink(missing_ok=True)

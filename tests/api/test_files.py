@@ -165,3 +165,23 @@ def test_upload_needs_a_multipart_file_part(client: TestClient, settings: Settin
     r = client.post("/api/files/upload", data={"folder": "x"}, files={"other": ("a.fits", b"x")})
     assert r.status_code == 422 and "no part named 'file'" in r.json()["detail"]
     assert os.listdir(settings.uploads_dir) == []
+
+
+def test_symlink_loop_is_skipped_not_a_500(client: TestClient, tree: Path) -> None:
+    (tree / "loop").symlink_to(tree / "loop")
+    assert client.get("/api/files").status_code == 200
+    assert "loop" not in [e["name"] for e in client.get("/api/files").json()["entries"]]
+    assert client.get("/api/files/search", params={"q": "o"}).status_code == 200
+
+
+def test_malformed_multipart_is_a_422(client: TestClient, settings: Settings) -> None:
+    r = client.post(
+        "/api/files/upload",
+        content=b"--XyZ\r\nthis is not a header line at all\r\n\r\n\x00\x01--XyZ--",
+        headers={"Content-Type": "multipart/form-data; boundary=XyZ"},
+    )
+    assert r.status_code == 422 and "malformed multipart" in r.json()["detail"]
+    long_name = "a" * 5000 + ".fits"
+    r = client.post("/api/files/upload", files={"file": (long_name, _fits_bytes(np.zeros((4, 4), "f4")))})
+    assert r.status_code == 422
+    assert os.listdir(settings.uploads_dir) == []

@@ -378,14 +378,6 @@ def api(app_client: tuple[FastAPI, TestClient, Settings]) -> TestClient:
 # Remove an entry when its owner fixes it (strict=True turns the fixed case into a failure).
 # --------------------------------------------------------------------------------------------
 
-_LOOP_LISTING = (
-    "neloura/core/files.py:59 _visible(): a symlink loop under files/ (files/loop -> loop) makes "
-    "Path.resolve() raise RuntimeError (OSError ELOOP on 3.13): 500 for the folder listing and search"
-)
-_MULTIPART = (
-    "neloura/runtime/uploads.py:122 receive_upload(): python_multipart's MultipartParseError "
-    "(malformed body, or a part header over its size limit, e.g. a 5000-character file name) escapes: 500"
-)
 _CATALOG_LISTING = (
     "neloura/runtime/catalogs.py:124 list_catalogs(): a symlink in catalogs/ leading outside "
     "(catalogs/link_secret.csv -> /elsewhere/secret.csv) makes relative_to_root() raise ValueError: 500"
@@ -393,13 +385,6 @@ _CATALOG_LISTING = (
 KNOWN_BUGS: dict[str, str] = {
     "GET /api/catalogs": _CATALOG_LISTING,
     "listing:GET /api/catalogs": _CATALOG_LISTING,
-    "GET /api/files:folder:empty": _LOOP_LISTING,
-    "GET /api/files:folder:spaces": _LOOP_LISTING,
-    "GET /api/files/search:q:spaces": _LOOP_LISTING,
-    "listing:GET /api/files": _LOOP_LISTING,
-    "listing:GET /api/files/search?q=o": _LOOP_LISTING,
-    "upload_name:long": _MULTIPART,
-    "broken_upload:/api/files/upload:garbage": _MULTIPART,
 }
 
 
