@@ -29,7 +29,9 @@ def test_detection_panel_runs_a_job_and_overlays_the_catalog(page: Any, live_ser
     page.wait_for_function(
         "() => /sources/.test(document.getElementById('detection-status').textContent)", timeout=120_000
     )
-    page.wait_for_function("() => window.__jobEvents.some((e) => e.state === 'done')")  # pushed over /ws
+    page.wait_for_function(
+        "() => window.__jobEvents.some((e) => e.state === 'done')", timeout=60_000
+    )  # pushed over /ws
     events = page.evaluate("() => window.__jobEvents")
     running = [e["progress"] for e in events if e["kind"] == "detection" and e["state"] == "running"]
     assert running and any(0 < p < 1 for p in running)
@@ -37,15 +39,18 @@ def test_detection_panel_runs_a_job_and_overlays_the_catalog(page: Any, live_ser
     status = page.text_content("#detection-status")
     n_sources = int(status.split()[0])
     assert n_sources > 20
-    page.wait_for_function("() => Number(document.body.dataset.overlayCount || 0) > 0", timeout=60_000)
+    page.wait_for_function("() => Number(document.body.dataset.overlayCount || 0) > 0", timeout=120_000)
     assert 0 < int(page.evaluate("() => Number(document.body.dataset.overlayCount)")) <= n_sources
     assert page.locator("#detection-results table tbody tr").count() > 0
     # cross-match with the demo catalog: matched detections are highlighted, counts shown
-    page.wait_for_selector("#detection-xmatch-catalog option[value='demo_sources.csv']", state="attached")
+    page.wait_for_selector(
+        "#detection-xmatch-catalog option[value='demo_sources.csv']", state="attached", timeout=60_000
+    )
     page.select_option("#detection-xmatch-catalog", "demo_sources.csv")
     page.click("#detection-xmatch-run")
     page.wait_for_function(
-        "() => /detections matched/.test(document.getElementById('detection-xmatch-result').textContent)"
+        "() => /detections matched/.test(document.getElementById('detection-xmatch-result').textContent)",
+        timeout=120_000,
     )
     matched = int(page.text_content("#detection-xmatch-result").split()[0])
     assert 0 < matched <= n_sources
@@ -62,7 +67,7 @@ def test_photometry_on_click(page: Any, live_server: Any) -> None:
     page.click("#detection-panel .panel-head")
     page.check("#photometry-toggle")
     page.evaluate("() => window.neloura.ctx.bus.emit('viewer:click', { x: 100.0, y: 120.0 })")
-    page.wait_for_selector("#photometry-result .det-flux")
+    page.wait_for_selector("#photometry-result .det-flux", timeout=60_000)
     assert "µJy" in page.text_content("#photometry-result") or "uJy" in page.text_content("#photometry-result")
 
 
@@ -74,7 +79,7 @@ def test_artificial_source_panel_shows_the_completeness_plot(page: Any, live_ser
         page.fill(f"#completeness-form input[name={name}]", value)
     page.click("#completeness-run")
     page.wait_for_selector("#completeness-plot", timeout=180_000)
-    page.wait_for_function("() => document.getElementById('completeness-plot').naturalWidth > 100")
+    page.wait_for_function("() => document.getElementById('completeness-plot').naturalWidth > 100", timeout=60_000)
     assert page.locator("#completeness-results a[download='completeness.json']").count() == 1
     page.click("#completeness-open-injected")
     page.wait_for_function(
