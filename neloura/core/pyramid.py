@@ -22,6 +22,13 @@ import numpy as np
 Reader = Callable[[int, int, int, int], np.ndarray]
 # map(function, strip starts) -> iterable of results: the built-in map, or a thread pool's map
 MapStrips = Callable[[Callable[[int], None], Iterable[int]], Iterable[None]]
+# alloc(factor, shape) -> a float32 array to hold that level (e.g. a memory-mapped file)
+Alloc = Callable[[int, tuple[int, int]], np.ndarray]
+
+
+def _empty(factor: int, shape: tuple[int, int]) -> np.ndarray:
+    return np.empty(shape, dtype=np.float32)
+
 
 STRIP_ROWS = 256
 
@@ -50,10 +57,12 @@ def _sum4(a: np.ndarray, dtype: type[np.generic]) -> np.ndarray:
     return np.add(rows[:, 0::2], rows[:, 1::2], dtype=dtype)
 
 
-def _divide(total: np.ndarray, count: np.ndarray) -> np.ndarray:
+def _divide(total: np.ndarray, count: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    if out is None:
+        out = np.empty(total.shape, dtype=np.float32)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / count
-    return mean.astype(np.float32, copy=False)
+        np.divide(total, count, out=out, dtype=np.float32)
+    return out
 
 
 def halve_values(values: np.ndarray, *, overwrite: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -77,7 +86,13 @@ def halve_sums(total: np.ndarray, count: np.ndarray, factor: int) -> tuple[np.nd
 
 
 def halve_source(
-    read: Reader, width: int, height: int, strip_rows: int = STRIP_ROWS, *, map_strips: MapStrips = map
+    read: Reader,
+    width: int,
+    height: int,
+    strip_rows: int = STRIP_ROWS,
+    *,
+    map_strips: MapStrips = map,
+    alloc: Alloc = _empty,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The level of reduction 2 straight from the source, reading each pixel once in strips of
     display rows, and the sums and counts of reduction 4 made from each strip on the way (so the
@@ -89,7 +104,7 @@ def halve_source(
     strip_rows = max(4, strip_rows - strip_rows % 4)
     h2, w2 = -(-height // 2), -(-width // 2)
     h4, w4 = -(-h2 // 2), -(-w2 // 2)
-    mean2 = np.empty((h2, w2), dtype=np.float32)
+    mean2 = alloc(2, (h2, w2))
     total4 = np.empty((h4, w4), dtype=np.float32)
     count4 = np.empty((h4, w4), dtype=np.uint8)
 
@@ -97,7 +112,7 @@ def halve_source(
         d1 = min(d0 + strip_rows, height)
         values = read(height - d1, height - d0, 0, width)[::-1]  # display rows d0..d1
         t2, c2 = halve_values(values, overwrite=True)
-        mean2[d0 // 2 : d0 // 2 + t2.shape[0]] = _divide(t2, c2)
+        _divide(t2, c2, out=mean2[d0 // 2 : d0 // 2 + t2.shape[0]])
         t4, c4 = halve_sums(t2, c2, 4)
         total4[d0 // 4 : d0 // 4 + t4.shape[0]] = t4
         count4[d0 // 4 : d0 // 4 + c4.shape[0]] = c4
@@ -108,27 +123,28 @@ def halve_source(
 
 
 def build_levels(
-    read: Reader, width: int, height: int, *, map_strips: MapStrips = map
+    read: Reader, width: int, height: int, *, map_strips: MapStrips = map, alloc: Alloc = _empty
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(factor, level)`` for factor 2, 4, 8... down to a 1x1 level.
 
     Each level is float32 in display orientation, shape ``(ceil(height/factor), ceil(width/factor))``:
     the mean of the finite values of each block (NaN when none). The source is read once (for
     factors 2 and 4); each next level adds up the sums and counts of the previous one, so every
-    mean is over the whole block, weighted exactly.
+    mean is over the whole block, weighted exactly. ``alloc`` provides each level's array (plain
+    memory by default; a memory-mapped file keeps a huge level out of the heap).
     """
     if max(width, height) <= 1:
         return
-    mean2, total, count = halve_source(read, width, height, map_strips=map_strips)
+    mean2, total, count = halve_source(read, width, height, map_strips=map_strips, alloc=alloc)
     yield 2, mean2
     if max(mean2.shape) <= 1:
         return
     factor = 4
-    yield factor, _divide(total, count)
+    yield factor, _divide(total, count, out=alloc(factor, total.shape))
     while max(total.shape) > 1:
         factor *= 2
         total, count = halve_sums(total, count, factor)
-        yield factor, _divide(total, count)
+        yield factor, _divide(total, count, out=alloc(factor, total.shape))
 
 
 def block_mean(display: np.ndarray, factor: int) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 from astropy.io import fits
 
 from neloura.core.fitsio import ImagePlane
-from neloura.core.pyramid import Reader, build_levels
+from neloura.core.pyramid import Alloc, Reader, build_levels
 from neloura.core.tiles import Pyramid
 from neloura.errors import NelouraError, NotAFitsImage
 from neloura.settings import Settings
@@ -31,6 +31,7 @@ log = logging.getLogger("neloura.levels")
 
 PlaneKey = tuple[Path, float, int, int]
 DISK_CACHE_MIN_PIXELS = 4_000_000  # smaller images rebuild faster than they load
+DISK_LEVEL_MIN_BYTES = 64 * 1024 * 1024  # levels at least this large are built straight into their file
 
 
 def _release_free_heap() -> None:
@@ -109,6 +110,7 @@ class PlaneLevels:
         self.geometry = Pyramid(width, height)
         self.arrays: dict[int, np.ndarray] = {}
         self.build_seconds: dict[int, float] = {}
+        self.in_file: set[int] = set()  # levels built straight into their disk-cache file
         self.error: BaseException | None = None
         self.done = threading.Event()
         self._ready: dict[int, threading.Event] = {}
@@ -195,7 +197,10 @@ class LevelStore:
 
     def _cascade(self, entry: PlaneLevels, read: Reader, plane: ImagePlane) -> None:
         start = time.perf_counter()
-        for factor, array in build_levels(read, plane.width, plane.height, map_strips=self._strips.map):
+        levels = build_levels(
+            read, plane.width, plane.height, map_strips=self._strips.map, alloc=self._allocator(entry)
+        )
+        for factor, array in levels:
             now = time.perf_counter()
             array.setflags(write=False)
             entry.publish(factor, array, now - start)
@@ -245,6 +250,27 @@ class LevelStore:
         entry.done.set()
         return True
 
+    def _allocator(self, entry: PlaneLevels) -> Alloc:
+        """Level arrays for a build: with the disk cache, large levels are written straight into
+        their cache file (a memory map the kernel can page out), so that even a pyramid larger
+        than memory never sits whole in the heap."""
+        g = entry.geometry
+        folder = self._disk_folder(entry.key) if g.width * g.height >= DISK_CACHE_MIN_PIXELS else None
+
+        def alloc(factor: int, shape: tuple[int, int]) -> np.ndarray:
+            if folder is not None and shape[0] * shape[1] * 4 >= DISK_LEVEL_MIN_BYTES:
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                    tmp = folder / f"x{factor}.tmp.npy"
+                    array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
+                    entry.in_file.add(factor)
+                    return array
+                except OSError as exc:
+                    log.warning("level x%d of %s stays in memory: %s", factor, entry.key[0], exc)
+            return np.empty(shape, dtype=np.float32)
+
+        return alloc
+
     def _save_to_disk(self, entry: PlaneLevels) -> None:
         g = entry.geometry
         folder = self._disk_folder(entry.key)
@@ -254,7 +280,10 @@ class LevelStore:
             folder.mkdir(parents=True, exist_ok=True)
             for factor, array in list(entry.arrays.items()):
                 tmp = folder / f"x{factor}.tmp.npy"
-                np.save(tmp, array)
+                if factor in entry.in_file and isinstance(array, np.memmap):
+                    array.flush()  # written in place by the build (np.save onto it would truncate it)
+                else:
+                    np.save(tmp, array)
                 os.replace(tmp, folder / f"x{factor}.npy")
                 # serve from the file from now on: the kernel may reclaim those pages
                 entry.arrays[factor] = np.load(folder / f"x{factor}.npy", mmap_mode="r")

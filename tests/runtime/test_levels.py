@@ -177,3 +177,28 @@ def test_infinities_are_no_data_in_levels(settings: Settings) -> None:
         )
     store.close()
     image.close()
+
+
+def test_large_levels_are_built_straight_into_their_cache_file(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(levels_module, "DISK_CACHE_MIN_PIXELS", 0)
+    monkeypatch.setattr(levels_module, "DISK_LEVEL_MIN_BYTES", 4000)  # x2 and x4 of a 200x150 image
+    settings.disk_cache = True
+    data = np.random.default_rng(12).normal(size=(150, 200)).astype(np.float32)
+    data[:30] = np.nan
+    image, key = _image(settings, "big.fits", data)
+    store = LevelStore(settings)
+    entry = store.levels(key, image.plane(0))
+    assert entry.done.wait(30)
+    store._pool.shutdown(wait=True)
+    assert entry.in_file == {2, 4}
+    for k in (2, 4, 8):
+        assert isinstance(entry.arrays[k], np.memmap)  # served from the cache file
+        np.testing.assert_allclose(entry.arrays[k], block_mean(data[::-1], k), rtol=2e-6, atol=1e-6, equal_nan=True)
+    folder = next((settings.cache_dir / "levels").iterdir())
+    assert not list(folder.glob("*.tmp.npy")) and (folder / "complete").is_file()
+    reloaded = LevelStore(settings).levels(key, image.plane(0))
+    np.testing.assert_array_equal(reloaded.get(2), entry.arrays[2])
+    store.close()
+    image.close()
