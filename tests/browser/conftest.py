@@ -3,7 +3,8 @@
 - ``live_server``: the real app (``python main.py``) in a subprocess on a free loopback port, with a
   temporary ``NELOURA_ROOT``, demo data enabled and admin mode on (loopback: no token needed).
   Session-scoped: start-up (demo data, imports) is paid once. Yields a :class:`LiveServer`.
-- ``browser``: session-scoped Chromium (``/usr/bin/chromium`` when present, Playwright's own otherwise).
+- ``browser``: Chromium for the tests/browser package, stopped when it ends (``/usr/bin/chromium``
+  when present, Playwright's own otherwise).
 - ``page``: a fresh page per test. Any console error or uncaught page error FAILS the test at teardown,
   unless its text matches a pattern the test added to ``console_allow`` (e.g. the browser logs
   ``Failed to load resource ... 415`` when a test deliberately uploads a bad file).
@@ -106,7 +107,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             proc.wait()
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the sync Playwright driver keeps an asyncio loop running in the main
+# thread, which breaks later tests that call asyncio.run(); it must stop when tests/browser ends.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[object]:
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as pw:
