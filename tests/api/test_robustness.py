@@ -953,6 +953,22 @@ def test_websocket_survives_odd_messages(api: TestClient, label: str) -> None:
         assert ws.receive_json()["type"] == "hello"
 
 
+@pytest.mark.parametrize(
+    ("method", "url", "status"),
+    [
+        ("GET", "/api/nope", 404),
+        ("PUT", "/api/images/info", 405),
+        ("OPTIONS", "/api/files", 405),
+        ("TRACE", "/", 405),
+        ("GET", "/static/", 404),
+        ("GET", "/static/%2e%2e/%2e%2e/README.md", 403),
+        ("GET", "/vendor/%2e%2e/package.json", 403),
+    ],
+)
+def test_unknown_routes_and_methods_answer_json(api: TestClient, method: str, url: str, status: int) -> None:
+    assert_clean_error(api.request(method, url), (status,))
+
+
 def test_erase_uploads_only_removes_inside_uploads(tmp_path: Path) -> None:
     """Admin erase-uploads: links leading out are removed as links; their targets, and files/ outside
     uploads/, stay."""
