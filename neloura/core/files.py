@@ -19,6 +19,7 @@ from PIL import Image
 
 from neloura.core.fitsio import FitsImage, list_hdus
 from neloura.core.limits import percentile_limits
+from neloura.core.paths import stays_inside
 from neloura.errors import NotAFitsImage
 
 EntryKind = Literal["folder", "fits", "file"]
@@ -53,13 +54,7 @@ def _entry(root: Path, path: Path) -> Entry | None:
 
 def _visible(path: Path, root: Path) -> bool:
     """Hidden files and symlinks leading out of ``root`` are never listed."""
-    if path.name.startswith("."):
-        return False
-    try:
-        resolved = path.resolve()
-    except (OSError, RuntimeError):  # a symlink loop: RuntimeError before Python 3.13, OSError after
-        return False
-    return resolved == root or root in resolved.parents
+    return not path.name.startswith(".") and stays_inside(root, path)
 
 
 def list_folder(root: Path, folder: Path) -> list[Entry]:

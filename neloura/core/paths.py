@@ -51,3 +51,15 @@ def confine(root: Path, relative: str, *, must_exist: bool = True) -> Path:
 def relative_to_root(root: Path, path: Path) -> str:
     """The POSIX path of ``path`` relative to ``root`` (both resolved)."""
     return path.resolve().relative_to(root.resolve()).as_posix()
+
+
+def stays_inside(root: Path, path: Path) -> bool:
+    """True when ``path`` resolves (symlinks followed) to ``root`` or below it.
+
+    ``root`` must already be resolved. Symlink loops and unreadable links count as outside.
+    """
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop: RuntimeError before Python 3.13, OSError after
+        return False
+    return resolved == root or root in resolved.parents

@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from neloura.core.catalogs import ColumnInfo, column_infos, detect_table_radec, read_catalog, sniff_format, to_degrees
-from neloura.core.paths import confine, relative_to_root
+from neloura.core.paths import confine, relative_to_root, stays_inside
 from neloura.errors import CatalogNotFound, InvalidParameter, NotFound, UnsupportedFormat
 from neloura.runtime.catalog_queries import Query, build_query, rows_to_json
 from neloura.runtime.events import EventBus
@@ -116,7 +116,10 @@ class CatalogStore:
         out: list[dict[str, Any]] = []
         if not root.is_dir():
             return out
+        root = root.resolve()
         for path in sorted(root.rglob("*")):
+            if not stays_inside(root, path):  # a symlink leading out of catalogs/ is never listed
+                continue
             if not path.is_file() or not path.name.lower().endswith(SUFFIXES) or path.name.startswith("."):
                 continue
             if path.name.lower() == "readme.txt":

@@ -378,14 +378,7 @@ def api(app_client: tuple[FastAPI, TestClient, Settings]) -> TestClient:
 # Remove an entry when its owner fixes it (strict=True turns the fixed case into a failure).
 # --------------------------------------------------------------------------------------------
 
-_CATALOG_LISTING = (
-    "neloura/runtime/catalogs.py:124 list_catalogs(): a symlink in catalogs/ leading outside "
-    "(catalogs/link_secret.csv -> /elsewhere/secret.csv) makes relative_to_root() raise ValueError: 500"
-)
-KNOWN_BUGS: dict[str, str] = {
-    "GET /api/catalogs": _CATALOG_LISTING,
-    "listing:GET /api/catalogs": _CATALOG_LISTING,
-}
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def case(*values: Any, id: str) -> Any:
