@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
@@ -101,6 +102,7 @@ def info(services: ServicesDep, settings: SettingsDep, plane: PlaneDep) -> dict[
         "bitpix": int(image.header.get("BITPIX", 0) or 0),
         "compressed": image.compressed,
         "bunit": image.bunit,
+        "version": _file_version(image.path),
         "tile_size": settings.tile_size,
         "min_level": 0,
         "max_level": max(0, math.ceil(math.log2(max(image.width, image.height)))),
@@ -112,6 +114,12 @@ def info(services: ServicesDep, settings: SettingsDep, plane: PlaneDep) -> dict[
         "vmax": _json_float(vmax),
         "wcs": wcs.summary(),
     }
+
+
+def _file_version(path: Path) -> str:
+    """Changes whenever the file does: tile URLs carry it so no cache shows a replaced file's tiles."""
+    st = path.stat()
+    return f"{st.st_mtime_ns:x}-{st.st_size:x}"
 
 
 def _sexagesimal(ra_deg: float | None, dec_deg: float | None) -> tuple[str | None, str | None]:

@@ -105,6 +105,19 @@ def test_info_of_an_image(client: TestClient, files: Path) -> None:
     assert default["hdu"] == 1
 
 
+def test_info_version_changes_when_the_file_is_replaced(client: TestClient, files: Path) -> None:
+    """Tile URLs carry ``version``: a replaced file must not reuse cached tiles of the old one."""
+    before = _ok(client.get("/api/images/info", params={"path": "field.fits", "hdu": 1}))["version"]
+    again = _ok(client.get("/api/images/info", params={"path": "field.fits", "hdu": 1}))["version"]
+    assert before == again
+    with fits.open(files / "field.fits") as hdul:
+        hdul[1].data = hdul[1].data * 2
+        hdul.writeto(files / "replaced.fits")
+    (files / "replaced.fits").replace(files / "field.fits")
+    after = _ok(client.get("/api/images/info", params={"path": "field.fits", "hdu": 1}))["version"]
+    assert after != before
+
+
 def test_info_of_a_cube_lists_spectral_planes(client: TestClient, files: Path) -> None:
     body = _ok(client.get("/api/images/info", params={"path": "sub/alma.fits", "plane": 5}))
     assert body["plane_count"] == 8 and body["plane"] == 5 and body["shape"] == [1, 8, 24, 32]
