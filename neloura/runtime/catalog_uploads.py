@@ -11,7 +11,7 @@ from neloura.core.catalogs import sniff_format
 from neloura.core.paths import relative_to_root
 from neloura.errors import InvalidParameter, PayloadTooLarge, UnsupportedFormat
 from neloura.runtime.catalogs import SUFFIXES, CatalogStore
-from neloura.runtime.uploads import safe_name
+from neloura.runtime.uploads import free_name, safe_name
 
 
 def save_catalog_upload(store: CatalogStore, stream: BinaryIO, filename: str) -> dict[str, Any]:
@@ -42,7 +42,7 @@ def save_catalog_upload(store: CatalogStore, stream: BinaryIO, filename: str) ->
         if written == 0:
             raise InvalidParameter(f"{filename!r} is empty")
         sniff_format(part)
-        final = _free_name(folder, clean)
+        final = free_name(folder, clean)
         part.rename(final)
         name = relative_to_root(store.settings.catalogs_dir, final)
         catalog = store.open(name)
@@ -55,12 +55,3 @@ def save_catalog_upload(store: CatalogStore, stream: BinaryIO, filename: str) ->
     finally:
         part.unlink(missing_ok=True)
 
-
-def _free_name(folder: Path, name: str) -> Path:
-    target = folder / name
-    stem, dot, ext = name.partition(".")
-    n = 1
-    while target.exists() or target.is_symlink():
-        target = folder / f"{stem}-{n}{dot}{ext}"
-        n += 1
-    return target

@@ -32,7 +32,8 @@ def safe_name(filename: str) -> str:
     return clean[:120]
 
 
-def _free_name(folder: Path, name: str) -> Path:
+def free_name(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``folder/stem-N.ext`` with the first N not taken (never overwrites)."""
     target = folder / name
     stem, dot, ext = name.partition(".")
     n = 1
@@ -143,6 +144,6 @@ def _keep(settings: Settings, part: Path, form: _Form, folder_default: str) -> P
     uploads = settings.uploads_dir
     target_dir = confine(uploads, folder, must_exist=False) if folder else uploads.resolve()
     target_dir.mkdir(parents=True, exist_ok=True)
-    final = _free_name(target_dir, name)
+    final = free_name(target_dir, name)
     part.rename(final)
     return final
