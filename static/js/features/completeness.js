@@ -6,6 +6,8 @@
 // Server: GET /api/psf, POST /api/completeness, GET/DELETE /api/jobs/{id}, GET /api/jobs/{id}/files/{name}.
 // Everything shown goes through el()/textContent.
 
+import { jobRunner, numberFields } from '../lib/form.js';
+
 const FIELDS = [
   ['n', 'Sources per iteration', 200, '1', 'Artificial sources injected in each iteration (kept apart from each other and from detected sources).'],
   ['iterations', 'Iterations', 10, '1', 'Independent injections; they run in parallel on the server cores (or a Dask cluster).'],
@@ -17,28 +19,11 @@ const FIELDS = [
 ];
 const fmt = (v) => (v === null || v === undefined ? '–' : Number(Number(v).toPrecision(4)).toString());
 
-function ensureCss() {
-  if (document.querySelector('link[data-feature="detection"]')) return null;
-  const link = document.createElement('link');
-  link.rel = 'stylesheet';
-  link.href = '/static/css/detection.css';
-  link.dataset.feature = 'detection';
-  document.head.append(link);
-  return link;
-}
-
 export function mount(ctx) {
   const { el } = ctx.escape;
-  const css = ensureCss();
   const panel = ctx.ui.addPanel({ id: 'completeness-panel', title: 'Artificial sources', open: false, order: 61 });
-  const inputs = {};
   const form = el('form', { class: 'det-form', id: 'completeness-form' });
-  for (const [key, label, value, step, help] of FIELDS) {
-    const input = el('input', { type: 'number', name: key, step, value, min: key === 'seed' ? undefined : '0' });
-    inputs[key] = input;
-    form.append(el('label', { class: 'det-field' }, el('span', { class: 'det-label' }, label), input,
-      help ? el('small', { class: 'det-help' }, help) : null));
-  }
+  const inputs = numberFields(form, FIELDS, (key) => (key === 'seed' ? undefined : '0'));
   const psf = el('select', { name: 'psf', id: 'completeness-psf' }, el('option', { value: '' }, 'Gaussian (FWHM above)'));
   form.append(el('label', { class: 'det-field' }, el('span', { class: 'det-label' }, 'PSF'), psf,
     el('small', { class: 'det-help' }, 'A PSF file from psf/ is resampled to the image pixel scale with its flux conserved.')));
@@ -50,9 +35,7 @@ export function mount(ctx) {
   const results = el('div', { class: 'det-results', id: 'completeness-results' });
   panel.element.append(form, bar, status, results);
 
-  let job = null;
-  let poll = null;
-  const offs = [];
+  const runner = jobRunner(ctx, { run, cancel, bar, status, onEnd: (state) => finished(state) });
 
   async function loadPsfs() {
     try {
@@ -61,26 +44,11 @@ export function mount(ctx) {
     } catch { /* no PSF folder listing: the Gaussian stays available */ }
   }
 
-  function setRunning(running) {
-    run.disabled = running;
-    cancel.hidden = !running;
-    bar.hidden = !running;
-  }
-
-  function showProgress(p) {
-    bar.value = String(p.progress ?? p.fraction ?? 0);
-    const eta = p.eta_s ? ` (~${Math.ceil(p.eta_s)} s left)` : '';
-    status.textContent = `${p.state}: ${p.message || ''}${eta}`;
-  }
-
   function fileUrl(id, name) {
     return ctx.api.url(`/api/jobs/${encodeURIComponent(id)}/files/${encodeURIComponent(name)}`);
   }
 
   function finished(state) {
-    clearInterval(poll);
-    poll = null;
-    setRunning(false);
     if (state.state !== 'done') {
       status.textContent = state.state === 'failed' ? `failed: ${state.error || state.message}` : state.state;
       return;
@@ -102,19 +70,6 @@ export function mount(ctx) {
     ctx.bus.emit('completeness:done', { job_id: state.id, flux_50: r.flux_50, flux_90: r.flux_90 });
   }
 
-  async function refresh() {
-    if (!job) return;
-    try {
-      const state = await ctx.api.get(`/api/jobs/${encodeURIComponent(job)}`);
-      if (['done', 'failed', 'cancelled'].includes(state.state)) {
-        job = null;
-        finished(state);
-      } else showProgress(state);
-    } catch (err) {
-      status.textContent = `job status unavailable: ${err.detail || err}`;
-    }
-  }
-
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const image = ctx.viewer.image;
@@ -126,38 +81,20 @@ export function mount(ctx) {
     if (psf.value) body.psf = psf.value;
     results.replaceChildren();
     try {
-      const started = await ctx.api.post('/api/completeness', body);
-      job = started.id;
-      setRunning(true);
-      showProgress(started);
-      poll = setInterval(refresh, 1000);
+      runner.start(await ctx.api.post('/api/completeness', body));
     } catch (err) {
       status.textContent = `not started: ${err.detail || err}`;
       ctx.ui.notify(err.detail || String(err), 'error');
     }
   });
 
-  cancel.addEventListener('click', async () => {
-    if (!job) return;
-    try { await ctx.api.del(`/api/jobs/${encodeURIComponent(job)}`); } catch (err) { ctx.ui.notify(err.detail || String(err), 'error'); }
-    refresh();
-  });
-
-  offs.push(ctx.bus.on('job:progress', (p) => {
-    if (!job || p.job_id !== job) return;
-    if (['done', 'failed', 'cancelled'].includes(p.state)) refresh();
-    else showProgress(p);
-  }));
-
   loadPsfs();
   const removeMenu = ctx.ui.addMenuItem('Analysis', { label: 'Artificial-source test…', id: 'menu-completeness',
     onClick: () => { panel.show(); inputs.n.focus(); } });
 
   return () => {
-    offs.forEach((off) => off());
-    clearInterval(poll);
+    runner.dispose();
     removeMenu();
     panel.remove();
-    if (css) css.remove();
   };
 }

@@ -6,6 +6,8 @@
 // Server: POST /api/detection, GET /api/jobs/{id}, DELETE /api/jobs/{id}, POST /api/photometry.
 // Everything shown goes through el()/textContent.
 
+import { jobRunner, numberFields } from '../lib/form.js';
+
 const PARAMS = [
   ['threshold_sigma', 'Threshold (σ)', 5, '0.1', 'Detection threshold in noise sigmas of the matched-filtered image. '
     + 'A star of peak S/N p reaches about 2.26 p for a 3 px FWHM.'],
@@ -20,28 +22,11 @@ const SHOWN = [['id', 'id'], ['x_fits', 'x'], ['y_fits', 'y'], ['flux', 'flux'],
 const fmt = (v, digits = 4) => (v === null || v === undefined || Number.isNaN(Number(v)) ? '–'
   : (typeof v === 'number' ? Number(v.toPrecision(digits)).toString() : String(v)));
 
-function ensureCss() {
-  if (document.querySelector('link[data-feature="detection"]')) return null;
-  const link = document.createElement('link');
-  link.rel = 'stylesheet';
-  link.href = '/static/css/detection.css';
-  link.dataset.feature = 'detection';
-  document.head.append(link);
-  return link;
-}
-
 export function mount(ctx) {
   const { el } = ctx.escape;
-  const css = ensureCss();
   const panel = ctx.ui.addPanel({ id: 'detection-panel', title: 'Source detection', open: false, order: 60 });
-  const inputs = {};
   const form = el('form', { class: 'det-form', id: 'detection-form' });
-  for (const [key, label, value, step, help] of PARAMS) {
-    const input = el('input', { type: 'number', name: key, step, value: value === '' ? undefined : value, min: '0' });
-    inputs[key] = input;
-    form.append(el('label', { class: 'det-field' }, el('span', { class: 'det-label' }, label), input,
-      el('small', { class: 'det-help' }, help)));
-  }
+  const inputs = numberFields(form, PARAMS);
   const deblend = el('input', { type: 'checkbox', name: 'deblend', checked: true });
   form.append(el('label', { class: 'det-check' }, deblend, ' Deblend close peaks (saddle test)'));
   const run = el('button', { type: 'submit', class: 'det-run', id: 'detection-run' }, 'Detect sources');
@@ -56,26 +41,10 @@ export function mount(ctx) {
   panel.element.append(form, bar, status, results, el('h4', {}, 'Photometry on click'),
     el('label', { class: 'det-check' }, photoToggle, ' Measure where I click; radius (px) ', radius), photo);
 
-  let job = null;
-  let poll = null;
   const offs = [];
-
-  function setRunning(running) {
-    run.disabled = running;
-    cancel.hidden = !running;
-    bar.hidden = !running;
-  }
-
-  function showProgress(p) {
-    bar.value = String(p.progress ?? p.fraction ?? 0);
-    const eta = p.eta_s ? ` (~${Math.ceil(p.eta_s)} s left)` : '';
-    status.textContent = `${p.state}: ${p.message || ''}${eta}`;
-  }
+  const runner = jobRunner(ctx, { run, cancel, bar, status, onEnd: (state) => finished(state) });
 
   async function finished(state) {
-    clearInterval(poll);
-    poll = null;
-    setRunning(false);
     if (state.state !== 'done') {
       status.textContent = state.state === 'failed' ? `failed: ${state.error || state.message}` : state.state;
       if (state.state === 'failed') ctx.ui.notify(`detection failed: ${state.error || state.message}`, 'error');
@@ -152,19 +121,6 @@ export function mount(ctx) {
     });
   }
 
-  async function refresh() {
-    if (!job) return;
-    try {
-      const state = await ctx.api.get(`/api/jobs/${encodeURIComponent(job)}`);
-      if (['done', 'failed', 'cancelled'].includes(state.state)) {
-        job = null;
-        await finished(state);
-      } else showProgress(state);
-    } catch (err) {
-      status.textContent = `job status unavailable: ${err.detail || err}`;
-    }
-  }
-
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const image = ctx.viewer.image;
@@ -173,28 +129,12 @@ export function mount(ctx) {
     for (const [key] of PARAMS) if (inputs[key].value !== '') body[key] = Number(inputs[key].value);
     results.replaceChildren();
     try {
-      const started = await ctx.api.post('/api/detection', body);
-      job = started.id;
-      setRunning(true);
-      showProgress(started);
-      poll = setInterval(refresh, 1000); // the /ws events drive the bar; polling is the safety net
+      runner.start(await ctx.api.post('/api/detection', body));
     } catch (err) {
       status.textContent = `not started: ${err.detail || err}`;
       ctx.ui.notify(err.detail || String(err), 'error');
     }
   });
-
-  cancel.addEventListener('click', async () => {
-    if (!job) return;
-    try { await ctx.api.del(`/api/jobs/${encodeURIComponent(job)}`); } catch (err) { ctx.ui.notify(err.detail || String(err), 'error'); }
-    refresh();
-  });
-
-  offs.push(ctx.bus.on('job:progress', (p) => {
-    if (!job || p.job_id !== job) return;
-    if (['done', 'failed', 'cancelled'].includes(p.state)) refresh();
-    else showProgress(p);
-  }));
 
   photoToggle.addEventListener('change', () => {
     ctx.viewer.clickMode = photoToggle.checked ? 'photometry' : (ctx.viewer.clickMode === 'photometry' ? null : ctx.viewer.clickMode);
@@ -225,10 +165,9 @@ export function mount(ctx) {
 
   return () => {
     offs.forEach((off) => off());
-    clearInterval(poll);
+    runner.dispose();
     if (ctx.viewer.clickMode === 'photometry') ctx.viewer.clickMode = null;
     removeMenu();
     panel.remove();
-    if (css) css.remove();
   };
 }

@@ -1,0 +1,83 @@
+// Shared pieces of the analysis panels (detection, completeness): a form of labelled number
+// fields with their help text, and the run/cancel/progress cycle of a server job.
+// Text only (el() / textContent), never innerHTML.
+
+import { el } from './escape.js';
+
+// fields: [name, label, value, step, help] rows. Appends one <label class="det-field"> per row to
+// form and returns { name: <input> }. min(name) gives the field's minimum (undefined: none).
+export function numberFields(form, fields, min = () => '0') {
+  const inputs = {};
+  for (const [key, label, value, step, help] of fields) {
+    const input = el('input', { type: 'number', name: key, step, value: value === '' ? undefined : value, min: min(key) });
+    inputs[key] = input;
+    form.append(el('label', { class: 'det-field' }, el('span', { class: 'det-label' }, label), input,
+      help ? el('small', { class: 'det-help' }, help) : null));
+  }
+  return inputs;
+}
+
+const ENDED = ['done', 'failed', 'cancelled'];
+
+// The life of one server job shown by a panel: start(started) after the POST that created it,
+// then progress from the /ws job events (bus job:progress) with GET /api/jobs/{id} polling as the
+// safety net, cancel through DELETE /api/jobs/{id}, and onEnd(state) once it is done, failed or
+// cancelled. Returns { start, dispose }.
+export function jobRunner(ctx, { run, cancel, bar, status, onEnd }) {
+  let job = null;
+  let poll = null;
+
+  function setRunning(running) {
+    run.disabled = running;
+    cancel.hidden = !running;
+    bar.hidden = !running;
+  }
+
+  function showProgress(p) {
+    bar.value = String(p.progress ?? p.fraction ?? 0);
+    const eta = p.eta_s ? ` (~${Math.ceil(p.eta_s)} s left)` : '';
+    status.textContent = `${p.state}: ${p.message || ''}${eta}`;
+  }
+
+  async function refresh() {
+    if (!job) return;
+    try {
+      const state = await ctx.api.get(`/api/jobs/${encodeURIComponent(job)}`);
+      if (ENDED.includes(state.state)) {
+        job = null;
+        clearInterval(poll);
+        poll = null;
+        setRunning(false);
+        await onEnd(state);
+      } else showProgress(state);
+    } catch (err) {
+      status.textContent = `job status unavailable: ${err.detail || err}`;
+    }
+  }
+
+  cancel.addEventListener('click', async () => {
+    if (!job) return;
+    try { await ctx.api.del(`/api/jobs/${encodeURIComponent(job)}`); } catch (err) { ctx.ui.notify(err.detail || String(err), 'error'); }
+    refresh();
+  });
+
+  const off = ctx.bus.on('job:progress', (p) => {
+    if (!job || p.job_id !== job) return;
+    if (ENDED.includes(p.state)) refresh();
+    else showProgress(p);
+  });
+
+  return {
+    start(started) {
+      job = started.id;
+      setRunning(true);
+      showProgress(started);
+      clearInterval(poll);
+      poll = setInterval(refresh, 1000);
+    },
+    dispose() {
+      off();
+      clearInterval(poll);
+    },
+  };
+}
