@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from pydantic import Field, model_validator
 
 from neloura.api.deps import ServicesDep, SettingsDep
-from neloura.api.detection import DetectionParams, ImageRef, job_memory
+from neloura.api.detection import DetectionParams, ImageRef, job_image, job_memory
 from neloura.api.jobs import user_of
 from neloura.core.paths import confine
 from neloura.errors import InvalidParameter
@@ -69,9 +69,7 @@ def _psf_names(root: Path) -> list[str]:
 def start_completeness(
     request: Request, services: ServicesDep, settings: SettingsDep, body: CompletenessRequest
 ) -> dict[str, Any]:
-    path = services.images.resolve(body.path)
-    image = services.images.get(body.path, body.hdu)
-    image.plane(body.plane)
+    image, image_args = job_image(services, body)
     psf_path = None
     if body.psf:
         psf_file = confine(settings.psf_dir, body.psf)
@@ -84,9 +82,7 @@ def start_completeness(
         "completeness",
         completeness_task,
         {
-            "image_path": str(path),
-            "hdu": body.hdu,
-            "plane": body.plane,
+            **image_args,
             "out_dir": str(settings.images_dir / "completeness" / tag),
             "injected_dir": str(settings.files_dir / "results"),
             "files_root": str(settings.files_dir),

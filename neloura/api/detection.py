@@ -13,9 +13,11 @@ from pydantic import BaseModel, Field
 
 from neloura.api.deps import ServicesDep, SettingsDep
 from neloura.api.jobs import user_of
+from neloura.core.fitsio import FitsImage
 from neloura.core.wcs import ImageWcs
 from neloura.errors import InvalidParameter
 from neloura.runtime.detection import detection_task, photometry_at, safe_stem, write_table
+from neloura.runtime.services import Services
 
 router = APIRouter(prefix="/api", tags=["detection"])
 
@@ -58,6 +60,15 @@ class PhotometryRequest(ImageRef):
     annulus_px: tuple[float, float] | None = None
 
 
+def job_image(services: Services, ref: ImageRef) -> tuple[FitsImage, dict[str, Any]]:
+    """The image of a job, checked now rather than in the job (file, HDU, plane index), and the
+    job's image arguments: absolute path, HDU and plane."""
+    path = services.images.resolve(ref.path)
+    image = services.images.get(ref.path, ref.hdu)
+    image.plane(ref.plane)
+    return image, {"image_path": str(path), "hdu": ref.hdu, "plane": ref.plane}
+
+
 def job_memory(width: int, height: int, factor: int = 10) -> int:
     """Rough peak memory of a job on a width x height plane (float32 copies and filters)."""
     return int(width) * int(height) * 4 * factor + 200 * 2**20
@@ -67,18 +78,14 @@ def job_memory(width: int, height: int, factor: int = 10) -> int:
 def start_detection(
     request: Request, services: ServicesDep, settings: SettingsDep, body: DetectionRequest
 ) -> dict[str, Any]:
-    path = services.images.resolve(body.path)
-    image = services.images.get(body.path, body.hdu)
-    image.plane(body.plane)  # validates the plane index now, not in the job
+    image, image_args = job_image(services, body)
     tag = uuid.uuid4().hex[:8]
     out_dir = settings.catalogs_dir / "detections"
     job = services.jobs.submit(
         "detection",
         detection_task,
         {
-            "image_path": str(path),
-            "hdu": body.hdu,
-            "plane": body.plane,
+            **image_args,
             "out_dir": str(out_dir),
             "catalogs_root": str(settings.catalogs_dir),
             "job_tag": tag,
@@ -100,7 +107,7 @@ def photometry(services: ServicesDep, settings: SettingsDep, body: PhotometryReq
     modes.append(body.catalog is not None)
     if sum(modes) != 1:
         raise InvalidParameter("give exactly one of x_pix/y_pix, ra_deg/dec_deg or catalog")
-    wcs = ImageWcs.from_header(image.header)
+    wcs = image.wcs
     if body.catalog is not None:
         ra, dec = services.catalogs.radec(body.catalog, body.ra_col, body.dec_col)
         x, y = _to_pixels(wcs, ra, dec, body.plane)

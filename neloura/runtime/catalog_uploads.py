@@ -54,4 +54,3 @@ def save_catalog_upload(store: CatalogStore, stream: BinaryIO, filename: str) ->
         raise
     finally:
         part.unlink(missing_ok=True)
-

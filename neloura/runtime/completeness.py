@@ -14,10 +14,10 @@ from astropy.io import fits
 
 from neloura.core.completeness import CompletenessConfig, injected_image, run_completeness
 from neloura.core.completeness_report import plot
-from neloura.core.fitsio import FitsImage
 from neloura.core.psf import PsfModel, load_psf_fits
+from neloura.core.wcs import ImageWcs
 from neloura.errors import InvalidParameter
-from neloura.runtime.detection import DETECTION_OPTIONS, image_context, safe_stem, write_table
+from neloura.runtime.detection import DETECTION_OPTIONS, read_plane, safe_stem, write_table
 
 
 def completeness_task(
@@ -37,11 +37,7 @@ def completeness_task(
 ) -> dict[str, Any]:
     """Job body: run the artificial-source test and write every result file."""
     path = Path(image_path)
-    progress(0.01, "reading the image")
-    with FitsImage(path, hdu) as image:
-        data = image.plane(plane).full()
-        context = image_context(image)
-        header = image.header.copy()
+    data, context = read_plane(image_path, hdu, plane, progress)
     wcs = context["wcs"]
     detection = {k: v for k, v in params.get("detection", {}).items() if k in DETECTION_OPTIONS and v is not None}
     if psf_path:
@@ -78,29 +74,27 @@ def completeness_task(
         files[name] = str(out / name)
     image_with, _ = injected_image(data, config, psf, outcome["baseline"], 0)
     injected_name = f"{safe_stem(path)}_injected_{job_tag}.fits"
-    Path(injected_dir).mkdir(parents=True, exist_ok=True)
+    injected_path = Path(injected_dir) / injected_name
+    injected_path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        header2 = _plane_header(header)
-        fits.PrimaryHDU(image_with, header=header2).writeto(Path(injected_dir) / injected_name, overwrite=True)
-    files[injected_name] = str(Path(injected_dir) / injected_name)
+        fits.PrimaryHDU(image_with, header=_plane_header(wcs)).writeto(injected_path, overwrite=True)
+    files[injected_name] = str(injected_path)
     return {
         "flux_50": summary["flux_50"],
         "flux_90": summary["flux_90"],
         "flux_unit": summary["flux_unit"],
         "n_injected": summary["n_injected"],
         "n_recovered": summary["n_recovered"],
-        "injected_image": (Path(injected_dir) / injected_name).relative_to(files_root).as_posix(),
+        "injected_image": injected_path.relative_to(files_root).as_posix(),
         "summary": summary,
         "files": files,
     }
 
 
-def _plane_header(header: fits.Header) -> fits.Header:
-    """A 2-D header (celestial WCS kept) for one plane written as an image."""
-    from neloura.core.wcs import ImageWcs
-
-    wcs = ImageWcs.from_header(header)
+def _plane_header(wcs: ImageWcs) -> fits.Header:
+    """A 2-D header (celestial WCS kept) for one plane of the image of ``wcs`` written as an image."""
+    header = wcs.header
     out = wcs.wcs.celestial.to_header(relax=True) if wcs.has_celestial and wcs.wcs is not None else fits.Header()
     for key in ("BUNIT", "TELESCOP", "INSTRUME", "FILTER"):
         if key in header:

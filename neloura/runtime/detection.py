@@ -18,7 +18,6 @@ from astropy.table import Table
 from neloura.core.detection import find_sources
 from neloura.core.fitsio import FitsImage
 from neloura.core.photometry import aperture_photometry
-from neloura.core.wcs import ImageWcs
 
 DETECTION_OPTIONS = (
     "threshold_sigma",
@@ -35,9 +34,16 @@ DETECTION_OPTIONS = (
 
 def image_context(image: FitsImage) -> dict[str, Any]:
     """WCS, unit and pixel solid angle of an image (pixel area only with a celestial WCS)."""
-    wcs = ImageWcs.from_header(image.header)
+    wcs = image.wcs
     area = wcs.pixel_area_sr() if wcs.has_celestial else None
     return {"wcs": wcs, "bunit": image.bunit, "pixel_area_sr": area}
+
+
+def read_plane(image_path: str, hdu: int, plane: int, progress: Any) -> tuple[np.ndarray, dict[str, Any]]:
+    """A job's input: the physical values of one plane and its :func:`image_context`."""
+    progress(0.01, "reading the image")
+    with FitsImage(Path(image_path), hdu) as image:
+        return image.plane(plane).full(), image_context(image)
 
 
 def safe_stem(path: Path) -> str:
@@ -72,10 +78,7 @@ def detection_task(
 ) -> dict[str, Any]:
     """Job body: detect sources on one plane and save the catalog (FITS + CSV)."""
     path = Path(image_path)
-    progress(0.01, "reading the image")
-    with FitsImage(path, hdu) as image:
-        data = image.plane(plane).full()
-        context = image_context(image)
+    data, context = read_plane(image_path, hdu, plane, progress)
     options = {k: v for k, v in params.items() if k in DETECTION_OPTIONS and v is not None}
     if isinstance(options.get("beam"), list):
         options["beam"] = tuple(options["beam"])
