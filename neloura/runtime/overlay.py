@@ -25,7 +25,6 @@ from neloura.core.overlay import (
     size_to_pixels,
     within_footprint,
 )
-from neloura.core.wcs import ImageWcs
 from neloura.errors import InvalidParameter
 from neloura.runtime.crossmatch import SkyIndexCache
 from neloura.runtime.images import ImageStore
@@ -107,7 +106,7 @@ class OverlayService:
     def _build(self, req: OverlayRequest, ra_col: str, dec_col: str) -> bytes:
         image = self.images.get(req.path, req.hdu)
         image.plane(req.plane)  # validates the plane index
-        wcs = ImageWcs.from_header(image.header)
+        wcs = image.wcs
         if not wcs.has_celestial:
             raise InvalidParameter(f"{req.path} HDU {req.hdu} has no celestial WCS: a catalog cannot be placed on it")
         catalogs = self.sky.catalogs
