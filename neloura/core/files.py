@@ -20,6 +20,7 @@ from PIL import Image
 from neloura.core.fitsio import FitsImage, list_hdus
 from neloura.core.limits import percentile_limits
 from neloura.core.paths import stays_inside
+from neloura.core.pyramid import block_mean
 from neloura.errors import NotAFitsImage
 
 EntryKind = Literal["folder", "fits", "file"]
@@ -115,22 +116,6 @@ def validate_fits(path: Path) -> None:
         raise NotAFitsImage(f"{path.name} holds no HDU")
 
 
-def _block_mean(plane_rows: np.ndarray, factor: int) -> np.ndarray:
-    """NaN-aware mean of ``factor``x``factor`` blocks (edge blocks partial; all-NaN blocks NaN)."""
-    h, w = plane_rows.shape
-    hp, wp = -(-h // factor) * factor, -(-w // factor) * factor
-    finite = np.isfinite(plane_rows)
-    values = np.zeros((hp, wp), dtype=np.float32)
-    counts = np.zeros((hp, wp), dtype=np.float32)
-    np.copyto(values[:h, :w], plane_rows, where=finite)
-    counts[:h, :w] = finite
-    shape = (hp // factor, factor, wp // factor, factor)
-    sums = values.reshape(shape).sum(axis=(1, 3))
-    n = counts.reshape(shape).sum(axis=(1, 3))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, sums / n, np.nan).astype(np.float32)
-
-
 def thumbnail_png(image: FitsImage, plane: int = 0, size: int = 128) -> bytes:
     """A grey PNG of at most ``size`` px a side: NaN-aware block means, 0.5/99.5 percentile
     limits, square-root stretch, FITS row 0 at the bottom. Reads the plane in row bands."""
@@ -138,7 +123,7 @@ def thumbnail_png(image: FitsImage, plane: int = 0, size: int = 128) -> bytes:
     h, w = image.height, image.width
     factor = max(1, -(-max(h, w) // size))
     step = factor * max(1, 2048 // factor)  # about 2048 rows a band: bounded memory, few reads
-    bands = [_block_mean(data.read(y0, min(h, y0 + step), 0, w), factor) for y0 in range(0, h, step)]
+    bands = [block_mean(data.read(y0, min(h, y0 + step), 0, w), factor) for y0 in range(0, h, step)]
     small = np.vstack(bands)
     finite = small[np.isfinite(small)]
     if finite.size == 0:

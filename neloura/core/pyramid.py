@@ -147,16 +147,22 @@ def build_levels(
         yield factor, _divide(total, count, out=alloc(factor, total.shape))
 
 
-def block_mean(display: np.ndarray, factor: int) -> np.ndarray:
-    """Direct NaN-aware ``factor x factor`` block mean of a display-oriented array (reference
-    implementation; reads everything at once, for small arrays and tests)."""
-    rows, cols = display.shape
+def block_mean(values: np.ndarray, factor: int) -> np.ndarray:
+    """Direct NaN-aware mean of the ``factor x factor`` blocks of a 2-D array, blocks starting at
+    its row 0, column 0 (edge blocks partial; a block without a finite value is NaN), as float32.
+
+    Reads everything at once: the reference the level cascade is tested against, and the block
+    mean of thumbnails (one band of rows at a time). Sums accumulate in float64; the padded copy
+    keeps the input precision (float32 stays float32)."""
+    rows, cols = values.shape
     out_h, out_w = -(-rows // factor), -(-cols // factor)
-    padded = np.full((out_h * factor, out_w * factor), np.nan, dtype=np.float64)
-    padded[:rows, :cols] = display
-    blocks = padded.reshape(out_h, factor, out_w, factor)
-    finite = np.isfinite(blocks)
-    total = np.where(finite, blocks, 0.0).sum(axis=(1, 3))
-    count = finite.sum(axis=(1, 3))
+    finite = np.isfinite(values)
+    padded = np.zeros((out_h * factor, out_w * factor), dtype=np.promote_types(values.dtype, np.float32))
+    np.copyto(padded[:rows, :cols], values, where=finite)
+    counted = np.zeros(padded.shape, dtype=bool)
+    counted[:rows, :cols] = finite
+    shape = (out_h, factor, out_w, factor)
+    total = padded.reshape(shape).sum(axis=(1, 3), dtype=np.float64)
+    count = counted.reshape(shape).sum(axis=(1, 3))
     with np.errstate(invalid="ignore", divide="ignore"):
         return (total / count).astype(np.float32)

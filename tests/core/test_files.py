@@ -1,4 +1,4 @@
-"""core.files: NaN-aware block means against numpy, FITS validation on real files, search."""
+"""core.files: thumbnails, FITS validation on real files, search."""
 
 from __future__ import annotations
 
@@ -11,25 +11,10 @@ import pytest
 from astropy.io import fits
 from PIL import Image
 
-from neloura.core.files import _block_mean, list_folder, search, thumbnail_png, validate_fits
+from neloura.core.files import list_folder, search, thumbnail_png, validate_fits
 from neloura.core.fitsio import FitsImage
 from neloura.errors import NotAFitsImage
 from tests.conftest import COMPRESSED_DATA, FITS_DATA
-
-
-@pytest.mark.parametrize("factor", [1, 2, 3, 7])
-def test_block_mean_equals_numpy_nanmean(factor: int) -> None:
-    rng = np.random.default_rng(factor)
-    a = rng.normal(size=(37, 53)).astype("f4")
-    a[:8, :8] = np.nan
-    a[rng.random(a.shape) < 0.1] = np.nan
-    hp, wp = -(-37 // factor) * factor, -(-53 // factor) * factor
-    padded = np.full((hp, wp), np.nan, "f4")
-    padded[:37, :53] = a
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        expected = np.nanmean(padded.reshape(hp // factor, factor, wp // factor, factor), axis=(1, 3))
-    np.testing.assert_allclose(_block_mean(a, factor), expected, rtol=1e-6, atol=1e-6)
 
 
 def _real_files() -> list[Path]:

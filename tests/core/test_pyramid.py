@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -97,6 +99,21 @@ def test_halve_values_counts_finite_pixels() -> None:
     total, count = halve_values(values)
     np.testing.assert_array_equal(count, [[2, 2]])
     np.testing.assert_allclose(total, [[6.0, 9.0]])
+
+
+@pytest.mark.parametrize("factor", [1, 2, 3, 7])
+def test_block_mean_equals_numpy_nanmean(factor: int) -> None:
+    rng = np.random.default_rng(factor)
+    a = rng.normal(size=(37, 53)).astype("f4")
+    a[:8, :8] = np.nan
+    a[rng.random(a.shape) < 0.1] = np.nan
+    hp, wp = -(-37 // factor) * factor, -(-53 // factor) * factor
+    padded = np.full((hp, wp), np.nan, "f4")
+    padded[:37, :53] = a
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanmean(padded.reshape(hp // factor, factor, wp // factor, factor), axis=(1, 3))
+    np.testing.assert_allclose(block_mean(a, factor), expected, rtol=1e-6, atol=1e-6)
 
 
 def test_block_mean_reference_matches_the_cascade() -> None:
