@@ -12,6 +12,7 @@ Pixel convention: arrays are indexed ``data[y, x]`` with 0-based ``x`` (FITS axi
 from __future__ import annotations
 
 import lzma
+import mmap
 import threading
 import warnings
 import zlib
@@ -321,6 +322,22 @@ class FitsImage:
                 self._bands.popitem(last=False)
         return values
 
+    @property
+    def memory_mapped(self) -> bool:
+        """True when the data are file pages mapped into memory (uncompressed, not gzipped)."""
+        return _file_map(self._data) is not None
+
+    def release_pages(self) -> None:
+        """Drop the mapped file pages this process holds; they are read again when next needed
+        (a read-only copy-on-write map: nothing is lost). Does nothing without a memory map."""
+        mapping = _file_map(self._data)
+        if mapping is None:
+            return
+        try:
+            mapping.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError, AttributeError):
+            pass  # closed meanwhile, or a platform without madvise
+
     def close(self) -> None:
         self._section = None
         self._bands.clear()
@@ -336,6 +353,15 @@ class FitsImage:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _file_map(array: object) -> mmap.mmap | None:
+    """The ``mmap`` under a numpy array, if any (walks ``.base``)."""
+    for _ in range(16):
+        if array is None or isinstance(array, mmap.mmap):
+            return array
+        array = getattr(array, "base", None)
+    return None
 
 
 class ImagePlane:

@@ -6,7 +6,6 @@ kept in a byte LRU bounded by ``settings.tile_cache_mb``.
 from __future__ import annotations
 
 import hashlib
-import mmap
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import numpy as np
 from neloura.core import stretch as stretches
 from neloura.core.colormaps import TRANSPARENT, palette
 from neloura.core.encode import FORMATS, MEDIA_TYPES, encode
+from neloura.core.fitsio import FitsImage
 from neloura.core.limits import user_limits
 from neloura.core.tiles import Pyramid
 from neloura.errors import InvalidParameter
@@ -32,15 +32,6 @@ _LUTS_KEPT = 64
 MAPPED_RELEASE_BYTES = 128 * 1024 * 1024
 
 
-def _file_map(array: object) -> mmap.mmap | None:
-    """The ``mmap`` under a numpy array, if any (walks ``.base``)."""
-    for _ in range(16):
-        if array is None or isinstance(array, mmap.mmap):
-            return array
-        array = getattr(array, "base", None)
-    return None
-
-
 class MappedPages:
     """Estimates the file pages full-resolution reads map, and releases them past a budget."""
 
@@ -50,13 +41,12 @@ class MappedPages:
         self._estimate = 0
         self._lock = threading.Lock()
 
-    def touched(self, image: object, y0: int, y1: int, row_bytes: int) -> None:
-        """Record a read of rows ``y0:y1`` of ``image``'s data; release when over budget."""
-        mapping = _file_map(getattr(image, "_data", None))  # FitsImage keeps its memmap there
-        if mapping is None:
+    def touched(self, image: FitsImage, y0: int, y1: int, row_bytes: int) -> None:
+        """Record a read of rows ``y0:y1`` of ``image``'s data; release its pages when over budget."""
+        if not image.memory_mapped:
             return
         with self._lock:
-            bands = self._bands.setdefault(id(mapping), set())
+            bands = self._bands.setdefault(id(image), set())
             if y0 in bands:
                 return
             bands.add(y0)
@@ -65,10 +55,7 @@ class MappedPages:
                 return
             self._estimate = 0
             self._bands.clear()
-        try:
-            mapping.madvise(mmap.MADV_DONTNEED)  # read-only copy-on-write map: nothing is lost
-        except (OSError, ValueError, AttributeError):
-            pass  # closed meanwhile, or a platform without madvise
+        image.release_pages()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from neloura.core.fitsio import FitsImage
 from neloura.errors import InvalidParameter
 from neloura.runtime.images import ImageStore
 from neloura.runtime.levels import LevelStore
-from neloura.runtime.tiles import MappedPages, TileCache, TileService, _file_map
+from neloura.runtime.tiles import MappedPages, TileCache, TileService
 from neloura.settings import Settings
 
 
@@ -66,7 +66,7 @@ def test_warm_starts_the_level_build(service: TileService, settings: Settings) -
 def test_mapped_pages_release_past_the_budget(settings: Settings) -> None:
     fits.PrimaryHDU(np.ones((512, 512), np.float32)).writeto(settings.files_dir / "m.fits")
     image = FitsImage(settings.files_dir / "m.fits", 0)
-    assert _file_map(image._data) is not None  # uncompressed data are memory mapped
+    assert image.memory_mapped  # uncompressed data are memory mapped
     pages = MappedPages(budget=600_000)
     pages.touched(image, 0, 256, 2048)  # 512 KB: under budget
     assert pages._estimate == 256 * 2048
