@@ -20,36 +20,24 @@ from __future__ import annotations
 import argparse
 import shutil
 import statistics
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+from _common import timed
 from astropy.io import fits
 from astropy.table import Table
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from neloura.runtime.catalog_stats import column_stats
 from neloura.runtime.catalogs import CatalogStore
 from neloura.settings import Settings
 
 FILTER = "flux > 5 && dec < 0 && mag < 22"
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
 
 
 def line(name: str, ours: float, base: float | None = None, note: str = "") -> None:

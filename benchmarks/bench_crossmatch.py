@@ -15,26 +15,16 @@ import argparse
 import json
 import statistics
 import time
-from collections.abc import Callable
-from typing import Any
 
 import astropy.units as u
 import numpy as np
+from _common import CHROMIUM, CHROMIUM_ARGS, Server, timed
 from astropy.coordinates import SkyCoord, search_around_sky
 
 from neloura.core.crossmatch import SkyIndex, cone_search, crossmatch
 from neloura.core.overlay import encode_overlay, image_footprint, project_inside, within_footprint
 from neloura.core.synthetic import make_wcs_header
 from neloura.core.wcs import ImageWcs
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
 
 
 def row(name: str, ours: float, base: float | None = None, unit: str = "s", note: str = "") -> None:
@@ -190,12 +180,7 @@ PAN_FRAMES = """async () => {
 
 def bench_browser(sources: int) -> None:
     """The real page in Chromium: load time of a ``sources``-marker overlay and pan/zoom frame times."""
-    import os
-    import socket
-    import subprocess
-    import sys
     import tempfile
-    import urllib.request
     from pathlib import Path
 
     import pyarrow as pa
@@ -203,48 +188,30 @@ def bench_browser(sources: int) -> None:
     from astropy.io import fits
     from playwright.sync_api import sync_playwright
 
-    project = Path(__file__).resolve().parent.parent
-    with tempfile.TemporaryDirectory() as tmp, socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        sock.close()
-        env = {**os.environ, "NELOURA_ROOT": tmp, "NELOURA_PORT": str(port), "NELOURA_DEMO": "true"}
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        server = subprocess.Popen([sys.executable, str(project / "main.py")], cwd=project, env=env, **quiet)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(url + "/api/health", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.2)
-            header = fits.getheader(Path(tmp) / "files/demo/galaxy.fits", 1)
-            wcs = ImageWcs.from_header(header)
-            rng = np.random.default_rng(5)
-            w, h = int(header["NAXIS1"]), int(header["NAXIS2"])
-            ra, dec = wcs.pixel_to_world(rng.uniform(0, w - 1, sources), rng.uniform(0, h - 1, sources))
-            pq.write_table(pa.table({"ra": ra, "dec": dec, "flux": 10 ** rng.uniform(0, 3, sources)}),
-                           Path(tmp) / "catalogs/many.parquet")  # fmt: skip
-            args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-            with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=args)
-                page = browser.new_page(viewport={"width": 1400, "height": 900})
-                page.goto(url + "/?path=demo/galaxy.fits&hdu=1")
-                page.wait_for_selector("#viewer[data-image-ready='1']", timeout=60_000)
-                page.wait_for_timeout(1500)
-                bare = page.evaluate(PAN_FRAMES)
-                t0 = time.perf_counter()
-                page.goto(url + "/?path=demo/galaxy.fits&hdu=1&catalog=many.parquet&size_col=3&color_col=flux")
-                page.wait_for_function("document.body.dataset.overlayCount !== undefined", timeout=300_000)
-                load = time.perf_counter() - t0
-                renderer = page.evaluate("document.body.dataset.overlayRenderer")
-                page.wait_for_timeout(1500)
-                with_overlay = page.evaluate(PAN_FRAMES)
-                browser.close()
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp), demo=True) as server:
+        url = server.url
+        header = fits.getheader(Path(tmp) / "files/demo/galaxy.fits", 1)
+        wcs = ImageWcs.from_header(header)
+        rng = np.random.default_rng(5)
+        w, h = int(header["NAXIS1"]), int(header["NAXIS2"])
+        ra, dec = wcs.pixel_to_world(rng.uniform(0, w - 1, sources), rng.uniform(0, h - 1, sources))
+        pq.write_table(pa.table({"ra": ra, "dec": dec, "flux": 10 ** rng.uniform(0, 3, sources)}),
+                       Path(tmp) / "catalogs/many.parquet")  # fmt: skip
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.goto(url + "/?path=demo/galaxy.fits&hdu=1")
+            page.wait_for_selector("#viewer[data-image-ready='1']", timeout=60_000)
+            page.wait_for_timeout(1500)
+            bare = page.evaluate(PAN_FRAMES)
+            t0 = time.perf_counter()
+            page.goto(url + "/?path=demo/galaxy.fits&hdu=1&catalog=many.parquet&size_col=3&color_col=flux")
+            page.wait_for_function("document.body.dataset.overlayCount !== undefined", timeout=300_000)
+            load = time.perf_counter() - t0
+            renderer = page.evaluate("document.body.dataset.overlayRenderer")
+            page.wait_for_timeout(1500)
+            with_overlay = page.evaluate(PAN_FRAMES)
+            browser.close()
     print(f"\n== browser (Chromium {renderer}, --disable-gpu), {sources:,} markers on the demo image")
     row("page load to markers drawn (first open of the catalog)", load)
     row("pan/zoom frame, median, ms (with / without overlay)", with_overlay[0], bare[0], unit="ms")

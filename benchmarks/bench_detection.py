@@ -11,17 +11,12 @@ amplitude over the noise sigma; a detection matches a star within 1.5 px.
 from __future__ import annotations
 
 import argparse
-import statistics
-import sys
-import time
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
+from _common import timed
 from scipy.spatial import cKDTree
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from neloura.core.detection import find_sources
 from neloura.core.synthetic import add_gaussian_sources
@@ -112,14 +107,9 @@ def main() -> None:
     baseline = None
     for name in chosen:
         func, threshold = methods[name]
-        times, found = [], np.empty((0, 2))
-        for _ in range(args.runs):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                start = time.perf_counter()
-                found = func(image, threshold)
-                times.append(time.perf_counter() - start)
-        median = statistics.median(times)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            median, found = timed(lambda: func(image, threshold), args.runs)  # noqa: B023 - called right here
         baseline = baseline or median
         p, r, r5, r10 = score(found, truth, snr)
         row = f"{name:<12}{threshold:>7.1f}{median:>9.3f}{median / baseline:>8.2f}{len(found):>7}{p:>11.4f}"

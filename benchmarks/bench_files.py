@@ -17,40 +17,15 @@ from __future__ import annotations
 import argparse
 import http.client
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
 import numpy as np
+from _common import Server, pct
 from astropy.io import fits
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(root: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {"NELOURA_ROOT": str(root), "NELOURA_PORT": str(port), "NELOURA_DEMO": "false", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "main.py")], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    for _ in range(300):
-        try:
-            get(port, "/api/health")
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
 
 
 def get(port: int, path: str) -> tuple[float, bytes]:
@@ -123,9 +98,8 @@ def main() -> None:
             folder = files / "many" / f"d{k % 100:03d}"
             folder.mkdir(parents=True, exist_ok=True)
             (folder / f"Field_{k:05d}.fits").write_bytes(b"")
-        port = free_port()
-        proc = start_server(root, port)
-        try:
+        with Server(root) as server:
+            port = server.port
             print(f"machine: 2 shared cores (noisy); medians of {args.runs} runs")
             row("measure", "neloura", "baseline", "ratio")
             cold = [get(port, f"/api/files/thumbnail?path=big/{p.name}&size=128")[0] for p in images]
@@ -147,9 +121,9 @@ def main() -> None:
             mb = up.stat().st_size / 1e6
             ratio = f"{med(ups) / med(copies):.1f}x"
             row(f"upload {mb:.0f} MB (MB/s)", f"{mb / med(ups):.0f}", f"{mb / med(copies):.0f}", ratio)
-            lat = sorted(get(port, "/api/files/search?q=field_0012")[0] for _ in range(max(5, args.runs * 3)))
-            row(f"search {args.files} files p50 (ms)", f"{lat[len(lat) // 2] * 1e3:.1f}")
-            row(f"search {args.files} files p95 (ms)", f"{lat[int(len(lat) * 0.95)] * 1e3:.1f}")
+            lat = [get(port, "/api/files/search?q=field_0012")[0] * 1e3 for _ in range(max(5, args.runs * 3))]
+            row(f"search {args.files} files p50 (ms)", f"{pct(lat, 50):.1f}")
+            row(f"search {args.files} files p95 (ms)", f"{pct(lat, 95):.1f}")
             page = [
                 sum(
                     get(port, u)[0]
@@ -162,9 +136,6 @@ def main() -> None:
                 for _ in range(args.runs)
             ]
             row("page + main.js + OpenSeadragon (ms)", f"{med(page) * 1e3:.1f}")
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

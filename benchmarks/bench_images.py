@@ -23,28 +23,22 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
+from _common import Server, median_ms, pct
 from astropy.io import fits
 from astropy.wcs import WCS
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import neloura.core.fitsio as fitsio  # noqa: E402
-from neloura.core.demo import write_demo  # noqa: E402
-from neloura.core.fitsio import FitsImage  # noqa: E402
-from neloura.core.synthetic import make_wcs_header  # noqa: E402
-from neloura.core.wcs import ImageWcs  # noqa: E402
+import neloura.core.fitsio as fitsio
+from neloura.core.demo import write_demo
+from neloura.core.fitsio import FitsImage
+from neloura.core.synthetic import make_wcs_header
+from neloura.core.wcs import ImageWcs
 
 BATCH = 100_000
 
@@ -73,34 +67,11 @@ def make_image(path: Path, size: int, seed: int = 5) -> None:
     fits.PrimaryHDU(data, sip_header(size)).writeto(path, overwrite=True)
 
 
-def median_ms(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+class ApiServer(Server):
+    """The server (levels in memory only) and one request at a time over a new connection."""
 
-
-class Server:
     def __init__(self, root: Path) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        code = (
-            "import uvicorn; from neloura.app import create_app; from neloura.settings import Settings; "
-            f"uvicorn.run(create_app(Settings(root={str(root)!r}, demo=False, disk_cache=False)), "
-            f"host='127.0.0.1', port={self.port}, log_level='warning')"
-        )
-        self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if self.request("GET", "/api/health")[0] == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
+        super().__init__(root, disk_cache=False, timeout=30)
 
     def request(self, method: str, url: str, body: bytes | None = None) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
@@ -112,13 +83,9 @@ class Server:
         conn.close()
         return response.status, data
 
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-
 
 def http_run(root: Path, size: int) -> dict[str, float]:
-    server = Server(root)
+    server = ApiServer(root)
     try:
         query = urlencode({"path": "big.fits", "hdu": 0})
         start = time.perf_counter()
@@ -146,8 +113,8 @@ def http_run(root: Path, size: int) -> dict[str, float]:
         return {
             "info cold (open+sample+limits) ms": cold,
             "info warm ms": warm,
-            "pixel p50 ms": float(np.percentile(pix_times, 50)),
-            "pixel p95 ms": float(np.percentile(pix_times, 95)),
+            "pixel p50 ms": pct(pix_times, 50),
+            "pixel p95 ms": pct(pix_times, 95),
             f"pixel-to-world {BATCH:,} pts HTTP ms": p2w,
             f"world-to-pixel {BATCH:,} pts HTTP ms": w2p,
         }

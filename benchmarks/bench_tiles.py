@@ -24,29 +24,24 @@ import http.client
 import os
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
 import numpy as np
-import psutil
+from _common import Server, pct
 from astropy.io import fits
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from neloura.core.fitsio import FitsImage  # noqa: E402
-from neloura.core.pyramid import build_levels  # noqa: E402
-from neloura.core.tiles import Pyramid  # noqa: E402
-from neloura.runtime.levels import RowReader  # noqa: E402
+from neloura.core.fitsio import FitsImage
+from neloura.core.pyramid import build_levels
+from neloura.core.tiles import Pyramid
+from neloura.runtime.levels import RowReader
 
 VIEWPORT = 1000  # px: the overview level is the largest that fits this
 
@@ -90,51 +85,6 @@ def warm_page_cache(path: Path) -> None:
 # -- server and client ------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, root: Path, disk_cache: bool) -> None:
-        self.port = free_port()
-        code = (
-            "import uvicorn; from neloura.app import create_app; from neloura.settings import Settings; "
-            f"uvicorn.run(create_app(Settings(root={str(root)!r}, demo=False, disk_cache={disk_cache})), "
-            f"host='127.0.0.1', port={self.port}, log_level='warning', access_log=False)"
-        )
-        self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with status {self.proc.returncode}")
-            try:
-                status, _ = Client(self.port).get("/api/health")
-                if status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("server did not start")
-        self.ps = psutil.Process(self.proc.pid)
-
-    def uss_mb(self) -> float:
-        return float(self.ps.memory_full_info().uss) / 2**20
-
-    def anon_mb(self) -> float:
-        """Anonymous resident memory (heap: levels, caches), without file pages mapped from the FITS file."""
-        with open(f"/proc/{self.proc.pid}/status") as status:
-            for line in status:
-                if line.startswith("RssAnon:"):
-                    return float(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-
-
 class Client:
     """One keep-alive HTTP/1.1 connection."""
 
@@ -158,10 +108,6 @@ def timed(client: Client, url: str) -> tuple[float, int]:
     if status != 200:
         raise RuntimeError(f"{url}: {status} {body[:200]!r}")
     return dt * 1000, len(body)
-
-
-def pct(values: Iterable[float], q: float) -> float:
-    return float(np.percentile(list(values), q))
 
 
 def concurrent(port: int, urls: list[str], clients: int) -> float:
@@ -202,7 +148,7 @@ def one_run(root: Path, name: str, size: int, disk_cache: bool, seed: int) -> di
     ]
     out: dict[str, float] = {}
     shutil.rmtree(root / ".cache" / "levels", ignore_errors=True)  # every run builds its levels
-    server = Server(root, disk_cache)
+    server = Server(root, disk_cache=disk_cache)
     try:
         client = Client(server.port)
         uss0, anon0 = server.uss_mb(), server.anon_mb()

@@ -15,49 +15,21 @@ Usage: ``python benchmarks/bench_viewer.py [--size 8192] [--runs 5]``
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
+from _common import CHROMIUM, CHROMIUM_ARGS, Server
 from astropy.io import fits
 from playwright.sync_api import sync_playwright
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from neloura.core.synthetic import make_wcs_header
 
-from neloura.core.synthetic import make_wcs_header  # noqa: E402
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]  # fmt: skip
 DRAWN = """() => { const v = window.neloura && window.neloura.ctx.viewer; if (!v || !v.image) return false;
   const w = v.osd.world; if (w.getItemCount() !== 1 || v.element.dataset.imageReady !== '1') return false;
   return w.getItemAt(0).getFullyLoaded(); }"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start(root: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "NELOURA_ROOT": str(root), "NELOURA_PORT": str(port), "NELOURA_DEMO": "false"}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "main.py")], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    for _ in range(300):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1).read()
-            return proc
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
 
 
 def timed_change(page, action: str, needle: str) -> tuple[float, int]:
@@ -86,13 +58,12 @@ def main() -> None:
         data = (100 + 5 * rng.standard_normal((args.size, args.size))).astype("f4")
         header = make_wcs_header((args.size, args.size), 150.1, 2.2, 0.05)
         fits.PrimaryHDU(data, header=header).writeto(root / "files" / "sky.fits")
-        port = free_port()
-        proc = start(root, port)
-        url = f"http://127.0.0.1:{port}"
+        server = Server(root)
+        url = server.url
         opens, stretch, cmap, readout, n_stretch, n_cmap, visible = [], [], [], [], [], [], []
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 for run in range(args.runs):
                     page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
                     t = time.perf_counter()
@@ -129,8 +100,7 @@ def main() -> None:
                     page.context.close()
                 browser.close()
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            server.stop()
     print(f"machine: 2 shared cores (noisy), Chromium software rendering; {args.size}² float32; {args.runs} runs")
     print(f"{'measure':<58} {'median':>10} {'first':>10}")
     print(f"{'deep link -> visible tiles drawn (s)':<58} {med(opens[1:] or opens):>10.2f} {opens[0]:>10.2f}")
