@@ -88,10 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from neloura.core.completeness import CompletenessConfig, run_completeness
     from neloura.core.completeness_report import plot
-    from neloura.core.fitsio import FitsImage, list_hdus
-    from neloura.core.psf import PsfModel, load_psf_fits
+    from neloura.core.fitsio import list_hdus
+    from neloura.core.psf import PsfModel
     from neloura.errors import NelouraError
-    from neloura.runtime.detection import image_context, write_table
+    from neloura.runtime.detection import psf_for_image, read_plane, write_table
 
     def progress(fraction: float, message: str) -> None:
         if not args.quiet:
@@ -101,14 +101,10 @@ def main(argv: list[str] | None = None) -> int:
         hdu = args.hdu if args.hdu is not None else list_hdus(args.image)[1]
         if hdu is None:
             raise NelouraError(f"{args.image.name} holds no image")
-        with FitsImage(args.image, hdu) as image:
-            data = image.plane(args.plane).full()
-            context = image_context(image)
+        data, context = read_plane(str(args.image), hdu, args.plane, progress)
         fwhm = args.fwhm
         if args.psf is not None:
-            if not context["wcs"].has_celestial:
-                raise NelouraError("--psf needs an image with a celestial WCS (for its pixel scale)")
-            psf = load_psf_fits(args.psf, context["wcs"].pixel_scale_arcsec())
+            psf = psf_for_image(args.psf, context["wcs"])
             fwhm = psf.fwhm_px
         else:
             psf = PsfModel.gaussian(fwhm)

@@ -78,10 +78,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unsupported output extension {args.output.suffix!r} (use .fits, .csv or .ecsv)", file=sys.stderr)
         return 2
     from neloura.core.detection import find_sources
-    from neloura.core.fitsio import FitsImage, list_hdus
-    from neloura.core.psf import load_psf_fits
+    from neloura.core.fitsio import list_hdus
     from neloura.errors import NelouraError
-    from neloura.runtime.detection import image_context
+    from neloura.runtime.detection import psf_for_image, read_plane
 
     def progress(fraction: float, message: str) -> None:
         if not args.quiet:
@@ -93,14 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             hdu = list_hdus(args.image)[1]
             if hdu is None:
                 raise NelouraError(f"{args.image.name} holds no image")
-        with FitsImage(args.image, hdu) as image:
-            data = image.plane(args.plane).full()
-            context = image_context(image)
-        psf = None
-        if args.psf is not None:
-            if not context["wcs"].has_celestial:
-                raise NelouraError("--psf needs an image with a celestial WCS (for its pixel scale)")
-            psf = load_psf_fits(args.psf, context["wcs"].pixel_scale_arcsec())
+        data, context = read_plane(str(args.image), hdu, args.plane, progress)
+        psf = psf_for_image(args.psf, context["wcs"]) if args.psf is not None else None
         start = time.perf_counter()
         table = find_sources(
             data,

@@ -14,10 +14,9 @@ from astropy.io import fits
 
 from neloura.core.completeness import CompletenessConfig, injected_image, run_completeness
 from neloura.core.completeness_report import plot
-from neloura.core.psf import PsfModel, load_psf_fits
+from neloura.core.psf import PsfModel
 from neloura.core.wcs import ImageWcs
-from neloura.errors import InvalidParameter
-from neloura.runtime.detection import DETECTION_OPTIONS, read_plane, safe_stem, write_table
+from neloura.runtime.detection import DETECTION_OPTIONS, psf_for_image, read_plane, safe_stem, write_table
 
 
 def completeness_task(
@@ -41,9 +40,7 @@ def completeness_task(
     wcs = context["wcs"]
     detection = {k: v for k, v in params.get("detection", {}).items() if k in DETECTION_OPTIONS and v is not None}
     if psf_path:
-        if not wcs.has_celestial:
-            raise InvalidParameter("a PSF file needs an image with a celestial WCS (for its pixel scale)")
-        psf = load_psf_fits(Path(psf_path), wcs.pixel_scale_arcsec())
+        psf = psf_for_image(Path(psf_path), wcs)
         detection.setdefault("fwhm_px", psf.fwhm_px)
     else:
         psf = PsfModel.gaussian(float(detection.get("fwhm_px", 3.0)))

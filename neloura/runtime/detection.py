@@ -18,6 +18,9 @@ from astropy.table import Table
 from neloura.core.detection import find_sources
 from neloura.core.fitsio import FitsImage
 from neloura.core.photometry import aperture_photometry
+from neloura.core.psf import PsfModel, load_psf_fits
+from neloura.core.wcs import ImageWcs
+from neloura.errors import InvalidParameter
 
 DETECTION_OPTIONS = (
     "threshold_sigma",
@@ -44,6 +47,13 @@ def read_plane(image_path: str, hdu: int, plane: int, progress: Any) -> tuple[np
     progress(0.01, "reading the image")
     with FitsImage(Path(image_path), hdu) as image:
         return image.plane(plane).full(), image_context(image)
+
+
+def psf_for_image(psf_path: Path, wcs: ImageWcs) -> PsfModel:
+    """A PSF file resampled to the pixel scale of the image of ``wcs`` (which needs a celestial WCS)."""
+    if not wcs.has_celestial:
+        raise InvalidParameter("a PSF file needs an image with a celestial WCS (for its pixel scale)")
+    return load_psf_fits(psf_path, wcs.pixel_scale_arcsec())
 
 
 def safe_stem(path: Path) -> str:
