@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -189,6 +189,15 @@ def _dask_iteration(data: np.ndarray, config: CompletenessConfig, psf: PsfModel,
     return run_iteration(data, config, psf, baseline, i)
 
 
+def _gather(tables: Iterable[Table], config: CompletenessConfig, progress: Progress, where: str = "") -> list[Table]:
+    """Collect the iterations' tables as they finish, reporting progress after each."""
+    results: list[Table] = []
+    for table in tables:
+        results.append(table)
+        progress(0.1 + 0.85 * len(results) / config.iterations, f"iteration {len(results)}/{config.iterations}{where}")
+    return results
+
+
 def _run_local(
     data: np.ndarray,
     config: CompletenessConfig,
@@ -197,12 +206,9 @@ def _run_local(
     n_workers: int,
     progress: Progress,
 ) -> list[Table]:
-    results: list[Table] = []
     if n_workers <= 1:
-        for i in range(config.iterations):
-            results.append(run_iteration(data, config, psf, baseline, i))
-            progress(0.1 + 0.85 * len(results) / config.iterations, f"iteration {len(results)}/{config.iterations}")
-        return results
+        tables = (run_iteration(data, config, psf, baseline, i) for i in range(config.iterations))
+        return _gather(tables, config, progress)
     # fork is cheapest (no re-import) and safe in a single-threaded process (command line, job
     # process); anywhere with threads (the server, test runners) use a fresh interpreter
     ctx = get_context("fork" if threading.active_count() == 1 else "spawn")
@@ -210,10 +216,7 @@ def _run_local(
         n_workers, mp_context=ctx, initializer=_init_worker, initargs=(data, config, psf, baseline)
     ) as pool:
         futures = [pool.submit(_worker_iteration, i) for i in range(config.iterations)]
-        for future in as_completed(futures):
-            results.append(future.result())
-            progress(0.1 + 0.85 * len(results) / config.iterations, f"iteration {len(results)}/{config.iterations}")
-    return results
+        return _gather((future.result() for future in as_completed(futures)), config, progress)
 
 
 def _run_dask(
@@ -227,19 +230,13 @@ def _run_dask(
     from distributed import Client
     from distributed import as_completed as dask_completed
 
-    results: list[Table] = []
     with Client(address, timeout=30) as client:
         shared = client.scatter(data, broadcast=True)
         futures = [
             client.submit(_dask_iteration, shared, config, psf, baseline, i, pure=False)
             for i in range(config.iterations)
         ]
-        for future in dask_completed(futures):
-            results.append(future.result())
-            progress(
-                0.1 + 0.85 * len(results) / config.iterations, f"iteration {len(results)}/{config.iterations} (dask)"
-            )
-    return results
+        return _gather((future.result() for future in dask_completed(futures)), config, progress, " (dask)")
 
 
 def run_completeness(
