@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from neloura import __version__
+from neloura.api.body_limit import BodyLimitMiddleware
 from neloura.errors import InvalidFilter, NelouraError, status_for
 from neloura.runtime.services import Services
 from neloura.settings import Settings
@@ -35,6 +36,11 @@ ROUTERS: tuple[str, ...] = (
     "detection",
     "completeness",
 )
+
+
+# Routes whose bodies may be as large as NELOURA_UPLOAD_MAX_MB; every other body is capped at
+# NELOURA_REQUEST_MAX_MB while it streams in.
+UPLOAD_PATHS = frozenset({"/api/files/upload", "/api/catalogs/upload"})
 
 
 @asynccontextmanager
@@ -82,6 +88,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.services = Services(settings)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_bytes=settings.request_max_mb * 1024 * 1024,
+        upload_bytes=settings.upload_max_mb * 1024 * 1024,
+        upload_paths=UPLOAD_PATHS,
+    )
     app.add_exception_handler(NelouraError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)

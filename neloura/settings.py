@@ -38,6 +38,7 @@ class Settings(BaseSettings):
 
     # uploads and the temporary workspace
     upload_max_mb: int = 2048
+    request_max_mb: int = Field(default=32, description="Largest body of any non-upload request")
     cleanup_interval_minutes: float = 60.0
 
     # jobs
