@@ -20,7 +20,7 @@ node_modules/.stamp: package.json package-lock.json
 run: setup
 	$(BIN)/python main.py
 
-test: setup
+test: setup lint
 	$(BIN)/python -m pytest -q
 
 lint: setup
@@ -28,5 +28,6 @@ lint: setup
 	$(BIN)/ruff format --check neloura tests benchmarks *.py
 	$(BIN)/mypy
 
+# Every benchmark, one after the other (long: tens of minutes; see benchmarks/README.md).
 bench: setup
-	$(BIN)/python benchmarks/bench_tiles.py
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
