@@ -134,19 +134,19 @@ class CatalogStore:
                         "state": self.state(name)["state"]})  # fmt: skip
         return out
 
-    def _keys(self, path: Path, hdu: int | None = None) -> tuple[str, str]:
+    def _keys(self, name: str) -> tuple[Path, str, str]:
+        """The file of ``name``, its path key (file and HDU) and its cache key (path key + version)."""
+        path = self.resolve(name)
+        hdu = split_hdu(name)[1]
+        path_key = _path_key(str(path) if hdu is None else f"{path}[{hdu}]")
         stat = path.stat()
-        where = str(path) if hdu is None else f"{path}[{hdu}]"
-        path_key = hashlib.sha256(where.encode()).hexdigest()[:16]
         version = f"{stat.st_size}:{stat.st_mtime_ns}:{_CACHE_VERSION}"
-        return path_key, hashlib.sha256(version.encode()).hexdigest()[:12]
+        return path, path_key, f"{path_key}-{hashlib.sha256(version.encode()).hexdigest()[:12]}"
 
     # -- opening ---------------------------------------------------------------------------
     def state(self, name: str) -> dict[str, Any]:
         """``{"state": "ready"|"converting"|"cached"|"new", "fraction", "message"}``, never blocking."""
-        path = self.resolve(name)
-        path_key, version = self._keys(path, split_hdu(name)[1])
-        key = f"{path_key}-{version}"
+        _, _, key = self._keys(name)
         with self._lock:
             if key in self._hot:
                 return {"state": "ready", "fraction": 1.0, "message": "", "rows": self._hot[key].num_rows}
@@ -166,9 +166,7 @@ class CatalogStore:
         return self._future(name).result()
 
     def _future(self, name: str) -> Future[Catalog]:
-        path = self.resolve(name)
-        path_key, version = self._keys(path, split_hdu(name)[1])
-        key = f"{path_key}-{version}"
+        path, path_key, key = self._keys(name)
         with self._lock:
             hot = self._hot.get(key)
             if hot is not None:
@@ -264,7 +262,7 @@ class CatalogStore:
 
     def forget(self, path: Path) -> None:
         """Drop the cache (memory and disk) of the file at ``path``."""
-        path_key = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+        path_key = _path_key(str(path))
         with self._lock:
             for key in [k for k in self._hot if k.startswith(path_key)]:
                 del self._hot[key]
@@ -431,6 +429,11 @@ class CatalogStore:
 def _first_line(exc: Exception) -> str:
     """DuckDB's message without the generated SQL it quotes below."""
     return (str(exc).strip().splitlines() or ["error"])[0]
+
+
+def _path_key(where: str) -> str:
+    """Cache-file prefix of one catalog file (or one HDU of it)."""
+    return hashlib.sha256(where.encode()).hexdigest()[:16]
 
 
 def split_hdu(name: str) -> tuple[str, int | None]:
