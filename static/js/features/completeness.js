@@ -6,7 +6,7 @@
 // Server: GET /api/psf, POST /api/completeness, GET/DELETE /api/jobs/{id}, GET /api/jobs/{id}/files/{name}.
 // Everything shown goes through el()/textContent.
 
-import { jobRunner, numberFields } from '../lib/form.js';
+import { jobControls, jobRunner, numberFields } from '../lib/form.js';
 
 const FIELDS = [
   ['n', 'Sources per iteration', 200, '1', 'Artificial sources injected in each iteration (kept apart from each other and from detected sources).'],
@@ -27,15 +27,11 @@ export function mount(ctx) {
   const psf = el('select', { name: 'psf', id: 'completeness-psf' }, el('option', { value: '' }, 'Gaussian (FWHM above)'));
   form.append(el('label', { class: 'det-field' }, el('span', { class: 'det-label' }, 'PSF'), psf,
     el('small', { class: 'det-help' }, 'A PSF file from psf/ is resampled to the image pixel scale with its flux conserved.')));
-  const run = el('button', { type: 'submit', class: 'det-run', id: 'completeness-run' }, 'Run test');
-  const cancel = el('button', { type: 'button', class: 'det-cancel', hidden: true }, 'Cancel');
-  form.append(el('div', { class: 'det-actions' }, run, cancel));
-  const bar = el('progress', { class: 'det-progress', max: '1', value: '0', hidden: true, id: 'completeness-progress' });
-  const status = el('div', { class: 'det-status', id: 'completeness-status', 'aria-live': 'polite' });
-  const results = el('div', { class: 'det-results', id: 'completeness-results' });
+  const controls = jobControls(form, 'completeness', 'Run test');
+  const { bar, status, results } = controls;
   panel.element.append(form, bar, status, results);
 
-  const runner = jobRunner(ctx, { run, cancel, bar, status, onEnd: (state) => finished(state) });
+  const runner = jobRunner(ctx, { ...controls, onEnd: (state) => finished(state) });
 
   async function loadPsfs() {
     try {

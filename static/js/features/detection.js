@@ -6,7 +6,7 @@
 // Server: POST /api/detection, GET /api/jobs/{id}, DELETE /api/jobs/{id}, POST /api/photometry.
 // Everything shown goes through el()/textContent.
 
-import { jobRunner, numberFields } from '../lib/form.js';
+import { jobControls, jobRunner, numberFields } from '../lib/form.js';
 
 const PARAMS = [
   ['threshold_sigma', 'Threshold (σ)', 5, '0.1', 'Detection threshold in noise sigmas of the matched-filtered image. '
@@ -29,12 +29,8 @@ export function mount(ctx) {
   const inputs = numberFields(form, PARAMS);
   const deblend = el('input', { type: 'checkbox', name: 'deblend', checked: true });
   form.append(el('label', { class: 'det-check' }, deblend, ' Deblend close peaks (saddle test)'));
-  const run = el('button', { type: 'submit', class: 'det-run', id: 'detection-run' }, 'Detect sources');
-  const cancel = el('button', { type: 'button', class: 'det-cancel', hidden: true }, 'Cancel');
-  form.append(el('div', { class: 'det-actions' }, run, cancel));
-  const bar = el('progress', { class: 'det-progress', max: '1', value: '0', hidden: true, id: 'detection-progress' });
-  const status = el('div', { class: 'det-status', id: 'detection-status', 'aria-live': 'polite' });
-  const results = el('div', { class: 'det-results', id: 'detection-results' });
+  const controls = jobControls(form, 'detection', 'Detect sources');
+  const { bar, status, results } = controls;
   const photoToggle = el('input', { type: 'checkbox', id: 'photometry-toggle' });
   const radius = el('input', { type: 'number', step: '0.5', min: '0.5', value: '4', id: 'photometry-radius' });
   const photo = el('div', { class: 'det-photometry', id: 'photometry-result' });
@@ -42,7 +38,7 @@ export function mount(ctx) {
     el('label', { class: 'det-check' }, photoToggle, ' Measure where I click; radius (px) ', radius), photo);
 
   const offs = [];
-  const runner = jobRunner(ctx, { run, cancel, bar, status, onEnd: (state) => finished(state) });
+  const runner = jobRunner(ctx, { ...controls, onEnd: (state) => finished(state) });
 
   async function finished(state) {
     if (state.state !== 'done') {
