@@ -87,7 +87,8 @@ function hexToRgba(hex) {
   return [((v >> 16) & 255) / 255, ((v >> 8) & 255) / 255, (v & 255) / 255, 1];
 }
 
-function sizeCanvas(canvas, frame) {
+// Size a canvas's backing store to the frame in device pixels (CSS size = the frame).
+export function sizeCanvas(canvas, frame) {
   const w = Math.max(1, Math.round(frame.width * frame.dpr));
   const h = Math.max(1, Math.round(frame.height * frame.dpr));
   if (canvas.width !== w || canvas.height !== h) {

@@ -7,7 +7,7 @@
 // Deep link: ?catalog=NAME&ra_col=&dec_col=&size_col=<column or number>&size_unit=px|arcsec|arcmin|deg
 //            &color_col=&cmap= (or marker_cmap=)&color_scale=linear|log&filter=&shape=&label_col=&color=#rrggbb
 //            &renderer=webgl|canvas
-import { createRenderer } from './overlay-gl.js';
+import { createRenderer, sizeCanvas } from './overlay-gl.js';
 import {
   DEFAULT_STYLE, SERVER_KEYS, colorRange, decodeOverlay, fmtValue, frameOf, loadLut, readDeepLink, rescaleColors, withOverlayQuery,
 } from './overlay-data.js';
@@ -74,16 +74,9 @@ export function mount(ctx) {
   // ---- labels (text on a 2-D canvas: never HTML) ----
   function drawLabels(frame) {
     const g = labelCanvas.getContext('2d');
-    const w = Math.round(frame.width * frame.dpr);
-    const h = Math.round(frame.height * frame.dpr);
-    if (labelCanvas.width !== w || labelCanvas.height !== h) {
-      labelCanvas.width = w;
-      labelCanvas.height = h;
-      labelCanvas.style.width = `${frame.width}px`;
-      labelCanvas.style.height = `${frame.height}px`;
-    }
+    sizeCanvas(labelCanvas, frame);
     g.setTransform(1, 0, 0, 1, 0, 0);
-    g.clearRect(0, 0, w, h);
+    g.clearRect(0, 0, labelCanvas.width, labelCanvas.height);
     g.setTransform(frame.dpr, 0, 0, frame.dpr, 0, 0);
     for (const layer of layers.values()) {
       if (!layer.visible || !layer.style.label_col || !layer.data) continue;
