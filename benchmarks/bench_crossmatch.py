@@ -60,18 +60,18 @@ def bench_overlay(sources: int, repeat: int) -> None:
     flux = 10 ** rng.uniform(0, 3, sources)
     radius = rng.uniform(1, 10, sources)
 
-    def payload() -> bytes:
-        fp = image_footprint(wcs, size, size)
-        near = within_footprint(ra, dec, fp)
+    def on_image() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows inside the image and their pixel positions (footprint cut, then projection)."""
+        near = within_footprint(ra, dec, image_footprint(wcs, size, size))
         which, px, py = project_inside(wcs, ra[near], dec[near], size, size)
-        rows = near[which]
+        return near[which], px, py
+
+    def payload() -> bytes:
+        rows, px, py = on_image()
         return encode_overlay(px, py, rows, size_px=radius[rows], color=flux[rows], color_log=True, matched=sources)
 
     def as_json() -> bytes:
-        fp = image_footprint(wcs, size, size)
-        near = within_footprint(ra, dec, fp)
-        which, px, py = project_inside(wcs, ra[near], dec[near], size, size)
-        rows = near[which]
+        rows, px, py = on_image()
         items = [
             {"row": int(r), "x": float(a), "y": float(b), "size": float(s), "flux": float(f)}
             for r, a, b, s, f in zip(rows, px, py, radius[rows], flux[rows], strict=True)
