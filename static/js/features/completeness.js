@@ -6,7 +6,7 @@
 // Server: GET /api/psf, POST /api/completeness, GET/DELETE /api/jobs/{id}, GET /api/jobs/{id}/files/{name}.
 // Everything shown goes through el()/textContent.
 
-import { jobControls, jobRunner, numberFields } from '../lib/form.js';
+import { jobPanel, numberFields } from '../lib/form.js';
 
 const FIELDS = [
   ['n', 'Sources per iteration', 200, '1', 'Artificial sources injected in each iteration (kept apart from each other and from detected sources).'],
@@ -27,11 +27,11 @@ export function mount(ctx) {
   const psf = el('select', { name: 'psf', id: 'completeness-psf' }, el('option', { value: '' }, 'Gaussian (FWHM above)'));
   form.append(el('label', { class: 'det-field' }, el('span', { class: 'det-label' }, 'PSF'), psf,
     el('small', { class: 'det-help' }, 'A PSF file from psf/ is resampled to the image pixel scale with its flux conserved.')));
-  const controls = jobControls(form, 'completeness', 'Run test');
-  const { bar, status, results } = controls;
+  const job = jobPanel(ctx, form, { prefix: 'completeness', runLabel: 'Run test', url: '/api/completeness', body: params,
+    onEnd: (state) => finished(state) });
+  const { bar, status, results } = job;
   panel.element.append(form, bar, status, results);
 
-  const runner = jobRunner(ctx, { ...controls, onEnd: (state) => finished(state) });
 
   async function loadPsfs() {
     try {
@@ -66,30 +66,20 @@ export function mount(ctx) {
     ctx.bus.emit('completeness:done', { job_id: state.id, flux_50: r.flux_50, flux_90: r.flux_90 });
   }
 
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const image = ctx.viewer.image;
-    if (!image) { ctx.ui.notify('Open an image first.', 'warning'); return; }
+  function params() {
     const v = (k) => Number(inputs[k].value);
-    const body = { path: image.path, hdu: image.hdu, plane: image.plane || 0, n: v('n'), iterations: v('iterations'),
-      flux_min: v('flux_min'), flux_max: v('flux_max'), seed: v('seed'),
+    const body = { n: v('n'), iterations: v('iterations'), flux_min: v('flux_min'), flux_max: v('flux_max'), seed: v('seed'),
       detection: { fwhm_px: v('fwhm_px'), threshold_sigma: v('threshold_sigma') } };
     if (psf.value) body.psf = psf.value;
-    results.replaceChildren();
-    try {
-      runner.start(await ctx.api.post('/api/completeness', body));
-    } catch (err) {
-      status.textContent = `not started: ${err.detail || err}`;
-      ctx.ui.notify(err.detail || String(err), 'error');
-    }
-  });
+    return body;
+  }
 
   loadPsfs();
   const removeMenu = ctx.ui.addMenuItem('Analysis', { label: 'Artificial-source test…', id: 'menu-completeness',
     onClick: () => { panel.show(); inputs.n.focus(); } });
 
   return () => {
-    runner.dispose();
+    job.dispose();
     removeMenu();
     panel.remove();
   };

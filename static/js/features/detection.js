@@ -6,7 +6,7 @@
 // Server: POST /api/detection, GET /api/jobs/{id}, DELETE /api/jobs/{id}, POST /api/photometry.
 // Everything shown goes through el()/textContent.
 
-import { jobControls, jobRunner, numberFields } from '../lib/form.js';
+import { jobPanel, numberFields } from '../lib/form.js';
 
 const PARAMS = [
   ['threshold_sigma', 'Threshold (σ)', 5, '0.1', 'Detection threshold in noise sigmas of the matched-filtered image. '
@@ -29,8 +29,9 @@ export function mount(ctx) {
   const inputs = numberFields(form, PARAMS);
   const deblend = el('input', { type: 'checkbox', name: 'deblend', checked: true });
   form.append(el('label', { class: 'det-check' }, deblend, ' Deblend close peaks (saddle test)'));
-  const controls = jobControls(form, 'detection', 'Detect sources');
-  const { bar, status, results } = controls;
+  const job = jobPanel(ctx, form, { prefix: 'detection', runLabel: 'Detect sources', url: '/api/detection', body: params,
+    onEnd: (state) => finished(state) });
+  const { bar, status, results } = job;
   const photoToggle = el('input', { type: 'checkbox', id: 'photometry-toggle' });
   const radius = el('input', { type: 'number', step: '0.5', min: '0.5', value: '4', id: 'photometry-radius' });
   const photo = el('div', { class: 'det-photometry', id: 'photometry-result' });
@@ -38,7 +39,6 @@ export function mount(ctx) {
     el('label', { class: 'det-check' }, photoToggle, ' Measure where I click; radius (px) ', radius), photo);
 
   const offs = [];
-  const runner = jobRunner(ctx, { ...controls, onEnd: (state) => finished(state) });
 
   async function finished(state) {
     if (state.state !== 'done') {
@@ -117,20 +117,11 @@ export function mount(ctx) {
     });
   }
 
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const image = ctx.viewer.image;
-    if (!image) { ctx.ui.notify('Open an image first.', 'warning'); return; }
-    const body = { path: image.path, hdu: image.hdu, plane: image.plane || 0, deblend: deblend.checked };
+  function params() {
+    const body = { deblend: deblend.checked };
     for (const [key] of PARAMS) if (inputs[key].value !== '') body[key] = Number(inputs[key].value);
-    results.replaceChildren();
-    try {
-      runner.start(await ctx.api.post('/api/detection', body));
-    } catch (err) {
-      status.textContent = `not started: ${err.detail || err}`;
-      ctx.ui.notify(err.detail || String(err), 'error');
-    }
-  });
+    return body;
+  }
 
   photoToggle.addEventListener('change', () => {
     ctx.viewer.clickMode = photoToggle.checked ? 'photometry' : (ctx.viewer.clickMode === 'photometry' ? null : ctx.viewer.clickMode);
@@ -161,7 +152,7 @@ export function mount(ctx) {
 
   return () => {
     offs.forEach((off) => off());
-    runner.dispose();
+    job.dispose();
     if (ctx.viewer.clickMode === 'photometry') ctx.viewer.clickMode = null;
     removeMenu();
     panel.remove();

@@ -1,5 +1,5 @@
 // Shared pieces of the analysis panels (detection, completeness): a form of labelled number
-// fields with their help text, the job controls, and the run/cancel/progress cycle of a server job.
+// fields with their help text, and the controls and run/cancel/progress cycle of a server job.
 // Text only (el() / textContent), never innerHTML.
 
 import { el } from './escape.js';
@@ -17,25 +17,21 @@ export function numberFields(form, fields, min = () => '0') {
   return inputs;
 }
 
-// The job controls of a panel: run and cancel buttons (appended to form), a progress bar, a
-// status line and a results box, with ids `${prefix}-run`, -progress, -status and -results.
-export function jobControls(form, prefix, runLabel) {
+const ENDED = ['done', 'failed', 'cancelled'];
+
+// A panel's server job: run and cancel buttons (appended to form), a progress bar, a status line
+// and a results box (ids `${prefix}-run`, -progress, -status, -results; the caller places the
+// last three). Submitting the form POSTs { path, hdu, plane of the open image, ...body() } to url;
+// progress comes from the /ws job events (bus job:progress) with GET /api/jobs/{id} polling as
+// the safety net; cancel is DELETE /api/jobs/{id}; onEnd(state) runs once the job is done, failed
+// or cancelled. Returns { bar, status, results, dispose }.
+export function jobPanel(ctx, form, { prefix, runLabel, url, body, onEnd }) {
   const run = el('button', { type: 'submit', class: 'det-run', id: `${prefix}-run` }, runLabel);
   const cancel = el('button', { type: 'button', class: 'det-cancel', hidden: true }, 'Cancel');
   form.append(el('div', { class: 'det-actions' }, run, cancel));
   const bar = el('progress', { class: 'det-progress', max: '1', value: '0', hidden: true, id: `${prefix}-progress` });
   const status = el('div', { class: 'det-status', id: `${prefix}-status`, 'aria-live': 'polite' });
   const results = el('div', { class: 'det-results', id: `${prefix}-results` });
-  return { run, cancel, bar, status, results };
-}
-
-const ENDED = ['done', 'failed', 'cancelled'];
-
-// The life of one server job shown by a panel: start(started) after the POST that created it,
-// then progress from the /ws job events (bus job:progress) with GET /api/jobs/{id} polling as the
-// safety net, cancel through DELETE /api/jobs/{id}, and onEnd(state) once it is done, failed or
-// cancelled. Takes the elements of jobControls(). Returns { start, dispose }.
-export function jobRunner(ctx, { run, cancel, bar, status, onEnd }) {
   let job = null;
   let poll = null;
 
@@ -67,6 +63,24 @@ export function jobRunner(ctx, { run, cancel, bar, status, onEnd }) {
     }
   }
 
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const image = ctx.viewer.image;
+    if (!image) { ctx.ui.notify('Open an image first.', 'warning'); return; }
+    results.replaceChildren();
+    try {
+      const started = await ctx.api.post(url, { path: image.path, hdu: image.hdu, plane: image.plane || 0, ...body() });
+      job = started.id;
+      setRunning(true);
+      showProgress(started);
+      clearInterval(poll);
+      poll = setInterval(refresh, 1000);
+    } catch (err) {
+      status.textContent = `not started: ${err.detail || err}`;
+      ctx.ui.notify(err.detail || String(err), 'error');
+    }
+  });
+
   cancel.addEventListener('click', async () => {
     if (!job) return;
     try { await ctx.api.del(`/api/jobs/${encodeURIComponent(job)}`); } catch (err) { ctx.ui.notify(err.detail || String(err), 'error'); }
@@ -80,13 +94,9 @@ export function jobRunner(ctx, { run, cancel, bar, status, onEnd }) {
   });
 
   return {
-    start(started) {
-      job = started.id;
-      setRunning(true);
-      showProgress(started);
-      clearInterval(poll);
-      poll = setInterval(refresh, 1000);
-    },
+    bar,
+    status,
+    results,
     dispose() {
       off();
       clearInterval(poll);
