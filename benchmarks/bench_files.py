@@ -28,17 +28,22 @@ from _common import Server, pct
 from astropy.io import fits
 
 
+def _answer(conn: http.client.HTTPConnection, t0: float, what: str) -> tuple[float, bytes]:
+    """Read the response of a request sent since ``t0``: (seconds, body); anything but 200 raises."""
+    r = conn.getresponse()
+    body = r.read()
+    dt = time.perf_counter() - t0
+    conn.close()
+    if r.status != 200:
+        raise OSError(f"{what}: {r.status} {body[:200]!r}")
+    return dt, body
+
+
 def get(port: int, path: str) -> tuple[float, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     t = time.perf_counter()
     conn.request("GET", path)
-    r = conn.getresponse()
-    body = r.read()
-    dt = time.perf_counter() - t
-    conn.close()
-    if r.status != 200:
-        raise OSError(f"{path}: {r.status} {body[:200]!r}")
-    return dt, body
+    return _answer(conn, t, path)
 
 
 def upload(port: int, path: Path) -> float:
@@ -60,13 +65,7 @@ def upload(port: int, path: Path) -> float:
         while chunk := f.read(1 << 20):
             conn.send(chunk)
     conn.send(tail)
-    r = conn.getresponse()
-    body = r.read()
-    dt = time.perf_counter() - t
-    conn.close()
-    if r.status != 200:
-        raise OSError(f"upload: {r.status} {body[:200]!r}")
-    return dt
+    return _answer(conn, t, "upload")[0]
 
 
 def row(name: str, value: str, baseline: str = "", ratio: str = "") -> None:
