@@ -358,22 +358,17 @@ export function mount(ctx) {
     const [lo, hi] = colorRange(d, layer.style);
     const img = el('img', { class: 'overlay-colorbar-img', alt: layer.style.cmap, src: ctx.api.url(`/api/images/colormaps/${encodeURIComponent(layer.style.cmap)}.png`, { width: 256, height: 12 }) });
     const title = `${layer.params.color_col}${d.colorLog ? ' (log10)' : ''}`;
+    const recolor = () => { uploadData(layer); redraw(); syncUrl(); renderPanel(); };
     const bound = (key, value) => el('input', { type: 'number', step: 'any', class: 'overlay-range', value: String(Number(value.toPrecision(4))), dataset: { key },
       onchange: (e) => {
         const v = Number(e.target.value);
         layer.style[key] = e.target.value === '' || !Number.isFinite(v) ? undefined : v;
-        uploadData(layer);
-        redraw();
-        syncUrl();
-        renderPanel();
+        recolor();
       } });
     const reset = el('button', { type: 'button', title: 'Full range of the column', onclick: () => {
       layer.style.color_min = undefined;
       layer.style.color_max = undefined;
-      uploadData(layer);
-      redraw();
-      syncUrl();
-      renderPanel();
+      recolor();
     } }, 'full range');
     return el('div', { class: 'overlay-colorbar' }, el('div', { text: title }), img,
       el('div', { class: 'overlay-colorbar-ticks' }, bound('color_min', lo), reset, bound('color_max', hi)));
