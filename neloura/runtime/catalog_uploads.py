@@ -11,7 +11,7 @@ from neloura.core.catalogs import sniff_format
 from neloura.core.paths import relative_to_root
 from neloura.errors import InvalidParameter, PayloadTooLarge, UnsupportedFormat
 from neloura.runtime.catalogs import SUFFIXES, CatalogStore
-from neloura.runtime.uploads import free_name, safe_name
+from neloura.runtime.uploads import place_under_free_name, safe_name
 
 
 def save_catalog_upload(store: CatalogStore, stream: BinaryIO, filename: str) -> dict[str, Any]:
@@ -42,8 +42,7 @@ def save_catalog_upload(store: CatalogStore, stream: BinaryIO, filename: str) ->
         if written == 0:
             raise InvalidParameter(f"{filename!r} is empty")
         sniff_format(part)
-        final = free_name(folder, clean)
-        part.rename(final)
+        final = place_under_free_name(part, folder, clean)
         name = relative_to_root(store.settings.catalogs_dir, final)
         catalog = store.open(name)
         return {"name": name, "size": written, "format": catalog.fmt, "rows": catalog.num_rows}

@@ -6,6 +6,7 @@ FITS, then renamed into place. A rejected upload (too large, not FITS, truncated
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import secrets
 from collections.abc import AsyncIterator
@@ -32,15 +33,24 @@ def safe_name(filename: str) -> str:
     return clean[:120]
 
 
-def free_name(folder: Path, name: str) -> Path:
-    """``folder/name``, or ``folder/stem-N.ext`` with the first N not taken (never overwrites)."""
-    target = folder / name
+def place_under_free_name(part: Path, folder: Path, name: str) -> Path:
+    """Move ``part`` to ``folder/name``, or ``folder/stem-N.ext`` with the first N not taken.
+
+    Never overwrites, even when two uploads of the same name finish together: the new name is
+    claimed with a hard link, which fails atomically when the name exists (``part`` must be on
+    the same file system, e.g. a hidden file in ``folder``).
+    """
     stem, dot, ext = name.partition(".")
-    n = 1
-    while target.exists() or target.is_symlink():
-        target = folder / f"{stem}-{n}{dot}{ext}"
-        n += 1
-    return target
+    n = 0
+    while True:
+        target = folder / (name if n == 0 else f"{stem}-{n}{dot}{ext}")
+        try:
+            os.link(part, target)
+        except FileExistsError:
+            n += 1
+            continue
+        part.unlink()
+        return target
 
 
 class _Form:
@@ -144,6 +154,4 @@ def _keep(settings: Settings, part: Path, form: _Form, folder_default: str) -> P
     uploads = settings.uploads_dir
     target_dir = confine(uploads, folder, must_exist=False) if folder else uploads.resolve()
     target_dir.mkdir(parents=True, exist_ok=True)
-    final = free_name(target_dir, name)
-    part.rename(final)
-    return final
+    return place_under_free_name(part, target_dir, name)
