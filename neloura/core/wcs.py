@@ -7,7 +7,7 @@ extra axes: the image plane's pixel coordinate is passed for the plane axis, 0 f
 (degenerate STOKES...), so celestial axes that depend on the spectral axis stay exact.
 
 Sky positions are reported in ICRS degrees whatever the image's own frame (FK5, FK4, Galactic,
-ecliptic): the native values are transformed with :class:`astropy.coordinates.SkyCoord`.
+ecliptic): the native values are transformed by :mod:`neloura.core.frames` (SkyCoord).
 
 Pixel convention: 0-based pixel indices, ``x`` along FITS axis 1 and ``y`` along FITS axis 2
 (``data[y, x]``); ``plane`` indexes the plane axis (see :func:`plane_pixel_axis`).
@@ -23,34 +23,16 @@ from typing import Any
 
 import numpy as np
 from astropy import units as u
-from astropy.coordinates import (
-    FK4,
-    FK5,
-    ICRS,
-    BarycentricMeanEcliptic,
-    BaseCoordinateFrame,
-    Galactic,
-    SkyCoord,
-    Supergalactic,
-)
+from astropy.coordinates import ICRS, BaseCoordinateFrame
 from astropy.io import fits
-from astropy.time import Time
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
-from astropy.wcs.utils import proj_plane_pixel_area, proj_plane_pixel_scales, wcs_to_celestial_frame
+from astropy.wcs.utils import proj_plane_pixel_area, proj_plane_pixel_scales
 
+from neloura.core.frames import celestial_frame, frame_name, input_frame, transform_lonlat
 from neloura.errors import InvalidParameter
 
 ArrayLike = float | Sequence[float] | np.ndarray
-
-INPUT_FRAMES: dict[str, type[BaseCoordinateFrame]] = {
-    "icrs": ICRS,
-    "fk5": FK5,
-    "fk4": FK4,
-    "galactic": Galactic,
-    "supergalactic": Supergalactic,
-    "ecliptic": BarycentricMeanEcliptic,
-}
 
 _SPECTRAL_KINDS = {
     "FREQ": "frequency",
@@ -156,34 +138,6 @@ def _as_array(values: ArrayLike, name: str) -> np.ndarray:
     return arr
 
 
-def _celestial_frame(wcs: WCS) -> BaseCoordinateFrame | None:
-    """The sky frame of a celestial WCS; None for planetary or unknown frames.
-
-    astropy's ``wcs_to_celestial_frame`` reports ecliptic (ELON/ELAT) images as ICRS, because
-    wcslib fills RADESYS in for them; ecliptic longitudes are not ICRS right ascensions, so they
-    get the barycentric mean ecliptic of EQUINOX (J2000 by default: a pure rotation of ICRS).
-    """
-    xcoord = str(wcs.wcs.ctype[wcs.wcs.lng])[:4].upper()
-    try:
-        if xcoord == "ELON":
-            equinox = float(wcs.wcs.equinox) if math.isfinite(wcs.wcs.equinox) else 2000.0
-            return BarycentricMeanEcliptic(equinox=Time(equinox, format="jyear"))
-        if xcoord == "SLON":
-            return Supergalactic()
-        if xcoord == "HLON":
-            return None  # helioecliptic: depends on the observation time, not a fixed sky frame
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", AstropyWarning)
-            frame: BaseCoordinateFrame = wcs_to_celestial_frame(wcs)
-            return frame
-    except Exception:  # noqa: BLE001 - planetary or unknown frames: no sky position
-        return None
-
-
-def _frame_name(frame: BaseCoordinateFrame | None) -> str:
-    return "" if frame is None else str(frame.name)
-
-
 class ImageWcs:
     """The WCS of one image HDU. Build it with :meth:`from_header`.
 
@@ -202,7 +156,7 @@ class ImageWcs:
         if wcs is not None and wcs.has_celestial:
             lng, lat = int(wcs.wcs.lng), int(wcs.wcs.lat)
             if _pixel_axis_of_world(wcs, lng) in (0, 1) and _pixel_axis_of_world(wcs, lat) in (0, 1):
-                self.frame = _celestial_frame(wcs)
+                self.frame = celestial_frame(wcs)
                 if self.frame is not None:
                     self._lng, self._lat = lng, lat
         self.has_celestial = self.frame is not None
@@ -213,7 +167,7 @@ class ImageWcs:
     @property
     def frame_name(self) -> str | None:
         """The image's own celestial frame (icrs, fk5, galactic...), None without one."""
-        return None if self.frame is None else _frame_name(self.frame)
+        return None if self.frame is None else frame_name(self.frame)
 
     @classmethod
     def from_header(
@@ -271,7 +225,9 @@ class ImageWcs:
     def pixel_to_world(self, x_pix: ArrayLike, y_pix: ArrayLike, plane: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """0-based pixels -> ICRS (ra_deg, dec_deg), whatever the image's own frame."""
         lon, lat = self.pixel_to_native(x_pix, y_pix, plane)
-        return self._native_to(lon, lat, ICRS())
+        assert self.frame is not None
+        ra, dec = transform_lonlat(lon, lat, self.frame, ICRS())
+        return ra % 360.0, dec
 
     def world_to_pixel(
         self, ra_deg: ArrayLike, dec_deg: ArrayLike, plane: int = 0, frame: str = "icrs"
@@ -300,29 +256,10 @@ class ImageWcs:
                 pixels = wcs.all_world2pix(world, 0, quiet=True)
         return pixels[:, 0].copy(), pixels[:, 1].copy()
 
-    def _native_to(
-        self, lon: np.ndarray, lat: np.ndarray, target: BaseCoordinateFrame
-    ) -> tuple[np.ndarray, np.ndarray]:
-        assert self.frame is not None
-        if isinstance(self.frame, type(target)) and type(self.frame) is ICRS:
-            return lon % 360.0, lat
-        coord = SkyCoord(lon * u.deg, lat * u.deg, frame=self.frame).transform_to(target)
-        sph = coord.spherical
-        return np.asarray(sph.lon.to_value(u.deg)) % 360.0, np.asarray(sph.lat.to_value(u.deg))
-
     def _to_native(self, lon: np.ndarray, lat: np.ndarray, frame: str) -> tuple[np.ndarray, np.ndarray]:
         assert self.frame is not None
-        name = frame.strip().lower()
-        if name == "native":
-            return lon, lat
-        if name not in INPUT_FRAMES:
-            raise InvalidParameter(f"unknown frame {frame!r}; use one of {', '.join([*INPUT_FRAMES, 'native'])}")
-        source = INPUT_FRAMES[name]()
-        if type(source) is type(self.frame) is ICRS:
-            return lon, lat
-        coord = SkyCoord(lon * u.deg, lat * u.deg, frame=source).transform_to(self.frame)
-        sph = coord.spherical
-        return np.asarray(sph.lon.to_value(u.deg)), np.asarray(sph.lat.to_value(u.deg))
+        source = input_frame(frame)
+        return (lon, lat) if source is None else transform_lonlat(lon, lat, source, self.frame)
 
     # ------------------------------------------------------------------ planes
 
@@ -442,7 +379,7 @@ class ImageWcs:
         if self.has_celestial:
             assert self.frame is not None
             ctype = str(w.ctype[self._lng])
-            out["frame"] = _frame_name(self.frame)
+            out["frame"] = frame_name(self.frame)
             equinox = getattr(self.frame, "equinox", None)
             out["equinox"] = _finite(equinox.jyear) if equinox is not None else None
             out["projection"] = ctype[5:8].strip("-") if len(ctype) > 5 else ""
