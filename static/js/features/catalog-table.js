@@ -9,8 +9,10 @@
 // Deep link: ?catalog=NAME&filter=&ra_col=&dec_col=[&table=1] loads the catalog into the table (shown with
 // table=1, else on the first marker click or from the Catalogs menu); ra_col/dec_col are remembered.
 // The RA/Dec choice is remembered per catalog in this browser (localStorage), never on the server.
+// Helpers (not features): catalog-builder.js (condition builder), catalog-stats.js (statistics view).
+import { combine, conditionText, renderBuilder } from './catalog-builder.js';
+import { fmtCell, showStats } from './catalog-stats.js';
 
-const OPERATORS = ['==', '!=', '<', '<=', '>', '>=', 'contains', 'is null', 'is not null'];
 const PAGE_SIZES = [25, 50, 100, 250];
 const STORE_KEY = 'neloura:catalog-radec:';
 
@@ -26,31 +28,6 @@ export function loadMapping(name, storage = window.localStorage) {
 
 export function saveMapping(name, mapping, storage = window.localStorage) {
   try { storage.setItem(STORE_KEY + name, JSON.stringify(mapping)); } catch { /* private mode: not remembered */ }
-}
-
-/** One condition of the builder as filter-language text (strings quoted and escaped). */
-export function conditionText(column, op, value, kind) {
-  const ref = /^[A-Za-z_][A-Za-z0-9_]*$/.test(column) ? column : `\`${column}\``;
-  if (op === 'is null' || op === 'is not null') return `${ref} ${op}`;
-  if (kind === 'str') return `${ref} ${op} "${String(value).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
-  if (kind === 'bool') return op === '!=' ? `!${ref}` : ref;
-  const number = Number(String(value).trim());
-  if (String(value).trim() === '' || !Number.isFinite(number)) throw new Error(`"${value}" is not a number`);
-  return `${ref} ${op} ${number}`;
-}
-
-/** Append a condition to a filter with && or ||, parenthesising what was there. */
-export function combine(filter, condition, join) {
-  const current = (filter || '').trim();
-  if (!current) return condition;
-  return `(${current}) ${join === 'OR' ? '||' : '&&'} ${condition}`;
-}
-
-function fmtCell(value) {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(8)));
-  if (Array.isArray(value)) return `[${value.map(fmtCell).join(', ')}]`;
-  return String(value);
 }
 
 export function mount(ctx) {
@@ -141,7 +118,7 @@ export function mount(ctx) {
     st.dec = dec || remembered.dec_col || st.info.dec_col || '';
     if (ra || dec) saveMapping(name, { ra_col: st.ra, dec_col: st.dec });
     renderRadec();
-    renderBuilder();
+    renderBuilderRow();
     renderChooser();
     if (![...catalogSelect.options].some((o) => o.value === name)) await refreshList(name);
     catalogSelect.value = name;
@@ -221,23 +198,14 @@ export function mount(ctx) {
     }
   }
 
-  function renderBuilder() {
-    const usable = st.info.columns.filter((c) => ['num', 'str', 'bool'].includes(c.kind));
-    const column = el('select', { class: 'cb-column' }, usable.map((c) => el('option', { value: c.name }, c.name)));
-    const op = el('select', { class: 'cb-op' }, OPERATORS.map((o) => el('option', { value: o }, o)));
-    const value = el('input', { type: 'text', class: 'cb-value', placeholder: 'value' });
-    const join = el('select', { class: 'cb-join' }, ['AND', 'OR'].map((j) => el('option', { value: j }, j)));
-    const add = el('button', { class: 'btn small cb-add', type: 'button', onclick: () => {
-      const info = usable.find((c) => c.name === column.value);
-      try {
-        const condition = conditionText(column.value, op.value, value.value, info?.kind);
-        filterInput.value = combine(filterInput.value, condition, join.value);
+  function renderBuilderRow() {
+    renderBuilder(el, builder, st.info.columns, {
+      onAdd: (condition, join) => {
+        filterInput.value = combine(filterInput.value, condition, join);
         applyFilter(filterInput.value);
-      } catch (err) {
-        showError({ detail: err.message });
-      }
-    } }, 'Add condition');
-    builder.replaceChildren(el('span', { class: 'muted' }, 'Builder'), column, op, value, join, add);
+      },
+      onError: (message) => showError({ detail: message }),
+    });
   }
 
   function renderChooser() {
@@ -264,7 +232,7 @@ export function mount(ctx) {
       return el('th', { title },
         el('button', { class: 'cat-sort', dataset: { column: name }, onclick: () => sortBy(name) }, name + arrow),
         info?.unit ? el('span', { class: 'cat-unit' }, info.unit) : null,
-        el('button', { class: 'cat-stat-btn', title: `statistics of ${name}`, onclick: () => showStats(name) }, 'Σ'));
+        el('button', { class: 'cat-stat-btn', title: `statistics of ${name}`, onclick: () => showColumnStats(name) }, 'Σ'));
     }));
     const body = el('tbody');
     page.rows.forEach((row, i) => {
@@ -328,42 +296,9 @@ export function mount(ctx) {
     ctx.bus.emit('catalog:rows-selected', { name: st.name, rows: [...st.selected].sort((a, b) => a - b) });
   }
 
-  async function showStats(column) {
-    statsBox.hidden = false;
-    statsBox.replaceChildren(el('div', { class: 'muted' }, `statistics of ${column}…`));
-    try {
-      const s = await ctx.api.get('/api/catalogs/stats', { ...params(), column, bins: 40, columns: undefined, sort: undefined });
-      const facts = s.kind === 'num'
-        ? [['count', s.count], ['nulls', s.nulls], ['min', s.min], ['max', s.max], ['mean', s.mean], ['std', s.std], ['median', s.median]]
-        : [['count', s.count], ['nulls', s.nulls], ['distinct', s.distinct]];
-      const list = el('dl', { class: 'cat-facts' }, ...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, fmtCell(v))]));
-      const chart = s.kind === 'num' ? histogram(s.histogram) : topValues(s.top);
-      statsBox.replaceChildren(el('div', { class: 'cat-stats-head' }, el('strong', {}, column),
-        el('button', { class: 'btn small', onclick: () => { statsBox.hidden = true; } }, '×')), list, chart);
-    } catch (err) {
-      statsBox.replaceChildren(el('div', { class: 'cat-error' }, err.detail || String(err)));
-    }
-  }
-
-  function histogram({ edges, counts }) {
-    const canvas = el('canvas', { class: 'cat-hist', width: '360', height: '110' });
-    const g = canvas.getContext('2d');
-    const peak = Math.max(1, ...counts);
-    const w = canvas.width / Math.max(1, counts.length);
-    g.fillStyle = getComputedStyle(document.body).getPropertyValue('--accent') || '#4da3ff';
-    counts.forEach((n, i) => { const h = (n / peak) * (canvas.height - 14); g.fillRect(i * w, canvas.height - 12 - h, Math.max(1, w - 1), h); });
-    g.fillStyle = '#aab';
-    g.font = '10px monospace';
-    if (edges.length) {
-      g.fillText(fmtCell(edges[0]), 0, canvas.height - 1);
-      const last = fmtCell(edges[edges.length - 1]);
-      g.fillText(last, canvas.width - g.measureText(last).width, canvas.height - 1);
-    }
-    return canvas;
-  }
-
-  function topValues(top) {
-    return el('table', { class: 'cat-top' }, ...(top || []).map(([v, n]) => el('tr', {}, el('td', {}, v), el('td', {}, String(n)))));
+  function showColumnStats(column) {
+    return showStats(el, statsBox, column,
+      (name) => ctx.api.get('/api/catalogs/stats', { ...params(), column: name, bins: 40, columns: undefined, sort: undefined }));
   }
 
   function updateExport() {
