@@ -1,12 +1,8 @@
 """CatalogStore: catalogs converted once into a columnar cache, kept hot in memory, queried by DuckDB.
 
 Names are relative to ``settings.catalogs_dir`` (uploads live under ``uploads/``). The first
-open of a file converts it into ``cache_dir/catalogs/<path-key>-<version-key>.arrow`` (the
-version key hashes size and mtime, so a changed file is rebuilt) in a background thread that
-publishes ``catalog.progress`` events; later opens memory-map that file. The cache is an
-uncompressed Arrow IPC file rather than Parquet: reopening 10M rows x 12 columns maps it in
-milliseconds with one chunk per column (zero copy), where Parquet must decode and re-chunk
-(0.3-1 s measured; see benchmarks/README.md). Tables stay in
+open of a file converts it (:mod:`neloura.runtime.catalog_cache`) in a background thread that
+publishes ``catalog.progress`` events; later opens memory-map the cache file. Tables stay in
 memory as Arrow in a memory-bounded LRU; DuckDB scans them in place (one connection per
 thread). Every in-memory table carries a hidden ``__row`` column: the 0-based row index in
 file order, used by :meth:`select`, :meth:`rows` and the overlay.
@@ -14,16 +10,12 @@ file order, used by :meth:`select`, :meth:`rows` and the overlay.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 import os
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -31,44 +23,19 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from neloura.core.catalogs import ColumnInfo, column_infos, detect_table_radec, read_catalog, sniff_format, to_degrees
+from neloura.core.catalogs import ColumnInfo, sniff_format, to_degrees
 from neloura.core.paths import confine, relative_to_root, stays_inside
 from neloura.errors import CatalogNotFound, InvalidParameter, NotFound, UnsupportedFormat
-from neloura.runtime.catalog_queries import Query, build_query, rows_to_json
+from neloura.runtime.catalog_cache import Catalog, CatalogCache, cache_key, cache_prefix
+from neloura.runtime.catalog_queries import ROW, Query, build_query, rows_to_json
 from neloura.runtime.events import EventBus
 from neloura.settings import Settings
 
-log = logging.getLogger("neloura.catalogs")
-
-ROW = "__row"
 _HDU_SUFFIX = re.compile(r"^(.+)\[(\d{1,4})\]$")
-_CACHE_VERSION = "2"
 SUFFIXES = (
     ".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".vot", ".votable", ".xml", ".xml.gz", ".csv", ".csv.gz",
     ".tsv", ".tab", ".tsv.gz", ".ecsv", ".parquet", ".pq", ".txt", ".dat",
 )  # fmt: skip
-
-
-@dataclass
-class Catalog:
-    """One converted catalog held in memory."""
-
-    name: str
-    path: Path
-    key: str
-    fmt: str
-    table: pa.Table  # with the hidden __row column last
-    infos: list[ColumnInfo]
-    radec_cols: tuple[str | None, str | None]
-    radec_cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
-
-    @property
-    def num_rows(self) -> int:
-        return int(self.table.num_rows)
-
-    @property
-    def kinds(self) -> dict[str, str]:
-        return {c.name: c.kind for c in self.infos}
 
 
 class CatalogStore:
@@ -79,13 +46,12 @@ class CatalogStore:
         self.events = events or EventBus()
         self.memory_bytes = memory_mb * 1024 * 1024
         self.cache_dir = settings.cache_dir / "catalogs"
+        self.cache = CatalogCache(self.cache_dir)
         self._hot: OrderedDict[str, Catalog] = OrderedDict()
         self._lock = threading.Lock()
         self._pending: dict[str, Future[Catalog]] = {}
         self._progress: dict[str, tuple[float, str]] = {}
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="catalog-convert")
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalog-cache")
-        self._writes: list[Future[None]] = []
         self._local = threading.local()
         self._connections: list[duckdb.DuckDBPyConnection] = []
 
@@ -138,10 +104,9 @@ class CatalogStore:
         """The file of ``name``, its path key (file and HDU) and its cache key (path key + version)."""
         path = self.resolve(name)
         hdu = split_hdu(name)[1]
-        path_key = _path_key(str(path) if hdu is None else f"{path}[{hdu}]")
+        prefix = cache_prefix(str(path) if hdu is None else f"{path}[{hdu}]")
         stat = path.stat()
-        version = f"{stat.st_size}:{stat.st_mtime_ns}:{_CACHE_VERSION}"
-        return path, path_key, f"{path_key}-{hashlib.sha256(version.encode()).hexdigest()[:12]}"
+        return path, prefix, cache_key(prefix, stat.st_size, stat.st_mtime_ns)
 
     # -- opening ---------------------------------------------------------------------------
     def state(self, name: str) -> dict[str, Any]:
@@ -153,7 +118,7 @@ class CatalogStore:
             if key in self._pending:
                 fraction, message = self._progress.get(key, (0.0, "queued"))
                 return {"state": "converting", "fraction": fraction, "message": message}
-        cached = (self.cache_dir / f"{key}.arrow").exists()
+        cached = self.cache.has(key)
         return {"state": "cached" if cached else "new", "fraction": 1.0 if cached else 0.0, "message": ""}
 
     def start(self, name: str) -> dict[str, Any]:
@@ -199,15 +164,9 @@ class CatalogStore:
         return catalog
 
     def _load_or_convert(self, name: str, path: Path, path_key: str, key: str) -> Catalog:
-        cache = self.cache_dir / f"{key}.arrow"
-        sidecar = self.cache_dir / f"{key}.json"
-        if cache.exists() and sidecar.exists():
-            try:
-                meta = json.loads(sidecar.read_text())
-                table = pa.ipc.open_file(pa.memory_map(str(cache))).read_all()  # zero copy
-                return self._catalog(name, path, key, meta["format"], table, meta)
-            except (OSError, ValueError, KeyError, pa.ArrowException):
-                log.warning("rebuilding unreadable cache for %s", name)
+        cached = self.cache.load(name, path, key)
+        if cached is not None:
+            return cached
 
         def progress(fraction: float, message: str) -> None:
             with self._lock:
@@ -215,38 +174,11 @@ class CatalogStore:
             self.events.publish({"type": "catalog.progress", "name": name, "fraction": round(fraction, 3),
                                  "message": message})  # fmt: skip
 
-        progress(0.0, "converting")
-        table, fmt = read_catalog(path, hdu=split_hdu(name)[1], progress=progress)
-        progress(0.9, "column statistics")
-        infos = column_infos(table)
-        radec = detect_table_radec(infos)
-        meta = {"format": fmt, "source": str(path), "infos": [i.to_dict() for i in infos], "radec": list(radec)}
-        # the table is usable now: the cache file is written meanwhile, for the next server start
-        table = _single_chunks(table)
-        self._writes.append(self._writer.submit(self._write_cache, path_key, key, table, meta))
-        progress(1.0, "done")
-        return Catalog(name, path, key, fmt, _with_rows(table), infos, radec)
+        return self.cache.convert(name, path, (path_key, key), split_hdu(name)[1], progress)
 
     def flush(self) -> None:
         """Wait until every pending cache file is written."""
-        while self._writes:
-            self._writes.pop().result()
-
-    def _write_cache(self, path_key: str, key: str, table: pa.Table, meta: dict[str, Any]) -> None:
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        for old in self.cache_dir.glob(f"{path_key}-*"):  # an older version of the same file
-            if not old.name.startswith(key):
-                old.unlink(missing_ok=True)
-        tmp = self.cache_dir / f".{key}.{threading.get_ident()}.tmp"
-        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)  # one record batch per chunk: one chunk per column when mapped back
-        (self.cache_dir / f"{key}.json").write_text(json.dumps(meta))  # before the data file: read needs both
-        os.replace(tmp, self.cache_dir / f"{key}.arrow")
-
-    def _catalog(self, name: str, path: Path, key: str, fmt: str, table: pa.Table, meta: dict[str, Any]) -> Catalog:
-        infos = [ColumnInfo(**info) for info in meta["infos"]]
-        ra, dec = meta.get("radec", [None, None])
-        return Catalog(name, path, key, fmt, _with_rows(table), infos, (ra, dec))
+        self.cache.flush()
 
     def _evict(self) -> None:
         total = sum(c.table.nbytes for c in self._hot.values())
@@ -262,16 +194,15 @@ class CatalogStore:
 
     def forget(self, path: Path) -> None:
         """Drop the cache (memory and disk) of the file at ``path``."""
-        path_key = _path_key(str(path))
+        prefix = cache_prefix(str(path))
         with self._lock:
-            for key in [k for k in self._hot if k.startswith(path_key)]:
+            for key in [k for k in self._hot if k.startswith(prefix)]:
                 del self._hot[key]
-        for old in self.cache_dir.glob(f"{path_key}-*"):
-            old.unlink(missing_ok=True)
+        self.cache.forget(prefix)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._writer.shutdown(wait=True)  # a half-written cache is never renamed into place anyway
+        self.cache.close()
         with self._lock:
             self._hot.clear()
             connections, self._connections = self._connections, []
@@ -431,26 +362,7 @@ def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or ["error"])[0]
 
 
-def _path_key(where: str) -> str:
-    """Cache-file prefix of one catalog file (or one HDU of it)."""
-    return hashlib.sha256(where.encode()).hexdigest()[:16]
-
-
 def split_hdu(name: str) -> tuple[str, int | None]:
     """``"a/b.fits[2]"`` -> ``("a/b.fits", 2)``; other names -> ``(name, None)``."""
     match = _HDU_SUFFIX.match(name)
     return (match.group(1), int(match.group(2))) if match else (name, None)
-
-
-def _single_chunks(table: pa.Table) -> pa.Table:
-    """One chunk per column: Arrow's take() on chunked columns concatenates them on every call."""
-    if any(column.num_chunks > 1 for column in table.columns):
-        return table.combine_chunks()
-    return table
-
-
-def _with_rows(table: pa.Table) -> pa.Table:
-    if ROW in table.column_names:
-        table = table.drop_columns([ROW])
-    table = _single_chunks(table)
-    return table.append_column(ROW, pa.array(np.arange(table.num_rows, dtype=np.int64)))
