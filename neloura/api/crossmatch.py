@@ -7,10 +7,11 @@ Indexes are built on first use (seconds for ten million rows) and kept.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ServicesDep
@@ -25,75 +26,80 @@ Offset = Annotated[int, Query(ge=0, description="first result to return (0-based
 Limit = Annotated[int, Query(ge=0, le=MAX_ROWS, description="results per page")]
 
 
-def _page(
-    services: ServicesDep,
+@dataclass(frozen=True)
+class Search:
+    """The query parameters a cone and a box search share: catalog, position columns, filter, page."""
+
+    name: str
+    ra_col: str | None
+    dec_col: str | None
+    filter: str | None
+    columns: str | None
+    offset: int
+    limit: int
+
+
+def _search(
     name: str,
-    rows: np.ndarray,
-    columns: str | None,
-    offset: int,
-    limit: int,
-    extra: tuple[str, np.ndarray] | None = None,
+    ra_col: str | None = None,
+    dec_col: str | None = None,
+    filter: str | None = None,
+    columns: str | None = None,
+    offset: Offset = 0,
+    limit: Limit = 100,
+) -> Search:
+    return Search(name, ra_col, dec_col, filter, columns, offset, limit)
+
+
+SearchDep = Annotated[Search, Depends(_search)]
+
+
+def _page(
+    services: ServicesDep, search: Search, rows: np.ndarray, extra: tuple[str, np.ndarray] | None = None
 ) -> dict[str, Any]:
-    table = services.sky.catalogs.table(name)
-    page = rows[offset : offset + limit]
-    names, values = table_rows(table, page, split_columns(columns))
+    table = services.sky.catalogs.table(search.name)
+    window = slice(search.offset, search.offset + search.limit)
+    page = rows[window]
+    names, values = table_rows(table, page, split_columns(search.columns))
     if extra is not None:
         label, column = extra
         names = [*names, label]
-        values = [[*row, float(v)] for row, v in zip(values, column[offset : offset + limit].tolist(), strict=True)]
-    return {"total": int(rows.size), "offset": offset, "columns": names, "rows": values, "index": page.tolist()}
+        values = [[*row, float(v)] for row, v in zip(values, column[window].tolist(), strict=True)]
+    return {"total": int(rows.size), "offset": search.offset, "columns": names, "rows": values, "index": page.tolist()}
 
 
-def _filtered(services: ServicesDep, name: str, rows: np.ndarray, filter: str | None) -> np.ndarray:
-    if not filter or not filter.strip():
+def _filtered(services: ServicesDep, search: Search, rows: np.ndarray) -> np.ndarray:
+    if not search.filter or not search.filter.strip():
         return np.ones(rows.size, dtype=bool)
-    selected = np.asarray(services.sky.catalogs.select(name, filter), dtype=np.int64)
+    selected = np.asarray(services.sky.catalogs.select(search.name, search.filter), dtype=np.int64)
     return np.isin(rows, selected)
 
 
 @router.get("/cone")
 def cone(
     services: ServicesDep,
-    name: str,
+    search: SearchDep,
     ra: Annotated[str, Query(description="centre RA: degrees or sexagesimal hours")],
     dec: Annotated[str, Query(description="centre Dec: degrees or sexagesimal degrees")],
     radius_arcsec: Annotated[float, Query(ge=0, le=180 * 3600)],
-    ra_col: str | None = None,
-    dec_col: str | None = None,
-    filter: str | None = None,
-    columns: str | None = None,
-    offset: Offset = 0,
-    limit: Limit = 100,
 ) -> dict[str, Any]:
     """Rows within ``radius_arcsec`` of a position, nearest first, with a ``separation_arcsec`` column."""
     centre_ra, centre_dec = parse_ra_deg(ra), parse_dec_deg(dec)
-    index = services.sky.get(name, ra_col, dec_col)
+    index = services.sky.get(search.name, search.ra_col, search.dec_col)
     rows, sep = index.cone(centre_ra, centre_dec, radius_arcsec)
-    keep = _filtered(services, name, rows, filter)
-    return _page(services, name, rows[keep], columns, offset, limit, ("separation_arcsec", sep[keep]))
+    keep = _filtered(services, search, rows)
+    return _page(services, search, rows[keep], ("separation_arcsec", sep[keep]))
 
 
 @router.get("/box")
 def box(
-    services: ServicesDep,
-    name: str,
-    ra_min: str,
-    ra_max: str,
-    dec_min: str,
-    dec_max: str,
-    ra_col: str | None = None,
-    dec_col: str | None = None,
-    filter: str | None = None,
-    columns: str | None = None,
-    offset: Offset = 0,
-    limit: Limit = 100,
+    services: ServicesDep, search: SearchDep, ra_min: str, ra_max: str, dec_min: str, dec_max: str
 ) -> dict[str, Any]:
     """Rows with RA in [ra_min, ra_max] (eastwards; ra_min > ra_max crosses RA 0) and Dec in
     [dec_min, dec_max], in file order."""
-    index = services.sky.get(name, ra_col, dec_col)
+    index = services.sky.get(search.name, search.ra_col, search.dec_col)
     rows = index.box(parse_ra_deg(ra_min), parse_ra_deg(ra_max), parse_dec_deg(dec_min), parse_dec_deg(dec_max))
-    rows = rows[_filtered(services, name, rows, filter)]
-    return _page(services, name, rows, columns, offset, limit)
+    return _page(services, search, rows[_filtered(services, search, rows)])
 
 
 class CrossmatchBody(BaseModel):
