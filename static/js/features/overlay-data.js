@@ -86,6 +86,11 @@ export function frameOf(viewer) {
     height: rect.height, dpr: window.devicePixelRatio || 1, scale: viewer.imageScale() };
 }
 
+/** Screen position (CSS px in the viewer) of marker i of a decoded payload under a frame. */
+export function screenOf(frame, data, i) {
+  return { x: frame.a * data.x[i] + frame.c * data.y[i] + frame.e, y: frame.b * data.x[i] + frame.d * data.y[i] + frame.f };
+}
+
 export function fmtValue(v) {
   if (v === null || v === undefined) return '—';
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(8)));

@@ -7,10 +7,14 @@
 // Deep link: ?catalog=NAME&ra_col=&dec_col=&size_col=<column or number>&size_unit=px|arcsec|arcmin|deg
 //            &color_col=&cmap= (or marker_cmap=)&color_scale=linear|log&filter=&shape=&label_col=&color=#rrggbb
 //            &renderer=webgl|canvas
+// Helpers (not features): overlay-data.js (payload, deep-link keys), overlay-gl.js (renderers),
+// overlay-panel.js (side panel: parameters, style, colorbar), overlay-popup.js (click hit test, row popup).
 import { createRenderer, sizeCanvas } from './overlay-gl.js';
 import {
-  DEFAULT_STYLE, SERVER_KEYS, colorRange, decodeOverlay, fmtValue, frameOf, loadLut, readDeepLink, rescaleColors, withOverlayQuery,
+  DEFAULT_STYLE, SERVER_KEYS, colorRange, decodeOverlay, fmtValue, frameOf, loadLut, readDeepLink, rescaleColors, screenOf, withOverlayQuery,
 } from './overlay-data.js';
+import { createOverlayPanel } from './overlay-panel.js';
+import { createPopup, hitMarker } from './overlay-popup.js';
 
 const LABEL_MAX = 300;
 const HEAVY_MARKERS = 150_000;   // above this, the view moves a snapshot and redraws when it rests
@@ -24,7 +28,7 @@ export function mount(ctx) {
   dom.element.classList.add('overlay-layer');
   const labelCanvas = el('canvas', { class: 'overlay-labels' });
   dom.element.appendChild(labelCanvas);
-  let popup = null;
+  const popup = createPopup(el, ctx.viewer, dom.element);
   let active = null;                     // name of the layer the panel edits
 
   // Full redraws of a few hundred thousand markers can cost more than a frame (software GL, slow
@@ -48,7 +52,7 @@ export function mount(ctx) {
     for (const canvas of dom.element.querySelectorAll('canvas')) canvas.style.transform = '';
     drawLabels(frame);
     drawnFrame = frame;
-    placePopup();
+    popup.place();
   }
 
   function onViewport() {
@@ -66,7 +70,7 @@ export function mount(ctx) {
     const g = f.f - (b * o.e + d * o.f);
     const css = `matrix(${a}, ${b}, ${c}, ${d}, ${e}, ${g})`;
     for (const canvas of dom.element.querySelectorAll('canvas')) canvas.style.transform = css;
-    placePopup();
+    popup.place();
     clearTimeout(idleTimer);
     idleTimer = setTimeout(redraw, REST_MS);
   }
@@ -111,10 +115,6 @@ export function mount(ctx) {
       layer.labelsPending = false;
       redraw();
     }
-  }
-
-  function screenOf(frame, data, i) {
-    return { x: frame.a * data.x[i] + frame.c * data.y[i] + frame.e, y: frame.b * data.x[i] + frame.d * data.y[i] + frame.f };
   }
 
   function visibleMarkers(layer, frame, cap) {
@@ -215,7 +215,7 @@ export function mount(ctx) {
     layer.renderer?.destroy();
     layers.delete(name);
     if (active === name) active = layers.size ? [...layers.keys()].pop() : null;
-    closePopup();
+    popup.close();
     renderPanel();
     syncUrl();
     redraw();
@@ -229,33 +229,16 @@ export function mount(ctx) {
   }
 
   // ---- click -> popup ----
-  function hit(x, y) {
-    const frame = frameOf(ctx.viewer);
-    const s = ctx.viewer.imageToScreen(x, y);
-    let best = null;
-    for (const layer of layers.values()) {
-      if (!layer.visible || !layer.data) continue;
-      const d = layer.data;
-      for (let i = 0; i < d.count; i += 1) {
-        const p = screenOf(frame, d, i);
-        const dist = Math.hypot(p.x - s.x, p.y - s.y);
-        const r = Math.max(d.size[i] * frame.scale, layer.style.minPx) + 3;
-        if (dist <= r && (!best || dist < best.dist)) best = { layer, i, dist };
-      }
-    }
-    return best;
-  }
-
   async function onClick({ x, y }) {
     if (ctx.viewer.clickMode && ctx.viewer.clickMode !== 'overlay') return;
-    const found = hit(x, y);
+    const found = hitMarker(layers.values(), frameOf(ctx.viewer), ctx.viewer.imageToScreen(x, y));
     if (!found) return;
     const { layer, i } = found;
     const row = layer.data.rows[i];
     try {
       const body = await ctx.api.post('/api/catalogs/overlay/rows', { name: layer.name, rows: [row] });
       const values = Object.fromEntries(body.columns.map((c, k) => [c, body.rows[0][k]]));
-      openPopup(layer, i, row, body.columns, body.rows[0]);
+      popup.open(layer, i, row, body.columns, body.rows[0]);
       layer.selected = new Set([row]);
       applyHighlight(layer);
       redraw();
@@ -265,114 +248,11 @@ export function mount(ctx) {
     }
   }
 
-  function openPopup(layer, i, row, columns, values) {
-    closePopup();
-    const table = el('table', {}, columns.map((c, k) => el('tr', {}, el('th', { text: c }), el('td', { text: fmtValue(values[k]) }))));
-    const close = el('button', { class: 'overlay-popup-close', title: 'Close', onclick: closePopup }, '×');
-    const node = el('div', { class: 'overlay-popup', dataset: { row: String(row) } },
-      el('div', { class: 'overlay-popup-title' }, el('span', { text: `${layer.name} · row ${row}` }), close), table);
-    dom.element.appendChild(node);
-    popup = { node, layer, i };
-    placePopup();
-  }
-
-  function placePopup() {
-    if (!popup || !popup.layer.data) return;
-    const d = popup.layer.data;
-    const p = ctx.viewer.imageToScreen(d.x[popup.i], d.y[popup.i]);
-    const box = dom.element.getBoundingClientRect();
-    const w = popup.node.offsetWidth;
-    const h = popup.node.offsetHeight;
-    // beside the marker, flipped to the left when it would leave the viewer
-    let left = p.x + 10 + w > box.width ? p.x - 10 - w : p.x + 10;
-    // above the marker in the lower half (docks and the navigator sit at the bottom), else below
-    let top = p.y > box.height / 2 || p.y + 10 + h > box.height ? p.y - 10 - h : p.y + 10;
-    left = Math.max(0, Math.min(left, box.width - w));
-    top = Math.max(0, Math.min(top, box.height - h));
-    popup.node.style.left = `${Math.round(left)}px`;
-    popup.node.style.top = `${Math.round(top)}px`;
-  }
-
-  function closePopup() {
-    popup?.node.remove();
-    popup = null;
-  }
-
   // ---- panel ----
-  const panel = ctx.ui.addPanel({ id: 'overlay', title: 'Catalog overlay', open: false });
-  panel.element.classList.add('overlay-panel');
-
-  function field(label, input) {
-    return el('label', { class: 'overlay-field' }, el('span', { text: label }), input);
-  }
-
-  function renderPanel() {
-    const body = panel.element;
-    body.replaceChildren();
-    const nameInput = el('input', { type: 'text', placeholder: 'catalog name (e.g. demo_sources.csv)', value: active || '', list: 'overlay-catalogs' });
-    body.appendChild(el('datalist', { id: 'overlay-catalogs' }, known.map((n) => el('option', { value: n }))));
-    const addButton = el('button', { onclick: () => nameInput.value && show({ name: nameInput.value.trim() }) }, 'Overlay');
-    body.appendChild(el('div', { class: 'overlay-row' }, nameInput, addButton));
-    for (const layer of layers.values()) {
-      const tab = el('button', { class: layer.name === active ? 'overlay-tab active' : 'overlay-tab', onclick: () => { active = layer.name; renderPanel(); } }, layer.name);
-      const eye = el('input', { type: 'checkbox', title: 'visible', onchange: (e) => { layer.visible = e.target.checked; redraw(); } });
-      eye.checked = layer.visible;
-      const remove = el('button', { title: 'Remove overlay', onclick: () => hide({ name: layer.name }) }, '×');
-      body.appendChild(el('div', { class: 'overlay-row' }, eye, tab, remove));
-    }
-    const layer = layers.get(active);
-    if (!layer) return;
-    body.appendChild(el('div', { class: 'overlay-status', text: layer.status || '' }));
-    const input = (key, ph) => el('input', { type: 'text', value: layer.params[key] || '', placeholder: ph, dataset: { key } });
-    const server = [['ra_col', 'RA column (auto)'], ['dec_col', 'Dec column (auto)'], ['size_col', 'size: column or number'], ['color_col', 'colour column'], ['filter', 'filter, e.g. flux > 10']];
-    const inputs = server.map(([k, ph]) => input(k, ph));
-    const unit = el('select', { dataset: { key: 'size_unit' } }, ['px', 'arcsec', 'arcmin', 'deg'].map((u) => el('option', { value: u }, u)));
-    unit.value = layer.params.size_unit || 'px';
-    const scale = el('select', { dataset: { key: 'color_scale' } }, ['linear', 'log'].map((u) => el('option', { value: u }, u)));
-    scale.value = layer.params.color_scale || 'linear';
-    const apply = el('button', { onclick: () => {
-      for (const node of [...inputs, unit, scale]) layer.params[node.dataset.key] = node.value.trim();
-      load(layer);
-    } }, 'Apply');
-    body.append(field('RA', inputs[0]), field('Dec', inputs[1]), field('Size', inputs[2]), field('Unit', unit), field('Colour by', inputs[3]), field('Colour scale', scale), field('Filter', inputs[4]), apply);
-    body.appendChild(styleControls(layer));
-    if (layer.data?.hasColor) body.appendChild(colorbar(layer));
-  }
-
-  function styleControls(layer) {
-    const restyle = async () => { await applyStyle(layer); redraw(); syncUrl(); };
-    const shape = el('select', { onchange: (e) => { layer.style.shape = e.target.value; restyle(); } }, ['circle', 'square', 'cross', 'diamond'].map((s) => el('option', { value: s }, s)));
-    shape.value = layer.style.shape;
-    const fill = el('input', { type: 'checkbox', onchange: (e) => { layer.style.fill = e.target.checked; restyle(); } });
-    fill.checked = Boolean(layer.style.fill);
-    const color = el('input', { type: 'color', value: layer.style.color, onchange: (e) => { layer.style.color = e.target.value; restyle(); } });
-    const opacity = el('input', { type: 'range', min: '0.1', max: '1', step: '0.05', value: String(layer.style.opacity), oninput: (e) => { layer.style.opacity = Number(e.target.value); restyle(); } });
-    const outline = el('input', { type: 'range', min: '0.5', max: '5', step: '0.5', value: String(layer.style.outline), oninput: (e) => { layer.style.outline = Number(e.target.value); restyle(); } });
-    const cmap = el('input', { type: 'text', value: layer.style.cmap, onchange: (e) => { layer.style.cmap = e.target.value.trim() || 'viridis'; restyle().then(renderPanel); } });
-    const label = el('input', { type: 'text', value: layer.style.label_col || '', placeholder: 'label column', onchange: (e) => { layer.style.label_col = e.target.value.trim(); layer.labels = new Map(); redraw(); } });
-    return el('div', { class: 'overlay-style' }, field('Shape', shape), field('Fill', fill), field('Colour', color), field('Opacity', opacity), field('Outline', outline), field('Colormap', cmap), field('Labels', label));
-  }
-
-  function colorbar(layer) {
-    const d = layer.data;
-    const [lo, hi] = colorRange(d, layer.style);
-    const img = el('img', { class: 'overlay-colorbar-img', alt: layer.style.cmap, src: ctx.api.url(`/api/images/colormaps/${encodeURIComponent(layer.style.cmap)}.png`, { width: 256, height: 12 }) });
-    const title = `${layer.params.color_col}${d.colorLog ? ' (log10)' : ''}`;
-    const recolor = () => { uploadData(layer); redraw(); syncUrl(); renderPanel(); };
-    const bound = (key, value) => el('input', { type: 'number', step: 'any', class: 'overlay-range', value: String(Number(value.toPrecision(4))), dataset: { key },
-      onchange: (e) => {
-        const v = Number(e.target.value);
-        layer.style[key] = e.target.value === '' || !Number.isFinite(v) ? undefined : v;
-        recolor();
-      } });
-    const reset = el('button', { type: 'button', title: 'Full range of the column', onclick: () => {
-      layer.style.color_min = undefined;
-      layer.style.color_max = undefined;
-      recolor();
-    } }, 'full range');
-    return el('div', { class: 'overlay-colorbar' }, el('div', { text: title }), img,
-      el('div', { class: 'overlay-colorbar-ticks' }, bound('color_min', lo), reset, bound('color_max', hi)));
-  }
+  const panel = createOverlayPanel(ctx, {
+    layers, active: () => active, setActive: (name) => { active = name; }, show, hide, load, applyStyle, uploadData, redraw, syncUrl,
+  });
+  const renderPanel = panel.render;
 
   // ---- wiring ----
   offs.push(ctx.viewer.onViewportChange(onViewport));
@@ -390,7 +270,7 @@ export function mount(ctx) {
     }
     labelCanvas.getContext('2d').clearRect(0, 0, labelCanvas.width, labelCanvas.height);
     drawnFrame = null;
-    closePopup();
+    popup.close();
   }
   offs.push(ctx.bus.on('image:opened', () => { clearAll(); for (const layer of layers.values()) load(layer); }));
   offs.push(ctx.bus.on('image:closed', clearAll));
@@ -406,14 +286,7 @@ export function mount(ctx) {
     applyHighlight(layer);
     redraw();
   }));
-  let known = [];                        // catalog names offered in the panel
-  async function refreshKnown() {
-    try {
-      known = ((await ctx.api.get('/api/catalogs')).catalogs || []).map((c) => c.name);
-    } catch { known = []; }
-    renderPanel();
-  }
-  const removeMenu = ctx.ui.addMenuItem('Catalogs', { label: 'Overlay on image…', onClick: () => { refreshKnown(); panel.toggle(); } });
+  const removeMenu = ctx.ui.addMenuItem('Catalogs', { label: 'Overlay on image…', onClick: () => { panel.refreshKnown(); panel.toggle(); } });
   renderPanel();
   const link = readDeepLink();
   if (link) show(link);
@@ -423,7 +296,7 @@ export function mount(ctx) {
     for (const layer of layers.values()) { layer.abort?.abort(); layer.renderer?.destroy(); }
     layers.clear();
     clearTimeout(idleTimer);
-    closePopup();
+    popup.close();
     removeMenu();
     panel.remove();
     dom.remove();
