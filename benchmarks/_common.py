@@ -1,5 +1,6 @@
 """What the benchmark scripts share: timing (medians, percentiles), the real server in a
-subprocess on a free loopback port, its memory, and Chromium's launch options.
+subprocess on a free loopback port and its memory. Chromium's launch options come from
+``tests.browser.helpers`` (one place for the tests and the benchmarks).
 
 Imported by the ``bench_*.py`` scripts as ``from _common import ...`` (they run as scripts, so
 this folder is on ``sys.path``); it also puts the project root there for ``import neloura``.
@@ -22,17 +23,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-
-# Debian Chromium without a GPU or network chatter (as in tests/browser).
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:

@@ -18,13 +18,14 @@ import time
 
 import astropy.units as u
 import numpy as np
-from _common import CHROMIUM, CHROMIUM_ARGS, Server, timed
+from _common import Server, timed
 from astropy.coordinates import SkyCoord, search_around_sky
 
 from neloura.core.crossmatch import SkyIndex, cone_search, crossmatch
 from neloura.core.overlay import encode_overlay, image_footprint, project_inside, within_footprint
 from neloura.core.synthetic import make_wcs_header
 from neloura.core.wcs import ImageWcs
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS
 
 
 def row(name: str, ours: float, base: float | None = None, unit: str = "s", note: str = "") -> None:
@@ -198,7 +199,7 @@ def bench_browser(sources: int) -> None:
         pq.write_table(pa.table({"ra": ra, "dec": dec, "flux": 10 ** rng.uniform(0, 3, sources)}),
                        Path(tmp) / "catalogs/many.parquet")  # fmt: skip
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             page.goto(url + "/?path=demo/galaxy.fits&hdu=1")
             page.wait_for_selector("#viewer[data-image-ready='1']", timeout=60_000)

@@ -21,11 +21,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import CHROMIUM, CHROMIUM_ARGS, Server
+from _common import Server
 from astropy.io import fits
 from playwright.sync_api import sync_playwright
 
 from neloura.core.synthetic import make_wcs_header
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS
 
 DRAWN = """() => { const v = window.neloura && window.neloura.ctx.viewer; if (!v || !v.image) return false;
   const w = v.osd.world; if (w.getItemCount() !== 1 || v.element.dataset.imageReady !== '1') return false;
@@ -63,7 +64,7 @@ def main() -> None:
         opens, stretch, cmap, readout, n_stretch, n_cmap, visible = [], [], [], [], [], [], []
         try:
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
                 for run in range(args.runs):
                     page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
                     t = time.perf_counter()

@@ -26,16 +26,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS
+
 PROJECT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @dataclass

@@ -1,13 +1,26 @@
-"""Shared steps of the browser tests: open a view, wait for tiles, compare the canvas with the server."""
+"""Shared steps of the browser tests (open a view, wait for tiles, compare the canvas with the server)
+and the Chromium launch options the benchmarks use too."""
 
 from __future__ import annotations
 
 import io
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
+
+# Debian Chromium without a GPU or network chatter; the benchmarks launch it the same way.
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 READY = '#viewer[data-image-ready="1"]'
 
