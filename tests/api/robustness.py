@@ -1,0 +1,347 @@
+"""The robustness and security sweep's shared table and tools (tests/api/test_robustness_*.py).
+
+``ENDPOINTS`` holds one valid request per route; the sweep derives its cases from it and from
+``app.routes`` itself. The data root every sweep module serves (demo set, the
+``BAD_NAMES`` FITS files, symlinks leading out, secrets outside) and its app come from the
+``world``/``app_client``/``api`` fixtures in tests/api/conftest.py, one per module: hundreds of
+requests share them (a new app and demo set per case would take minutes); every case only reads,
+except uploads, which write into uploads/.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from astropy.io import fits
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+IMAGE = "demo/galaxy.fits"
+CATALOG = "demo_sources.csv"
+SECRET = "NELOURA-OUTSIDE-SECRET-7f3a"  # written only outside the data root
+PASSWD_MARK = "root:x:0:0"
+
+
+# --------------------------------------------------------------------------------------------
+# One valid request per route
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A valid request to one route; ``paths`` names the parameters that carry a data path,
+    as ``(where, name, root)`` with where in query/path/body and root the data folder."""
+
+    method: str
+    template: str
+    path_params: dict[str, str] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+    body: dict[str, Any] | None = None
+    paths: tuple[tuple[str, str, str], ...] = ()
+    ok: tuple[int, ...] = (200,)
+    image: bool = False  # reads a FITS image from files/ named by the ``path`` field
+
+    @property
+    def key(self) -> str:
+        return f"{self.method} {self.template}"
+
+
+IMG_Q = {"path": IMAGE, "hdu": 1}
+FILE_PATH = (("query", "path", "files"),)
+CAT_NAME = (("query", "name", "catalogs"),)
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("GET", "/api/health"),
+    Endpoint("GET", "/api/images/hdus", query={"path": IMAGE}, paths=FILE_PATH, image=True),
+    Endpoint("GET", "/api/images/header", query=IMG_Q, paths=FILE_PATH, image=True),
+    Endpoint("GET", "/api/images/info", query=IMG_Q, paths=FILE_PATH, image=True),
+    Endpoint("GET", "/api/images/pixel", query={**IMG_Q, "x": 10, "y": 12}, paths=FILE_PATH, image=True),
+    Endpoint(
+        "POST",
+        "/api/images/pixel-to-world",
+        body={"path": IMAGE, "hdu": 1, "x": [1.0, 2.0], "y": [3.0, 4.0]},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+    Endpoint(
+        "POST",
+        "/api/images/world-to-pixel",
+        body={"path": IMAGE, "hdu": 1, "ra_deg": [24.17], "dec_deg": [15.78]},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+    Endpoint(
+        "GET",
+        "/api/images/tiles/{level}/{name}",
+        path_params={"level": "3", "name": "0_0.png"},
+        query=IMG_Q,
+        paths=(*FILE_PATH, ("path", "name", "none")),
+        image=True,
+    ),
+    Endpoint("GET", "/api/images/histogram", query=IMG_Q, paths=FILE_PATH, image=True),
+    Endpoint("GET", "/api/files", query={"folder": "demo"}, paths=(("query", "folder", "files"),)),
+    Endpoint("GET", "/api/files/search", query={"q": "gal"}),
+    Endpoint("GET", "/api/files/thumbnail", query=IMG_Q, paths=FILE_PATH, image=True),
+    Endpoint("POST", "/api/files/upload", ok=(200, 422)),  # multipart: see the upload tests
+    Endpoint("GET", "/api/config"),
+    Endpoint("GET", "/admin/system", ok=(403,)),  # admin mode is off in these settings
+    Endpoint("POST", "/admin/erase-uploads", ok=(403,)),
+    *(
+        Endpoint(
+            method, "/local-coding/{rest}", path_params={"rest": "run"}, paths=(("path", "rest", "none"),), ok=(403,)
+        )
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+    ),
+    Endpoint("GET", "/api/images/colormaps"),
+    Endpoint(
+        "GET", "/api/images/colormaps/{name}.png", path_params={"name": "viridis"}, paths=(("path", "name", "none"),)
+    ),
+    Endpoint("GET", "/api/images/limits", query={**IMG_Q, "mode": "zscale"}, paths=FILE_PATH, image=True),
+    Endpoint("GET", "/api/images/colorbar", query=IMG_Q, paths=FILE_PATH, image=True),
+    Endpoint("GET", "/"),
+    Endpoint("GET", "/open/{path}", path_params={"path": IMAGE}, ok=(307,)),
+    Endpoint("GET", "/search/{text}", path_params={"text": "gal"}, ok=(307,)),
+    Endpoint(
+        "GET", "/static/{relative}", path_params={"relative": "index.html"}, paths=(("path", "relative", "static"),)
+    ),
+    Endpoint(
+        "GET",
+        "/vendor/{relative}",
+        path_params={"relative": "openseadragon/package.json"},
+        paths=(("path", "relative", "static"),),
+    ),
+    Endpoint("GET", "/api/catalogs"),
+    Endpoint("POST", "/api/catalogs/upload", ok=(200, 422)),  # multipart: see the upload tests
+    Endpoint("GET", "/api/catalogs/open", query={"name": CATALOG}, paths=CAT_NAME),
+    Endpoint("GET", "/api/catalogs/columns", query={"name": CATALOG}, paths=CAT_NAME),
+    Endpoint(
+        "GET",
+        "/api/catalogs/rows",
+        query={"name": CATALOG, "filter": "mag_ab < 25", "sort": "-flux_ujy"},
+        paths=CAT_NAME,
+    ),
+    Endpoint("GET", "/api/catalogs/stats", query={"name": CATALOG, "column": "mag_ab"}, paths=CAT_NAME),
+    Endpoint("GET", "/api/catalogs/export", query={"name": CATALOG, "format": "csv"}, paths=CAT_NAME),
+    Endpoint(
+        "GET",
+        "/api/catalogs/cone",
+        query={"name": CATALOG, "ra": "24.174", "dec": "15.784", "radius_arcsec": 10},
+        paths=CAT_NAME,
+    ),
+    Endpoint(
+        "GET",
+        "/api/catalogs/box",
+        query={"name": CATALOG, "ra_min": "24.17", "ra_max": "24.18", "dec_min": "15.78", "dec_max": "15.79"},
+        paths=CAT_NAME,
+    ),
+    Endpoint(
+        "POST",
+        "/api/catalogs/crossmatch",
+        body={"a": CATALOG, "b": CATALOG, "radius_arcsec": 1.0},
+        paths=(("body", "a", "catalogs"), ("body", "b", "catalogs")),
+    ),
+    Endpoint(
+        "GET",
+        "/api/catalogs/overlay",
+        query={"name": CATALOG, "path": IMAGE, "hdu": 1},
+        paths=(("query", "name", "catalogs"), ("query", "path", "files")),
+        image=True,
+    ),
+    Endpoint(
+        "POST",
+        "/api/catalogs/overlay/rows",
+        body={"name": CATALOG, "rows": [0, 1]},
+        paths=(("body", "name", "catalogs"),),
+    ),
+    Endpoint("GET", "/api/jobs"),
+    Endpoint(
+        "GET", "/api/jobs/{job_id}", path_params={"job_id": "nope"}, paths=(("path", "job_id", "none"),), ok=(404,)
+    ),
+    Endpoint(
+        "DELETE", "/api/jobs/{job_id}", path_params={"job_id": "nope"}, paths=(("path", "job_id", "none"),), ok=(404,)
+    ),
+    Endpoint(
+        "GET",
+        "/api/jobs/{job_id}/files/{name}",
+        path_params={"job_id": "nope", "name": "sources.csv"},
+        paths=(("path", "job_id", "none"), ("path", "name", "none")),
+        ok=(404,),
+    ),
+    # Jobs are only queued (the worker pool runs them); the sweep sends invalid bodies, which never queue.
+    Endpoint(
+        "POST",
+        "/api/detection",
+        body={"path": IMAGE, "hdu": 1, "threshold_sigma": 50.0},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+    Endpoint(
+        "POST",
+        "/api/photometry",
+        body={"path": IMAGE, "hdu": 1, "x_pix": [100.0], "y_pix": [120.0]},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+    Endpoint("GET", "/api/psf"),
+    Endpoint(
+        "POST",
+        "/api/completeness",
+        body={"path": IMAGE, "hdu": 1, "n": 5, "iterations": 1, "flux_min": 1.0, "flux_max": 10.0, "psf": "gauss.fits"},
+        paths=(("body", "path", "files"), ("body", "psf", "psf")),
+        image=True,
+    ),
+)
+BY_KEY = {e.key: e for e in ENDPOINTS}
+SKIP_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/ws"}
+
+
+def _walk(routes: list[Any]) -> Iterator[Any]:
+    for route in routes:
+        inner = getattr(route, "original_router", None)  # FastAPI wraps included routers
+        if inner is not None:
+            yield from _walk(inner.routes)
+        else:
+            yield route
+
+
+def _template(path: str) -> str:
+    return re.sub(r"\{(\w+):path\}", r"{\1}", path)
+
+
+def route_keys(app: FastAPI) -> set[str]:
+    keys = set()
+    for route in _walk(app.routes):
+        if route.path in SKIP_ROUTES:
+            continue
+        for method in sorted(getattr(route, "methods", None) or ()):
+            if method != "HEAD":
+                keys.add(f"{method} {_template(route.path)}")
+    return keys
+
+
+def query_params(app: FastAPI) -> dict[str, list[tuple[str, Any]]]:
+    """Every route's query parameters with their annotation, from the route's dependency tree."""
+    out: dict[str, list[tuple[str, Any]]] = {}
+
+    def collect(dep: Any) -> list[tuple[str, Any]]:
+        found = [(p.alias, p.field_info.annotation) for p in dep.query_params]
+        for sub in dep.dependencies:
+            found += collect(sub)
+        return found
+
+    for route in _walk(app.routes):
+        dep = getattr(route, "dependant", None)
+        if dep is None or route.path in SKIP_ROUTES:
+            continue
+        for method in getattr(route, "methods", None) or ():
+            out[f"{method} {_template(route.path)}"] = collect(dep)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# The bad FITS files under files/bad/ (written by the ``world`` fixture of tests/api/conftest.py)
+# --------------------------------------------------------------------------------------------
+
+
+BAD_NAMES = (
+    "text.fits",
+    "png.fits",
+    "empty.fits",
+    "half_header.fits",
+    "truncated_data.fits",
+    "one_block.fits",
+    "garbage.fits.gz",
+    "table_only.fits",
+    "huge_dims.fits",
+    "odd_bitpix.fits",
+    "naxis_999.fits",
+    "nan_axes.fits",
+)
+# Files whose headers are all intact: listing HDUs and reading cards may succeed.
+HEADERS_READABLE = {
+    "truncated_data.fits",
+    "table_only.fits",
+    "one_block.fits",
+    "huge_dims.fits",
+    "odd_bitpix.fits",
+    "naxis_999.fits",
+    "nan_axes.fits",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Known bugs in areas whose owners are still at work: strict xfails, listed in the sweep report.
+# Remove an entry when its owner fixes it (strict=True turns the fixed case into a failure).
+# --------------------------------------------------------------------------------------------
+
+KNOWN_BUGS: dict[str, str] = {}
+
+
+def case(*values: Any, id: str) -> Any:
+    """One parametrized case, marked as a strict xfail when ``KNOWN_BUGS`` lists its id."""
+    marks = [pytest.mark.xfail(reason=KNOWN_BUGS[id], strict=True)] if id in KNOWN_BUGS else []
+    return pytest.param(*values, id=id, marks=marks)
+
+
+# --------------------------------------------------------------------------------------------
+# Sending requests
+# --------------------------------------------------------------------------------------------
+
+
+def encode_path_value(value: str) -> str:
+    """Percent-encode everything, dots too: httpx would otherwise resolve ``..`` client-side."""
+    return quote(value, safe="").replace(".", "%2E")
+
+
+def send(
+    client: TestClient,
+    ep: Endpoint,
+    *,
+    path_params: dict[str, str] | None = None,
+    query: dict[str, Any] | None = None,
+    body: Any = None,
+    raw_body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> Any:
+    params = {**ep.path_params, **(path_params or {})}
+    url = ep.template
+    for name, value in params.items():
+        encoded = encode_path_value(value) if name in (path_params or {}) else quote(value, safe="/")
+        url = url.replace("{" + name + "}", encoded)
+    q = {**ep.query, **(query or {})}
+    q = {k: v for k, v in q.items() if v is not None}
+    kwargs: dict[str, Any] = {"params": q, "headers": headers or {}, "follow_redirects": False}
+    if raw_body is not None:
+        kwargs["content"] = raw_body
+    elif body is not None or ep.body is not None:
+        kwargs["json"] = ep.body if body is None else body
+    return client.request(ep.method, url, **kwargs)
+
+
+def assert_clean_error(response: Any, allowed: tuple[int, ...] | range) -> None:
+    """``allowed`` status, and a 4xx is JSON with a string ``detail``; no outside content."""
+    text = response.content[:2_000_000].decode("latin-1")
+    assert response.status_code in allowed, f"{response.status_code}: {text[:300]}"
+    assert SECRET not in text and PASSWD_MARK not in text, "outside content leaked"
+    assert "Traceback" not in text
+    if response.status_code >= 400:
+        assert response.headers.get("content-type", "").startswith("application/json"), text[:300]
+        detail = response.json().get("detail")
+        assert isinstance(detail, str) and detail, response.json()
+
+
+def assert_outside_untouched(world: dict[str, Path]) -> None:
+    """Nothing deleted or changed the files outside the data root, nor the data files themselves."""
+    assert (world["outside"] / "secret.txt").read_text() == SECRET
+    assert sorted(p.name for p in world["outside"].iterdir()) == ["secret.csv", "secret.fits", "secret.txt"]
+    assert math.isfinite(float(fits.getdata(world["outside"] / "secret.fits")[0, 0]))
+    files = world["root"] / "files"
+    for kept in [files / IMAGE, world["root"] / "catalogs" / CATALOG, *(files / "bad" / name for name in BAD_NAMES)]:
+        assert kept.is_file(), f"{kept} was deleted by the sweep"
