@@ -30,15 +30,15 @@ trigonometric functions are in degrees; ``skyDistance(ra1, dec1, ra2, dec2)`` is
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from neloura.core.filter_functions import BOOL, FUNCTION_SQL, FUNCTIONS, NULL, NUM, STR
+from neloura.core.filter_tokens import KEYWORDS, Token, tokenize
 from neloura.errors import InvalidFilter
 
-__all__ = ["FUNCTIONS", "Expression", "compile_expression", "compile_filter", "quote_identifier", "tokenize"]
+__all__ = ["FUNCTIONS", "Expression", "compile_expression", "compile_filter", "quote_identifier"]
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 100
@@ -54,62 +54,12 @@ class Expression:
     columns: frozenset[str] = field(default_factory=frozenset)
 
 
-@dataclass(frozen=True)
-class Token:
-    kind: str  # num, str, ident, quoted, index, op, end
-    text: str
-    value: Any
-    pos: int
-
-
-_TOKEN = re.compile(
-    r"""(?P<space>\s+)
-      |(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-      |(?P<str>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*")
-      |(?P<quoted>`[^`]+`)
-      |(?P<index>\$\d+)
-      |(?P<ident>[A-Za-z_][A-Za-z0-9_]*)
-      |(?P<op>&&|\|\||==|!=|<>|<=|>=|[-+*/%<>=!(),])""",
-    re.VERBOSE,
-)
-
-_KEYWORDS = {"and", "or", "not", "contains", "is", "null", "true", "false"}
 _COMPARE = {"==": "=", "=": "=", "!=": "<>", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 
 def quote_identifier(name: str) -> str:
     """A DuckDB identifier for a whitelisted column name."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def tokenize(text: str) -> list[Token]:
-    """Split ``text`` into tokens; an unexpected character is an :class:`InvalidFilter`."""
-    tokens: list[Token] = []
-    pos = 0
-    while pos < len(text):
-        match = _TOKEN.match(text, pos)
-        if match is None:
-            raise InvalidFilter(f"unexpected character {text[pos]!r} at position {pos}", position=pos)
-        kind = match.lastgroup or ""
-        raw = match.group()
-        if kind == "num":
-            value: Any = float(raw) if any(c in raw for c in ".eE") else int(raw)
-            tokens.append(Token("num", raw, value, pos))
-        elif kind == "str":
-            body = raw[1:-1]
-            body = body.replace("''", "'") if raw[0] == "'" else body
-            tokens.append(Token("str", raw, re.sub(r"\\(.)", r"\1", body), pos))
-        elif kind == "quoted":
-            tokens.append(Token("quoted", raw, raw[1:-1], pos))
-        elif kind == "index":
-            tokens.append(Token("index", raw, int(raw[1:]), pos))
-        elif kind == "ident":
-            tokens.append(Token("ident", raw, raw, pos))
-        elif kind == "op":
-            tokens.append(Token("op", raw, raw, pos))
-        pos = match.end()
-    tokens.append(Token("end", "", None, len(text)))
-    return tokens
 
 
 class _Parser:
@@ -324,7 +274,7 @@ class _Parser:
         if low.startswith("null_") and (token.text[5:] in self.columns or low[5:] in self.lower):
             sql, _ = self.column(token.text[5:], token)
             return f"({sql} IS NULL)", BOOL
-        if low in _KEYWORDS:
+        if low in KEYWORDS:
             raise self.error(f"unexpected keyword {token.text!r}", token)
         hint = difflib.get_close_matches(token.text, self.names, n=1)
         suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""

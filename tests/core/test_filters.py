@@ -7,7 +7,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from neloura.core.filters import compile_expression, compile_filter, tokenize
+from neloura.core.filter_tokens import tokenize
+from neloura.core.filters import compile_expression, compile_filter
 from neloura.errors import InvalidFilter
 
 KINDS = {"ra": "num", "dec": "num", "flux": "num", "name": "str", "flag": "bool", "count": "num", "vec": "other"}
