@@ -48,6 +48,17 @@ def confine(root: Path, relative: str, *, must_exist: bool = True) -> Path:
     return candidate
 
 
+def confine_file(root: Path, relative: str, missing: type[NotFound], what: str) -> Path:
+    """:func:`confine` for a regular file: ``missing(...)`` (a 404) when nothing or a folder is there."""
+    try:
+        path = confine(root, relative)
+    except NotFound as exc:
+        raise missing(f"no such {what}: {relative}") from exc
+    if not path.is_file():
+        raise missing(f"not a {what} file: {relative}")
+    return path
+
+
 def relative_to_root(root: Path, path: Path) -> str:
     """The POSIX path of ``path`` relative to ``root`` (both resolved)."""
     return path.resolve().relative_to(root.resolve()).as_posix()

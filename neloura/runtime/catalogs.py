@@ -24,8 +24,8 @@ import numpy as np
 import pyarrow as pa
 
 from neloura.core.catalogs import ColumnInfo, sniff_format, to_degrees
-from neloura.core.paths import confine, relative_to_root, stays_inside
-from neloura.errors import CatalogNotFound, InvalidParameter, NotFound, UnsupportedFormat
+from neloura.core.paths import confine_file, relative_to_root, stays_inside
+from neloura.errors import CatalogNotFound, InvalidParameter, UnsupportedFormat
 from neloura.runtime.catalog_cache import Catalog, CatalogCache, cache_key, cache_prefix
 from neloura.runtime.catalog_queries import ROW, Query, build_query, rows_to_json
 from neloura.runtime.events import EventBus
@@ -68,13 +68,7 @@ class CatalogStore:
         if not name:
             raise InvalidParameter("name: a catalog name is required")
         relative, _ = split_hdu(name)
-        try:
-            path = confine(self.settings.catalogs_dir, relative)
-        except NotFound as exc:
-            raise CatalogNotFound(f"no such catalog: {name}") from exc
-        if not path.is_file():
-            raise CatalogNotFound(f"not a catalog file: {name}")
-        return path
+        return confine_file(self.settings.catalogs_dir, relative, CatalogNotFound, "catalog")
 
     def list_catalogs(self) -> list[dict[str, Any]]:
         """Every catalog file under catalogs/ (uploads included) with size, format and state."""

@@ -17,8 +17,8 @@ import numpy as np
 
 from neloura.core.fitsio import FitsImage
 from neloura.core.limits import percentile_limits
-from neloura.core.paths import confine
-from neloura.errors import ImageNotFound, NotFound
+from neloura.core.paths import confine_file
+from neloura.errors import ImageNotFound
 from neloura.settings import Settings
 
 log = logging.getLogger("neloura.images")
@@ -41,13 +41,7 @@ class ImageStore:
 
     def resolve(self, relative: str) -> Path:
         """Absolute path of a file under files/ (403 outside it, 404 when missing)."""
-        try:
-            path = confine(self.settings.files_dir, relative)
-        except NotFound as exc:
-            raise ImageNotFound(f"no such image: {relative}") from exc
-        if not path.is_file():
-            raise ImageNotFound(f"not a file: {relative}")
-        return path
+        return confine_file(self.settings.files_dir, relative, ImageNotFound, "image")
 
     def get(self, relative: str, hdu: int) -> FitsImage:
         """The open image for (path, hdu), reopened when the file changed on disk."""
