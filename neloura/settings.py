@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     request_max_mb: int = Field(default=32, description="Largest body of any non-upload request")
     cleanup_interval_minutes: float = 60.0
 
+    # bounded work: FITS/WCS parses in killable worker processes (neloura.runtime.bounded)
+    parse_workers: int = Field(default=2, description="Worker processes for FITS/WCS parses")
+    parse_timeout_s: float = Field(default=20.0, description="Deadline of one FITS/WCS parse")
+    catalog_query_timeout_s: float = Field(default=30.0, description="Deadline of one catalog query")
+
     # jobs
     job_workers: int = 2
     dask_scheduler: str = ""

@@ -10,6 +10,7 @@ import asyncio
 import logging
 
 from neloura.core.demo import write_demo
+from neloura.runtime.bounded import BoundedRunner
 from neloura.runtime.catalogs import CatalogStore
 from neloura.runtime.cleanup import CleanupWorker
 from neloura.runtime.crossmatch import SkyIndexCache
@@ -27,7 +28,9 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.events = EventBus()
-        self.images = ImageStore(settings)
+        # bounded work (FITS/WCS parses, see neloura.runtime.bounded): shared by every store
+        self.bounded = BoundedRunner(settings.parse_workers, settings.parse_timeout_s)
+        self.images = ImageStore(settings, self.bounded)
         self.catalogs = CatalogStore(settings, self.events)
         self.sky = SkyIndexCache(self.catalogs)
         self.overlays = OverlayService(self.images, self.sky)
@@ -57,3 +60,4 @@ class Services:
         self.catalogs.close()
         self.sky.close()
         self.overlays.close()
+        self.bounded.close()
