@@ -31,7 +31,7 @@ class Services:
         # bounded work (FITS/WCS parses, see neloura.runtime.bounded): shared by every store
         self.bounded = BoundedRunner(settings.parse_workers, settings.parse_timeout_s)
         self.images = ImageStore(settings, self.bounded)
-        self.catalogs = CatalogStore(settings, self.events)
+        self.catalogs = CatalogStore(settings, self.events, runner=self.bounded)
         self.sky = SkyIndexCache(self.catalogs)
         self.overlays = OverlayService(self.images, self.sky)
         self.levels = LevelStore(settings)
