@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     upload_max_mb: int = 2048
     request_max_mb: int = Field(default=32, description="Largest body of any non-upload request")
     cleanup_interval_minutes: float = 60.0
+    upload_hold_hours: float = Field(default=24.0, description="Longest a live view keeps an upload from cleanup")
 
     # bounded work: FITS/WCS parses in killable worker processes (neloura.runtime.bounded)
     parse_workers: int = Field(default=2, description="Worker processes for FITS/WCS parses")

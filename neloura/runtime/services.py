@@ -36,8 +36,8 @@ class Services:
         self.overlays = OverlayService(self.images, self.sky)
         self.levels = LevelStore(settings)
         self.tiles = TileService(settings, self.images, self.levels)
-        self.views = LiveViews()
-        self.cleanup = CleanupWorker(settings, self.views, self.events)
+        self.views = LiveViews(settings.upload_hold_hours * 3600.0)
+        self.cleanup = CleanupWorker(settings, self.views, self.events, on_removed=self.catalogs.forget)
         self.jobs = JobRegistry(settings.job_workers, self.events)
 
     async def start(self) -> None:
