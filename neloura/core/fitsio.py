@@ -13,78 +13,38 @@ from __future__ import annotations
 
 import lzma
 import mmap
-import re
 import threading
 import warnings
 import zlib
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
+from neloura.core.fits_inspect import (  # noqa: F401 - the listing API, re-exported here
+    FitsInspection,
+    HduKind,
+    HduSummary,
+    HeaderCard,
+    has_celestial_wcs,
+    header_cards,
+    inspect_fits,
+    list_hdus,
+    scaling,
+)
 from neloura.core.wcs import ImageWcs, plane_pixel_axis
-from neloura.core.wcs_limits import InvalidWcs, validate_wcs_keywords
+from neloura.core.wcs_limits import validate_wcs_keywords
 from neloura.errors import InvalidParameter, NotAFitsImage
 
-HduKind = Literal["image", "table", "empty"]
 # zlib.error and lzma.LZMAError (corrupt .gz / .xz streams) are not OSErrors.
 _READ_ERRORS = (OSError, ValueError, TypeError, IndexError, KeyError, EOFError, zlib.error, lzma.LZMAError)
 COMPRESSED_IN_MEMORY_MAX_PIXELS = 64 * 1024 * 1024  # 256 MB of float32
 BAND_ROWS = 256  # rows of a large compressed plane decompressed together
 BAND_CACHE_BYTES = 128 * 1024 * 1024  # per image
 FITS_BLOCK = 2880
-
-
-@dataclass(frozen=True)
-class HduSummary:
-    """One HDU of a FITS file as listed to the user. ``shape`` is in numpy order.
-
-    ``truncated``: the file ends before the data this HDU's header announces (the HDU cannot
-    be shown). ``problem``: why the HDU will be refused when opened (a WCS keyword out of
-    bounds, a scaling keyword that is not a number...), empty when none is known.
-    """
-
-    index: int
-    name: str
-    kind: HduKind
-    shape: tuple[int, ...]
-    bitpix: int | None
-    bunit: str
-    has_celestial_wcs: bool
-    compressed: bool
-    truncated: bool = False
-    problem: str = ""
-
-
-@dataclass(frozen=True)
-class HeaderCard:
-    key: str
-    value: str | int | float | bool | None
-    comment: str
-
-
-@dataclass(frozen=True)
-class FitsInspection:
-    """What a whole-file inspection found (small and picklable: it comes back from a worker).
-
-    ``expected_size`` is the size the headers announce (the end of the last HDU's data padded
-    to 2880 bytes); ``size`` the file's size on disk (``None`` for a gzip-compressed file,
-    whose uncompressed size is not known without decompressing it).
-    """
-
-    hdus: tuple[HduSummary, ...]
-    recommended: int | None
-    size: int | None
-    expected_size: int | None
-    read_error: str = ""  # why reading stopped before the end of the file (the HDUs before it are listed)
-
-    @property
-    def complete(self) -> bool:
-        return self.size is None or self.expected_size is None or self.size >= self.expected_size
 
 
 def _open(path: Path, **kwargs: Any) -> fits.HDUList:
@@ -111,148 +71,6 @@ def _kind_of(hdu: Any, shape: tuple[int, ...]) -> HduKind:
     if getattr(hdu, "is_image", False) and len(shape) >= 2 and all(n > 0 for n in shape):
         return "image"
     return "empty"
-
-
-_CELESTIAL_CTYPE = re.compile(r"^(RA|DEC|[A-Z]LON|[A-Z]LAT|[A-Z][A-Z]LN|[A-Z][A-Z]LT)-*(-[A-Z0-9]{3})?")
-# listings of files with many image HDUs check the full WCS of the first ones only
-FULL_WCS_CHECKS_PER_LISTING = 200
-
-
-def _looks_celestial(header: fits.Header) -> bool:
-    """Two CTYPEs of a longitude/latitude pair (RA/DEC, GLON/GLAT, HPLN/HPLT...): cheap."""
-    found = 0
-    for i in range(1, min(int(header.get("WCSAXES", header.get("NAXIS", 2)) or 2), 32) + 1):
-        value = header.get(f"CTYPE{i}", "")
-        if isinstance(value, str) and _CELESTIAL_CTYPE.match(value.strip().upper()):
-            found += 1
-    return found >= 2
-
-
-def has_celestial_wcs(header: fits.Header) -> bool:
-    """True when the header describes a celestial WCS that astropy can place on the sky.
-
-    Raises :class:`~neloura.core.wcs_limits.InvalidWcs` for keywords out of bounds.
-    """
-    return _looks_celestial(header) and ImageWcs.from_header(header).has_celestial
-
-
-def scaling(header: fits.Header) -> tuple[float, float, int | None]:
-    """``(BSCALE, BZERO, BLANK)`` of an image header; 415 when one is not a number."""
-    values: dict[str, float] = {}
-    for key, default in (("BSCALE", 1.0), ("BZERO", 0.0)):
-        raw = header.get(key, default)
-        try:
-            if isinstance(raw, bool | str):
-                raise ValueError(raw)
-            values[key] = float(raw)
-        except (TypeError, ValueError):
-            raise NotAFitsImage(f"{key} = {raw!r} is not a number") from None
-    blank = None
-    if int(header.get("BITPIX", -32) or -32) > 0 and "BLANK" in header:
-        raw = header["BLANK"]
-        if isinstance(raw, bool) or not isinstance(raw, int):
-            raise NotAFitsImage(f"BLANK = {raw!r} is not an integer")
-        blank = raw
-    return values["BSCALE"], values["BZERO"], blank
-
-
-def _problem(header: fits.Header) -> str:
-    try:
-        validate_wcs_keywords(header)
-        scaling(header)
-    except (InvalidWcs, NotAFitsImage) as exc:
-        return exc.message
-    return ""
-
-
-def _data_end(hdu: Any) -> int | None:
-    """Byte offset where this HDU's data end (astropy's own bookkeeping), None if unknown."""
-    try:
-        return int(hdu._data_offset) + int(hdu._data_size)
-    except (AttributeError, TypeError, ValueError):
-        return None
-
-
-def _summary(index: int, hdu: Any, file_size: int | None, full_wcs: bool) -> HduSummary:
-    shape = _shape_of(hdu)
-    kind = _kind_of(hdu, shape)
-    header = hdu.header
-    problem = _problem(header) if kind == "image" else ""
-    celestial = False
-    if kind == "image" and not problem:
-        celestial = has_celestial_wcs(header) if full_wcs else _looks_celestial(header)
-    end = _data_end(hdu)
-    bitpix = header.get("BITPIX")
-    return HduSummary(
-        index=index,
-        name=str(hdu.name or ("PRIMARY" if index == 0 else f"HDU{index}")),
-        kind=kind,
-        shape=shape,
-        bitpix=int(bitpix) if isinstance(bitpix, int) and not isinstance(bitpix, bool) else None,
-        bunit=str(header.get("BUNIT", "") or "").strip(),
-        has_celestial_wcs=celestial,
-        compressed=isinstance(hdu, fits.CompImageHDU),
-        truncated=file_size is not None and end is not None and end > file_size,
-        problem=problem,
-    )
-
-
-def _recommended(summaries: list[HduSummary]) -> int | None:
-    images = [s for s in summaries if s.kind == "image" and not s.truncated and not s.problem]
-    if not images:
-        return None
-    return max(images, key=lambda s: (s.shape[-1] * s.shape[-2], -s.index)).index
-
-
-def inspect_fits(path: Path) -> FitsInspection:
-    """List every HDU (with ``truncated`` and ``problem``) and the size the headers announce.
-
-    Image HDUs get a full astropy WCS check (``has_celestial_wcs``) for the first
-    ``FULL_WCS_CHECKS_PER_LISTING`` of them, a keyword check (a celestial CTYPE pair) after
-    that, so a file of thousands of HDUs lists in about a second. The recommended HDU is the
-    largest complete image without a known problem.
-    """
-    with path.open("rb") as f:
-        gzipped = f.read(2) == b"\x1f\x8b"
-    file_size = None if gzipped else path.stat().st_size
-    summaries: list[HduSummary] = []
-    end: int | None = None
-    error = ""
-    images = 0
-    with _open(path) as hdul:
-        try:
-            for index, hdu in enumerate(hdul):
-                summary = _summary(index, hdu, file_size, images < FULL_WCS_CHECKS_PER_LISTING)
-                images += summary.kind == "image"
-                summaries.append(summary)
-                end = _data_end(hdu)
-        except _READ_ERRORS as exc:
-            if not summaries:
-                raise NotAFitsImage(f"{path.name} is not a readable FITS file: {exc}") from exc
-            error = f"{type(exc).__name__}: {exc}"
-    expected = None if end is None else -(-end // FITS_BLOCK) * FITS_BLOCK
-    return FitsInspection(tuple(summaries), _recommended(summaries), file_size, expected, error)
-
-
-def list_hdus(path: Path) -> tuple[list[HduSummary], int | None]:
-    """Every HDU and the recommended HDU (largest image with data): :func:`inspect_fits`."""
-    found = inspect_fits(path)
-    return list(found.hdus), found.recommended
-
-
-def header_cards(path: Path, hdu: int) -> list[HeaderCard]:
-    """Every card of one HDU's header, HISTORY and COMMENT included, in file order."""
-    with _open(path) as hdul:
-        header = _hdu(hdul, hdu, path).header
-        cards: list[HeaderCard] = []
-        for card in header.cards:
-            value = card.value
-            if not isinstance(value, (str, int, float, bool)) or value is None:
-                value = None if value is None or isinstance(value, fits.card.Undefined) else str(value)
-            if isinstance(value, float) and not np.isfinite(value):
-                value = str(value)
-            cards.append(HeaderCard(key=str(card.keyword), value=value, comment=str(card.comment or "")))
-        return cards
 
 
 def _hdu(hdul: fits.HDUList, index: int, path: Path) -> Any:
