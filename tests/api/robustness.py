@@ -263,6 +263,10 @@ BAD_NAMES = (
     "odd_bitpix.fits",
     "naxis_999.fits",
     "nan_axes.fits",
+    "sip_order.fits",
+    "pv_many.fits",
+    "bzero_text.fits",
+    "blank_text.fits",
 )
 # Files whose headers are all intact: listing HDUs and reading cards may succeed.
 HEADERS_READABLE = {
@@ -273,6 +277,10 @@ HEADERS_READABLE = {
     "odd_bitpix.fits",
     "naxis_999.fits",
     "nan_axes.fits",
+    "sip_order.fits",
+    "pv_many.fits",
+    "bzero_text.fits",
+    "blank_text.fits",
 }
 
 
