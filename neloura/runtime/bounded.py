@@ -200,6 +200,14 @@ class BoundedRunner:
         result: T = value
         return result
 
+    def warm(self) -> None:
+        """Start one worker now (and the fork server with it), so the first parse does not pay
+        for it; call it from a background thread. Errors are logged, never raised."""
+        try:
+            self._release(self._acquire(time.monotonic() + self.timeout_s))
+        except Exception:  # a failed warm-up only means the first call starts a worker
+            log.warning("could not start a parsing worker in advance", exc_info=True)
+
     async def run_async(
         self, func: Callable[..., T], *args: Any, timeout_s: float | None = None, what: str = "", **kwargs: Any
     ) -> T:

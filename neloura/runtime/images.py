@@ -47,6 +47,30 @@ def _header_rows(path: Path, hdu: int) -> list[tuple[str, object, str]]:
     return [(c.key, c.value, c.comment) for c in header_cards(path, hdu)]
 
 
+# Runs in the bounded worker: each worker keeps the last headers it parsed, so paging through a
+# 100,000-card header parses it once and sends back only the page (the server process never
+# holds or unpickles the whole header).
+_WORKER_HEADERS: OrderedDict[tuple[FileKey, int], list[HeaderCard]] = OrderedDict()
+
+
+def _header_page(key: FileKey, hdu: int, offset: int, limit: int | None, q: str) -> dict[str, object]:
+    cache_key = (key, hdu)
+    cards = _WORKER_HEADERS.get(cache_key)
+    if cards is None:
+        cards = header_cards(key[0], hdu)
+        _WORKER_HEADERS[cache_key] = cards
+        while len(_WORKER_HEADERS) > _HEADERS_KEPT:
+            _WORKER_HEADERS.popitem(last=False)
+    needle = q.strip().lower()
+    if needle:
+        matches = [i for i, c in enumerate(cards) if needle in f"{c.key}\0{c.value}\0{c.comment}".lower()]
+    else:
+        matches = range(len(cards))  # type: ignore[assignment]
+    end = len(matches) if limit is None else min(len(matches), offset + limit)
+    rows = [(i, cards[i].key, cards[i].value, cards[i].comment) for i in matches[offset:end]]
+    return {"count": len(cards), "total": len(matches), "rows": rows}
+
+
 class ImageStore:
     def __init__(self, settings: Settings, runner: BoundedRunner | None = None) -> None:
         self.settings = settings
@@ -126,6 +150,14 @@ class ImageStore:
             while len(self._headers) > _HEADERS_KEPT:
                 self._headers.popitem(last=False)
         return cards
+
+    def header_page(self, path: Path, hdu: int, offset: int = 0, limit: int | None = None, q: str = "") -> dict:
+        """``{"count", "total", "rows": [(index, key, value, comment)]}``: the cards matching ``q``
+        (case-insensitive, in key, value or comment) from ``offset``, at most ``limit``; parsed
+        and searched in a bounded worker (see :func:`_header_page`)."""
+        return self.runner.run(
+            _header_page, _file_key(path), hdu, offset, limit, q, what=f"reading the header of {path.name}"
+        )
 
     def _check_openable(self, path: Path, hdu: int) -> None:
         """Refuse, from the inspection, an HDU that does not exist, is truncated or has a problem."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 
 from neloura.core.demo import write_demo
 from neloura.runtime.bounded import BoundedRunner
@@ -50,6 +51,7 @@ class Services:
                 logging.getLogger("neloura").warning("demo data not written: %s", exc)
         self.cleanup.start()
         self.jobs.start()
+        threading.Thread(target=self.bounded.warm, name="bounded-warm", daemon=True).start()
 
     async def stop(self) -> None:
         """Stop background workers and release open files."""

@@ -74,7 +74,7 @@ def test_a_parse_past_its_deadline_is_killed_and_the_runner_still_works() -> Non
     runner = BoundedRunner(1, timeout_s=0.5)
     try:
         start = time.monotonic()
-        with pytest.raises(Exception, match="took longer than 0.5 s"):
+        with pytest.raises(Exception, match=r"took longer than 0\.5 s"):
             runner.run(time.sleep, 30, what="sleeping")
         assert time.monotonic() - start < 10  # killed, not waited for
         assert runner.run(sum, [1, 2, 3]) == 6  # a fresh worker replaced the killed one

@@ -80,7 +80,7 @@ def test_allowed_hosts_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp
     monkeypatch.setenv("NELOURA_ALLOWED_HOSTS", "neloura.example.org, *.lab.example")
     settings = Settings(root=tmp_path)
     assert settings.allowed_hosts == ["neloura.example.org", "*.lab.example"]
-    policy = HostPolicy(settings.allowed_hosts, "0.0.0.0")  # noqa: S104 - a setting, nothing is bound
+    policy = HostPolicy(settings.allowed_hosts, "0.0.0.0")
     assert policy.host_allowed("neloura.example.org") and policy.host_allowed("a.lab.example")
     assert not policy.host_allowed("evil.example") and not policy.host_allowed("lab.example.evil")
     assert policy.origin_allowed("https://neloura.example.org", "127.0.0.1:8000")  # behind a proxy
@@ -92,7 +92,7 @@ def test_loopback_is_decided_by_address(tmp_path: Path) -> None:
     assert is_loopback_host("localhost") and is_loopback_host("::ffff:127.0.0.1")
     assert not is_loopback_host("127.evil.example") and not is_loopback_host("10.0.0.1")
     assert not Settings(root=tmp_path, host="127.evil.invalid").is_loopback
-    assert not Settings(root=tmp_path, host="0.0.0.0").is_loopback  # noqa: S104
+    assert not Settings(root=tmp_path, host="0.0.0.0").is_loopback
     assert Settings(root=tmp_path, host="127.0.0.2").is_loopback
 
 
@@ -103,9 +103,10 @@ def test_security_headers_on_every_page(client: TestClient) -> None:
         assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY, url
         assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
         assert response.headers["x-frame-options"] == "DENY"
-    assert "script-src 'self'" in CONTENT_SECURITY_POLICY and "'unsafe-inline'" not in CONTENT_SECURITY_POLICY.split(
-        "script-src"
-    )[1].split(";")[0]
+    assert (
+        "script-src 'self'" in CONTENT_SECURITY_POLICY
+        and "'unsafe-inline'" not in CONTENT_SECURITY_POLICY.split("script-src")[1].split(";")[0]
+    )
 
 
 def test_docs_come_from_the_local_swagger_ui(client: TestClient) -> None:
