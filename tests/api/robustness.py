@@ -216,6 +216,20 @@ ENDPOINTS += (
     Endpoint("GET", "/api/rgb/{rgb_id}/pixel", path_params=RGB_ID, query={"x": 1, "y": 2}, paths=RGB_PATH, ok=(404,)),
     Endpoint("GET", "/api/rgb/{rgb_id}/limits", path_params=RGB_ID, query={"channel": 0}, paths=RGB_PATH, ok=(404,)),
     Endpoint("GET", "/open-rgb", query={"r": IMAGE, "g": IMAGE}, paths=(("query", "r", "files"),), ok=(307,)),
+    Endpoint(
+        "POST",
+        "/api/contours",
+        body={"path": IMAGE, "hdu": 1, "n_levels": 3},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+    Endpoint(
+        "POST",
+        "/api/contours/ds9",
+        body={"path": IMAGE, "hdu": 1, "sigma_levels": [3, 10]},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
 )
 BY_KEY = {e.key: e for e in ENDPOINTS}
 SKIP_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/ws"}
