@@ -30,6 +30,7 @@ class Services:
         self.images = ImageStore(settings)
         self.catalogs = CatalogStore(settings, self.events)
         self.sky = SkyIndexCache(self.catalogs)
+        self.catalogs.on_loaded(self.sky.prepare)
         self.overlays = OverlayService(self.images, self.sky)
         self.levels = LevelStore(settings)
         self.tiles = TileService(settings, self.images, self.levels)
