@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -25,6 +26,7 @@ from neloura.core.fitsio import ImagePlane
 from neloura.core.pyramid import Alloc, Reader, build_levels
 from neloura.core.tiles import Pyramid
 from neloura.errors import NelouraError, NotAFitsImage
+from neloura.runtime.disk_cache import LEVEL_STAMP, source_stamp, touch
 from neloura.settings import Settings
 
 log = logging.getLogger("neloura.levels")
@@ -233,8 +235,9 @@ class LevelStore:
         if g.width * g.height < DISK_CACHE_MIN_PIXELS:
             return False
         folder = self._disk_folder(entry.key)
-        if folder is None or not (folder / "complete").is_file():
+        if folder is None or not (folder / LEVEL_STAMP).is_file():
             return False
+        touch(folder / LEVEL_STAMP)  # recently used: the disk budget prunes others first
         try:
             for level in range(g.max_level - 1, -1, -1):
                 factor = g.factor(level)
@@ -287,7 +290,8 @@ class LevelStore:
                 os.replace(tmp, folder / f"x{factor}.npy")
                 # serve from the file from now on: the kernel may reclaim those pages
                 entry.arrays[factor] = np.load(folder / f"x{factor}.npy", mmap_mode="r")
-            (folder / "complete").write_text(str(entry.key[0]))
+            stamp = source_stamp(entry.key[0], entry.key[1])  # last: the folder is whole
+            (folder / LEVEL_STAMP).write_text(json.dumps(stamp))
         except OSError as exc:
             log.warning("cannot write the level cache of %s: %s", entry.key[0], exc)
 
