@@ -16,6 +16,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -126,6 +127,10 @@ class PlaneLevels:
         with self._lock:
             return self._ready.setdefault(factor, threading.Event())
 
+    def has(self, factor: int) -> bool:
+        """True when the level of reduction ``factor`` exists (no waiting)."""
+        return factor in self.arrays
+
     def publish(self, factor: int, array: np.ndarray, seconds: float) -> None:
         self.arrays[factor] = array
         self.build_seconds[factor] = seconds
@@ -156,6 +161,7 @@ class LevelStore:
         self._entries: OrderedDict[PlaneKey, PlaneLevels] = OrderedDict()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neloura-levels")
+        self.on_done: list[Callable[[PlaneKey], None]] = []  # called in the build thread, each build
         # the source pass of a build is split over the cores (numpy and the reads release the GIL)
         self._strips = ThreadPoolExecutor(
             max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="neloura-strips"
@@ -188,6 +194,11 @@ class LevelStore:
                 with RowReader(plane) as rows:
                     self._cascade(entry, rows.read, plane)
             entry.done.set()
+            for hook in self.on_done:
+                try:
+                    hook(entry.key)
+                except Exception:  # a listener must not fail the build
+                    log.exception("levels hook failed for %s", entry.key[0])
             self._evict()
             self._save_to_disk(entry)
             _release_free_heap()

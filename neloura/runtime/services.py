@@ -33,7 +33,7 @@ class Services:
         self.catalogs.on_loaded(self.sky.prepare)
         self.overlays = OverlayService(self.images, self.sky)
         self.levels = LevelStore(settings)
-        self.tiles = TileService(settings, self.images, self.levels)
+        self.tiles = TileService(settings, self.images, self.levels, self.events)
         self.views = LiveViews()
         self.cleanup = CleanupWorker(settings, self.views, self.events)
         self.jobs = JobRegistry(settings.job_workers, self.events)
