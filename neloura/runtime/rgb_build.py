@@ -8,7 +8,8 @@ confined by the API layer). Files of one folder:
   outside its footprint;
 - ``c<i>_x<k>.npy``: its reduced level of factor ``k`` (display orientation, as the image levels);
 - ``c<i>_sample.npy``: about a million finite values spread over it (limits, histogram equalisation);
-- ``limits.json``: per channel the percentile (0.5/99.5), zscale and min/max limits;
+- ``limits.json``: per channel the percentile (0.5/99.5) and zscale limits of the sample, and the
+  minimum/maximum over every pixel;
 - ``complete``: written last; a folder without it is not a composite.
 """
 
@@ -37,9 +38,11 @@ def _sample(array: np.ndarray, n: int = SAMPLE_SIZE) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
-def _save_levels(folder: Path, i: int, channel: np.ndarray) -> None:
+def _save_levels(folder: Path, i: int, channel: np.ndarray) -> tuple[float, float] | None:
+    """Write the channel's levels; its finite minimum and maximum over every pixel (None if blank)."""
     ny, nx = channel.shape
     made: dict[int, Path] = {}
+    ranges: list[tuple[float, float]] = []
 
     def alloc(factor: int, shape: tuple[int, int]) -> np.ndarray:
         if shape[0] * shape[1] * 4 >= LEVEL_IN_FILE_BYTES:
@@ -50,13 +53,16 @@ def _save_levels(folder: Path, i: int, channel: np.ndarray) -> None:
     def read(y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         return np.array(channel[y0:y1, x0:x1], dtype=np.float32)
 
-    for factor, level in build_levels(read, nx, ny, alloc=alloc):
+    for factor, level in build_levels(read, nx, ny, alloc=alloc, ranges=ranges):
         final = folder / f"c{i}_x{factor}.npy"
         if factor in made and isinstance(level, np.memmap):
             level.flush()
             os.replace(made[factor], final)
         else:
             np.save(final, level)
+    if not ranges:
+        return None
+    return float(min(r[0] for r in ranges)), float(max(r[1] for r in ranges))
 
 
 def build_composite(
@@ -98,14 +104,14 @@ def build_composite(
         del data
         out.flush()
         progress((i + 0.85) / n, f"channel {i + 1}/{n}: levels")
-        _save_levels(out_dir, i, out)
+        extremes = _save_levels(out_dir, i, out)
         sample = _sample(out)
         np.save(out_dir / f"c{i}_sample.npy", sample)
         limits.append(
             {
                 "percentiles": list(percentile_limits(sample, 0.5, 99.5)),
                 "zscale": list(zscale_limits(sample)),
-                "minmax": list(minmax_limits(sample)),
+                "minmax": list(extremes if extremes and extremes[0] < extremes[1] else minmax_limits(sample)),
             }
         )
         del out

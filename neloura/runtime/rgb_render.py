@@ -227,6 +227,9 @@ class RgbRenderer:
     def limits(comp: Composite, channel: int, mode: str, low: float, high: float) -> tuple[float, float]:
         if not 0 <= channel < comp.count:
             raise InvalidParameter(f"channel must be 0..{comp.count - 1}, got {channel}")
+        if mode == "minmax":  # over every pixel, kept by the build
+            lo, hi = comp.limits[channel]["minmax"]
+            return float(lo), float(hi)
         return compute_limits(comp.samples[channel], mode, low=low, high=high)
 
 

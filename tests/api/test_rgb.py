@@ -89,6 +89,9 @@ def test_build_reopen_tiles_and_exports(client: TestClient, settings: Settings, 
     assert png.shape[:2] == (200, 200)
     zs = client.get(f"/api/rgb/{rid}/limits", params={"channel": 1, "mode": "zscale"}).json()
     assert zs["vmin"] < zs["vmax"]
+    mm = client.get(f"/api/rgb/{rid}/limits", params={"channel": 2, "mode": "minmax"}).json()
+    reference = fits.getdata(settings.files_dir / fields[0])
+    assert (mm["vmin"], mm["vmax"]) == pytest.approx((float(reference.min()), float(reference.max())))
 
 
 def test_presets_order_channels_by_pivot_from_headers(client: TestClient, fields: list[str]) -> None:
