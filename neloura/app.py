@@ -35,6 +35,8 @@ ROUTERS: tuple[str, ...] = (
     "jobs",
     "detection",
     "completeness",
+    "rgb",
+    "contours",
 )
 
 
