@@ -123,10 +123,18 @@ def _read_ds9(text: str) -> RegionText:
     state = _Ds9State()
     records: list[RegionRecord] = []
     skipped: list[Skipped] = []
+    if "\x00" in text:
+        number = text[: text.index("\x00")].count("\n") + 1
+        raise InvalidRegions(f"line {number}: binary data (NUL byte) in a region file")
+    with warnings.catch_warnings():  # the package warns about metadata it ignores; one context for all lines
+        warnings.simplefilter("ignore")
+        _ds9_lines(text, state, records, skipped)
+    return RegionText(records, skipped, "ds9")
+
+
+def _ds9_lines(text: str, state: _Ds9State, records: list[RegionRecord], skipped: list[Skipped]) -> None:
     for number, physical in enumerate(text.split("\n"), start=1):
-        if "\x00" in physical:
-            raise InvalidRegions(f"line {number}: binary data (NUL byte) in a region file")
-        for piece in ds9_read._split_semicolon(physical):
+        for piece in ds9_read._split_semicolon(physical) if ";" in physical else (physical,):
             line = piece.strip()
             if line:
                 try:
@@ -135,7 +143,6 @@ def _read_ds9(text: str) -> RegionText:
                     raise
                 except (ValueError, TypeError, IndexError, KeyError, ds9_read.DS9ParserError) as exc:
                     raise InvalidRegions(f"line {number}: {_reason(exc)}: {_clip(line)}") from exc
-    return RegionText(records, skipped, "ds9")
 
 
 def _ds9_line(line: str, number: int, state: _Ds9State, records: list[RegionRecord], skipped: list[Skipped]) -> None:
@@ -143,7 +150,7 @@ def _ds9_line(line: str, number: int, state: _Ds9State, records: list[RegionReco
         return
     lower = line.lower()
     if lower.startswith("global"):
-        state.global_meta.update(_quiet(ds9_read._parse_metadata, line[7:]))
+        state.global_meta.update(ds9_read._parse_metadata(line[7:]))
         return
     match = _WORD.search(lower)
     if match is None:
@@ -173,12 +180,11 @@ def _ds9_line(line: str, number: int, state: _Ds9State, records: list[RegionReco
         idx = line.find("||")
         if idx == -1:
             raise ValueError("composite shape without '||'")
-        state.composite_meta = _quiet(ds9_read._parse_metadata, line[idx + 2 :].strip())
+        state.composite_meta = ds9_read._parse_metadata(line[idx + 2 :].strip())
         state.composite_meta.pop("composite", None)
         return
-    region_meta = _quiet(ds9_read._parse_metadata, meta_text)
-    raw = _quiet(
-        ds9_read._define_raw_metadata,
+    region_meta = ds9_read._parse_metadata(meta_text)
+    raw = ds9_read._define_raw_metadata(
         state.global_meta,
         state.composite_meta,
         {"include": 0 if sign == "-" else 1},
@@ -372,12 +378,6 @@ def record_from_region(region: Region, line: int = 0) -> RegionRecord:
 
 
 # ------------------------------------------------------------------------------------ utils
-
-
-def _quiet(fn: Any, *args: Any) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fn(*args)
 
 
 def _reason(exc: BaseException) -> str:

@@ -77,9 +77,9 @@ class PixelShape:
         out: dict[str, Any] = {
             "index": index,
             "shape": self.shape,
-            "points": [[round(x, 4), round(y, 4)] for x, y in self.points],
-            "sizes": [round(s, 4) for s in self.sizes],
-            "angle": round(self.angle_deg % 360.0, 4),
+            "points": [[x, y] for x, y in self.points],
+            "sizes": list(self.sizes),
+            "angle": self.angle_deg % 360.0,
             "include": self.include,
             "line": self.line,
             "frame": self.frame,

@@ -48,7 +48,13 @@ def _stat(page: Any, key: str) -> str:
 def test_draw_every_shape_with_the_mouse_and_drag_changes_statistics(page: Any, live_server: Any) -> None:
     _open(page, live_server)
     cx, cy = _centre(page)
-    spots = {"circle": (-300, -150), "ellipse": (-150, -150), "box": (0, -150), "annulus": (150, -150), "line": (-300, 60)}
+    spots = {
+        "circle": (-300, -150),
+        "ellipse": (-150, -150),
+        "box": (0, -150),
+        "annulus": (150, -150),
+        "line": (-300, 60),
+    }
     for n, (tool, (dx, dy)) in enumerate(spots.items(), start=1):
         page.click(f'[data-tool="{tool}"]')
         _drag(page, cx + dx, cy + dy, cx + dx + 40, cy + dy + 25)
@@ -63,7 +69,9 @@ def test_draw_every_shape_with_the_mouse_and_drag_changes_statistics(page: Any, 
     page.click('[data-tool="text"]')
     page.mouse.click(cx + 220, cy + 60)
     page.wait_for_function("() => Number(document.body.dataset.regionsCount) === 8")
-    shapes = page.evaluate("() => [...document.querySelectorAll('#regions-table tbody tr td:nth-child(2)')].map((t) => t.textContent)")
+    shapes = page.evaluate(
+        "() => [...document.querySelectorAll('#regions-table tbody tr td:nth-child(2)')].map((t) => t.textContent)"
+    )
     assert shapes == ["circle", "ellipse", "box", "annulus", "line", "polygon", "point", "text"]
     assert int(page.evaluate("() => Number(document.body.dataset.regionsDrawn)")) == 8
     # select the circle, read its statistics, drag it elsewhere: the statistics change live
@@ -74,7 +82,9 @@ def test_draw_every_shape_with_the_mouse_and_drag_changes_statistics(page: Any, 
     npix = int(_stat(page, "pixels"))
     assert npix > 100
     _drag(page, cx - 300, cy - 150, cx - 20, cy + 10)  # onto the galaxy
-    page.wait_for_function(f"(b) => document.querySelector('#region-stats td[data-key=\"mean\"]')?.textContent !== b", arg=before)
+    page.wait_for_function(
+        "(b) => document.querySelector('#region-stats td[data-key=\"mean\"]')?.textContent !== b", arg=before
+    )
     assert _stat(page, "mean") != before
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "drawn-1400.png"))
@@ -88,20 +98,27 @@ def test_draw_every_shape_with_the_mouse_and_drag_changes_statistics(page: Any, 
 def test_import_reg_with_unsupported_shapes_and_edit_in_the_dialog(page: Any, live_server: Any, tmp_path: Path) -> None:
     _open(page, live_server)
     reg = tmp_path / "mine.reg"
-    reg.write_text("# Region file format: DS9\nimage\ncircle(1025,1025,30) # color=red text={core}\nvector(10,10,20,0)\nbox(900,1100,60,30,20)\n")
+    reg.write_text(
+        "# Region file format: DS9\nimage\ncircle(1025,1025,30) # color=red text={core}\n"
+        "vector(10,10,20,0)\nbox(900,1100,60,30,20)\n"
+    )
     page.set_input_files("#regions-file", str(reg))
     page.wait_for_function("() => Number(document.body.dataset.regionsCount) === 2")
     note = page.locator(".notice").last.inner_text()
     assert "line 4 vector" in note
     # the table fills with statistics from the server
-    page.wait_for_function("() => document.querySelector('#regions-table tbody tr td:nth-child(3)').textContent !== '—'")
+    page.wait_for_function(
+        "() => document.querySelector('#regions-table tbody tr td:nth-child(3)').textContent !== '—'"
+    )
     page.click("#regions-table tbody tr:first-child")
     page.click("#region-edit")
     page.wait_for_selector("#region-dialog")
     page.fill('#region-dialog input[name^="radius"]', "12")
     page.click("#region-apply")
     page.wait_for_function("() => !document.querySelector('#region-dialog')")
-    page.wait_for_function("() => Number(document.querySelector('#region-stats td[data-key=\"pixels\"]')?.textContent) > 0")
+    page.wait_for_function(
+        "() => Number(document.querySelector('#region-stats td[data-key=\"pixels\"]')?.textContent) > 0"
+    )
     assert 400 < int(_stat(page, "pixels")) < 500  # pi * 12^2 = 452
     # sky coordinates in the dialog
     page.click("#region-edit")
@@ -111,7 +128,9 @@ def test_import_reg_with_unsupported_shapes_and_edit_in_the_dialog(page: Any, li
     page.keyboard.press("Escape")
 
 
-def test_malformed_file_reports_the_line(page: Any, live_server: Any, tmp_path: Path, console_allow: list[re.Pattern[str]]) -> None:
+def test_malformed_file_reports_the_line(
+    page: Any, live_server: Any, tmp_path: Path, console_allow: list[re.Pattern[str]]
+) -> None:
     console_allow.append(re.compile("422"))
     _open(page, live_server)
     bad = tmp_path / "bad.reg"
@@ -143,7 +162,10 @@ def test_view_link_restores_regions_and_sources_inside_select_rows(page: Any, li
     _drag(page, cx, cy, cx + 150, cy)
     page.wait_for_function("() => new URLSearchParams(location.search).has('regions')")
     link = page.evaluate("() => location.href")
-    page.evaluate("""() => { window.__sel = null; window.neloura.ctx.bus.on('catalog:rows-selected', (d) => { window.__sel = d; }); }""")
+    page.evaluate(
+        """() => { window.__sel = null;
+          window.neloura.ctx.bus.on('catalog:rows-selected', (d) => { window.__sel = d; }); }"""
+    )
     page.click("#regions-sources")
     page.wait_for_function("() => window.__sel !== null")
     selection = page.evaluate("() => window.__sel")
@@ -153,7 +175,9 @@ def test_view_link_restores_regions_and_sources_inside_select_rows(page: Any, li
     page.wait_for_selector(READY)
     page.wait_for_function("() => Number(document.body.dataset.regionsCount) === 1")
     # a selection elsewhere becomes point regions
-    page.evaluate("() => window.neloura.ctx.bus.emit('catalog:rows-selected', { name: 'demo_sources.csv', rows: [0, 1, 2] })")
+    page.evaluate(
+        "() => window.neloura.ctx.bus.emit('catalog:rows-selected', { name: 'demo_sources.csv', rows: [0, 1, 2] })"
+    )
     if not page.is_visible("#regions-panel .panel-body"):
         page.click("#regions-panel .panel-head")
     page.click("#regions-points")

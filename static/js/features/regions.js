@@ -152,6 +152,7 @@ export function mount(ctx) {
     const t0 = performance.now();
     try {
       const out = await ctx.api.post('/api/regions/parse', body({ regions: text }));
+      document.body.dataset.regionsParseMs = (performance.now() - t0).toFixed(0);
       addMany(out.regions, snapshot());
       document.body.dataset.regionsImportMs = (performance.now() - t0).toFixed(0);
       const skipped = out.skipped.length ? `; not imported: ${out.skipped.map((s) => `line ${s.line} ${s.shape} (${s.reason})`).slice(0, 5).join('; ')}` : '';
