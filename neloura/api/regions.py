@@ -17,7 +17,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from neloura.api.deps import ImageRef, PlaneRef, ServicesDep, resolve_hdu
+from neloura.api.deps import ImageRef, PlaneRef, ServicesDep, SettingsDep, resolve_hdu
 from neloura.core.region_files import RegionText, read_regions
 from neloura.core.region_stats import (
     check_size,
@@ -30,6 +30,7 @@ from neloura.core.region_stats import (
 )
 from neloura.core.regions import PixelShape, celestial, to_pixel_shapes, to_region, write_regions
 from neloura.errors import InvalidParameter
+from neloura.runtime import region_links
 
 router = APIRouter(prefix="/api/regions", tags=["regions"])
 
@@ -252,3 +253,20 @@ def from_catalog(services: ServicesDep, body: PointsBody) -> dict[str, Any]:
             shape = PixelShape("point", [(px, py)], meta={"point": "cross", "text": f"{body.name}#{row}"})
             out.append({**shape.to_json(len(out)), "row": row})
     return {"name": body.name, "count": len(out), "regions": out}
+
+
+class SaveBody(BaseModel):
+    regions: str = Field(max_length=MAX_TEXT, description="region text (the page sends DS9 image-frame text)")
+
+
+@router.post("/links", summary="Save a region set behind a short view link")
+def save_link(settings: SettingsDep, body: SaveBody) -> dict[str, str]:
+    """``{"id"}``: the page puts ``regions_id=<id>`` in the view link when the regions are too many
+    for the URL itself. Content-addressed: the same text gives the same id."""
+    read_regions(body.regions)  # refuse text that would not load again (422 naming the line)
+    return {"id": region_links.save(settings, body.regions)}
+
+
+@router.get("/links/{link_id}", summary="The region set saved behind a short link")
+def get_link(settings: SettingsDep, link_id: str) -> dict[str, str]:
+    return {"id": link_id, "regions": region_links.load(settings, link_id)}

@@ -218,6 +218,14 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         paths=(("body", "path", "files"), ("body", "name", "catalogs")),
         image=True,
     ),
+    Endpoint("POST", "/api/regions/links", body={"regions": "image\ncircle(100,120,12)\n"}),
+    Endpoint(
+        "GET",
+        "/api/regions/links/{link_id}",
+        path_params={"link_id": "0123456789abcdef01234567"},
+        paths=(("path", "link_id", "none"),),
+        ok=(404,),
+    ),
     Endpoint(
         "POST",
         "/api/regions/from-catalog",

@@ -152,3 +152,13 @@ def test_sky_regions_on_an_image_without_wcs_are_refused(client: TestClient, set
     assert r.status_code == 422 and "celestial" in r.json()["detail"]
     ok = client.post("/api/regions/stats", json={"path": "plain.fits", "regions": "image\ncircle(5,5,2)\n"})
     assert ok.status_code == 200 and ok.json()["regions"][0]["flux_unit"] == "count"
+
+
+def test_saved_region_links(client: TestClient, settings: Settings) -> None:
+    text = "image\ncircle(10,10,3)\n"
+    first = client.post("/api/regions/links", json={"regions": text}).json()["id"]
+    assert client.post("/api/regions/links", json={"regions": text}).json()["id"] == first  # content-addressed
+    assert client.get(f"/api/regions/links/{first}").json()["regions"] == text
+    assert client.get("/api/regions/links/0123456789abcdef01234567").status_code == 404
+    assert client.get("/api/regions/links/..%2F..%2Fsettings").status_code in (404, 422)
+    assert client.post("/api/regions/links", json={"regions": "image\ncircle(1)\n"}).status_code == 422

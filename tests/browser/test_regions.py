@@ -152,6 +152,11 @@ def test_ten_thousand_circles_load_and_draw_in_one_layer(page: Any, live_server:
     assert int(page.evaluate("() => Number(document.body.dataset.regionsDrawn)")) > 9000
     assert page.locator("#viewer canvas.regions-layer").count() == 1  # one canvas, no DOM node per region
     page.screenshot(path=str(SHOTS / "ten-thousand.png"))
+    # too many for the URL itself: the view link names a copy saved on the server
+    page.wait_for_function("() => new URLSearchParams(location.search).has('regions_id')", timeout=30_000)
+    page.goto(page.evaluate("() => location.href"))
+    page.wait_for_selector(READY)
+    page.wait_for_function("() => Number(document.body.dataset.regionsCount) === 10000", timeout=60_000)
 
 
 def test_view_link_restores_regions_and_sources_inside_select_rows(page: Any, live_server: Any) -> None:

@@ -7,7 +7,8 @@
 // {count, ds9}, region:spectrum {path, hdu, regions, index} (the cube spectrum feature answers);
 // listens to catalog:rows-selected (a selection can become point regions), catalog:loaded /
 // overlay:show (known catalogs), image:opened, plane:changed.
-// URL: ?regions=<deflate-raw + base64url of the DS9 image-frame text> (up to URL_MAX characters).
+// URL: ?regions=<deflate-raw + base64url of the DS9 image-frame text> (up to URL_MAX characters), else
+// ?regions_id=<id> of a copy saved with POST /api/regions/links.
 // Helpers (not features): regions-model.js, regions-draw.js, regions-edit.js, regions-panel.js.
 
 import { URL_MAX, cloneRegion, decodeFromUrl, encodeForUrl, makeRegion, toDs9 } from './regions-model.js';
@@ -167,16 +168,26 @@ export function mount(ctx) {
 
   // ---- URL ----
   let urlTimer = 0;
-  function scheduleUrl() { clearTimeout(urlTimer); urlTimer = setTimeout(syncUrl, 400); }
+  function scheduleUrl() { clearTimeout(urlTimer); urlTimer = setTimeout(syncUrl, st.regions.length > 300 ? 2000 : 400); }
   async function syncUrl() {
     if (restoring) return;
     const q = new URLSearchParams(window.location.search);
     q.delete('regions');
+    q.delete('regions_id');
     st.linkNote = '';
     if (st.regions.length) {
-      const encoded = await encodeForUrl(toDs9(st.regions));
-      if (encoded.length <= URL_MAX) q.set('regions', encoded);
-      else st.linkNote = `${st.regions.length.toLocaleString()} regions are too many for the view link: export a .reg file`;
+      const text = toDs9(st.regions);
+      const encoded = await encodeForUrl(text);
+      if (encoded.length <= URL_MAX) {
+        q.set('regions', encoded);
+      } else {
+        try {
+          q.set('regions_id', (await ctx.api.post('/api/regions/links', { regions: text })).id);
+          st.linkNote = `${st.regions.length.toLocaleString()} regions: the view link points to a copy saved on the server`;
+        } catch (e) {
+          st.linkNote = `the regions are not in the view link (${e.detail || e}): export a .reg file`;
+        }
+      }
     }
     const query = q.toString();
     const next = `${window.location.pathname}${query ? `?${query}` : ''}`;
@@ -184,8 +195,9 @@ export function mount(ctx) {
     panel.renderNote();
   }
   ctx.ready(() => {
-    const value = new URLSearchParams(window.location.search).get('regions');
-    if (value) restoring = value;
+    const q = new URLSearchParams(window.location.search);
+    if (q.get('regions')) restoring = { inline: q.get('regions') };
+    else if (q.get('regions_id')) restoring = { id: q.get('regions_id') };
   });
 
   // ---- catalogs ----
@@ -229,7 +241,7 @@ export function mount(ctx) {
     if (restoring) {
       const value = restoring;
       try {
-        const text = await decodeFromUrl(value);
+        const text = value.inline ? await decodeFromUrl(value.inline) : (await ctx.api.get(`/api/regions/links/${encodeURIComponent(value.id)}`)).regions;
         restoring = null;
         await importText(text, 'view link');
       } catch (e) {
