@@ -95,7 +95,7 @@ async def tile(
         spec = tiles.spec(*args, **kwargs)
     else:  # first use: opens the file and computes the default limits
         spec = await run_in_threadpool(tiles.spec, *args, **kwargs)
-    headers = {"ETag": spec.etag, "Cache-Control": CACHE_CONTROL}
+    headers = {"ETag": spec.etag, "Cache-Control": "no-store" if spec.provisional else CACHE_CONTROL}
     if _etag_matches(request.headers.get("if-none-match"), spec.etag):
         return Response(status_code=304, headers=headers)
     data = tiles.cache.get(spec.etag)

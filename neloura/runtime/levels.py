@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import logging
 import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from neloura.core.fitsio import ImagePlane
 from neloura.core.pyramid import Alloc, Reader, build_levels
 from neloura.core.tiles import Pyramid
 from neloura.errors import NelouraError, NotAFitsImage
+from neloura.runtime.disk_cache import LEVEL_STAMP, source_stamp, touch
 from neloura.settings import Settings
 
 log = logging.getLogger("neloura.levels")
@@ -124,6 +127,10 @@ class PlaneLevels:
         with self._lock:
             return self._ready.setdefault(factor, threading.Event())
 
+    def has(self, factor: int) -> bool:
+        """True when the level of reduction ``factor`` exists (no waiting)."""
+        return factor in self.arrays
+
     def publish(self, factor: int, array: np.ndarray, seconds: float) -> None:
         self.arrays[factor] = array
         self.build_seconds[factor] = seconds
@@ -154,6 +161,7 @@ class LevelStore:
         self._entries: OrderedDict[PlaneKey, PlaneLevels] = OrderedDict()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neloura-levels")
+        self.on_done: list[Callable[[PlaneKey], None]] = []  # called in the build thread, each build
         # the source pass of a build is split over the cores (numpy and the reads release the GIL)
         self._strips = ThreadPoolExecutor(
             max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="neloura-strips"
@@ -186,6 +194,11 @@ class LevelStore:
                 with RowReader(plane) as rows:
                     self._cascade(entry, rows.read, plane)
             entry.done.set()
+            for hook in self.on_done:
+                try:
+                    hook(entry.key)
+                except Exception:  # a listener must not fail the build
+                    log.exception("levels hook failed for %s", entry.key[0])
             self._evict()
             self._save_to_disk(entry)
             _release_free_heap()
@@ -233,8 +246,9 @@ class LevelStore:
         if g.width * g.height < DISK_CACHE_MIN_PIXELS:
             return False
         folder = self._disk_folder(entry.key)
-        if folder is None or not (folder / "complete").is_file():
+        if folder is None or not (folder / LEVEL_STAMP).is_file():
             return False
+        touch(folder / LEVEL_STAMP)  # recently used: the disk budget prunes others first
         try:
             for level in range(g.max_level - 1, -1, -1):
                 factor = g.factor(level)
@@ -287,7 +301,8 @@ class LevelStore:
                 os.replace(tmp, folder / f"x{factor}.npy")
                 # serve from the file from now on: the kernel may reclaim those pages
                 entry.arrays[factor] = np.load(folder / f"x{factor}.npy", mmap_mode="r")
-            (folder / "complete").write_text(str(entry.key[0]))
+            stamp = source_stamp(entry.key[0], entry.key[1])  # last: the folder is whole
+            (folder / LEVEL_STAMP).write_text(json.dumps(stamp))
         except OSError as exc:
             log.warning("cannot write the level cache of %s: %s", entry.key[0], exc)
 
