@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+import regions
 from astropy.io import fits
 from astropy.table import Table
 from astropy.wcs import WCS
@@ -162,3 +164,23 @@ def test_saved_region_links(client: TestClient, settings: Settings) -> None:
     assert client.get("/api/regions/links/0123456789abcdef01234567").status_code == 404
     assert client.get("/api/regions/links/..%2F..%2Fsettings").status_code in (404, 422)
     assert client.post("/api/regions/links", json={"regions": "image\ncircle(1)\n"}).status_code == 422
+
+
+SHIPPED = sorted(p for p in Path(regions.__file__).parent.glob("io/*/tests/data/*") if p.suffix in (".reg", ".crtf"))
+
+
+def test_every_region_file_shipped_with_regions_imports_on_an_image(client: TestClient, settings: Settings) -> None:
+    """The package's own files (DS9 in every frame, CRTF from CASA and CARTA) on its own all-sky
+    Galactic CAR header (shapes/tests/data/example_header.fits): parse, measure and convert."""
+    header = fits.getheader(SHIPPED[0].parents[4] / "shapes" / "tests" / "data" / "example_header.fits")
+    data = np.arange(400 * 300, dtype=np.float32).reshape(300, 400)
+    fits.PrimaryHDU(data, header=header).writeto(settings.files_dir / "allsky.fits")
+    assert len(SHIPPED) >= 20
+    for path in SHIPPED:
+        body = {"path": "allsky.fits", "regions": path.read_text()}
+        parsed = client.post("/api/regions/parse", json=body)
+        assert parsed.status_code == 200, (path.name, parsed.text)
+        assert parsed.json()["count"] > 0
+        for system in ("sky", "pixel"):
+            out = client.post("/api/regions/convert", json={**body, "to": "ds9", "system": system})
+            assert out.status_code == 200, (path.name, out.text)

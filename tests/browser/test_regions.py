@@ -190,3 +190,32 @@ def test_view_link_restores_regions_and_sources_inside_select_rows(page: Any, li
     with page.expect_download() as dl:
         page.click("#regions-csv")
     assert dl.value.suggested_filename == "region_statistics.csv"
+
+
+def _selected(page: Any) -> tuple[str, list[float], float]:
+    shape, sizes, angle = page.evaluate("() => document.body.dataset.regionSelected").split(" ")
+    return shape, [float(v) for v in sizes.split(",") if v], float(angle)
+
+
+def test_resize_and_rotate_with_the_handles(page: Any, live_server: Any) -> None:
+    _open(page, live_server)
+    cx, cy = _centre(page)
+    page.click('[data-tool="ellipse"]')
+    _drag(page, cx, cy, cx + 60, cy + 20)  # width 120 px on screen, height 40
+    page.wait_for_function("() => Number(document.body.dataset.regionsCount) === 1")
+    shape, (w, h), angle = _selected(page)
+    scale = page.evaluate("() => window.neloura.ctx.viewer.imageScale()")
+    assert shape == "ellipse" and w == pytest.approx(120 / scale, rel=0.05) and h == pytest.approx(40 / scale, rel=0.1)
+    assert angle == 0.0
+    # the width handle sits at (+w/2, 0) from the centre: drag it outwards
+    _drag(page, cx + 60, cy, cx + 100, cy)
+    page.wait_for_function(f"() => !document.body.dataset.regionSelected.includes('{w:.2f}')")
+    _, (w2, h2), _ = _selected(page)
+    assert w2 == pytest.approx(200 / scale, rel=0.05) and h2 == pytest.approx(h, rel=1e-6)
+    # the rotate handle sits above the top edge (image y up = screen up): drag it to the right
+    _drag(page, cx, cy - 20 - 22, cx + 60, cy)
+    page.wait_for_function("() => !document.body.dataset.regionSelected.endsWith(' 0.0')")
+    _, _, angle = _selected(page)
+    assert angle == pytest.approx(270.0, abs=3.0)  # the height axis now points to screen right
+    page.keyboard.press("Control+z")
+    page.wait_for_function("() => document.body.dataset.regionSelected.endsWith(' 0.0')")

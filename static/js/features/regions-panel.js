@@ -102,6 +102,7 @@ export function createRegionsPanel(a) {
 
   function renderSelected() {
     const r = st.selected;
+    document.body.dataset.regionSelected = r ? `${r.shape} ${r.sizes.map((v) => v.toFixed(2)).join(',')} ${r.angle.toFixed(1)}` : '';
     if (!r) { selected.replaceChildren(el('div', { class: 'muted' }, 'No region selected: draw one, or click a region.')); return; }
     const s = st.stats.get(r.id);
     const cube = (ctx.viewer.image?.info?.plane_count || 1) > 1;
