@@ -167,6 +167,7 @@ def cutout(services: ServicesDep, body: OneRegionBody) -> Response:
     plane = _plane(services, body)
     shapes, _ = _shapes(plane, body.regions)
     shape = _one(shapes, body.index)
+    check_size([shape])
     image = plane.ref.image
     sky = celestial(image.wcs) if image.wcs.has_celestial else None
     hdus = cutout_hdus(shape, plane.plane.read, image.width, image.height, sky, image.bunit)
@@ -186,7 +187,9 @@ def region_histogram(services: ServicesDep, body: HistogramBody) -> dict[str, An
     plane = _plane(services, body)
     shapes, _ = _shapes(plane, body.regions)
     img = plane.plane
-    values = member_values(_one(shapes, body.index), img.read, img.width, img.height)
+    shape = _one(shapes, body.index)
+    check_size([shape])
+    values = member_values(shape, img.read, img.width, img.height)
     return {**histogram(values, body.bins), "unit": plane.ref.image.bunit}
 
 

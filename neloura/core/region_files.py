@@ -35,6 +35,7 @@ from regions.io.ds9 import read as ds9_read
 from neloura.errors import InvalidRegions
 
 MAX_REGIONS = 200_000
+MAX_VERTICES = 10_000
 SHAPES = ("circle", "ellipse", "box", "polygon", "annulus", "ellipse_annulus", "box_annulus", "line", "point", "text")
 DS9_FRAMES = {
     "image": "image",
@@ -264,6 +265,8 @@ def _validate(record: RegionRecord) -> None:
     numbers = [c for p in record.points for c in p] + list(record.sizes) + [record.angle_deg]
     if not all(math.isfinite(v) for v in numbers):
         raise ValueError(f"{record.shape} has a non-finite value")
+    if len(record.points) > MAX_VERTICES:
+        raise ValueError(f"{record.shape} has {len(record.points)} vertices (at most {MAX_VERTICES})")
     if any(s <= 0 for s in record.sizes):
         raise ValueError(f"{record.shape} sizes must be positive")
     if record.shape in ("annulus", "ellipse_annulus", "box_annulus"):

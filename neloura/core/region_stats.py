@@ -181,8 +181,15 @@ def _annulus_net(
     }
 
 
+MAX_STATS_REGIONS = 20_000
+
+
 def check_size(shapes: list[PixelShape], limit: int = MAX_STATS_PIXELS) -> None:
-    """Refuse requests whose bounding boxes add up to more than ``limit`` pixels (422)."""
+    """Refuse requests whose masks would be too large: bounding boxes adding up to more than
+    ``limit`` pixels, or more than ``MAX_STATS_REGIONS`` regions (422). Masks are allocated per
+    bounding box, so a hostile radius must be refused before any is built."""
+    if len(shapes) > MAX_STATS_REGIONS:
+        raise InvalidParameter(f"{len(shapes):,} regions: statistics of at most {MAX_STATS_REGIONS:,} per request")
     total = 0
     for s in shapes:
         if s.shape in AREA_SHAPES:

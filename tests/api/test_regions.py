@@ -184,3 +184,20 @@ def test_every_region_file_shipped_with_regions_imports_on_an_image(client: Test
         for system in ("sky", "pixel"):
             out = client.post("/api/regions/convert", json={**body, "to": "ds9", "system": system})
             assert out.status_code == 200, (path.name, out.text)
+
+
+@pytest.mark.parametrize(
+    ("route", "text", "words"),
+    [
+        ("stats", "image\ncircle(10,10,1e6)\n", "pixels of bounding boxes"),
+        ("cutout", "image\ncircle(10,10,1e6)\n", "pixels of bounding boxes"),
+        ("histogram", "image\nbox(10,10,1e6,1e6,0)\n", "pixels of bounding boxes"),
+        ("stats", "image\n" + "circle(5,5,1)\n" * 20_001, "at most 20,000"),
+        ("parse", "image\npolygon(" + ",".join(["1,2,3,4"] * 5001) + ")\n", "vertices"),
+    ],
+)
+def test_hostile_sizes_are_refused_before_masks_are_built(
+    client: TestClient, scene: dict, route: str, text: str, words: str
+) -> None:
+    r = client.post(f"/api/regions/{route}", json={"path": "field.fits", "regions": text, "index": 0})
+    assert r.status_code == 422 and words in r.json()["detail"]
