@@ -36,6 +36,8 @@ from neloura.errors import InvalidRegions
 
 MAX_REGIONS = 200_000
 MAX_VERTICES = 10_000
+MAX_PIXEL = 1e8  # |pixel coordinate or size| (a larger one is no image's)
+MAX_SKY_ARCSEC = 180 * 3600.0
 SHAPES = ("circle", "ellipse", "box", "polygon", "annulus", "ellipse_annulus", "box_annulus", "line", "point", "text")
 DS9_FRAMES = {
     "image": "image",
@@ -277,6 +279,10 @@ def _validate(record: RegionRecord) -> None:
     numbers = [c for p in record.points for c in p] + list(record.sizes) + [record.angle_deg]
     if not all(math.isfinite(v) for v in numbers):
         raise ValueError(f"{record.shape} has a non-finite value")
+    if not record.is_sky and any(abs(v) > MAX_PIXEL for v in numbers[:-1]):
+        raise ValueError(f"{record.shape}: pixel values beyond ±{MAX_PIXEL:.0e}")
+    if record.is_sky and any(v > MAX_SKY_ARCSEC for v in record.sizes):
+        raise ValueError(f"{record.shape}: sizes beyond 180 degrees")
     if len(record.points) > MAX_VERTICES:
         raise ValueError(f"{record.shape} has {len(record.points)} vertices (at most {MAX_VERTICES})")
     if any(s <= 0 for s in record.sizes):

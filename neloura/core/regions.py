@@ -127,9 +127,10 @@ def _sky_to_pixel(records: list[RegionRecord], wcs: ImageWcs, plane: int, frame:
     shapes = []
     for i, r in enumerate(records):
         pts = [(float(x[k]), float(y[k])) for k in range(starts[i], starts[i + 1])]
-        if not all(math.isfinite(c) for p in pts for c in p):
-            raise InvalidParameter(f"line {r.line}: the {r.shape} does not project onto this image")
         sizes, angle = _pixel_sizes(r, jac[i], scale[i])
+        values = [c for p in pts for c in p] + list(sizes)
+        if not all(math.isfinite(c) and abs(c) <= 1e8 for c in values):
+            raise InvalidParameter(f"line {r.line}: the {r.shape} does not project onto this image")
         shapes.append(PixelShape(r.shape, pts, sizes, angle, r.include, dict(r.meta), r.line, frame))
     return shapes
 
@@ -277,7 +278,15 @@ def write_regions(shapes: list[PixelShape], wcs: ImageWcs, fmt: str, system: str
     objects = [to_region(s) for s in kept]
     if system == "sky":
         sky_wcs = celestial(wcs)
-        objects = [o.to_sky(sky_wcs) for o in objects]
+        converted = []
+        for shape, obj in zip(kept, objects, strict=True):
+            try:
+                converted.append(obj.to_sky(sky_wcs))
+            except ValueError as exc:  # e.g. a size that vanishes or a position off the sky
+                raise InvalidParameter(
+                    f"line {shape.line}: the {shape.shape} has no sky form on this image ({exc})"
+                ) from exc
+        objects = converted
     return str(Regions(objects).serialize(format=fmt)), left_out
 
 

@@ -201,3 +201,30 @@ def test_hostile_sizes_are_refused_before_masks_are_built(
 ) -> None:
     r = client.post(f"/api/regions/{route}", json={"path": "field.fits", "regions": text, "index": 0})
     assert r.status_code == 422 and words in r.json()["detail"]
+
+
+HOSTILE = [
+    "image\ncircle(1e308,1,1)\n",
+    "image\ncircle(1,1,1e308)\n",
+    "image\nbox(1,1,1e300,2,0)\n",
+    "image\ncircle(1,2,3) # text={unclosed\n",
+    "image\npolygon()\n",
+    'fk5\ncircle(150,2,1e300")\n',
+    "image\nellipse(10,10,3,2,1e300)\n",
+    "image\nline(1,1,1,1)\n",
+    "image\ncircle(" + "1" * 5000 + ",1,1)\n",
+    "image\ntext(1,1) # text={héllo ✓}\n",
+    "#CRTFv0\ncircle[[1e308pix, 1pix], 3pix]\n",
+    "\ufeffimage\ncircle(5,5,2)\n",
+    "image\nannulus(10,10," + ",".join(str(i) for i in range(1, 30)) + ")\n",
+    "image\ncircle(5,5,2)\x00\n",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
+def test_odd_region_text_never_fails_the_server(client: TestClient, scene: dict, text: str) -> None:
+    for route in ("stats", "parse", "convert", "cutout", "histogram", "profile", "catalog"):
+        r = client.post(f"/api/regions/{route}", json={"path": "field.fits", "regions": text, "name": "cat.csv"})
+        assert r.status_code < 500, (route, r.text)
+        if r.status_code >= 400:
+            assert isinstance(r.json()["detail"], str) and r.json()["detail"]
