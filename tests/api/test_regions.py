@@ -228,3 +228,38 @@ def test_odd_region_text_never_fails_the_server(client: TestClient, scene: dict,
         assert r.status_code < 500, (route, r.text)
         if r.status_code >= 400:
             assert isinstance(r.json()["detail"], str) and r.json()["detail"]
+
+
+def test_stats_on_a_cube_plane_and_a_tile_compressed_image(client: TestClient, settings: Settings) -> None:
+    rng = np.random.default_rng(9)
+    cube = rng.normal(1.0, 0.2, (6, 40, 50)).astype(np.float32)
+    cube[3, 10:30, 10:30] += 5.0
+    header = make_wcs_header((40, 50), 150.0, 2.0, 1.0)
+    header["CTYPE3"], header["CRVAL3"], header["CDELT3"], header["CRPIX3"], header["CUNIT3"] = (
+        "FREQ",
+        2.3e11,
+        1e6,
+        1,
+        "Hz",
+    )
+    header["BUNIT"] = "Jy/beam"
+    header["BMAJ"] = header["BMIN"] = 3.0 / 3600
+    fits.PrimaryHDU(cube, header=header).writeto(settings.files_dir / "cube.fits")
+    text = "image\ncircle(21,21,6)\n"
+    mask = CirclePixelRegion(PixCoord(20, 20), 6).to_mask(mode="center").to_image((40, 50)) > 0
+    for plane in (0, 3):
+        row = client.post("/api/regions/stats", json={"path": "cube.fits", "plane": plane, "regions": text}).json()[
+            "regions"
+        ][0]
+        assert row["mean"] == pytest.approx(float(cube[plane][mask].mean()), rel=1e-6)
+        beam_px = math.pi / (4 * math.log(2)) * 3.0 * 3.0  # beam area in 1" pixels
+        exact = CirclePixelRegion(PixCoord(20, 20), 6).to_mask(mode="exact").to_image((40, 50))
+        assert row["flux_unit"] == "Jy" and row["flux"] == pytest.approx(
+            float(np.sum(cube[plane] * exact)) / beam_px, rel=1e-4
+        )
+    assert client.post("/api/regions/stats", json={"path": "cube.fits", "plane": 6, "regions": text}).status_code == 422
+    comp = fits.CompImageHDU(cube[3], header=make_wcs_header((40, 50), 150.0, 2.0, 1.0), compression_type="RICE_1")
+    fits.HDUList([fits.PrimaryHDU(), comp]).writeto(settings.files_dir / "comp.fits")
+    decompressed = fits.getdata(settings.files_dir / "comp.fits", 1)  # quantised: compare with astropy's values
+    row = client.post("/api/regions/stats", json={"path": "comp.fits", "hdu": 1, "regions": text}).json()["regions"][0]
+    assert row["npix"] == int(mask.sum()) and row["mean"] == pytest.approx(float(decompressed[mask].mean()), rel=1e-6)
