@@ -219,3 +219,6 @@ def test_resize_and_rotate_with_the_handles(page: Any, live_server: Any) -> None
     assert angle == pytest.approx(270.0, abs=3.0)  # the height axis now points to screen right
     page.keyboard.press("Control+z")
     page.wait_for_function("() => document.body.dataset.regionSelected.endsWith(' 0.0')")
+    page.keyboard.press("Escape")  # deselects
+    page.keyboard.press("Escape")  # leaves the drawing tool
+    page.wait_for_selector('[data-tool="select"][aria-pressed="true"]')

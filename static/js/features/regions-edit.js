@@ -151,7 +151,7 @@ export function attachEditor(ctx, st, hooks) {
     if ((e.key === 'Delete' || e.key === 'Backspace') && st.selected) { hooks.remove(st.selected); e.preventDefault(); return; }
     if (e.key === 'Enter' && polygon) { finishPolygon(); return; }
     if (e.key === 'Escape') {
-      if (polygon) { polygon = null; hooks.setDraft(null); } else if (st.selected) hooks.select(null);
+      if (polygon) { polygon = null; hooks.setDraft(null); } else if (st.selected) hooks.select(null); else if (st.tool !== 'select') hooks.setTool('select');
     }
   }
 

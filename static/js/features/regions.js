@@ -231,6 +231,7 @@ export function mount(ctx) {
   const editor = attachEditor(ctx, st, {
     snapshot, select, redraw, add, changed, remove, undo, live,
     setDraft(r) { st.draft = r; redraw(); },
+    setTool: (tool) => actions.setTool(tool),
     openDialog: (r) => panel.openDialog(r),
   });
 
