@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from neloura.api.deps import ServicesDep
 from neloura.core.colormaps import TRANSPARENT
 from neloura.core.histogram import MAX_BINS, histogram
-from neloura.core.limits import minmax_limits, percentile_limits, user_limits, zscale_limits
+from neloura.core.limits import percentile_limits, user_limits, zscale_limits
 from neloura.errors import InvalidParameter
 
 router = APIRouter(prefix="/api/images", tags=["images"])
@@ -134,7 +134,9 @@ def image_histogram(
         "default_limits": {"vmin": default[0], "vmax": default[1]},
         "limits": {
             "percentiles": dict(zip(("vmin", "vmax"), percentile_limits(sample), strict=True)),
-            "minmax": dict(zip(("vmin", "vmax"), minmax_limits(sample), strict=True)),
+            "minmax": dict(
+                zip(("vmin", "vmax"), services.tiles.minmax_limits(path, hdu, plane, wait=False), strict=True)
+            ),
             "zscale": dict(zip(("vmin", "vmax"), zscale_limits(sample), strict=True)),
         },
     }

@@ -114,6 +114,8 @@ class PlaneLevels:
         self.arrays: dict[int, np.ndarray] = {}
         self.build_seconds: dict[int, float] = {}
         self.in_file: set[int] = set()  # levels built straight into their disk-cache file
+        self.value_range: tuple[float, float] | None = None  # finite extremes of the source, once read
+        self.range_known = threading.Event()  # set once value_range is known (or cannot be)
         self.error: BaseException | None = None
         self.done = threading.Event()
         self._ready: dict[int, threading.Event] = {}
@@ -136,8 +138,14 @@ class PlaneLevels:
         self.build_seconds[factor] = seconds
         self._event(factor).set()
 
+    def set_range(self, ranges: list[tuple[float, float]]) -> None:
+        if ranges:
+            self.value_range = (min(r[0] for r in ranges), max(r[1] for r in ranges))
+        self.range_known.set()
+
     def fail(self, error: BaseException) -> None:
         self.error = error
+        self.range_known.set()
         with self._lock:
             events = list(self._ready.values())
         for event in events:
@@ -210,14 +218,18 @@ class LevelStore:
 
     def _cascade(self, entry: PlaneLevels, read: Reader, plane: ImagePlane) -> None:
         start = time.perf_counter()
+        ranges: list[tuple[float, float]] = []
         levels = build_levels(
-            read, plane.width, plane.height, map_strips=self._strips.map, alloc=self._allocator(entry)
+            read, plane.width, plane.height, map_strips=self._strips.map, alloc=self._allocator(entry), ranges=ranges
         )
         for factor, array in levels:
+            if not entry.range_known.is_set():  # the source pass is over once factor 2 exists
+                entry.set_range(ranges)
             now = time.perf_counter()
             array.setflags(write=False)
             entry.publish(factor, array, now - start)
             start = now
+        entry.set_range(ranges)  # a 1-pixel plane has no level at all
 
     def _evict(self) -> None:
         budget = self.settings.level_cache_mb * 1024 * 1024
@@ -250,6 +262,10 @@ class LevelStore:
             return False
         touch(folder / LEVEL_STAMP)  # recently used: the disk budget prunes others first
         try:
+            stored = json.loads((folder / LEVEL_STAMP).read_text()).get("value_range")
+        except (OSError, ValueError, AttributeError):
+            stored = None
+        try:
             for level in range(g.max_level - 1, -1, -1):
                 factor = g.factor(level)
                 array = np.load(folder / f"x{factor}.npy", mmap_mode="r")
@@ -261,6 +277,9 @@ class LevelStore:
             log.warning("ignoring the disk cache of %s: %s", entry.key[0], exc)
             entry.arrays.clear()
             return False
+        if isinstance(stored, list) and len(stored) == 2:
+            entry.value_range = (float(stored[0]), float(stored[1]))
+        entry.range_known.set()
         entry.done.set()
         return True
 
@@ -301,7 +320,8 @@ class LevelStore:
                 os.replace(tmp, folder / f"x{factor}.npy")
                 # serve from the file from now on: the kernel may reclaim those pages
                 entry.arrays[factor] = np.load(folder / f"x{factor}.npy", mmap_mode="r")
-            stamp = source_stamp(entry.key[0], entry.key[1])  # last: the folder is whole
+            stamp: dict[str, object] = source_stamp(entry.key[0], entry.key[1])  # last: the folder is whole
+            stamp["value_range"] = list(entry.value_range) if entry.value_range else None
             (folder / LEVEL_STAMP).write_text(json.dumps(stamp))
         except OSError as exc:
             log.warning("cannot write the level cache of %s: %s", entry.key[0], exc)

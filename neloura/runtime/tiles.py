@@ -17,7 +17,7 @@ from neloura.core import stretch as stretches
 from neloura.core.colormaps import TRANSPARENT, palette
 from neloura.core.encode import FORMATS, MEDIA_TYPES, encode
 from neloura.core.fitsio import FitsImage, ImagePlane
-from neloura.core.limits import user_limits
+from neloura.core.limits import minmax_limits, user_limits
 from neloura.core.tiles import Pyramid
 from neloura.errors import InvalidParameter
 from neloura.runtime.events import EventBus
@@ -281,6 +281,23 @@ class TileService:
         key = self.images.plane_key(relative, hdu, plane)
         entry = self.levels.levels(key, self.images.get_resolved(key[0], hdu).plane(plane))
         return entry.done.is_set() and entry.error is None
+
+    def value_range(self, relative: str, hdu: int, plane: int, *, wait: bool = True) -> tuple[float, float] | None:
+        """Smallest and largest finite value of the whole plane, from the level build's source
+        pass (``wait``: for that pass; None when unknown, e.g. levels read from an older cache)."""
+        key = self.images.plane_key(relative, hdu, plane)
+        entry = self.levels.levels(key, self.images.get_resolved(key[0], hdu).plane(plane))
+        if wait:
+            entry.range_known.wait()
+        return entry.value_range
+
+    def minmax_limits(self, relative: str, hdu: int, plane: int, *, wait: bool = True) -> tuple[float, float]:
+        """``minmax`` display limits over every pixel of the plane (:meth:`value_range`), or over
+        the sample when the extremes are unknown (or not yet known and ``wait`` is False)."""
+        extremes = self.value_range(relative, hdu, plane, wait=wait)
+        if extremes is None:
+            return minmax_limits(self.images.sample(relative, hdu, plane))
+        return minmax_limits(np.asarray(extremes, dtype=np.float64))
 
     def render(self, spec: TileSpec) -> bytes:
         """The tile's bytes, from the cache or rendered now (blocking)."""

@@ -354,3 +354,35 @@ def test_overview_tiles_before_the_levels_are_strided_uncached_and_announced_whe
         final = np.asarray(Image.open(io.BytesIO(late.content)))
         assert np.abs(final.astype(int) - apply(means, 80.0, 120.0, lookup_table("linear", 1.0)).astype(int)).max() <= 1
         assert client.get("/api/images/info", params={"path": "big.fits"}).json()["levels_ready"] is True
+
+
+def test_minmax_limits_cover_every_pixel_of_the_plane(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16: ``minmax`` is the whole plane's range (from the level build's pass over the
+    source), not the sample's, which misses a spike off its grid; the histogram reports it too
+    once the levels exist, and cached levels keep it across a restart."""
+    from neloura.app import create_app
+    from neloura.runtime import levels as levels_module
+
+    monkeypatch.setattr(levels_module, "DISK_CACHE_MIN_PIXELS", 0)
+    rng = np.random.default_rng(3)
+    array = rng.normal(0.0, 1.0, (1200, 1100)).astype(np.float32)
+    array[601, 602] = 5000.0  # the sample grid (every step-th row from step // 2) misses it
+    array[2, 1000] = -777.0
+    fits.PrimaryHDU(array).writeto(settings.files_dir / "spike.fits")
+    settings.limits_sample_size = 10_000
+    params = {"path": "spike.fits", "mode": "minmax"}
+    for attempt in range(2):  # the second app reads the levels from the disk cache
+        settings.disk_cache = True
+        with TestClient(create_app(settings)) as fresh:
+            body = fresh.get("/api/images/limits", params=params).json()
+            assert (body["vmin"], body["vmax"]) == (-777.0, 5000.0), attempt
+            histogram = fresh.get("/api/images/histogram", params={"path": "spike.fits"}).json()
+            assert histogram["limits"]["minmax"] == {"vmin": -777.0, "vmax": 5000.0}
+            sample_max = fresh.get("/api/images/limits", params={**params, "mode": "percentiles", "high": 100}).json()
+            assert sample_max["vmax"] < 100  # the sample alone never saw the spike
+            key = fresh.app.state.services.images.plane_key("spike.fits", 0, 0)  # type: ignore[attr-defined]
+            entry = fresh.app.state.services.levels.levels(key, None)  # type: ignore[attr-defined]
+            assert entry.done.wait(30)
+            if attempt:
+                assert entry.build_seconds[2] == 0.0  # read back from the disk cache, not rebuilt
+    assert any((settings.cache_dir / "levels").glob("*/x2.npy"))
