@@ -37,6 +37,7 @@ ROUTERS: tuple[str, ...] = (
     "completeness",
     "rgb",
     "contours",
+    "regions",
 )
 
 

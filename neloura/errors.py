@@ -60,6 +60,10 @@ class InvalidFilter(InvalidParameter):
         self.columns = columns or []
 
 
+class InvalidRegions(InvalidParameter):
+    """Region text (DS9 / CRTF) that does not parse; the message names the line and the reason."""
+
+
 class PayloadTooLarge(NelouraError):
     pass
 

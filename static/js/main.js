@@ -27,6 +27,7 @@ const FEATURES = [
   'catalog-table',
   'detection', 'completeness',
   'rgb', 'contours',
+  'regions',
 ];
 
 async function start() {
