@@ -37,6 +37,9 @@ ROUTERS: tuple[str, ...] = (
     "detection",
     "completeness",
     "docs",
+    "rgb",
+    "contours",
+    "regions",
 )
 
 

@@ -10,11 +10,12 @@ file order, used by :meth:`select`, :meth:`rows` and the overlay.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -33,6 +34,8 @@ from neloura.runtime.catalog_queries import ROW, Query, bound_params, build_quer
 from neloura.runtime.events import EventBus
 from neloura.runtime.watchdog import Watchdog
 from neloura.settings import Settings
+
+log = logging.getLogger("neloura")
 
 _HDU_SUFFIX = re.compile(r"^(.+)\[(\d{1,4})\]$")
 SUFFIXES = (
@@ -68,6 +71,7 @@ class CatalogStore:
         self._connections: list[duckdb.DuckDBPyConnection] = []
         self.query_timeout_s = settings.catalog_query_timeout_s
         self._watchdog = Watchdog("catalog-query-deadline")
+        self._hooks: list[Callable[[str, bool], None]] = []
 
     # -- names and files -----------------------------------------------------------------
     @property
@@ -156,11 +160,11 @@ class CatalogStore:
         """``{"state": "ready"|"converting"|"cached"|"new", "fraction", "message"}``, never blocking."""
         _, _, key, _ = self._keys(name)
         with self._lock:
-            if key in self._hot:
-                return {"state": "ready", "fraction": 1.0, "message": "", "rows": self._hot[key].num_rows}
-            if key in self._pending:
+            if key in self._pending:  # converting, or in memory and being indexed
                 fraction, message = self._progress.get(key, (0.0, "queued"))
                 return {"state": "converting", "fraction": fraction, "message": message}
+            if key in self._hot:
+                return {"state": "ready", "fraction": 1.0, "message": "", "rows": self._hot[key].num_rows}
         cached = self.cache.has(key)
         return {"state": "cached" if cached else "new", "fraction": 1.0 if cached else 0.0, "message": ""}
 
@@ -190,26 +194,40 @@ class CatalogStore:
             self._progress[key] = (0.0, "queued")
         return future
 
+    def on_loaded(self, hook: Callable[[str, bool], None]) -> None:
+        """Call ``hook(name, converted)`` in the loading thread once a catalog is in memory, before
+        ``catalog.ready`` is published (``converted``: this load built the cache). The sky index
+        uses it so that the first cone search does not pay for the KD-tree. A hook's error is
+        logged, never fails the load."""
+        self._hooks.append(hook)
+
     def _load(self, name: str, path: Path, path_key: str, key: str, hdu: int | None) -> Catalog:
         try:
-            catalog = self._load_or_convert(name, path, path_key, key, hdu)
-        except Exception as exc:
-            self.events.publish({"type": "catalog.error", "name": name, "detail": str(exc)})
-            raise
-        finally:
+            try:
+                catalog, converted = self._load_or_convert(name, path, path_key, key, hdu)
+            except Exception as exc:
+                self.events.publish({"type": "catalog.error", "name": name, "detail": str(exc)})
+                raise
+            with self._lock:  # hot first: the hooks (and any caller) open it without waiting
+                self._hot[key] = catalog
+                self._evict()
+                self._progress[key] = (1.0, "indexing")
+            for hook in self._hooks:
+                try:
+                    hook(name, converted)
+                except Exception:  # a hook must never fail the load
+                    log.exception("catalog hook failed for %s", name)
+        finally:  # until here state() says "converting"
             with self._lock:
                 self._pending.pop(key, None)
                 self._progress.pop(key, None)
-        with self._lock:
-            self._hot[key] = catalog
-            self._evict()
         self.events.publish({"type": "catalog.ready", "name": name, "rows": catalog.num_rows})
         return catalog
 
-    def _load_or_convert(self, name: str, path: Path, path_key: str, key: str, hdu: int | None) -> Catalog:
+    def _load_or_convert(self, name: str, path: Path, path_key: str, key: str, hdu: int | None) -> tuple[Catalog, bool]:
         cached = self.cache.load(name, path, key)
         if cached is not None:
-            return cached
+            return cached, False
 
         def progress(fraction: float, message: str) -> None:
             with self._lock:
@@ -217,7 +235,7 @@ class CatalogStore:
             self.events.publish({"type": "catalog.progress", "name": name, "fraction": round(fraction, 3),
                                  "message": message})  # fmt: skip
 
-        return self.cache.convert(name, path, (path_key, key), hdu, progress)
+        return self.cache.convert(name, path, (path_key, key), hdu, progress), True
 
     def flush(self) -> None:
         """Wait until every pending cache file is written."""

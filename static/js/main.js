@@ -26,6 +26,8 @@ const FEATURES = [
   'crossmatch',
   'catalog-table',
   'detection', 'completeness',
+  'rgb', 'contours',
+  'regions',
 ];
 
 async function start() {
