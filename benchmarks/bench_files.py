@@ -2,8 +2,8 @@
 
 Prints medians of ``--runs`` runs, with a baseline measured in the same run:
 
-* thumbnail of a ``--size``² float32 image: cold (first request: block means over the whole
-  plane, read in row bands) and cached; baseline: ``fits.getdata`` of the whole plane alone;
+* thumbnail of a ``--size``² float32 image: cold (first request: a strided read of about
+  128² values) and cached; baseline: ``fits.getdata`` of the whole plane alone;
 * upload of a ``--upload-mb`` MB FITS file (stream to disk + FITS validation, nothing kept on
   failure); baseline: ``shutil.copyfile`` of the same bytes;
 * recursive case-insensitive search over ``--files`` files in 100 folders: p50/p95;

@@ -15,8 +15,9 @@ killed (SIGKILL) and replaced, and the caller gets :class:`DeadlineExceeded` (HT
   :class:`ServerBusy`, 503, instead of queueing forever).
 - Workers exit when the server dies, even ``kill -9``: each watches a pipe whose other end only
   the server holds (EOF -> exit) and asks Linux for ``PR_SET_PDEATHSIG`` (:func:`die_with_parent`).
-- A worker's address space is capped (``RLIMIT_AS``, ``memory_mb``), so a header announcing a
-  huge lookup table fails with a clear error instead of swapping the machine.
+- A worker's address space may grow by at most ``memory_mb`` (``RLIMIT_AS`` above what it maps
+  at start), so a header announcing a huge lookup table fails with a clear error instead of
+  swapping the machine.
 
 Use it inside the stores (``ImageStore.inspect``, uploads, header cards) so that every route
 going through them inherits the deadline.
@@ -80,7 +81,8 @@ def _serve(conn: Connection, alive: Connection, memory_mb: int) -> None:
     die_with_parent()
     watch_parent_pipe(alive, lambda: os._exit(0))
     if memory_mb > 0:
-        limit = memory_mb * 1024 * 1024
+        # on top of what the process already maps (libraries, thread arenas: large on big machines)
+        limit = _mapped_bytes() + memory_mb * 1024 * 1024
         try:
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         except (ValueError, OSError):
@@ -102,6 +104,15 @@ def _serve(conn: Connection, alive: Connection, memory_mb: int) -> None:
             conn.send(reply)
         except (OSError, ValueError, TypeError) as exc:  # unpicklable result: a programming error
             conn.send(("error", InvalidParameter(f"result could not be sent back: {exc}")))
+
+
+def _mapped_bytes() -> int:
+    """Virtual memory this process maps now (``/proc/self/statm``; 0 where unknown)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 class _Worker:
