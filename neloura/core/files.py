@@ -78,7 +78,7 @@ def search(root: Path, text: str, *, limit: int = 500) -> list[Entry]:
     return sorted(found, key=lambda e: e.path.lower())
 
 
-def validate_fits(path: Path, name: str | None = None) -> FitsInspection:
+def validate_fits(path: Path, name: str | None = None, budget: tuple[int, int] | None = None) -> FitsInspection:
     """The inspection of ``path`` when it is a complete FITS file; :class:`NotAFitsImage` (415)
     or :class:`~neloura.core.wcs_limits.InvalidWcs` (422) otherwise.
 
@@ -86,6 +86,7 @@ def validate_fits(path: Path, name: str | None = None) -> FitsInspection:
     headers announce (a truncated upload is refused, not half-shown) and that no image HDU has
     a known problem (WCS keywords out of bounds, scaling keywords that are not numbers).
     Messages name the file ``name`` (the user's file name; ``path.name`` by default).
+    ``budget``: see :func:`~neloura.core.fits_inspect.inspect_fits` (``OverBudget`` passes through).
     """
     shown = name or path.name
     with path.open("rb") as f:
@@ -95,7 +96,7 @@ def validate_fits(path: Path, name: str | None = None) -> FitsInspection:
     if head != FITS_MAGIC:
         raise NotAFitsImage(f"{shown} is not a FITS file (it does not start with 'SIMPLE  =  T')")
     try:
-        found = inspect_fits(path)
+        found = inspect_fits(path, budget)
     except NotAFitsImage as exc:
         raise NotAFitsImage(exc.message.replace(path.name, shown)) from None
     if found.read_error:

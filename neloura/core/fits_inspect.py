@@ -71,6 +71,7 @@ class FitsInspection:
     size: int | None
     expected_size: int | None
     read_error: str = ""  # why reading stopped before the end of the file (the HDUs before it are listed)
+    cards: int = 0  # header cards in all HDUs
 
     @property
     def complete(self) -> bool:
@@ -204,13 +205,14 @@ def _recommended(summaries: list[HduSummary]) -> int | None:
     return max(images, key=lambda s: (s.shape[-1] * s.shape[-2], -s.index)).index
 
 
-def inspect_fits(path: Path) -> FitsInspection:
+def inspect_fits(path: Path, budget: tuple[int, int] | None = None) -> FitsInspection:
     """List every HDU (with ``truncated`` and ``problem``) and the size the headers announce.
 
     Image HDUs get a full astropy WCS check (``has_celestial_wcs``) for the first
     ``FULL_WCS_CHECKS_PER_LISTING`` of them that look celestial, a keyword check (a celestial
     CTYPE pair) after that. The recommended HDU is the largest complete image without a
-    known problem.
+    known problem. ``budget`` = ``(hdus, cards)``: raise
+    :class:`~neloura.core.fits_scan.OverBudget` for a larger file (see ``scan``).
     """
     with path.open("rb") as f:
         gzipped = f.read(2) == b"\x1f\x8b"
@@ -219,12 +221,14 @@ def inspect_fits(path: Path) -> FitsInspection:
     end: int | None = None
     error = ""
     checks = 0
+    cards = 0
     try:
-        for scanned in scan(path):
+        for scanned in scan(path, budget=budget):
             summary = _summary(path, scanned, file_size, checks < FULL_WCS_CHECKS_PER_LISTING)
             checks += summary.has_celestial_wcs
             summaries.append(summary)
             end = scanned.data_end
+            cards += len(scanned.cards)
     except (ScanError, OSError, EOFError, UnicodeError, zlib.error) as exc:
         if not summaries:
             raise NotAFitsImage(f"{path.name} is not a readable FITS file: {exc}") from exc
@@ -232,7 +236,7 @@ def inspect_fits(path: Path) -> FitsInspection:
     if not summaries:
         raise NotAFitsImage(f"{path.name} is not a FITS file (it is empty)")
     expected = None if end is None else -(-end // BLOCK) * BLOCK
-    return FitsInspection(tuple(summaries), _recommended(summaries), file_size, expected, error)
+    return FitsInspection(tuple(summaries), _recommended(summaries), file_size, expected, error, cards)
 
 
 def list_hdus(path: Path) -> tuple[list[HduSummary], int | None]:

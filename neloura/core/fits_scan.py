@@ -36,6 +36,10 @@ class ScanError(ValueError):
     """The bytes are not a FITS structure (no SIMPLE/XTENSION, a header without END...)."""
 
 
+class OverBudget(Exception):
+    """The file holds more HDUs or cards than the caller's budget (see :func:`scan`)."""
+
+
 @dataclass(frozen=True)
 class ScannedHdu:
     """One HDU: its header cards ``(key, value, comment)`` in order, where its header and data
@@ -220,16 +224,22 @@ def _read_header(f: IO[bytes], first: bool) -> str | None:
                 return "".join(blocks)[: (len(blocks) - 1) * BLOCK + i]
 
 
-def scan(path: Path, *, max_hdus: int = 100_000) -> Iterator[ScannedHdu]:
+def scan(path: Path, *, max_hdus: int = 100_000, budget: tuple[int, int] | None = None) -> Iterator[ScannedHdu]:
     """Yield every HDU of ``path`` in order (gzip-compressed files are read as a stream).
 
-    Raises :class:`ScanError` where the structure breaks; the HDUs before it were yielded."""
+    Raises :class:`ScanError` where the structure breaks; the HDUs before it were yielded.
+    ``budget`` = ``(hdus, cards)``: raise :class:`OverBudget` past that many HDUs or header
+    cards in all (callers scan small files at once and send the others to a bounded worker)."""
+    total_cards = 0
     with _open(path) as f:
         offset = 0
         for index in range(max_hdus):
             text = _read_header(f, index == 0)
             if text is None:
                 return
+            total_cards += len(text) // CARD
+            if budget is not None and (index >= budget[0] or total_cards > budget[1]):
+                raise OverBudget(f"more than {budget[0]} HDUs or {budget[1]} cards")
             cards = tuple(parse_cards(text))
             header = {k: v for k, v, _ in reversed(cards) if k}
             size = _data_size(header)

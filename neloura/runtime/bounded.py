@@ -11,8 +11,8 @@ killed (SIGKILL) and replaced, and the caller gets :class:`DeadlineExceeded` (HT
   code, which run in the thread pool); :meth:`BoundedRunner.run_async` awaits from the event
   loop without blocking it. Both take a module-level function and picklable arguments; the
   function's domain errors (:class:`~neloura.errors.NelouraError`) are raised in the caller.
-- Waiting for a free worker counts against the same deadline (a flood of hostile files gets
-  :class:`ServerBusy`, 503, instead of queueing forever).
+- Waiting for a busy worker is bounded by the same time (a flood of hostile files gets
+  :class:`ServerBusy`, 503, instead of queueing forever); starting a worker is not counted.
 - Workers exit when the server dies, even ``kill -9``: each watches a pipe whose other end only
   the server holds (EOF -> exit) and asks Linux for ``PR_SET_PDEATHSIG`` (:func:`die_with_parent`).
 - A worker's address space may grow by at most ``memory_mb`` (``RLIMIT_AS`` above what it maps
@@ -189,8 +189,8 @@ class BoundedRunner:
         (the runner's default when None). ``what`` names the work in the error message."""
         limit = self.timeout_s if timeout_s is None else timeout_s
         label = what or getattr(func, "__name__", "the work")
-        deadline = time.monotonic() + limit
-        worker = self._acquire(deadline)
+        worker = self._acquire(time.monotonic() + limit)  # waiting for a busy worker: at most ``limit``
+        deadline = time.monotonic() + limit  # starting a worker (the fork server's first boot) is not counted
         healthy = False
         try:
             worker.conn.send((func, args, kwargs))

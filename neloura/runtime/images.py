@@ -13,6 +13,7 @@ histogram agree on the same numbers and compute them once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections import OrderedDict
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from neloura.core.fits_scan import OverBudget
 from neloura.core.fitsio import FitsImage, FitsInspection, HeaderCard, header_cards, inspect_fits
 from neloura.core.limits import percentile_limits
 from neloura.core.paths import confine_file
@@ -35,6 +37,8 @@ log = logging.getLogger("neloura.images")
 PlaneKey = tuple[Path, float, int, int]
 _SAMPLES_KEPT = 16
 _INSPECTIONS_KEPT = 1024
+# files this small are inspected in the server at once (a few ms); larger ones in a bounded worker
+SMALL_FILE = (64, 20_000)  # HDUs, header cards in all
 _HEADERS_KEPT = 8
 FileKey = tuple[Path, int, int]  # path, mtime_ns, size
 
@@ -134,19 +138,31 @@ class ImageStore:
         return found
 
     def inspect(self, path: Path) -> FitsInspection:
-        """The whole-file inspection of a confined ``path`` (cached per file version)."""
+        """The whole-file inspection of a confined ``path`` (cached per file version).
+
+        A small file (within :data:`SMALL_FILE`: HDUs, header cards) is inspected here at once
+        (milliseconds: its WCS keywords are bounded before astropy sees them); a larger one in a
+        bounded worker with the deadline."""
         key = _file_key(path)
         found = self._cached(key)
         if found is None:
-            found = self._keep(key, self.runner.run(inspect_fits, path, what=f"reading {path.name}"))
+            try:
+                found = inspect_fits(path, budget=SMALL_FILE)
+            except OverBudget:
+                found = self.runner.run(inspect_fits, path, what=f"reading {path.name}")
+            self._keep(key, found)
         return found
 
     async def inspect_async(self, path: Path) -> FitsInspection:
-        """:meth:`inspect` from the event loop (never blocks it)."""
+        """:meth:`inspect` from the event loop (never blocks it: the small-file scan runs in a thread)."""
         key = _file_key(path)
         found = self._cached(key)
         if found is None:
-            found = self._keep(key, await self.runner.run_async(inspect_fits, path, what=f"reading {path.name}"))
+            try:
+                found = await asyncio.to_thread(inspect_fits, path, SMALL_FILE)
+            except OverBudget:
+                found = await self.runner.run_async(inspect_fits, path, what=f"reading {path.name}")
+            self._keep(key, found)
         return found
 
     def remember(self, path: Path, found: FitsInspection) -> None:
@@ -182,6 +198,9 @@ class ImageStore:
         """``{"count", "total", "rows": [(index, key, value, comment)]}``: the cards matching ``q``
         (case-insensitive, in key, value or comment) from ``offset``, at most ``limit``; parsed
         and searched in a bounded worker (see :func:`_header_page`)."""
+        found = self.inspect(path)
+        if len(found.hdus) <= SMALL_FILE[0] and found.cards <= SMALL_FILE[1]:
+            return _header_page(_file_key(path), hdu, offset, limit, q)  # a small header: here, at once
         return self.runner.run(
             _header_page, _file_key(path), hdu, offset, limit, q, what=f"reading the header of {path.name}"
         )

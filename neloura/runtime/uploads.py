@@ -24,9 +24,10 @@ from python_multipart.exceptions import ParseError
 from python_multipart.multipart import parse_options_header
 
 from neloura.core.files import is_fits_name, validate_fits
+from neloura.core.fits_scan import OverBudget
 from neloura.core.paths import confine
 from neloura.errors import InvalidParameter, NotAFitsImage, PayloadTooLarge
-from neloura.runtime.images import ImageStore
+from neloura.runtime.images import SMALL_FILE, ImageStore
 from neloura.settings import Settings
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
@@ -185,7 +186,10 @@ async def receive_upload(
             data = plain
             name = _without_gz(name)
         if images is not None:
-            found = await images.runner.run_async(validate_fits, data, repr(form.filename), what=f"reading {name}")
+            try:  # a small file at once in a thread, a larger one in the bounded worker
+                found = await asyncio.to_thread(validate_fits, data, repr(form.filename), SMALL_FILE)
+            except OverBudget:
+                found = await images.runner.run_async(validate_fits, data, repr(form.filename), what=f"reading {name}")
         else:
             found = await asyncio.to_thread(validate_fits, data, repr(form.filename))
         kept = await asyncio.to_thread(_keep, settings, data, form, name, folder_default)
