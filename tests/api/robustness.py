@@ -197,6 +197,18 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         paths=(("body", "path", "files"), ("body", "psf", "psf")),
         image=True,
     ),
+    Endpoint(
+        "GET",
+        "/api/plotter/data",
+        query={"name": CATALOG, "x": "mag_ab", "y": "-2.5*log10(flux_ujy) + 23.9", "color": "dec"},
+        paths=CAT_NAME,
+    ),
+    Endpoint(
+        "POST",
+        "/api/plotter/export",
+        body={"name": CATALOG, "rows": [0, 2], "format": "csv"},
+        paths=(("body", "name", "catalogs"),),
+    ),
 )
 BY_KEY = {e.key: e for e in ENDPOINTS}
 SKIP_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/ws"}
