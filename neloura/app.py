@@ -36,6 +36,7 @@ ROUTERS: tuple[str, ...] = (
     "detection",
     "completeness",
     "plotter",
+    "segmentation",
 )
 
 

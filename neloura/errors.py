@@ -56,6 +56,10 @@ class InvalidFilter(InvalidParameter):
         self.columns = columns or []
 
 
+class NotASegmentationMap(InvalidParameter):
+    """An image opened as a segmentation map holds non-integer or negative values (422)."""
+
+
 class PayloadTooLarge(NelouraError):
     pass
 

@@ -18,6 +18,7 @@ from neloura.runtime.images import ImageStore
 from neloura.runtime.jobs import JobRegistry
 from neloura.runtime.levels import LevelStore
 from neloura.runtime.overlay import OverlayService
+from neloura.runtime.segmentation import SegmentationStore
 from neloura.runtime.tiles import TileService
 from neloura.runtime.views import LiveViews
 from neloura.settings import Settings
@@ -36,6 +37,7 @@ class Services:
         self.views = LiveViews()
         self.cleanup = CleanupWorker(settings, self.views, self.events)
         self.jobs = JobRegistry(settings.job_workers, self.events)
+        self.segmentation = SegmentationStore(self.catalogs)
 
     async def start(self) -> None:
         """Start background workers (called once by the app's lifespan)."""

@@ -56,6 +56,8 @@ class Endpoint:
 IMG_Q = {"path": IMAGE, "hdu": 1}
 FILE_PATH = (("query", "path", "files"),)
 CAT_NAME = (("query", "name", "catalogs"),)
+SEG_Q = {**IMG_Q, "seg": IMAGE, "seg_hdu": 3}
+SEG_PATHS = (*FILE_PATH, ("query", "seg", "files"))
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/health"),
@@ -208,6 +210,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "/api/plotter/export",
         body={"name": CATALOG, "rows": [0, 2], "format": "csv"},
         paths=(("body", "name", "catalogs"),),
+    ),
+    # the demo's DQ extension (0 on the footprint, 1 outside) is an integer map on the same grid
+    *(
+        Endpoint("GET", f"/api/segmentation/{route}", query={**SEG_Q, **extra}, paths=paths, image=True)
+        for route, extra, paths in (
+            ("info", {}, SEG_PATHS),
+            ("label", {"x": 3, "y": 4}, SEG_PATHS),
+            ("segment", {"label": 1, "catalog": CATALOG}, (*SEG_PATHS, ("query", "catalog", "catalogs"))),
+            ("render.png", {"x0": -0.5, "y0": -0.5, "x1": 255.5, "y1": 255.5, "width": 64, "height": 64}, SEG_PATHS),
+        )
     ),
 )
 BY_KEY = {e.key: e for e in ENDPOINTS}
