@@ -19,10 +19,10 @@ row 0 is the bottom of the displayed image (the rendered window's first row is i
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
@@ -177,9 +177,9 @@ def segment_properties(
 
 def detection_segments(
     data: np.ndarray,
-    x_pix: Sequence[float],
-    y_pix: Sequence[float],
-    ids: Sequence[int],
+    x_pix: ArrayLike,
+    y_pix: ArrayLike,
+    ids: ArrayLike,
     *,
     sky: np.ndarray,
     rms: np.ndarray,

@@ -27,6 +27,7 @@ const FEATURES = [
   'catalog-table',
   'detection', 'completeness',
   'plotter',
+  'segmentation',
 ];
 
 async function start() {

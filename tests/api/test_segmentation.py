@@ -19,6 +19,7 @@ from reproject import reproject_interp
 from neloura.core.segmentation import label_colors
 from neloura.core.synthetic import make_star_field, make_wcs_header
 from neloura.settings import Settings
+from tests.api.job_helpers import wait_job, write_field
 
 SHAPE = (180, 220)
 
@@ -165,3 +166,29 @@ def test_bad_segment_requests(client: TestClient, scene: dict) -> None:
     assert client.get("/api/segmentation/render.png", params={**BASE, **window}).status_code == 422
     huge = {**window, "x1": 50, "width": 100_000}
     assert client.get("/api/segmentation/render.png", params={**BASE, **huge}).status_code == 422
+
+
+def test_detection_writes_a_segmentation_map_linked_to_its_catalog(client: TestClient, settings: Settings) -> None:
+    write_field(settings.files_dir)
+    start = client.post("/api/detection", json={"path": "field.fits", "threshold_sigma": 5, "segmentation": True})
+    job = wait_job(client, start.json()["id"])
+    assert job["state"] == "done", job
+    result = job["result"]
+    assert result["segmentation"].startswith("results/segmentation/") and result["segmentation"].endswith("_segm.fits")
+    assert (settings.files_dir / result["segmentation"]).is_file()
+    assert any(name.endswith("_segm.fits") for name in result["files"])
+    table = Table.read(settings.catalogs_dir / result["catalog"])
+    params = {"path": "field.fits", "seg": result["segmentation"]}
+    info = client.get("/api/segmentation/info", params=params).json()
+    assert info["reprojected"] is False and info["n_labels"] == len(table) and info["max_label"] == len(table)
+    for row in (0, len(table) // 2, len(table) - 1):
+        x, y, source_id = float(table["x_pix"][row]), float(table["y_pix"][row]), int(table["id"][row])
+        assert client.get("/api/segmentation/label", params={**params, "x": x, "y": y}).json()["label"] == source_id
+        segment = client.get(
+            "/api/segmentation/segment", params={**params, "label": source_id, "catalog": result["catalog"]}
+        ).json()
+        assert row in segment["rows"]  # detection -> segment -> catalog row
+        box = segment["bbox"]
+        assert box["x_min"] <= round(x) <= box["x_max"] and box["y_min"] <= round(y) <= box["y_max"]
+    plain = client.post("/api/detection", json={"path": "field.fits", "threshold_sigma": 5})
+    assert "segmentation" not in wait_job(client, plain.json()["id"])["result"]
