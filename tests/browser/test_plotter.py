@@ -111,6 +111,18 @@ def test_histogram_density_colour_and_errors(page: Any, live_server: Any, consol
     page.screenshot(path="/tmp/plotter_colour.png")
     page.evaluate(SHOW, {"name": CATALOG, "x": "ra", "y": "dec", "kind": "density"})
     page.wait_for_function("() => document.querySelector('.plot-graph').data[0].type === 'histogram2d'")
+    # a lasso on the density selects the points inside it (computed on the data, drawn on top)
+    ra, dec = truth["ra"], truth["dec"]
+    r0, r1 = np.percentile(ra, [20, 60])
+    d0, d1 = np.percentile(dec, [20, 60])
+    _lasso(page, [(r0, d0), (r1, d0), (r1, d1), (r0, d1)])
+    page.wait_for_function("() => Number(document.querySelector('.plotter-dock').dataset.selected) > 0")
+    er, ed = 0.02 * (r1 - r0), 0.02 * (d1 - d0)
+    sure = int(((ra > r0 + er) & (ra < r1 - er) & (dec > d0 + ed) & (dec < d1 - ed)).sum())
+    maybe = int(((ra > r0 - er) & (ra < r1 + er) & (dec > d0 - ed) & (dec < d1 + ed)).sum())
+    shown = page.evaluate("() => document.querySelector('.plot-graph').data[1].x.length")
+    assert sure <= shown <= maybe
+    assert int(page.locator(".plotter-dock").get_attribute("data-selected")) == shown
     page.screenshot(path="/tmp/plotter_density.png")
     page.fill(".plot-x", "nosuchcolumn * 2")
     page.click(".plot-go")

@@ -128,6 +128,7 @@ export function mount(ctx) {
     st.kind = kind;
     st.spec = { ...want, kind, logX: logX.checked, logY: logY.checked };
     const { traces, layout } = figure(st.spec, data);
+    st.shownSelection = 0;
     await Plotly.react(graph, traces, layout, { responsive: true, displaylogo: false, scrollZoom: true,
       modeBarButtonsToRemove: ['toImage'] });
     if (!graph.dataset.wired) wirePlotly();
@@ -160,16 +161,18 @@ export function mount(ctx) {
       selected: { marker: { color: SELECTED, opacity: 1 } }, unselected: { marker: { opacity: 0.3 } },
       hovertemplate: `${spec.x}=%{x}<br>${spec.y}=%{y}<extra></extra>` };
     if (spec.kind === 'scatter') return { layout, traces: [scatter] };
-    // density: counts binned by plotly (histogram2d) with the points on top, visible only when selected
+    // density: counts binned by plotly (histogram2d); the selected points alone are drawn on top
     layout.xaxis.type = 'linear'; layout.yaxis.type = 'linear';
     const hx = spec.logX ? Float64Array.from(data.x, (v) => (v > 0 ? Math.log10(v) : NaN)) : data.x;
     const hy = spec.logY ? Float64Array.from(data.y, (v) => (v > 0 ? Math.log10(v) : NaN)) : data.y;
+    st.hx = hx;
+    st.hy = hy;
     if (spec.logX) layout.xaxis.title.text = `log10(${spec.x})`;
     if (spec.logY) layout.yaxis.title.text = `log10(${spec.y})`;
     const density = { type: 'histogram2d', x: hx, y: hy, nbinsx: 200, nbinsy: 200, colorscale: 'Viridis',
       zsmooth: false, colorbar: { title: { text: 'count', side: 'right' }, thickness: 12 }, hoverinfo: 'skip' };
-    const points = { ...scatter, x: hx, y: hy, marker: { size: 3, color: SELECTED, opacity: 0 },
-      selected: { marker: { opacity: 1, color: SELECTED } }, unselected: { marker: { opacity: 0 } }, hoverinfo: 'skip', hovertemplate: undefined };
+    const points = { type: 'scattergl', mode: 'markers', x: [], y: [], marker: { size: 3, color: SELECTED },
+      hoverinfo: 'skip', selected: { marker: { opacity: 1 } }, unselected: { marker: { opacity: 1 } } };
     return { layout, traces: [density, points] };
   }
 
@@ -177,43 +180,66 @@ export function mount(ctx) {
   function wirePlotly() {
     graph.dataset.wired = '1';
     graph.on('plotly_selected', (event) => {
-      if (!event || !st.data) return;
+      if (!event || !st.data || st.clearing) return;
       const data = st.data;
       let rows;
       if (st.kind === 'histogram') {
         rows = rowsOfBins(event.points, data.rows);
+      } else if (st.kind === 'scatter') {  // plotly's own selection (log axes included), exactly as drawn
+        rows = (event.points || []).filter((p) => p.curveNumber === 0).map((p) => data.rows[p.pointIndex]).sort((a, b) => a - b);
       } else {
         const shape = event.lassoPoints ? { lasso: event.lassoPoints } : event.range ? { box: event.range } : null;
         if (!shape) return;
         const density = st.kind === 'density';  // there the axes are linear over log10 values
-        const x = density ? graph.data[1].x : data.x;
-        const y = density ? graph.data[1].y : data.y;
+        const x = density ? st.hx : data.x;
+        const y = density ? st.hy : data.y;
         const log = density ? {} : { logX: st.spec.logX, logY: st.spec.logY };
         rows = selectPoints(x, y, shape, log).map((i) => data.rows[i]);
       }
-      select(rows, false);
+      select(rows, false, true);
     });
-    graph.on('plotly_deselect', () => select([], false));
+    graph.on('plotly_deselect', () => { if (!st.clearing) select([], false, true); });
   }
 
-  function select(rows, redraw) {
+  // fromPlot: plotly has already styled its own lasso selection of a scatter (no second redraw)
+  function select(rows, redraw, fromPlot = false) {
     st.selected = rows;
-    if (redraw) applySelection(rows);
-    else applySelection(rows, { keepShape: true });
+    if (fromPlot && st.kind === 'scatter') {
+      st.shownSelection = rows.length;
+      updateStatus(rows.length);
+    } else {
+      applySelection(rows, { keepShape: !redraw });
+    }
     ctx.bus.emit('catalog:rows-selected', { name: st.name, rows, source: 'plotter' });
+  }
+
+  function updateStatus(selected) {
+    dock.dataset.selected = String(selected);
+    status.textContent = `${st.data.n.toLocaleString()} of ${st.data.catalogRows.toLocaleString()} rows` +
+      (selected ? ` · ${selected.toLocaleString()} selected` : '');
   }
 
   // ---- selection: bus -> plot ----
   function applySelection(rows, { keepShape = false } = {}) {
     if (!st.data || !window.Plotly || !graph.data) return;
     const indices = indicesOfRows(st.data.rows, rows);
-    dock.dataset.selected = String(indices.length);
-    status.textContent = `${st.data.n.toLocaleString()} of ${st.data.catalogRows.toLocaleString()} rows` +
-      (rows.length ? ` · ${indices.length.toLocaleString()} selected` : '');
-    const trace = st.kind === 'density' ? 1 : 0;
-    const update = { selectedpoints: [rows.length ? indices : null] };
-    if (!keepShape && graph.layout?.selections?.length) window.Plotly.relayout(graph, { selections: [] });
-    window.Plotly.restyle(graph, update, [trace]);
+    updateStatus(indices.length);
+    let cleared = Promise.resolve();
+    if (!keepShape && graph.layout?.selections?.length) {  // a selection made elsewhere: drop the lasso shape
+      st.clearing = true;  // plotly announces that as a deselect, which is not the user's
+      cleared = Promise.resolve(window.Plotly.relayout(graph, { selections: [] })).finally(() => { st.clearing = false; });
+    }
+    const shown = st.shownSelection || 0;
+    st.shownSelection = indices.length;
+    if (!shown && !indices.length) return;  // nothing drawn as selected, nothing to draw: no redraw
+    cleared.then(() => {
+      if (st.kind === 'density') {
+        const pick = (a) => Float64Array.from(indices, (i) => a[i]);
+        window.Plotly.restyle(graph, { x: [pick(st.hx)], y: [pick(st.hy)] }, [1]);
+      } else {
+        window.Plotly.restyle(graph, { selectedpoints: [indices.length ? indices : null] }, [0]);
+      }
+    });
   }
 
   function onRowsSelected({ name, rows, source }) {
