@@ -124,12 +124,15 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--verbose", action="store_true", help="print each figure as it is measured")
     args = ap.parse_args()
     med = statistics.median
     results: dict[str, list[float]] = {}
 
     def add(key: str, value: float | list[float]) -> None:
         results.setdefault(key, []).extend(value if isinstance(value, list) else [value])
+        if args.verbose:
+            print(f"  {key}: {value if not isinstance(value, list) else statistics.median(value)}", flush=True)
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
