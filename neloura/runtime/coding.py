@@ -31,7 +31,7 @@ from typing import Any
 
 from neloura.core.paths import confine
 from neloura.errors import Conflict, NelouraError, NotFound
-from neloura.runtime.coding_sandbox import Isolation, Limits, SandboxProcess, probe_isolation, supervise
+from neloura.runtime.coding_sandbox import Isolation, Limits, SandboxProcess, probe_isolation, run_spec, supervise
 from neloura.runtime.events import EventBus
 
 log = logging.getLogger("neloura.coding")
@@ -66,6 +66,7 @@ class Run:
     finished: float | None = None
     stop_requested: bool = False
     isolation: str | None = None
+    sandbox_pid: int | None = None  # its process group id (never shown to clients)
 
     @property
     def elapsed_s(self) -> float | None:
@@ -272,7 +273,7 @@ class CodingRunner:
             if proc is None:
                 self._finish(run, "failed", None, "sandbox: could not start an interpreter")
                 continue
-            run.isolation = proc.isolation.describe()
+            run.isolation, run.sandbox_pid = proc.isolation.describe(), proc.popen.pid
             self._publish_state(run)
             threading.Thread(target=self._supervise, args=(run, proc), name=f"coding-{run.id[:8]}", daemon=True).start()
 
@@ -281,16 +282,7 @@ class CodingRunner:
         try:
             if not proc.ready and not proc.wait_ready(timeout=120):
                 raise OSError("the sandboxed interpreter did not start")
-            spec = {
-                "code": run.code,
-                "scratch": str(run.scratch),
-                "cpu_s": run.limits.cpu_s,
-                "memory_mb": run.limits.memory_mb,
-                "file_mb": run.limits.file_mb,
-                "open_files": run.limits.open_files,
-                "processes": run.limits.processes,
-                "context": run.context,
-            }
+            spec = run_spec(run.code, run.limits, run.scratch, run.context)
             outcome = supervise(
                 proc,
                 spec,

@@ -25,6 +25,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -365,3 +366,38 @@ def supervise(
     )
     outcome.output_bytes = total
     return outcome
+
+
+def run_once(
+    code: str,
+    limits: Limits,
+    scratch: Path,
+    *,
+    context: dict[str, Any] | None = None,
+    on_output: OnOutput,
+    on_control: OnControl = lambda message: None,
+    isolation: Isolation | None = None,
+    mpl_dir: Path | None = None,
+) -> Outcome:
+    """One run in a fresh sandbox, start to end (command line, benchmarks): no pool, no server."""
+    isolation = isolation or probe_isolation()
+    scratch.mkdir(parents=True, exist_ok=True)
+    proc = SandboxProcess(isolation, mpl_dir or Path(tempfile.gettempdir()) / "neloura-coding-mpl")
+    if not proc.wait_ready(timeout=120):
+        proc.close()
+        return Outcome("failed", None, "sandbox: the interpreter did not start", 0.0)
+    return supervise(proc, run_spec(code, limits, scratch, context or {}), limits, on_output, on_control)
+
+
+def run_spec(code: str, limits: Limits, scratch: Path, context: dict[str, Any]) -> dict[str, Any]:
+    """The JSON line a sandbox receives for one run."""
+    return {
+        "code": code,
+        "scratch": str(scratch.resolve()),
+        "cpu_s": limits.cpu_s,
+        "memory_mb": limits.memory_mb,
+        "file_mb": limits.file_mb,
+        "open_files": limits.open_files,
+        "processes": limits.processes,
+        "context": context,
+    }
