@@ -66,7 +66,7 @@ def start_run(
     if timeout > settings.coding_timeout_max_s:
         raise InvalidParameter(f"timeout_s: at most {settings.coding_timeout_max_s:g} s")
     limits = Limits(timeout_s=timeout, memory_mb=settings.coding_memory_mb, output_mb=settings.coding_output_mb)
-    context: dict[str, Any] = {"image": None, "catalog": None}
+    context: dict[str, Any] = {"image": None, "catalog": None, "files_dir": str(settings.files_dir.resolve())}
     if body.image is not None:
         context["image"] = _image_context(services, body.image)
     files: dict[str, Any] = {}

@@ -6,6 +6,8 @@ Inside a run, ``import neloura_session as ns`` gives:
   as float32 with NaN for blank pixels, exactly what ``/api/images/pixel`` reads; ``wcs`` the
   full astropy WCS of the HDU (SIP and other distortions included); ``header``; ``value(x, y)``
   and ``pixel_to_world(x, y)`` with 0-based pixels, ICRS degrees);
+- ``ns.open_image(path, hdu=None, plane=0)``: any image under ``files/`` (``path`` as the file
+  browser shows it; the panel completes paths inside strings with Ctrl-Space), ``ns.data_path(path)``;
 - ``ns.catalog()``: the catalog loaded in the page with its current filter, an astropy Table;
 - ``ns.cursor()``: the last pointer position on the image ``(x, y)`` (0-based) or None; ``ns.view()``
   the view centre and zoom;
@@ -102,6 +104,25 @@ def image() -> SessionImage:
     if key not in opened:
         opened[key] = SessionImage(Path(ctx["file"]), int(ctx["hdu"]), int(ctx.get("plane", 0)), ctx.get("path", ""))
     return opened[key]  # type: ignore[no-any-return]
+
+
+def data_path(relative: str) -> Path:
+    """The file ``relative`` under the server's ``files/`` folder (as the file browser names it)."""
+    root = _state["context"].get("files_dir")
+    if not root:
+        raise NoContext("no data folder is known (the command line reads paths as given)")
+    return Path(root) / relative
+
+
+def open_image(path: str, hdu: int | None = None, plane: int = 0) -> SessionImage:
+    """Any image under ``files/`` (``path`` as in the file browser); ``hdu`` defaults to the largest image."""
+    from neloura.core.fitsio import list_hdus
+
+    file = data_path(path) if _state["context"].get("files_dir") else Path(path)
+    index = list_hdus(file)[1] if hdu is None else hdu
+    if index is None:
+        raise ValueError(f"{path} holds no image HDU")
+    return SessionImage(file, index, plane, path)
 
 
 def catalog() -> Any:
