@@ -300,7 +300,7 @@ def supervise(
     total, limit = 0, int(limits.output_mb * 2**20)
     stopped = timed_out = over = False
     refused: str | None = None
-    last_flush = start
+    last_flush = start - flush_s  # the first output goes out at once; later ones are batched
     killed_at: float | None = None
 
     tail = [""]
