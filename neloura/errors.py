@@ -31,6 +31,10 @@ class JobNotFound(NotFound):
     pass
 
 
+class RgbNotFound(NotFound):
+    """No composite of that id (never built, or its cache folder was removed)."""
+
+
 class PathOutsideRoot(NelouraError):
     """A path escapes its data folder (``..``, absolute, symlink leading out)."""
 

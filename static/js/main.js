@@ -27,6 +27,7 @@ const FEATURES = [
   'catalog-table',
   'detection', 'completeness',
   'coding',
+  'rgb', 'contours',
 ];
 
 async function start() {

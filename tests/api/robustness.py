@@ -205,6 +205,39 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         image=True,
     ),
 )
+RGB_ID = {"rgb_id": "0123456789abcdef0123456789abcdef"}  # no such composite: the routes answer 404
+RGB_PATH = (("path", "rgb_id", "none"),)
+ENDPOINTS += (
+    Endpoint("POST", "/api/rgb", body={"channels": [{"path": IMAGE, "hdu": 1}, {"path": IMAGE, "hdu": 1, "plane": 0}]}),
+    Endpoint("POST", "/api/rgb/presets", body={"channels": [{"path": IMAGE, "hdu": 1}]}),
+    Endpoint("GET", "/api/rgb/{rgb_id}", path_params=RGB_ID, paths=RGB_PATH, ok=(404,)),
+    Endpoint(
+        "GET",
+        "/api/rgb/{rgb_id}/tiles/{level}/{name}",
+        path_params={**RGB_ID, "level": "8", "name": "0_0.png"},
+        paths=RGB_PATH,
+        ok=(404,),
+    ),
+    Endpoint("GET", "/api/rgb/{rgb_id}/png", path_params=RGB_ID, query={"width": 64}, paths=RGB_PATH, ok=(404,)),
+    Endpoint("GET", "/api/rgb/{rgb_id}/fits", path_params=RGB_ID, paths=RGB_PATH, ok=(404,)),
+    Endpoint("GET", "/api/rgb/{rgb_id}/pixel", path_params=RGB_ID, query={"x": 1, "y": 2}, paths=RGB_PATH, ok=(404,)),
+    Endpoint("GET", "/api/rgb/{rgb_id}/limits", path_params=RGB_ID, query={"channel": 0}, paths=RGB_PATH, ok=(404,)),
+    Endpoint("GET", "/open-rgb", query={"r": IMAGE, "g": IMAGE}, paths=(("query", "r", "files"),), ok=(307,)),
+    Endpoint(
+        "POST",
+        "/api/contours",
+        body={"path": IMAGE, "hdu": 1, "n_levels": 3},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+    Endpoint(
+        "POST",
+        "/api/contours/ds9",
+        body={"path": IMAGE, "hdu": 1, "sigma_levels": [3, 10]},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+)
 BY_KEY = {e.key: e for e in ENDPOINTS}
 SKIP_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/ws"}
 
