@@ -25,6 +25,7 @@ ROUTERS: tuple[str, ...] = (
     "images",
     "tiles",
     "files",
+    "coding",  # before "admin": its /local-coding/{rest} catch-all must not shadow these routes
     "admin",
     "ws",
     "display",
@@ -37,6 +38,9 @@ ROUTERS: tuple[str, ...] = (
     "completeness",
     "plotter",
     "segmentation",
+    "rgb",
+    "contours",
+    "regions",
 )
 
 

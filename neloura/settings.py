@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     level_cache_mb: int = 1024
     tile_cache_mb: int = 256
     disk_cache: bool = True
+    provisional_tiles: bool = Field(
+        default=True, description="Overview tiles from a strided read until the levels exist"
+    )
+    disk_cache_max_mb: int = Field(default=20480, description="Disk budget of .cache/levels and .cache/catalogs")
     limits_sample_size: int = 1_000_000
 
     # uploads and the temporary workspace
@@ -44,6 +48,14 @@ class Settings(BaseSettings):
     # jobs
     job_workers: int = 2
     dask_scheduler: str = ""
+
+    # sandboxed Python runs (/local-coding/*, admin only)
+    coding_workers: int = Field(default=2, description="Sandboxed runs at a time (the rest queue per user)")
+    coding_warm: int = Field(default=1, description="Sandboxed interpreters kept warm (numpy, astropy imported)")
+    coding_timeout_s: float = Field(default=30.0, description="Default wall-clock limit of a run")
+    coding_timeout_max_s: float = Field(default=600.0, description="Largest timeout a run may ask for")
+    coding_memory_mb: int = Field(default=2048, description="Address space a run may add")
+    coding_output_mb: float = Field(default=8.0, description="stdout + stderr a run may print")
 
     @property
     def files_dir(self) -> Path:

@@ -28,6 +28,9 @@ const FEATURES = [
   'detection', 'completeness',
   'plotter',
   'segmentation',
+  'coding',
+  'rgb', 'contours',
+  'regions',
 ];
 
 async function start() {
