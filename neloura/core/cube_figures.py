@@ -36,7 +36,8 @@ def grid_planes(axis: SpectralAxis, centre: float | None, count: int, step: int)
     if not 1 <= count <= 64 or step < 1:
         raise InvalidParameter("count must be 1..64 and step >= 1")
     middle = n // 2 if centre is None else int(np.nanargmin(np.abs(axis.values - centre)))
-    if centre is not None and not (np.nanmin(axis.values) <= centre <= np.nanmax(axis.values)):
+    half = float(np.nanmax(np.abs(np.diff(axis.values)))) / 2 if n > 1 else 0.0  # a typed value rounds
+    if centre is not None and not (np.nanmin(axis.values) - half <= centre <= np.nanmax(axis.values) + half):
         raise InvalidParameter(f"{centre:g} {axis.unit} lies outside the cube")
     first = middle - (count // 2) * step
     first = min(max(0, first), max(0, n - 1 - (count - 1) * step))

@@ -161,7 +161,7 @@ def spectral_axis(
     kind = _kind_of(target)
     return SpectralAxis(
         np.asarray(converted, dtype=np.float64),
-        target.to_string(),
+        target.to_string().replace(" / ", "/"),
         kind,
         native_unit,
         native_kind,

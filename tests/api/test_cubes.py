@@ -43,7 +43,7 @@ def test_spectrum_contract(client: TestClient, cubes_dir: Path) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     reference = _sc(cubes_dir / "alma.fits")
-    assert body["spectral_unit"] == "km / s" and body["unit"] == "Jy/beam" and body["frame"] == "LSRK"
+    assert body["spectral_unit"] == "km/s" and body["unit"] == "Jy/beam" and body["frame"] == "LSRK"
     np.testing.assert_array_equal(np.array(body["values"], np.float32), reference.unitless_filled_data[:, 12, 10])
     expected = reference.with_spectral_unit(u.km / u.s, velocity_convention="radio").spectral_axis.value
     np.testing.assert_allclose(body["spectral"], expected, rtol=1e-10)
