@@ -66,7 +66,8 @@ def channel_maps(
     if cmap not in colormaps:
         raise InvalidParameter(f"unknown colormap {cmap!r}")
     step = max(1, math.ceil(max(image.width, image.height) / PANEL_PIXELS_MAX))
-    panels = [image.plane(p).read(0, image.height, 0, image.width)[::step, ::step] for p in planes]
+    every = (slice(None, None, step), slice(None, None, step))  # strided read: no full plane for a big cube
+    panels = [image.read_index((*image.plane(p).prefix, *every)) for p in planes]
     if vmin is None or vmax is None:
         stacked = np.concatenate([p[np.isfinite(p)] for p in panels]) if panels else np.empty(0)
         lo, hi = percentile_limits(stacked, 0.5, 99.5)

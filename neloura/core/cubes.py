@@ -14,6 +14,7 @@ planes index the cube's plane axis (:attr:`neloura.core.fitsio.FitsImage.plane_a
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
 from neloura.core.fitsio import FitsImage
-from neloura.errors import InvalidParameter
+from neloura.errors import InvalidParameter, NotAFitsImage
 
 Convention = Literal["radio", "optical", "relativistic"]
 CONVENTIONS: tuple[str, ...] = ("radio", "optical", "relativistic")
@@ -40,6 +41,7 @@ _NATIVE_CONVENTION = {
 }
 REGION_VALUES_MAX = 256 * 1024 * 1024  # values of a region's window read per request (chunked by planes)
 _CHUNK_VALUES = 16 * 1024 * 1024
+REGION_BOX_MAX = 100_000_000  # bounding box of one region shape, pixels (its mask is built whole)
 
 
 class NotACube(InvalidParameter):
@@ -237,7 +239,36 @@ def spectrum_at(image: FitsImage, x_pix: int, y_pix: int) -> np.ndarray:
         raise InvalidParameter(
             f"pixel ({x_pix}, {y_pix}) is outside the image (0..{image.width - 1}, 0..{image.height - 1})"
         )
-    return np.asarray(image.read_index(_column_index(image, y_pix, x_pix, slice(None))), dtype=np.float32).ravel()
+    layout = image.data_layout()
+    if layout is None:
+        return np.asarray(image.read_index(_column_index(image, y_pix, x_pix, slice(None))), dtype=np.float32).ravel()
+    return image.physical(_pread_column(image, layout, x_pix, y_pix))
+
+
+def _pread_column(image: FitsImage, layout: tuple[int, np.dtype], x_pix: int, y_pix: int) -> np.ndarray:
+    """The raw values of one spectrum with one ``pread`` per plane on a descriptor advised
+    ``POSIX_FADV_RANDOM``: a cold spectrum reads one page per plane, where faulting the memory
+    map reads ahead up to a megabyte around each value (the whole cube, for a 512x512 cube)."""
+    offset, dtype = layout
+    index = [0] * len(image.shape)
+    assert image.plane_axis is not None
+    index[-2], index[-1] = y_pix, x_pix
+    strides = np.cumprod((1, *image.shape[::-1]))[:-1][::-1]  # C order, in elements
+    first = int(np.dot(index, strides))
+    step = int(strides[image.plane_axis])
+    raw = bytearray(dtype.itemsize * image.planes)
+    fd = os.open(image.path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
+        for k in range(image.planes):
+            at = offset + (first + k * step) * dtype.itemsize
+            chunk = os.pread(fd, dtype.itemsize, at)
+            if len(chunk) != dtype.itemsize:
+                raise NotAFitsImage(f"{image.path.name} is truncated (plane {k} of the spectrum is missing)")
+            raw[k * dtype.itemsize : (k + 1) * dtype.itemsize] = chunk
+    finally:
+        os.close(fd)
+    return np.frombuffer(bytes(raw), dtype=dtype)
 
 
 @dataclass(frozen=True)
@@ -269,8 +300,7 @@ def region_mask(region_text: str, image: FitsImage) -> PixelMask:
         raise InvalidParameter(f"region: not DS9 region text: {exc}") from exc
     if len(shapes) == 0:
         raise InvalidParameter("region: no shape found in the DS9 text")
-    total = np.zeros((image.height, image.width), dtype=bool)
-    any_inside = False
+    parts: list[tuple[int, int, int, int, np.ndarray]] = []  # (y0, y1, x0, x1, mask) on the image
     for shape in shapes:
         if isinstance(shape, SkyRegion):
             if not image.wcs.has_celestial or image.wcs.wcs is None:
@@ -279,19 +309,29 @@ def region_mask(region_text: str, image: FitsImage) -> PixelMask:
         if not isinstance(shape, PixelRegion) or not hasattr(shape, "to_mask"):
             raise InvalidParameter(f"region: {type(shape).__name__} has no area")
         try:
+            box = shape.bounding_box
+            if (box.ixmax - box.ixmin) * (box.iymax - box.iymin) > REGION_BOX_MAX:
+                raise InvalidParameter(f"region: {type(shape).__name__} spans more than {REGION_BOX_MAX:,} pixels")
             mask = shape.to_mask(mode="center")
+        except InvalidParameter:
+            raise
         except Exception as exc:  # degenerate shapes (zero size, points...)
             raise InvalidParameter(f"region: {type(shape).__name__} has no area: {exc}") from exc
         big, small = mask.get_overlap_slices((image.height, image.width))
-        if big is None:
-            continue
-        total[big] |= mask.data[small].astype(bool)
-        any_inside = True
-    ys, xs = np.nonzero(total)
-    if not any_inside or len(ys) == 0:
+        if big is not None:
+            parts.append((big[0].start, big[0].stop, big[1].start, big[1].stop, mask.data[small].astype(bool)))
+    parts = [p for p in parts if p[4].any()]
+    if not parts:
         raise InvalidParameter("region: no pixel centre of the image falls inside the region")
-    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
-    return PixelMask(y0, y1, x0, x1, total[y0:y1, x0:x1].copy())
+    # the union over the shapes' common bounding box only (never an image-sized array)
+    y0, y1 = min(p[0] for p in parts), max(p[1] for p in parts)
+    x0, x1 = min(p[2] for p in parts), max(p[3] for p in parts)
+    total = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+    for a, b, c, d, part in parts:
+        total[a - y0 : b - y0, c - x0 : d - x0] |= part
+    ys, xs = np.nonzero(total)
+    y0, y1, x0, x1 = y0 + int(ys.min()), y0 + int(ys.max()) + 1, x0 + int(xs.min()), x0 + int(xs.max()) + 1
+    return PixelMask(y0, y1, x0, x1, total[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].copy())
 
 
 def region_spectrum(image: FitsImage, pixels: PixelMask, stat: str = "mean") -> np.ndarray:

@@ -322,6 +322,16 @@ class FitsImage:
                 self._bands.popitem(last=False)
         return values
 
+    def data_layout(self) -> tuple[int, np.dtype] | None:
+        """(byte offset of the data in the file, stored dtype) of an uncompressed, memory-mapped
+        HDU, for readers of scattered values (a spectrum: one value per plane, a plane apart)
+        that use ``pread`` without read-ahead instead of faulting whole pages around each value
+        into the map; None for compressed or gzipped data."""
+        if self.compressed or not self.memory_mapped or self._hdul is None:
+            return None
+        offset = getattr(self._hdul[self.hdu_index], "_data_offset", None)
+        return None if offset is None else (int(offset), np.dtype(self._data.dtype))
+
     @property
     def memory_mapped(self) -> bool:
         """True when the data are file pages mapped into memory (uncompressed, not gzipped)."""

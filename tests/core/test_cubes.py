@@ -142,6 +142,15 @@ def test_region_outside_or_garbage_is_refused(files: dict[str, Path]) -> None:
             cubes.region_mask("image; circle(500,500,3)", image)
         with pytest.raises(InvalidParameter, match="region"):
             cubes.region_mask("this is not a region", image)
+        with pytest.raises(InvalidParameter, match="spans more than"):
+            cubes.region_mask("image; circle(10,10,1e9)", image)
+        text = "image; circle(10,10,3)\nimage; box(30,30,4,4,0)"
+        two = cubes.region_mask(text, image)
+        union = np.zeros((image.height, image.width), bool)
+        for shape in Regions.parse(text, format="ds9"):
+            union |= shape.to_mask(mode="center").to_image((image.height, image.width)).astype(bool)
+        assert two.n_pixels == union.sum()
+        np.testing.assert_array_equal(union[two.y0 : two.y1, two.x0 : two.x1], two.mask)
 
 
 def test_beams_header_and_table(files: dict[str, Path]) -> None:
@@ -177,3 +186,16 @@ def test_planes_in_range(files: dict[str, Path]) -> None:
     assert all(500 <= v <= 600 for v in axis.values[first : last + 1])
     with pytest.raises(InvalidParameter, match="outside the cube"):
         cubes.planes_in_range(axis, 5000, 6000)
+
+
+def test_spectrum_of_a_tile_compressed_cube(tmp_path: Path, files: dict[str, Path]) -> None:
+    from astropy.io import fits
+
+    data = fits.getdata(files["stokes"])[0]
+    path = tmp_path / "comp.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(data, fits.getheader(files["stokes"]))]).writeto(path)
+    with FitsImage(path, 1) as image:
+        assert image.data_layout() is None
+        np.testing.assert_array_equal(cubes.spectrum_at(image, 7, 9), fits.getdata(path, 1)[:, 9, 7])
+    with FitsImage(files["stokes"], 0) as image:
+        assert image.data_layout() is not None
