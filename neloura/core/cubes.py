@@ -14,7 +14,6 @@ planes index the cube's plane axis (:attr:`neloura.core.fitsio.FitsImage.plane_a
 from __future__ import annotations
 
 import math
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,7 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
 from neloura.core.fitsio import FitsImage
-from neloura.errors import InvalidParameter, NotAFitsImage
+from neloura.errors import InvalidParameter
 
 Convention = Literal["radio", "optical", "relativistic"]
 CONVENTIONS: tuple[str, ...] = ("radio", "optical", "relativistic")
@@ -239,36 +238,8 @@ def spectrum_at(image: FitsImage, x_pix: int, y_pix: int) -> np.ndarray:
         raise InvalidParameter(
             f"pixel ({x_pix}, {y_pix}) is outside the image (0..{image.width - 1}, 0..{image.height - 1})"
         )
-    layout = image.data_layout()
-    if layout is None:
+    with image.random_access():
         return np.asarray(image.read_index(_column_index(image, y_pix, x_pix, slice(None))), dtype=np.float32).ravel()
-    return image.physical(_pread_column(image, layout, x_pix, y_pix))
-
-
-def _pread_column(image: FitsImage, layout: tuple[int, np.dtype], x_pix: int, y_pix: int) -> np.ndarray:
-    """The raw values of one spectrum with one ``pread`` per plane on a descriptor advised
-    ``POSIX_FADV_RANDOM``: a cold spectrum reads one page per plane, where faulting the memory
-    map reads ahead up to a megabyte around each value (the whole cube, for a 512x512 cube)."""
-    offset, dtype = layout
-    index = [0] * len(image.shape)
-    assert image.plane_axis is not None
-    index[-2], index[-1] = y_pix, x_pix
-    strides = np.cumprod((1, *image.shape[::-1]))[:-1][::-1]  # C order, in elements
-    first = int(np.dot(index, strides))
-    step = int(strides[image.plane_axis])
-    raw = bytearray(dtype.itemsize * image.planes)
-    fd = os.open(image.path, os.O_RDONLY)
-    try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_RANDOM)
-        for k in range(image.planes):
-            at = offset + (first + k * step) * dtype.itemsize
-            chunk = os.pread(fd, dtype.itemsize, at)
-            if len(chunk) != dtype.itemsize:
-                raise NotAFitsImage(f"{image.path.name} is truncated (plane {k} of the spectrum is missing)")
-            raw[k * dtype.itemsize : (k + 1) * dtype.itemsize] = chunk
-    finally:
-        os.close(fd)
-    return np.frombuffer(bytes(raw), dtype=dtype)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,8 @@ import threading
 import warnings
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -322,15 +324,28 @@ class FitsImage:
                 self._bands.popitem(last=False)
         return values
 
-    def data_layout(self) -> tuple[int, np.dtype] | None:
-        """(byte offset of the data in the file, stored dtype) of an uncompressed, memory-mapped
-        HDU, for readers of scattered values (a spectrum: one value per plane, a plane apart)
-        that use ``pread`` without read-ahead instead of faulting whole pages around each value
-        into the map; None for compressed or gzipped data."""
-        if self.compressed or not self.memory_mapped or self._hdul is None:
-            return None
-        offset = getattr(self._hdul[self.hdu_index], "_data_offset", None)
-        return None if offset is None else (int(offset), np.dtype(self._data.dtype))
+    @contextmanager
+    def random_access(self) -> Iterator[None]:
+        """Reads inside the block fault in only the pages they touch: the memory map is advised
+        ``MADV_RANDOM`` (no read-ahead) and back to ``MADV_NORMAL`` after. For scattered values
+        (a spectrum: one value per plane, a plane apart), where read-ahead would pull up to a
+        megabyte of file around each value. Does nothing without a memory map."""
+        mapping = _file_map(self._data)
+        advised = False
+        if mapping is not None:
+            try:
+                mapping.madvise(mmap.MADV_RANDOM)
+                advised = True
+            except (OSError, ValueError, AttributeError):
+                pass  # closed meanwhile, or a platform without madvise
+        try:
+            yield
+        finally:
+            if advised:
+                try:
+                    mapping.madvise(mmap.MADV_NORMAL)  # type: ignore[union-attr]
+                except (OSError, ValueError):
+                    pass
 
     @property
     def memory_mapped(self) -> bool:

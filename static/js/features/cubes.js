@@ -133,7 +133,8 @@ export function mount(ctx) {
       if (queued) { queued = null; schedule(); }
     }
   }
-  function schedule() { clearTimeout(timer); timer = setTimeout(fetchSpectrum, THROTTLE_MS); }
+  // throttle, not debounce: while the cursor moves, one request per THROTTLE_MS for its latest pixel
+  function schedule() { if (!timer) timer = setTimeout(() => { timer = 0; fetchSpectrum(); }, THROTTLE_MS); }
   const refresh = () => { if (pixel || region) fetchSpectrum(); };
 
   function showReadout() {
