@@ -36,6 +36,9 @@ ROUTERS: tuple[str, ...] = (
     "detection",
     "completeness",
     "cubes",
+    "rgb",
+    "contours",
+    "regions",
 )
 
 

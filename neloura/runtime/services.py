@@ -18,6 +18,8 @@ from neloura.runtime.images import ImageStore
 from neloura.runtime.jobs import JobRegistry
 from neloura.runtime.levels import LevelStore
 from neloura.runtime.overlay import OverlayService
+from neloura.runtime.rgb import RgbStore
+from neloura.runtime.rgb_render import RgbRenderer
 from neloura.runtime.tiles import TileService
 from neloura.runtime.views import LiveViews
 from neloura.settings import Settings
@@ -30,12 +32,15 @@ class Services:
         self.images = ImageStore(settings)
         self.catalogs = CatalogStore(settings, self.events)
         self.sky = SkyIndexCache(self.catalogs)
+        self.catalogs.on_loaded(self.sky.prepare)
         self.overlays = OverlayService(self.images, self.sky)
         self.levels = LevelStore(settings)
-        self.tiles = TileService(settings, self.images, self.levels)
+        self.tiles = TileService(settings, self.images, self.levels, self.events)
         self.views = LiveViews()
         self.cleanup = CleanupWorker(settings, self.views, self.events)
         self.jobs = JobRegistry(settings.job_workers, self.events)
+        self.rgb = RgbStore(settings, self.images, self.jobs)
+        self.rgb_render = RgbRenderer(self.tiles.cache)
 
     async def start(self) -> None:
         """Start background workers (called once by the app's lifespan)."""

@@ -27,6 +27,8 @@ const FEATURES = [
   'catalog-table',
   'detection', 'completeness',
   'cubes',
+  'rgb', 'contours',
+  'regions',
 ];
 
 async function start() {

@@ -131,6 +131,18 @@ def test_region_spectrum_limits_and_beam(page, live_server) -> None:
         "() => window.neloura.ctx.bus.emit('cubes:spectrum', { region: 'image; box(60,60,20,10,0)', label: 'box A' })"
     )
     page.wait_for_function("() => (document.querySelector('#cubes-chart').dataset.where || '').startsWith('box A')")
+    # the regions feature's Spectrum button: the sum inside a drawn region
+    page.evaluate(
+        """() => window.neloura.ctx.bus.emit('region:spectrum',
+             { path: 'demo/cube.fits', hdu: 0, plane: 32, regions: 'image; circle(129,129,10)', index: 1 })"""
+    )
+    page.wait_for_function(
+        "() => (document.querySelector('#cubes-chart').dataset.where || '').startsWith('region 2 (sum')"
+    )
+    summed = _spectrum(live_server, region="image; circle(129,129,10)", stat="sum", unit="km/s")
+    np.testing.assert_allclose(
+        page.evaluate("() => document.querySelector('#cubes-chart').data[0].y"), summed["values"], rtol=1e-6
+    )
 
 
 def test_channel_maps_and_narrow_layout(page, live_server) -> None:

@@ -5,8 +5,8 @@
 // are in cubes-tools.js, the beam ellipse in cubes-beam.js.
 //
 // Bus: listens to image:opened, image:closed, plane:changed, viewer:pointer-move, viewer:click,
-// cubes:spectrum ({ region: DS9 text, label? } shows that region's spectrum: the regions feature
-// calls it); emits plane:set and cubes:axis ({ values, unit, kind, convention, frame, rest_hz,
+// cubes:spectrum ({ region: DS9 text, label? } shows that region's spectrum) and region:spectrum
+// (the regions feature's Spectrum button: { path, hdu, regions, index }, summed); emits plane:set and cubes:axis ({ values, unit, kind, convention, frame, rest_hz,
 // beam, kelvin }) whenever the axis changes.
 // Server: GET /api/cubes/axis, /api/cubes/spectrum, /api/cubes/spectrum/export.
 
@@ -229,6 +229,13 @@ export function mount(ctx) {
       if (!text || !isCube()) return;
       panel.show();
       showRegion({ text, label: label || 'region', shape: null });
+    }),
+    // the regions feature's Spectrum button: the sum inside one drawn region (DS9 image-frame text)
+    bus.on('region:spectrum', ({ path, regions, index }) => {
+      if (!regions || !isCube() || (path && path !== viewer.image?.path)) return;
+      panel.show();
+      statSel.value = 'sum';
+      showRegion({ text: regions, label: `region ${(index ?? 0) + 1}`, shape: null });
     }),
   ];
   const onResize = () => chart.resize();

@@ -14,6 +14,7 @@ export const EVENTS = Object.freeze([
   'detection:done', 'completeness:done',
   'overlay:show', 'overlay:hide', 'catalog:row-clicked', 'catalog:rows-selected', 'catalog:filter-changed',
   'cubes:axis', 'cubes:spectrum',
+  'regions:changed', 'region:spectrum',
 ]);
 
 const KNOWN = new Set(EVENTS);
