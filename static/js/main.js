@@ -27,6 +27,7 @@ const FEATURES = [
   'catalog-table',
   'detection', 'completeness',
   'cubes',
+  'coding',
   'rgb', 'contours',
   'regions',
 ];

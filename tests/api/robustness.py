@@ -102,6 +102,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         )
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
     ),
+    # sandboxed Python (admin mode is off here: every route is 403; tests/api/test_coding.py runs them)
+    Endpoint("POST", "/local-coding/run", body={"code": "print(1)", "image": {"path": IMAGE, "hdu": 1}}, ok=(403,)),
+    Endpoint("GET", "/local-coding/runs/{run_id}", path_params={"run_id": "ab12"}, ok=(403,)),
+    Endpoint("DELETE", "/local-coding/runs/{run_id}", path_params={"run_id": "ab12"}, ok=(403,)),
+    Endpoint(
+        "GET", "/local-coding/runs/{run_id}/figures/{index}", path_params={"run_id": "ab12", "index": "0"}, ok=(403,)
+    ),
     Endpoint("GET", "/api/images/colormaps"),
     Endpoint(
         "GET", "/api/images/colormaps/{name}.png", path_params={"name": "viridis"}, paths=(("path", "name", "none"),)
