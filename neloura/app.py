@@ -36,6 +36,7 @@ ROUTERS: tuple[str, ...] = (
     "jobs",
     "detection",
     "completeness",
+    "cubes",
     "rgb",
     "contours",
     "regions",

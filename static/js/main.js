@@ -26,6 +26,7 @@ const FEATURES = [
   'crossmatch',
   'catalog-table',
   'detection', 'completeness',
+  'cubes',
   'coding',
   'rgb', 'contours',
   'regions',

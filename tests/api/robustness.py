@@ -274,6 +274,38 @@ ENDPOINTS += (
         image=True,
     ),
 )
+CUBE = "demo/cube.fits"
+CUBE_Q = {"path": CUBE, "hdu": 0}
+ENDPOINTS += (
+    Endpoint("GET", "/api/cubes/axis", query={**CUBE_Q, "unit": "km/s"}, paths=FILE_PATH, image=True),
+    Endpoint("GET", "/api/cubes/spectrum", query={**CUBE_Q, "x": 10, "y": 12}, paths=FILE_PATH, image=True),
+    Endpoint(
+        "GET",
+        "/api/cubes/spectrum/export",
+        query={**CUBE_Q, "region": "image; circle(100,100,5)", "format": "fits"},
+        paths=FILE_PATH,
+        image=True,
+    ),
+    Endpoint("GET", "/api/cubes/limits", query=CUBE_Q, paths=FILE_PATH, image=True),
+    Endpoint("GET", "/api/cubes/channels", query={**CUBE_Q, "count": 2}, paths=FILE_PATH, image=True),
+    Endpoint(
+        "POST", "/api/cubes/moment", body={"path": CUBE, "order": 0}, paths=(("body", "path", "files"),), image=True
+    ),
+    Endpoint(
+        "POST",
+        "/api/cubes/smooth",
+        body={"path": CUBE, "kernel": "rebin", "width_channels": 2},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+    Endpoint(
+        "POST",
+        "/api/cubes/convolve",
+        body={"path": CUBE, "beam": [3.0, 2.0, 0.0]},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+)
 BY_KEY = {e.key: e for e in ENDPOINTS}
 SKIP_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/ws"}
 
