@@ -35,6 +35,10 @@ ROUTERS: tuple[str, ...] = (
     "jobs",
     "detection",
     "completeness",
+    "sky",
+    "cutouts",
+    "sed",
+    "figures",
 )
 
 

@@ -14,6 +14,7 @@ from neloura.runtime.catalogs import CatalogStore
 from neloura.runtime.cleanup import CleanupWorker
 from neloura.runtime.crossmatch import SkyIndexCache
 from neloura.runtime.events import EventBus
+from neloura.runtime.footprints import FootprintIndex
 from neloura.runtime.images import ImageStore
 from neloura.runtime.jobs import JobRegistry
 from neloura.runtime.levels import LevelStore
@@ -36,6 +37,7 @@ class Services:
         self.views = LiveViews()
         self.cleanup = CleanupWorker(settings, self.views, self.events)
         self.jobs = JobRegistry(settings.job_workers, self.events)
+        self.footprints = FootprintIndex(settings.files_dir, self.images)
 
     async def start(self) -> None:
         """Start background workers (called once by the app's lifespan)."""
