@@ -25,6 +25,8 @@ from neloura.errors import InvalidParameter
 
 FORMATS = ("pdf", "svg", "png")
 _OUTLINE: list[object] = []  # filled on first use (matplotlib imported lazily)
+# labels sit on a dark box (path effects would turn PDF text into outlines, unsearchable)
+_BOX = {"facecolor": "black", "alpha": 0.45, "edgecolor": "none", "pad": 1.5}
 FRAMES = {"icrs": "icrs", "fk5": "fk5", "fk4": "fk4", "galactic": "galactic", "ecliptic": "barycentricmeanecliptic"}
 _NICE_ARCSEC = (0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 18000, 36000)
 
@@ -237,7 +239,7 @@ def _compass(ax: object, wcs: WCS, extent: tuple[float, float, float, float]) ->
         )
         text = base + vector * length * 1.35
         ax.text(text[0], text[1], name, color="white", ha="center", va="center", fontsize=13,  # type: ignore[attr-defined]
-                path_effects=_OUTLINE, zorder=10)  # fmt: skip
+                bbox=_BOX, zorder=10)  # fmt: skip
 
 
 def _scalebar(ax: object, extent: tuple[float, float, float, float], length_px: float, text: str) -> None:
@@ -247,4 +249,4 @@ def _scalebar(ax: object, extent: tuple[float, float, float, float], length_px: 
     ax.plot([right - length_px, right], [bottom, bottom], color="white", lw=3, solid_capstyle="butt",  # type: ignore[attr-defined]
             path_effects=_OUTLINE, zorder=10)  # fmt: skip
     ax.text(right - length_px / 2, bottom + 0.02 * height, text, color="white", ha="center", va="bottom",  # type: ignore[attr-defined]
-            fontsize=13, path_effects=_OUTLINE, zorder=10)  # fmt: skip
+            fontsize=13, bbox=_BOX, zorder=10)  # fmt: skip

@@ -165,7 +165,8 @@ def parse_position(text: str, frame: str = "icrs") -> tuple[float, float]:
     from neloura.core.frames import input_frame
     from neloura.errors import InvalidParameter
 
-    source = input_frame(frame) or ICRS()
+    named = input_frame(frame)  # a frame without data is falsy: compare with None
+    source = ICRS() if named is None else named
     cleaned = " ".join(str(text).replace(",", " ").split())
     if not cleaned or len(cleaned) > 200:
         raise InvalidParameter("give a position such as '150.1 2.2' or '10:00:24 +02:12:00'")
