@@ -32,7 +32,7 @@ def _figure(client: TestClient, **body: object) -> tuple[dict, bytes]:
 
 
 def test_pdf_figure_with_grid_colorbar_scalebar_markers_contours(field: Settings, client: TestClient) -> None:
-    job, content = _figure(
+    _, content = _figure(
         client,
         format="pdf",
         title="NGC 0000 F150W",
