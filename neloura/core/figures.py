@@ -151,7 +151,11 @@ def render(
     ax.set_ylim(extent[2], extent[3])
     _coordinates(ax, options)
     if options.colorbar:
+        from matplotlib.ticker import MaxNLocator
+
         bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+        ticks = MaxNLocator(8).tick_values(options.vmin, options.vmax)  # the norm clamps: none beyond the limits
+        bar.set_ticks([t for t in ticks if options.vmin <= t <= options.vmax])
         bar.set_label(options.unit or "image units")
     levels = sorted(v for v in options.contour_levels if math.isfinite(v))
     if levels:
@@ -223,7 +227,7 @@ def _coordinates(ax: object, options: FigureOptions) -> None:
         lon.set_axislabel(f"{names[0]} (deg)", fontsize=13)
         lat.set_axislabel(f"{names[1]} (deg)", fontsize=13)
     if options.grid:
-        coords.grid(color="white", alpha=0.45, linestyle="dotted", linewidth=0.8)
+        coords.grid(color="white", alpha=0.6, linestyle="solid", linewidth=0.7)
 
 
 def _compass(ax: object, wcs: WCS, extent: tuple[float, float, float, float]) -> None:

@@ -26,6 +26,7 @@ const FEATURES = [
   'crossmatch',
   'catalog-table',
   'detection', 'completeness',
+  'sed', 'figures',
 ];
 
 async function start() {
