@@ -144,26 +144,49 @@ def cutout_file(out_dir: Path, name: str) -> Path:
     return confine_file(out_dir, name, NotFound, "cutout")
 
 
-def _pdf_page(pdf: Any, source_id: str, ra: float, dec: float, panels: list[tuple[str, np.ndarray]]) -> None:
-    import matplotlib.pyplot as plt
+class _Pages:
+    """Pages of the batch PDF: one figure per panel count, reused page after page (only the
+    images and titles change), panels scaled to 8-bit grey at the cutout's 0.5/99.5 % and
+    embedded unresampled (``interpolation="none"``: the PDF holds the cutout's own pixels)."""
 
-    from neloura.core.limits import percentile_limits
+    def __init__(self, pdf: Any) -> None:
+        self.pdf = pdf
+        self.figures: dict[int, tuple[Any, list[Any], list[Any], Any]] = {}
 
-    n = max(1, len(panels))
-    fig, axes = plt.subplots(1, n, figsize=(2.6 * n, 3.0), squeeze=False)
-    for ax, (name, data) in zip(axes[0], panels, strict=False):
-        finite = data[np.isfinite(data)]
-        lo, hi = percentile_limits(finite, 0.5, 99.5) if finite.size else (0.0, 1.0)
-        ax.imshow(data, origin="lower", cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
-        ax.set_title(name, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    if not panels:
-        axes[0][0].text(0.5, 0.5, "no image covers this source", ha="center", va="center")
-        axes[0][0].set_axis_off()
-    fig.suptitle(f"{source_id}   RA {ra:.6f}  Dec {dec:+.6f}", fontsize=10)
-    pdf.savefig(fig)
-    plt.close(fig)
+    def _figure(self, n: int) -> tuple[Any, list[Any], list[Any], Any]:
+        if n not in self.figures:
+            from matplotlib.figure import Figure
+
+            fig = Figure(figsize=(2.6 * n, 3.0))
+            axes = [fig.add_subplot(1, n, k + 1) for k in range(n)]
+            images = []
+            for ax in axes:
+                ax.set_xticks([])
+                ax.set_yticks([])
+                images.append(ax.imshow(np.zeros((2, 2), np.uint8), cmap="gray", vmin=0, vmax=255, origin="lower",
+                                        interpolation="none"))  # fmt: skip
+            self.figures[n] = (fig, axes, images, fig.suptitle(""))
+        return self.figures[n]
+
+    def page(self, source_id: str, ra: float, dec: float, panels: list[tuple[str, np.ndarray]]) -> None:
+        from neloura.core.limits import percentile_limits
+
+        fig, axes, images, title = self._figure(max(1, len(panels)))
+        for ax, image, (name, data) in zip(axes, images, panels, strict=False):
+            finite = data[np.isfinite(data)]
+            lo, hi = percentile_limits(finite, 0.5, 99.5) if finite.size else (0.0, 1.0)
+            grey = np.nan_to_num(np.clip((data - lo) / (hi - lo) * 255, 0, 255), nan=0).astype(np.uint8)
+            height, width = grey.shape
+            image.set_data(grey)
+            image.set_extent((-0.5, width - 0.5, -0.5, height - 0.5))
+            ax.set_xlim(-0.5, width - 0.5)
+            ax.set_ylim(-0.5, height - 0.5)
+            ax.set_title(name, fontsize=9)
+        if not panels:
+            images[0].set_data(np.zeros((2, 2), np.uint8))
+            axes[0].set_title("no image covers this source", fontsize=9)
+        title.set_text(f"{source_id}   RA {ra:.6f}  Dec {dec:+.6f}")
+        self.pdf.savefig(fig)
 
 
 def batch_task(
@@ -211,9 +234,10 @@ def batch_task(
         from matplotlib.backends.backend_pdf import PdfPages
 
         with PdfPages(pdf_path) as document:
+            pages = _Pages(document)
             for n, (source_id, sra, sdec) in enumerate(sources):
                 if n % 20 == 0:
                     progress(0.9 + 0.1 * n / max(1, len(sources)), f"PDF page {n + 1} of {len(sources)}")
-                _pdf_page(document, str(source_id), sra, sdec, panels[n])
+                pages.page(str(source_id), sra, sdec, panels[n])
         files[pdf_path.name] = str(pdf_path)
     return {"n_sources": len(sources), "n_cutouts": written, "files": files}
