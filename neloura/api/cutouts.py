@@ -127,9 +127,10 @@ def _batch_images(services: Services, body: BatchRequest, ra: np.ndarray, dec: n
     else:
         candidates = []
         root = index.root.resolve()
+        index.refresh()
         for name in body.images:
             relative = services.images.resolve(name.path).relative_to(root).as_posix()
-            footprint = index.find(relative, name.hdu)
+            footprint = index.find(relative, name.hdu, refresh=False)
             if footprint is None:
                 raise InvalidParameter(f"{name.path} HDU {name.hdu} is not an image with a celestial WCS")
             candidates.append(footprint)

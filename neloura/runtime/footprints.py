@@ -148,11 +148,13 @@ class FootprintIndex:
                 out.extend(footprints)
         return out
 
-    def find(self, path: str, hdu: int) -> Footprint | None:
-        for footprint in self.footprints():
-            if footprint.path == path and footprint.hdu == hdu:
-                return footprint
-        return None
+    def find(self, path: str, hdu: int, *, refresh: bool = True) -> Footprint | None:
+        """The footprint of one HDU (``path`` relative to files/), None when it has no celestial WCS."""
+        if refresh:
+            self.refresh()
+        with self._lock:
+            entry = self._entries.get(path)
+        return next((fp for fp in (entry[1] if entry else []) if fp.hdu == hdu), None)
 
     def has_data(self, footprint: Footprint, x_pix: float, y_pix: float) -> bool:
         """True when the pixel holding (x, y) has a finite value (plane 0 of a cube)."""
@@ -197,9 +199,10 @@ def select(
         return index.covering(ra_deg, dec_deg, folder)
     chosen = []
     root = index.root.resolve()
+    index.refresh()
     for path, hdu in images:
         relative = index.images.resolve(path).relative_to(root).as_posix()
-        footprint = index.find(relative, hdu)
+        footprint = index.find(relative, hdu, refresh=False)
         if footprint is None:
             raise InvalidParameter(f"{path} HDU {hdu} is not an image with a celestial WCS")
         x, y, inside = footprint.pixels(np.array([ra_deg]), np.array([dec_deg]))
