@@ -25,6 +25,7 @@ ROUTERS: tuple[str, ...] = (
     "images",
     "tiles",
     "files",
+    "coding",  # before "admin": its /local-coding/{rest} catch-all must not shadow these routes
     "admin",
     "ws",
     "display",
@@ -35,6 +36,9 @@ ROUTERS: tuple[str, ...] = (
     "jobs",
     "detection",
     "completeness",
+    "rgb",
+    "contours",
+    "regions",
     "sky",
     "cutouts",
     "sed",

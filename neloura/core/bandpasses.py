@@ -23,15 +23,19 @@ Sources of the numbers (pivot wavelengths, µm; typed from these published table
 - Spitzer IRAC: IRAC Instrument Handbook, table 4.1 (nominal wavelengths of the four bands).
 
 A FILTER that is not in the table is never guessed: :func:`lookup` returns None and the caller
-asks for the wavelength. Names are matched case-insensitively; HST names carry the detector
-(``WFC3/UVIS`` and ``WFC3/IR`` or ``ACS/WFC``) because the same filter name (F606W, F814W) has
-different pivots on different cameras.
+(the SED) asks for the wavelength. The RGB composites order their channels with :func:`bandpass`,
+which reads the same table but may fall back to the header's own PHOTPLAM or to the nominal
+wavelength in an HST/JWST name (``F814W``: 0.814 µm), good enough to sort colours.
+
+Names are matched case-insensitively; HST names carry the detector (``WFC3/UVIS`` and
+``WFC3/IR`` or ``ACS/WFC``) because the same filter name (F606W, F814W) has different pivots on
+different cameras.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,11 +111,12 @@ _ALIASES = {
     "TWOMASS": "2MASS", "2MASS/2MASS": "2MASS",
 }  # fmt: skip
 _IRAC_BANDS = {"3.6": "I1", "4.5": "I2", "5.8": "I3", "8.0": "I4", "CH1": "I1", "CH2": "I2", "CH3": "I3", "CH4": "I4"}
+_IRAC_BANDS.update({f"IRAC{k}": f"I{k}" for k in range(1, 5)})
 
 
 @dataclass(frozen=True)
-class Bandpass:
-    """One filter: ``instrument`` is a key of :data:`TABLE`; ``pivot_um`` in micrometres."""
+class TableEntry:
+    """One filter of the table: ``instrument`` is a key of :data:`TABLE`; ``pivot_um`` in micrometres."""
 
     instrument: str
     filter: str
@@ -129,35 +134,23 @@ def normalise_filter(name: str) -> str:
     return _IRAC_BANDS.get(text, "KS" if text in ("K_S", "KSHORT") else text)
 
 
-def lookup(instrument: str | None, filter_name: str | None) -> Bandpass | None:
-    """The bandpass of ``filter_name`` on ``instrument`` (None when unknown: never guessed).
+def lookup(instrument: str | None, band_name: str | None) -> TableEntry | None:
+    """The table entry of ``band_name`` on ``instrument`` (None when unknown: never guessed).
 
     Without an instrument, a filter name is accepted only when exactly one instrument of the
     table has it (``F770W`` is MIRI; ``F606W`` is WFC3/UVIS or ACS/WFC and needs the camera).
     """
-    band = normalise_filter(filter_name or "")
+    band = normalise_filter(band_name or "")
     if not band:
         return None
     key = normalise_instrument(instrument or "")
     if key:
         pivot = TABLE.get(key, {}).get(band)
-        return None if pivot is None else Bandpass(key, band, pivot, CITATIONS[key])
+        return None if pivot is None else TableEntry(key, band, pivot, CITATIONS[key])
     owners = [name for name, filters in TABLE.items() if band in filters and band.startswith("F")]
     if len(owners) != 1:
         return None
-    return Bandpass(owners[0], band, TABLE[owners[0]][band], CITATIONS[owners[0]])
-
-
-def _header_filter(header: Mapping[str, Any]) -> str:
-    """FILTER, or HST ACS's FILTER1/FILTER2 pair without the CLEAR wheel positions."""
-    value = str(header.get("FILTER", "") or "").strip()
-    if value and value.upper() not in ("CLEAR", "N/A"):
-        return value
-    for key in ("FILTER1", "FILTER2"):
-        candidate = str(header.get(key, "") or "").strip()
-        if candidate and not candidate.upper().startswith("CLEAR"):
-            return candidate
-    return ""
+    return TableEntry(owners[0], band, TABLE[owners[0]][band], CITATIONS[owners[0]])
 
 
 def header_instrument(header: Mapping[str, Any]) -> str:
@@ -174,9 +167,149 @@ def header_instrument(header: Mapping[str, Any]) -> str:
     return normalise_instrument(instrument) if instrument else ""
 
 
-def from_header(header: Mapping[str, Any]) -> tuple[str, str, Bandpass | None]:
+def from_header(header: Mapping[str, Any]) -> tuple[str, str, TableEntry | None]:
     """(instrument, filter, bandpass or None) named by a FITS header (primary and extension
     cards merged by the caller)."""
     instrument = header_instrument(header)
-    band = _header_filter(header)
+    band = filter_name([header])
     return instrument, band, lookup(instrument, band) if band else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Bands of RGB channels (branch rgb): the same table, with the header's PHOTPLAM and the HST/JWST
+# naming convention as fall-backs for ordering colours by wavelength.
+# ---------------------------------------------------------------------------------------------
+
+_HST_JWST_NAME = re.compile(r"^F(\d{3,4})(W2|W|M|N|LP|X)$")
+_NOT_A_FILTER = re.compile(r"^(CLEAR|OPEN|N/A|NONE|BLOCK|GRISM|GR|PRISM|WLP|WLM|FLAT|MASK)", re.I)
+
+
+@dataclass(frozen=True)
+class Bandpass:
+    """What an image's header says about its band: ``pivot_um`` None when unknown."""
+
+    telescope: str
+    instrument: str
+    filter: str
+    pivot_um: float | None
+    source: str  # "header" (PHOTPLAM), "table", "name" (nominal from the filter name) or ""
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "telescope": self.telescope,
+            "instrument": self.instrument,
+            "filter": self.filter,
+            "pivot_um": self.pivot_um,
+            "pivot_source": self.source,
+        }
+
+
+def _text(headers: Iterable[Mapping[str, Any]], key: str) -> str:
+    for header in headers:
+        value = header.get(key)
+        if value is not None and str(value).strip():
+            return str(value).strip()
+    return ""
+
+
+def _telescope(text: str) -> str:
+    t = text.upper().replace(" ", "")
+    for known in ("JWST", "HST", "SPITZER", "WISE", "SDSS", "2MASS"):
+        if known in t:
+            return known
+    return "PS1" if t.startswith("PS1") or "PAN-STARRS" in t else t
+
+
+def filter_name(headers: Iterable[Mapping[str, Any]]) -> str:
+    """The filter of an image from FILTER/PUPIL/FILTER1/FILTER2/FILTNAM1/BAND (first header wins per key).
+
+    NIRCam narrow and medium bands sit in the pupil wheel (``PUPIL=F405N`` behind ``FILTER=F444W``):
+    a filter-like PUPIL is the band. ACS names two wheels; the one not ``CLEAR*`` is the band.
+    """
+    headers = list(headers)
+    pupil = _text(headers, "PUPIL").upper()
+    if _HST_JWST_NAME.match(pupil):
+        return pupil
+    for key in ("FILTER", "FILTER1", "FILTER2", "FILTNAM1", "BAND"):
+        value = _text(headers, key)
+        if value and not _NOT_A_FILTER.match(value):
+            return value
+    return ""
+
+
+def bandpass(headers: Iterable[Mapping[str, Any]]) -> Bandpass:
+    """The band of an image from its headers (e.g. ``[extension header, primary header]``)."""
+    headers = list(headers)
+    telescope = _telescope(_text(headers, "TELESCOP"))
+    instrument = _text(headers, "INSTRUME").upper().replace(" ", "")
+    name = filter_name(headers)
+    photplam = _text(headers, "PHOTPLAM")
+    try:
+        if photplam and float(photplam) > 0:
+            return Bandpass(telescope, instrument, name, round(float(photplam) / 1e4, 5), "header")
+    except ValueError:
+        pass
+    pivot = pivot_um(name, telescope, instrument)
+    if pivot is not None:
+        return Bandpass(telescope, instrument, name, pivot, "table")
+    nominal = nominal_um(name, telescope)
+    return Bandpass(telescope, instrument, name, nominal, "name" if nominal is not None else "")
+
+
+_BY_TELESCOPE = {"PS1": ("PS1",), "WISE": ("WISE",), "SPITZER": ("IRAC",), "SDSS": ("SDSS",), "2MASS": ("2MASS",)}
+_BY_INSTRUMENT = {"WFC3": ("WFC3/UVIS", "WFC3/IR"), "ACS": ("ACS/WFC",), "NIRCAM": ("NIRCAM",), "MIRI": ("MIRI",)}
+
+
+def pivot_um(name: str, telescope: str = "", instrument: str = "") -> float | None:
+    """Pivot wavelength (microns) of a filter from :data:`TABLE`, None when not listed. Without
+    a known telescope or instrument, ``ugriz`` are SDSS, ``UBVRI`` Johnson-Cousins, ``J H K Ks`` 2MASS."""
+    if not name:
+        return None
+    ground = ("SDSS",) if name in set("ugriz") else ("JOHNSON",) if name in set("UBVRI") else ("2MASS",)
+    keys = _BY_INSTRUMENT.get(instrument.upper()) or _BY_TELESCOPE.get(telescope.upper())
+    if keys is None:
+        keys = () if telescope.upper() in ("HST", "JWST") else ground
+    band = normalise_filter("KS" if name.upper() == "K" else name)
+    for key in keys:
+        pivot = TABLE.get(key, {}).get(band)
+        if pivot is not None:
+            return pivot
+    return None
+
+
+def nominal_um(name: str, telescope: str = "") -> float | None:
+    """HST/JWST naming: ``F814W`` is 814 nm on HST, ``F444W`` 4.44 µm and ``F2100W`` 21 µm on JWST."""
+    match = _HST_JWST_NAME.match(name.upper())
+    if match is None:
+        return None
+    number = int(match.group(1))
+    return number / 100.0 if telescope == "JWST" else number / 1000.0
+
+
+def preset_colors(n: int) -> list[str]:
+    """Default hex colours of ``n`` channels ordered longest wavelength first: red ... blue
+    (2 channels: red and cyan, so that equal channels add to white)."""
+    if n <= 0:
+        return []
+    if n == 1:
+        return ["#ffffff"]
+    if n == 2:
+        return ["#ff0000", "#00ffff"]
+    return [_hue_hex(240.0 * i / (n - 1)) for i in range(n)]
+
+
+def _hue_hex(hue_deg: float) -> str:
+    """Fully saturated colour of a hue (0 red, 120 green, 240 blue)."""
+    h = (hue_deg % 360.0) / 60.0
+    x = 1.0 - abs(h % 2.0 - 1.0)
+    rgb = [(1, x, 0), (x, 1, 0), (0, 1, x), (0, x, 1), (x, 0, 1), (1, 0, x)][int(h) % 6]
+    return "#" + "".join(f"{round(c * 255):02x}" for c in rgb)
+
+
+def order_by_wavelength(bands: list[Bandpass]) -> list[int]:
+    """Indices of ``bands`` from the longest pivot to the shortest; unknown pivots keep their
+    relative order after the known ones."""
+    known = [i for i, b in enumerate(bands) if b.pivot_um is not None]
+    unknown = [i for i, b in enumerate(bands) if b.pivot_um is None]
+    known.sort(key=lambda i: -float(bands[i].pivot_um or 0.0))
+    return known + unknown

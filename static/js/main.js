@@ -26,6 +26,9 @@ const FEATURES = [
   'crossmatch',
   'catalog-table',
   'detection', 'completeness',
+  'coding',
+  'rgb', 'contours',
+  'regions',
   'sed', 'figures',
 ];
 

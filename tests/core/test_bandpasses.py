@@ -1,6 +1,21 @@
+"""The bandpass table: lookups by (instrument, filter) for the SED (never guessed), citations;
+bands from header keywords (never file names), pivot ordering (longest red), preset colours (RGB)."""
+
 from __future__ import annotations
 
-from neloura.core.bandpasses import CITATIONS, TABLE, from_header, lookup
+import pytest
+
+from neloura.core.bandpasses import (
+    CITATIONS,
+    TABLE,
+    bandpass,
+    filter_name,
+    from_header,
+    lookup,
+    nominal_um,
+    order_by_wavelength,
+    preset_colors,
+)
 
 
 def test_every_instrument_is_cited() -> None:
@@ -28,3 +43,53 @@ def test_from_header_reads_hst_detector_and_acs_filter_wheels() -> None:
     )
     assert (instrument, band, found.pivot_um if found else None) == ("ACS/WFC", "F814W", 0.8045)
     assert from_header({"INSTRUME": "NIRCAM", "FILTER": "F999Z"})[2] is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "filt", "pivot"),
+    [
+        ([{"TELESCOP": "HST", "INSTRUME": "WFC3", "FILTER": "F814W"}], "F814W", 0.8039),
+        ([{}, {"TELESCOP": "HST", "INSTRUME": "ACS", "FILTER1": "CLEAR1L", "FILTER2": "F814W"}], "F814W", 0.8045),
+        ([{"TELESCOP": "JWST", "INSTRUME": "NIRCAM", "FILTER": "F444W", "PUPIL": "CLEAR"}], "F444W", 4.421),
+        ([{"TELESCOP": "JWST", "INSTRUME": "NIRCAM", "FILTER": "F444W", "PUPIL": "F405N"}], "F405N", 4.055),
+        ([{"TELESCOP": "JWST", "INSTRUME": "MIRI", "FILTER": "F2100W"}], "F2100W", 20.795),
+        ([{"TELESCOP": "SDSS 2.5m", "FILTER": "r"}], "r", 0.6176),
+    ],
+)
+def test_bands_come_from_header_keywords(headers: list[dict], filt: str, pivot: float) -> None:
+    band = bandpass(headers)
+    assert band.filter == filt and band.pivot_um == pytest.approx(pivot) and band.source == "table"
+
+
+def test_photplam_wins_and_unknown_names_fall_back_to_the_convention() -> None:
+    assert bandpass([{"TELESCOP": "HST", "INSTRUME": "WFC3", "FILTER": "F814W", "PHOTPLAM": 8045.0}]).pivot_um == 0.8045
+    assert bandpass([{"TELESCOP": "JWST", "INSTRUME": "NIRISS", "FILTER": "F356W"}]).pivot_um == pytest.approx(3.56)
+    assert nominal_um("F600LP", "HST") == 0.6
+    unknown = bandpass([{"OBJECT": "M51"}])
+    assert unknown.pivot_um is None and unknown.filter == "" and filter_name([{"FILTER": "CLEAR"}]) == ""
+
+
+@pytest.mark.parametrize(
+    ("telescope", "instrument", "filters"),
+    [
+        ("HST", "WFC3", ["F438W", "F814W", "F555W"]),
+        ("JWST", "NIRCAM", ["F150W", "F444W", "F277W"]),
+        ("JWST", "NIRCAM", ["F300M", "F360M", "F335M"]),
+        ("JWST", "MIRI", ["F770W", "F2100W", "F1130W"]),
+    ],
+)
+def test_presets_order_longest_first(telescope: str, instrument: str, filters: list[str]) -> None:
+    bands = [bandpass([{"TELESCOP": telescope, "INSTRUME": instrument, "FILTER": f}]) for f in filters]
+    ordered = [bands[i].filter for i in order_by_wavelength(bands)]
+    assert ordered == sorted(filters, key=lambda f: -int(f[1:-1]))
+
+
+def test_unknown_bands_keep_their_order_after_known_ones() -> None:
+    bands = [bandpass([{}]), bandpass([{"TELESCOP": "HST", "INSTRUME": "WFC3", "FILTER": "F438W"}]), bandpass([{}])]
+    assert order_by_wavelength(bands) == [1, 0, 2]
+
+
+def test_preset_colours_run_from_red_to_blue() -> None:
+    assert preset_colors(3) == ["#ff0000", "#00ff00", "#0000ff"]
+    assert preset_colors(2) == ["#ff0000", "#00ffff"]
+    assert preset_colors(5) == ["#ff0000", "#ffff00", "#00ff00", "#00ffff", "#0000ff"]

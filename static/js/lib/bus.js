@@ -13,6 +13,7 @@ export const EVENTS = Object.freeze([
   'catalog:loaded', 'catalog:removed', 'catalog:changed', 'catalog:selected',
   'detection:done', 'completeness:done',
   'overlay:show', 'overlay:hide', 'catalog:row-clicked', 'catalog:rows-selected', 'catalog:filter-changed',
+  'regions:changed', 'region:spectrum',
 ]);
 
 const KNOWN = new Set(EVENTS);
