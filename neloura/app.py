@@ -40,6 +40,10 @@ ROUTERS: tuple[str, ...] = (
     "rgb",
     "contours",
     "regions",
+    "sky",
+    "cutouts",
+    "sed",
+    "figures",
 )
 
 

@@ -30,6 +30,7 @@ const FEATURES = [
   'coding',
   'rgb', 'contours',
   'regions',
+  'sed', 'figures',
 ];
 
 async function start() {

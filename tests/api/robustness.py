@@ -306,6 +306,45 @@ ENDPOINTS += (
         image=True,
     ),
 )
+ENDPOINTS += (  # cutouts, SED, figures (issue 10)
+    Endpoint("GET", "/api/sky/covering", query={"ra_deg": 24.174, "dec_deg": 15.784}),
+    Endpoint("GET", "/api/sky/resolve", query={"text": "01:36:41.7 +15:47:01", "frame": "icrs"}),
+    Endpoint(
+        "POST",
+        "/api/cutouts",
+        body={"ra_deg": 24.174, "dec_deg": 15.784, "size_arcsec": 2.0, "images": [{"path": IMAGE, "hdu": 1}]},
+    ),
+    Endpoint(
+        "GET",
+        "/api/cutouts/files/{file}",
+        path_params={"file": "0123456789ab_none.fits"},
+        paths=(("path", "file", "none"),),
+        ok=(404,),
+    ),
+    Endpoint(
+        "POST",
+        "/api/cutouts/batch",
+        body={"catalog": CATALOG, "size_arcsec": 2.0, "filter": "mag_ab < 22", "pdf": False},
+        paths=(("body", "catalog", "catalogs"),),
+    ),
+    Endpoint(
+        "POST",
+        "/api/sed",
+        body={"ra_deg": 24.174, "dec_deg": 15.784, "radius_arcsec": 0.3, "images": [{"path": IMAGE, "hdu": 1}]},
+    ),
+    Endpoint(
+        "POST",
+        "/api/sed/plot",
+        body={"points": [{"filter": "F200W", "wavelength_um": 1.99, "flux_ujy": 10.0}], "format": "csv"},
+    ),
+    Endpoint(
+        "POST",
+        "/api/figures",
+        body={"path": IMAGE, "hdu": 1, "format": "png", "width_in": 4, "height_in": 4, "dpi": 50},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+)
 BY_KEY = {e.key: e for e in ENDPOINTS}
 SKIP_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/ws"}
 
