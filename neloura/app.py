@@ -38,9 +38,14 @@ ROUTERS: tuple[str, ...] = (
     "completeness",
     "plotter",
     "segmentation",
+    "cubes",
     "rgb",
     "contours",
     "regions",
+    "sky",
+    "cutouts",
+    "sed",
+    "figures",
 )
 
 

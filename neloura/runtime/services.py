@@ -15,6 +15,7 @@ from neloura.runtime.cleanup import CleanupWorker
 from neloura.runtime.coding import CodingRunner
 from neloura.runtime.crossmatch import SkyIndexCache
 from neloura.runtime.events import EventBus
+from neloura.runtime.footprints import FootprintIndex
 from neloura.runtime.images import ImageStore
 from neloura.runtime.jobs import JobRegistry
 from neloura.runtime.levels import LevelStore
@@ -53,6 +54,7 @@ class Services:
         )
         self.rgb = RgbStore(settings, self.images, self.jobs)
         self.rgb_render = RgbRenderer(self.tiles.cache)
+        self.footprints = FootprintIndex(settings.files_dir, self.images)
 
     async def start(self) -> None:
         """Start background workers (called once by the app's lifespan)."""

@@ -28,9 +28,11 @@ const FEATURES = [
   'detection', 'completeness',
   'plotter',
   'segmentation',
+  'cubes',
   'coding',
   'rgb', 'contours',
   'regions',
+  'sed', 'figures',
 ];
 
 async function start() {

@@ -301,6 +301,77 @@ ENDPOINTS += (
         )
     ),
 )
+CUBE = "demo/cube.fits"
+CUBE_Q = {"path": CUBE, "hdu": 0}
+ENDPOINTS += (
+    Endpoint("GET", "/api/cubes/axis", query={**CUBE_Q, "unit": "km/s"}, paths=FILE_PATH, image=True),
+    Endpoint("GET", "/api/cubes/spectrum", query={**CUBE_Q, "x": 10, "y": 12}, paths=FILE_PATH, image=True),
+    Endpoint(
+        "GET",
+        "/api/cubes/spectrum/export",
+        query={**CUBE_Q, "region": "image; circle(100,100,5)", "format": "fits"},
+        paths=FILE_PATH,
+        image=True,
+    ),
+    Endpoint("GET", "/api/cubes/limits", query=CUBE_Q, paths=FILE_PATH, image=True),
+    Endpoint("GET", "/api/cubes/channels", query={**CUBE_Q, "count": 2}, paths=FILE_PATH, image=True),
+    Endpoint(
+        "POST", "/api/cubes/moment", body={"path": CUBE, "order": 0}, paths=(("body", "path", "files"),), image=True
+    ),
+    Endpoint(
+        "POST",
+        "/api/cubes/smooth",
+        body={"path": CUBE, "kernel": "rebin", "width_channels": 2},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+    Endpoint(
+        "POST",
+        "/api/cubes/convolve",
+        body={"path": CUBE, "beam": [3.0, 2.0, 0.0]},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+)
+ENDPOINTS += (  # cutouts, SED, figures (issue 10)
+    Endpoint("GET", "/api/sky/covering", query={"ra_deg": 24.174, "dec_deg": 15.784}),
+    Endpoint("GET", "/api/sky/resolve", query={"text": "01:36:41.7 +15:47:01", "frame": "icrs"}),
+    Endpoint(
+        "POST",
+        "/api/cutouts",
+        body={"ra_deg": 24.174, "dec_deg": 15.784, "size_arcsec": 2.0, "images": [{"path": IMAGE, "hdu": 1}]},
+    ),
+    Endpoint(
+        "GET",
+        "/api/cutouts/files/{file}",
+        path_params={"file": "0123456789ab_none.fits"},
+        paths=(("path", "file", "none"),),
+        ok=(404,),
+    ),
+    Endpoint(
+        "POST",
+        "/api/cutouts/batch",
+        body={"catalog": CATALOG, "size_arcsec": 2.0, "filter": "mag_ab < 22", "pdf": False},
+        paths=(("body", "catalog", "catalogs"),),
+    ),
+    Endpoint(
+        "POST",
+        "/api/sed",
+        body={"ra_deg": 24.174, "dec_deg": 15.784, "radius_arcsec": 0.3, "images": [{"path": IMAGE, "hdu": 1}]},
+    ),
+    Endpoint(
+        "POST",
+        "/api/sed/plot",
+        body={"points": [{"filter": "F200W", "wavelength_um": 1.99, "flux_ujy": 10.0}], "format": "csv"},
+    ),
+    Endpoint(
+        "POST",
+        "/api/figures",
+        body={"path": IMAGE, "hdu": 1, "format": "png", "width_in": 4, "height_in": 4, "dpi": 50},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+)
 BY_KEY = {e.key: e for e in ENDPOINTS}
 SKIP_ROUTES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/ws"}
 

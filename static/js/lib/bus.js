@@ -15,6 +15,7 @@ export const EVENTS = Object.freeze([
   'overlay:show', 'overlay:hide', 'catalog:row-clicked', 'catalog:rows-selected', 'catalog:filter-changed',
   'plotter:show', 'plotter:plotted',
   'segmentation:open', 'segmentation:segment',
+  'cubes:axis', 'cubes:spectrum',
   'regions:changed', 'region:spectrum',
 ]);
 
