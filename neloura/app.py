@@ -36,6 +36,8 @@ ROUTERS: tuple[str, ...] = (
     "jobs",
     "detection",
     "completeness",
+    "plotter",
+    "segmentation",
     "cubes",
     "rgb",
     "contours",

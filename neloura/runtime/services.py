@@ -22,6 +22,7 @@ from neloura.runtime.levels import LevelStore
 from neloura.runtime.overlay import OverlayService
 from neloura.runtime.rgb import RgbStore
 from neloura.runtime.rgb_render import RgbRenderer
+from neloura.runtime.segmentation import SegmentationStore
 from neloura.runtime.tiles import TileService
 from neloura.runtime.views import LiveViews
 from neloura.settings import Settings
@@ -41,6 +42,7 @@ class Services:
         self.views = LiveViews()
         self.cleanup = CleanupWorker(settings, self.views, self.events)
         self.jobs = JobRegistry(settings.job_workers, self.events)
+        self.segmentation = SegmentationStore(self.catalogs)
         self.coding = CodingRunner(
             self.events,
             uploads_dir=settings.uploads_dir,

@@ -26,6 +26,8 @@ const FEATURES = [
   'crossmatch',
   'catalog-table',
   'detection', 'completeness',
+  'plotter',
+  'segmentation',
   'cubes',
   'coding',
   'rgb', 'contours',

@@ -56,6 +56,8 @@ class Endpoint:
 IMG_Q = {"path": IMAGE, "hdu": 1}
 FILE_PATH = (("query", "path", "files"),)
 CAT_NAME = (("query", "name", "catalogs"),)
+SEG_Q = {**IMG_Q, "seg": IMAGE, "seg_hdu": 3}
+SEG_PATHS = (*FILE_PATH, ("query", "seg", "files"))
 
 REGION_BODY = {"path": IMAGE, "hdu": 1, "regions": "image\ncircle(100,120,12)\n"}
 REGION_PATHS = (("body", "path", "files"),)
@@ -272,6 +274,31 @@ ENDPOINTS += (
         body={"path": IMAGE, "hdu": 1, "sigma_levels": [3, 10]},
         paths=(("body", "path", "files"),),
         image=True,
+    ),
+)
+# plotter and segmentation
+ENDPOINTS += (
+    Endpoint(
+        "GET",
+        "/api/plotter/data",
+        query={"name": CATALOG, "x": "mag_ab", "y": "-2.5*log10(flux_ujy) + 23.9", "color": "dec"},
+        paths=CAT_NAME,
+    ),
+    Endpoint(
+        "POST",
+        "/api/plotter/export",
+        body={"name": CATALOG, "rows": [0, 2], "format": "csv"},
+        paths=(("body", "name", "catalogs"),),
+    ),
+    # the demo's DQ extension (0 on the footprint, 1 outside) is an integer map on the same grid
+    *(
+        Endpoint("GET", f"/api/segmentation/{route}", query={**SEG_Q, **extra}, paths=paths, image=True)
+        for route, extra, paths in (
+            ("info", {}, SEG_PATHS),
+            ("label", {"x": 3, "y": 4}, SEG_PATHS),
+            ("segment", {"label": 1, "catalog": CATALOG}, (*SEG_PATHS, ("query", "catalog", "catalogs"))),
+            ("render.png", {"x0": -0.5, "y0": -0.5, "x1": 255.5, "y1": 255.5, "width": 64, "height": 64}, SEG_PATHS),
+        )
     ),
 )
 CUBE = "demo/cube.fits"
