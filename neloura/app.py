@@ -26,6 +26,7 @@ ROUTERS: tuple[str, ...] = (
     "images",
     "tiles",
     "files",
+    "coding",  # before "admin": its /local-coding/{rest} catch-all must not shadow these routes
     "admin",
     "ws",
     "display",
@@ -37,9 +38,16 @@ ROUTERS: tuple[str, ...] = (
     "detection",
     "completeness",
     "docs",
+    "plotter",
+    "segmentation",
+    "cubes",
     "rgb",
     "contours",
     "regions",
+    "sky",
+    "cutouts",
+    "sed",
+    "figures",
 )
 
 

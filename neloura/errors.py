@@ -60,6 +60,10 @@ class InvalidFilter(InvalidParameter):
         self.columns = columns or []
 
 
+class NotASegmentationMap(InvalidParameter):
+    """An image opened as a segmentation map holds non-integer or negative values (422)."""
+
+
 class InvalidRegions(InvalidParameter):
     """Region text (DS9 / CRTF) that does not parse; the message names the line and the reason."""
 

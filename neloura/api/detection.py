@@ -40,6 +40,9 @@ class DetectionParams(BaseModel):
     deblend: bool = True
     box_px: Annotated[int, Field(ge=8, le=4096, description="background mesh box in pixels")] = 64
     aperture_radius_px: Annotated[float | None, Field(gt=0, le=500)] = None
+    segmentation: Annotated[
+        bool, Field(description="also write a segmentation map (labels = catalog id) under files/results/segmentation/")
+    ] = False
 
 
 class DetectionRequest(ImageRef, DetectionParams):
@@ -90,6 +93,8 @@ def start_detection(
             "catalogs_root": str(settings.catalogs_dir),
             "job_tag": tag,
             "params": body.model_dump(exclude={"path", "hdu", "plane"}),
+            "segmentation_dir": str(settings.files_dir / "results" / "segmentation"),
+            "files_root": str(settings.files_dir),
         },
         user=user_of(request),
         memory_bytes=job_memory(image.width, image.height),

@@ -19,6 +19,8 @@ _MEDIA = {
     ".json": "application/json",
     ".png": "image/png",
     ".pdf": "application/pdf",
+    ".svg": "image/svg+xml",
+    ".zip": "application/zip",
 }
 
 

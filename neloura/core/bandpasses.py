@@ -1,18 +1,35 @@
-"""Filter pivot wavelengths, and a filter named by an image's header keywords (never its file name).
+"""Pivot wavelengths of common filters, looked up by (instrument, filter) or from a FITS header.
 
-Used to order RGB channels by wavelength (longest red). Values are pivot wavelengths in microns,
-rounded to 4 significant digits, from:
+The pivot wavelength (Tokunaga & Vacca 2005, PASP 117, 421) is the wavelength at which a
+band-averaged flux density converts exactly between f_nu and f_lambda; it depends on the filter
+throughput times the detector response only, so one number per (instrument, filter) is right.
 
-* HST WFC3 UVIS and IR: WFC3 Instrument Handbook, tables 6.2 and 7.2 ("pivot lambda").
-* HST ACS/WFC: ACS Instrument Handbook, table 5.1 ("pivot lambda").
-* JWST NIRCam: JWST User Documentation (JDox), "NIRCam Filters", table 1 ("pivot lambda_p").
-* JWST MIRI: JDox, "MIRI Filters and Dispersers", table 1 (imager "lambda_0"/pivot).
-* Ground and survey filters: the SVO Filter Profile Service (Rodrigo & Solano 2020) "lambda_pivot"
-  of SDSS ugriz, 2MASS JHKs, Pan-STARRS1 grizy, Spitzer IRAC, WISE; Johnson-Cousins UBVRI from
-  Bessell, Castelli & Plez (1998, A&A 333, 231), table A2 (effective wavelengths).
+Sources of the numbers (pivot wavelengths, µm; typed from these published tables):
 
-An image's own pivot keyword (HST ``PHOTPLAM``, in Angstrom) wins over the table; failing both,
-HST/JWST-style names (``F814W``, ``F444W``, ``F2100W``) give their nominal wavelength.
+- JWST NIRCam: JWST User Documentation (JDox), "NIRCam Filters", table of pivot wavelengths
+  (filter + OTE + detector throughput), https://jwst-docs.stsci.edu/jwst-near-infrared-camera/nircam-instrumentation/nircam-filters
+- JWST MIRI: JDox, "MIRI Filters and Dispersers", imaging filter table (λ0 = pivot),
+  https://jwst-docs.stsci.edu/jwst-mid-infrared-instrument/miri-instrumentation/miri-filters-and-dispersers
+- HST WFC3 UVIS and IR: WFC3 Instrument Handbook (Dressel et al., STScI), tables 6.2 and 7.2
+  (pivot wavelength, "PHOTPLAM"), https://hst-docs.stsci.edu/wfc3ihb
+- HST ACS/WFC: ACS Instrument Handbook, table 5.1 and the ACS zero-point tables
+  (Bohlin 2016, AJ 152, 60; "PHOTPLAM"), https://hst-docs.stsci.edu/acsihb
+- SDSS ugriz: Doi et al. 2010, AJ 139, 1628 (2.5 m response functions), as tabulated by the
+  SVO Filter Profile Service (Rodrigo & Solano 2020), http://svo2.cab.inta-csic.es/theory/fps/
+- Johnson-Cousins UBVRI: Bessell & Murphy 2012, PASP 124, 140, table 3 (pivot λ).
+- 2MASS JHKs: Cohen, Wheaton & Megeath 2003, AJ 126, 1090, via the SVO Filter Profile Service.
+- Pan-STARRS1 grizy: Tonry et al. 2012, ApJ 750, 99, via the SVO Filter Profile Service.
+- WISE W1-W4: Wright et al. 2010, AJ 140, 1868 and Jarrett et al. 2011, via the SVO service.
+- Spitzer IRAC: IRAC Instrument Handbook, table 4.1 (nominal wavelengths of the four bands).
+
+A FILTER that is not in the table is never guessed: :func:`lookup` returns None and the caller
+(the SED) asks for the wavelength. The RGB composites order their channels with :func:`bandpass`,
+which reads the same table but may fall back to the header's own PHOTPLAM or to the nominal
+wavelength in an HST/JWST name (``F814W``: 0.814 µm), good enough to sort colours.
+
+Names are matched case-insensitively; HST names carry the detector (``WFC3/UVIS`` and
+``WFC3/IR`` or ``ACS/WFC``) because the same filter name (F606W, F814W) has different pivots on
+different cameras.
 """
 
 from __future__ import annotations
@@ -22,50 +39,146 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-_WFC3_UVIS = {
-    "F225W": 0.2372, "F275W": 0.2710, "F336W": 0.3355, "F390W": 0.3924, "F438W": 0.4326, "F475W": 0.4773,
-    "F555W": 0.5308, "F606W": 0.5889, "F625W": 0.6243, "F775W": 0.7651, "F814W": 0.8039, "F850LP": 0.9176,
-    "F502N": 0.5010, "F656N": 0.6561, "F657N": 0.6567, "F658N": 0.6584, "F673N": 0.6766,
-}  # fmt: skip
-_WFC3_IR = {
-    "F098M": 0.9864, "F105W": 1.055, "F110W": 1.153, "F125W": 1.249, "F127M": 1.274, "F139M": 1.384,
-    "F140W": 1.392, "F153M": 1.532, "F160W": 1.537,
-}  # fmt: skip
-_ACS_WFC = {
-    "F435W": 0.4330, "F475W": 0.4747, "F502N": 0.5022, "F550M": 0.5581, "F555W": 0.5361, "F606W": 0.5922,
-    "F625W": 0.6312, "F658N": 0.6584, "F660N": 0.6599, "F775W": 0.7692, "F814W": 0.8046, "F850LP": 0.9031,
-}  # fmt: skip
+# instrument key -> {filter: pivot wavelength in µm}
 _NIRCAM = {
-    "F070W": 0.7040, "F090W": 0.9020, "F115W": 1.154, "F140M": 1.404, "F150W": 1.501, "F162M": 1.626,
-    "F164N": 1.644, "F150W2": 1.671, "F182M": 1.845, "F187N": 1.874, "F200W": 1.990, "F210M": 2.093,
+    "F070W": 0.704, "F090W": 0.901, "F115W": 1.154, "F140M": 1.404, "F150W": 1.501, "F150W2": 1.671,
+    "F162M": 1.626, "F164N": 1.644, "F182M": 1.845, "F187N": 1.874, "F200W": 1.990, "F210M": 2.093,
     "F212N": 2.120, "F250M": 2.503, "F277W": 2.786, "F300M": 2.996, "F322W2": 3.247, "F323N": 3.237,
     "F335M": 3.365, "F356W": 3.563, "F360M": 3.621, "F405N": 4.055, "F410M": 4.092, "F430M": 4.280,
     "F444W": 4.421, "F460M": 4.624, "F466N": 4.654, "F470N": 4.707, "F480M": 4.834,
 }  # fmt: skip
 _MIRI = {
-    "F560W": 5.635, "F770W": 7.639, "F1000W": 9.953, "F1130W": 11.31, "F1280W": 12.81, "F1500W": 15.06,
-    "F1800W": 17.98, "F2100W": 20.80, "F2550W": 25.36,
+    "F560W": 5.635, "F770W": 7.639, "F1000W": 9.953, "F1130W": 11.309, "F1280W": 12.810,
+    "F1500W": 15.064, "F1800W": 17.984, "F2100W": 20.795, "F2550W": 25.365,
+    "F1065C": 10.575, "F1140C": 11.303, "F1550C": 15.516, "F2300C": 22.644,
+}  # fmt: skip
+_WFC3_UVIS = {
+    "F200LP": 0.4972, "F218W": 0.2228, "F225W": 0.2372, "F275W": 0.2710, "F300X": 0.2820,
+    "F336W": 0.3355, "F343N": 0.3435, "F350LP": 0.5874, "F373N": 0.3730, "F390M": 0.3897,
+    "F390W": 0.3924, "F395N": 0.3955, "F410M": 0.4109, "F438W": 0.4326, "F467M": 0.4683,
+    "F469N": 0.4688, "F475W": 0.4773, "F475X": 0.4941, "F487N": 0.4871, "F502N": 0.5010,
+    "F547M": 0.5447, "F555W": 0.5308, "F600LP": 0.7468, "F606W": 0.5889, "F621M": 0.6219,
+    "F625W": 0.6242, "F631N": 0.6304, "F645N": 0.6453, "F656N": 0.6561, "F657N": 0.6567,
+    "F658N": 0.6584, "F665N": 0.6656, "F673N": 0.6766, "F680N": 0.6877, "F689M": 0.6876,
+    "F763M": 0.7612, "F775W": 0.7651, "F814W": 0.8039, "F845M": 0.8439, "F850LP": 0.9176,
+    "F953N": 0.9530,
+}  # fmt: skip
+_WFC3_IR = {
+    "F098M": 0.9864, "F105W": 1.0552, "F110W": 1.1534, "F125W": 1.2486, "F126N": 1.2585,
+    "F127M": 1.2740, "F128N": 1.2832, "F130N": 1.3006, "F132N": 1.3188, "F139M": 1.3838,
+    "F140W": 1.3923, "F153M": 1.5322, "F160W": 1.5369, "F164N": 1.6403, "F167N": 1.6642,
+}  # fmt: skip
+_ACS_WFC = {
+    "F435W": 0.4329, "F475W": 0.4747, "F502N": 0.5023, "F550M": 0.5581, "F555W": 0.5361,
+    "F606W": 0.5922, "F625W": 0.6312, "F658N": 0.6584, "F660N": 0.6599, "F775W": 0.7693,
+    "F814W": 0.8045, "F850LP": 0.9033, "F892N": 0.8915,
 }  # fmt: skip
 _GROUND = {
-    "U": 0.3600, "B": 0.4380, "V": 0.5450, "R": 0.6410, "I": 0.7980,
-    "u": 0.3557, "g": 0.4702, "r": 0.6175, "i": 0.7491, "z": 0.8946,
-    "J": 1.239, "H": 1.650, "KS": 2.164, "K": 2.164,
-}  # fmt: skip
-_PANSTARRS = {"g": 0.4849, "r": 0.6201, "i": 0.7535, "z": 0.8674, "y": 0.9628}
-_IRAC = {"IRAC1": 3.551, "IRAC2": 4.496, "IRAC3": 5.724, "IRAC4": 7.884, "CH1": 3.551, "CH2": 4.496}
-_WISE = {"W1": 3.353, "W2": 4.603, "W3": 11.56, "W4": 22.09}
-
-# (telescope, instrument) -> table; None matches any value of that keyword
-PIVOTS_UM: dict[tuple[str | None, str | None], dict[str, float]] = {
-    ("HST", "WFC3"): {**_WFC3_UVIS, **_WFC3_IR},
-    ("HST", "ACS"): _ACS_WFC,
-    ("JWST", "NIRCAM"): _NIRCAM,
-    ("JWST", "MIRI"): _MIRI,
-    ("PS1", None): _PANSTARRS,
-    ("SPITZER", "IRAC"): _IRAC,
-    ("WISE", None): _WISE,
-    (None, None): _GROUND,
+    "SDSS": {"U": 0.3557, "G": 0.4702, "R": 0.6176, "I": 0.7490, "Z": 0.8947},
+    "JOHNSON": {"U": 0.3597, "B": 0.4371, "V": 0.5478, "R": 0.6504, "I": 0.7999},
+    "2MASS": {"J": 1.2393, "H": 1.6495, "KS": 2.1638},
+    "PS1": {"G": 0.4849, "R": 0.6201, "I": 0.7535, "Z": 0.8674, "Y": 0.9628},
+    "WISE": {"W1": 3.3526, "W2": 4.6028, "W3": 11.5608, "W4": 22.0883},
+    "IRAC": {"I1": 3.550, "I2": 4.493, "I3": 5.731, "I4": 7.872},
 }
+
+TABLE: dict[str, dict[str, float]] = {
+    "NIRCAM": _NIRCAM,
+    "MIRI": _MIRI,
+    "WFC3/UVIS": _WFC3_UVIS,
+    "WFC3/IR": _WFC3_IR,
+    "ACS/WFC": _ACS_WFC,
+    **_GROUND,
+}
+CITATIONS: dict[str, str] = {
+    "NIRCAM": "JWST User Documentation, NIRCam Filters (pivot wavelengths)",
+    "MIRI": "JWST User Documentation, MIRI Filters and Dispersers (pivot wavelengths)",
+    "WFC3/UVIS": "WFC3 Instrument Handbook, table 6.2 (UVIS pivot wavelengths)",
+    "WFC3/IR": "WFC3 Instrument Handbook, table 7.2 (IR pivot wavelengths)",
+    "ACS/WFC": "ACS Instrument Handbook, table 5.1; Bohlin 2016, AJ 152, 60",
+    "SDSS": "Doi et al. 2010, AJ 139, 1628 (SVO Filter Profile Service)",
+    "JOHNSON": "Bessell & Murphy 2012, PASP 124, 140, table 3",
+    "2MASS": "Cohen, Wheaton & Megeath 2003, AJ 126, 1090 (SVO Filter Profile Service)",
+    "PS1": "Tonry et al. 2012, ApJ 750, 99 (SVO Filter Profile Service)",
+    "WISE": "Wright et al. 2010, AJ 140, 1868; Jarrett et al. 2011 (SVO Filter Profile Service)",
+    "IRAC": "IRAC Instrument Handbook, table 4.1",
+}
+_ALIASES = {
+    "NRCA": "NIRCAM", "NRCB": "NIRCAM", "JWST/NIRCAM": "NIRCAM", "JWST/MIRI": "MIRI", "MIRIMAGE": "MIRI",
+    "UVIS": "WFC3/UVIS", "IR": "WFC3/IR", "WFC3/UVIS1": "WFC3/UVIS", "WFC3/UVIS2": "WFC3/UVIS",
+    "ACS": "ACS/WFC", "WFC": "ACS/WFC", "HST/ACS": "ACS/WFC", "JOHNSON-COUSINS": "JOHNSON", "COUSINS": "JOHNSON",
+    "BESSELL": "JOHNSON", "PAN-STARRS": "PS1", "PANSTARRS": "PS1", "GPC1": "PS1", "SPITZER/IRAC": "IRAC",
+    "TWOMASS": "2MASS", "2MASS/2MASS": "2MASS",
+}  # fmt: skip
+_IRAC_BANDS = {"3.6": "I1", "4.5": "I2", "5.8": "I3", "8.0": "I4", "CH1": "I1", "CH2": "I2", "CH3": "I3", "CH4": "I4"}
+_IRAC_BANDS.update({f"IRAC{k}": f"I{k}" for k in range(1, 5)})
+
+
+@dataclass(frozen=True)
+class TableEntry:
+    """One filter of the table: ``instrument`` is a key of :data:`TABLE`; ``pivot_um`` in micrometres."""
+
+    instrument: str
+    filter: str
+    pivot_um: float
+    citation: str
+
+
+def normalise_instrument(name: str) -> str:
+    text = re.sub(r"\s+", "", str(name or "")).upper().replace("_", "/")
+    return _ALIASES.get(text, text)
+
+
+def normalise_filter(name: str) -> str:
+    text = re.sub(r"\s+", "", str(name or "")).upper()
+    return _IRAC_BANDS.get(text, "KS" if text in ("K_S", "KSHORT") else text)
+
+
+def lookup(instrument: str | None, band_name: str | None) -> TableEntry | None:
+    """The table entry of ``band_name`` on ``instrument`` (None when unknown: never guessed).
+
+    Without an instrument, a filter name is accepted only when exactly one instrument of the
+    table has it (``F770W`` is MIRI; ``F606W`` is WFC3/UVIS or ACS/WFC and needs the camera).
+    """
+    band = normalise_filter(band_name or "")
+    if not band:
+        return None
+    key = normalise_instrument(instrument or "")
+    if key:
+        pivot = TABLE.get(key, {}).get(band)
+        return None if pivot is None else TableEntry(key, band, pivot, CITATIONS[key])
+    owners = [name for name, filters in TABLE.items() if band in filters and band.startswith("F")]
+    if len(owners) != 1:
+        return None
+    return TableEntry(owners[0], band, TABLE[owners[0]][band], CITATIONS[owners[0]])
+
+
+def header_instrument(header: Mapping[str, Any]) -> str:
+    """The table key of a header's instrument (``WFC3/IR`` from INSTRUME=WFC3, DETECTOR=IR), or
+    the INSTRUME text itself when the table does not know it."""
+    instrument = str(header.get("INSTRUME", "") or "").strip().upper()
+    detector = str(header.get("DETECTOR", "") or "").strip().upper()
+    if instrument == "WFC3" and detector in ("UVIS", "IR"):
+        return f"WFC3/{detector}"
+    if instrument == "ACS" and detector in ("WFC", ""):
+        return "ACS/WFC"
+    if instrument in ("NIRCAM", "MIRI"):
+        return instrument
+    return normalise_instrument(instrument) if instrument else ""
+
+
+def from_header(header: Mapping[str, Any]) -> tuple[str, str, TableEntry | None]:
+    """(instrument, filter, bandpass or None) named by a FITS header (primary and extension
+    cards merged by the caller)."""
+    instrument = header_instrument(header)
+    band = filter_name([header])
+    return instrument, band, lookup(instrument, band) if band else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Bands of RGB channels (branch rgb): the same table, with the header's PHOTPLAM and the HST/JWST
+# naming convention as fall-backs for ordering colours by wavelength.
+# ---------------------------------------------------------------------------------------------
 
 _HST_JWST_NAME = re.compile(r"^F(\d{3,4})(W2|W|M|N|LP|X)$")
 _NOT_A_FILTER = re.compile(r"^(CLEAR|OPEN|N/A|NONE|BLOCK|GRISM|GR|PRISM|WLP|WLM|FLAT|MASK)", re.I)
@@ -101,7 +214,7 @@ def _text(headers: Iterable[Mapping[str, Any]], key: str) -> str:
 
 def _telescope(text: str) -> str:
     t = text.upper().replace(" ", "")
-    for known in ("JWST", "HST", "SPITZER", "WISE"):
+    for known in ("JWST", "HST", "SPITZER", "WISE", "SDSS", "2MASS"):
         if known in t:
             return known
     return "PS1" if t.startswith("PS1") or "PAN-STARRS" in t else t
@@ -143,15 +256,24 @@ def bandpass(headers: Iterable[Mapping[str, Any]]) -> Bandpass:
     return Bandpass(telescope, instrument, name, nominal, "name" if nominal is not None else "")
 
 
+_BY_TELESCOPE = {"PS1": ("PS1",), "WISE": ("WISE",), "SPITZER": ("IRAC",), "SDSS": ("SDSS",), "2MASS": ("2MASS",)}
+_BY_INSTRUMENT = {"WFC3": ("WFC3/UVIS", "WFC3/IR"), "ACS": ("ACS/WFC",), "NIRCAM": ("NIRCAM",), "MIRI": ("MIRI",)}
+
+
 def pivot_um(name: str, telescope: str = "", instrument: str = "") -> float | None:
-    """Pivot wavelength (microns) of a filter from the tables, None when not listed."""
+    """Pivot wavelength (microns) of a filter from :data:`TABLE`, None when not listed. Without
+    a known telescope or instrument, ``ugriz`` are SDSS, ``UBVRI`` Johnson-Cousins, ``J H K Ks`` 2MASS."""
     if not name:
         return None
-    for (tel, inst), table in PIVOTS_UM.items():
-        if (tel is None or tel == telescope) and (inst is None or inst == instrument):
-            for candidate in (name, name.upper()):
-                if candidate in table:
-                    return table[candidate]
+    ground = ("SDSS",) if name in set("ugriz") else ("JOHNSON",) if name in set("UBVRI") else ("2MASS",)
+    keys = _BY_INSTRUMENT.get(instrument.upper()) or _BY_TELESCOPE.get(telescope.upper())
+    if keys is None:
+        keys = () if telescope.upper() in ("HST", "JWST") else ground
+    band = normalise_filter("KS" if name.upper() == "K" else name)
+    for key in keys:
+        pivot = TABLE.get(key, {}).get(band)
+        if pivot is not None:
+            return pivot
     return None
 
 

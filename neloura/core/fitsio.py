@@ -17,6 +17,8 @@ import threading
 import warnings
 import zlib
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +262,29 @@ class FitsImage:
             while len(self._bands) > keep:
                 self._bands.popitem(last=False)
         return values
+
+    @contextmanager
+    def random_access(self) -> Iterator[None]:
+        """Reads inside the block fault in only the pages they touch: the memory map is advised
+        ``MADV_RANDOM`` (no read-ahead) and back to ``MADV_NORMAL`` after. For scattered values
+        (a spectrum: one value per plane, a plane apart), where read-ahead would pull up to a
+        megabyte of file around each value. Does nothing without a memory map."""
+        mapping = _file_map(self._data)
+        advised = False
+        if mapping is not None:
+            try:
+                mapping.madvise(mmap.MADV_RANDOM)
+                advised = True
+            except (OSError, ValueError, AttributeError):
+                pass  # closed meanwhile, or a platform without madvise
+        try:
+            yield
+        finally:
+            if advised:
+                try:
+                    mapping.madvise(mmap.MADV_NORMAL)  # type: ignore[union-attr]
+                except (OSError, ValueError):
+                    pass
 
     @property
     def memory_mapped(self) -> bool:

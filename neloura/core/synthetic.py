@@ -239,3 +239,57 @@ def make_cube(spec: CubeSpec, *, seed: int, noise_sigma: float = 0.002) -> tuple
     if spec.stokes:
         data = data[np.newaxis]
     return data, header
+
+
+def make_cube_hdul(
+    spec: CubeSpec,
+    *,
+    seed: int,
+    per_plane_beams: bool = False,
+    scaled_int16: bool = False,
+    spectral_wcs: bool = True,
+) -> fits.HDUList:
+    """:func:`make_cube` as a FITS file, with the variants real archives hold.
+
+    ``per_plane_beams``: no BMAJ/BMIN in the header but a CASA ``BEAMS`` table (one row per
+    channel, beam growing 20 % across the band, CASAMBM = T). ``scaled_int16``: data stored as
+    int16 with BSCALE/BZERO and BLANK (the first 3x3 pixels of every plane blank). ``spectral_wcs``
+    False: the third axis has no CTYPE (planes are only pixel indices).
+    """
+    data, header = make_cube(spec, seed=seed)
+    nchan = spec.shape[0]
+    hdus: list[fits.PrimaryHDU | fits.BinTableHDU] = []
+    if not spectral_wcs:
+        for key in ("CTYPE3", "CUNIT3", "CRVAL3", "CDELT3", "CRPIX3", "SPECSYS", "RESTFRQ"):
+            header.remove(key, ignore_missing=True)
+    if scaled_int16:
+        finite = data[np.isfinite(data)]
+        zero = float(finite.mean())
+        scale = float(np.abs(finite - zero).max()) / 32000.0
+        raw = np.round((data - zero) / scale).astype(np.int16)
+        raw[..., :3, :3] = -32768
+        primary = fits.PrimaryHDU(raw, header=header)
+        primary.header["BSCALE"], primary.header["BZERO"], primary.header["BLANK"] = scale, zero, -32768
+    else:
+        primary = fits.PrimaryHDU(data, header=header)
+    hdus.append(primary)
+    if per_plane_beams:
+        major = header["BMAJ"] * 3600 * np.linspace(1.0, 1.2, nchan)
+        for key in ("BMAJ", "BMIN", "BPA"):
+            primary.header.remove(key, ignore_missing=True)
+        primary.header["CASAMBM"] = True
+        table = Table(
+            {
+                "BMAJ": major.astype(np.float32),
+                "BMIN": (0.8 * major).astype(np.float32),
+                "BPA": np.linspace(10.0, 20.0, nchan).astype(np.float32),
+                "CHAN": np.arange(nchan, dtype=np.int32),
+                "POL": np.zeros(nchan, dtype=np.int32),
+            }
+        )
+        table["BMAJ"].unit = table["BMIN"].unit = "arcsec"
+        table["BPA"].unit = "deg"
+        beams = fits.BinTableHDU(table, name="BEAMS")
+        beams.header["NCHAN"], beams.header["NPOL"] = nchan, 1
+        hdus.append(beams)
+    return fits.HDUList(hdus)

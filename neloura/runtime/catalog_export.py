@@ -95,6 +95,19 @@ def export_stream(
     return _astropy(batches, infos, fmt, query.names)
 
 
+def export_batches(
+    batches: Iterator[pa.RecordBatch], infos: dict[str, ColumnInfo], fmt: str, names: list[str]
+) -> Iterator[bytes]:
+    """Bytes of ``batches`` (columns ``names``) in ``fmt``, with the units, UCDs and descriptions of ``infos``."""
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidParameter(f"format: {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
+    if fmt == "csv":
+        return _csv(batches)
+    if fmt == "parquet":
+        return _parquet(batches, infos)
+    return _astropy(batches, infos, fmt, names)
+
+
 def _csv(batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
     sink = _Sink()
     writer: pacsv.CSVWriter | None = None

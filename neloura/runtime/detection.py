@@ -87,8 +87,12 @@ def detection_task(
     catalogs_root: str,
     job_tag: str,
     params: dict[str, Any],
+    segmentation_dir: str | None = None,
+    files_root: str | None = None,
 ) -> dict[str, Any]:
-    """Job body: detect sources on one plane and save the catalog (FITS + CSV)."""
+    """Job body: detect sources on one plane and save the catalog (FITS + CSV); with
+    ``params["segmentation"]``, also the segmentation map (labels = the catalog's ``id``) under
+    ``segmentation_dir`` (inside ``files_root``, so that the viewer opens it as an overlay)."""
     path = Path(image_path)
     data, context = read_plane(image_path, hdu, plane, progress)
     options = {k: v for k, v in params.items() if k in DETECTION_OPTIONS and v is not None}
@@ -102,7 +106,7 @@ def detection_task(
     files = write_table(table, Path(out_dir) / name)
     catalog = str((Path(out_dir) / f"{name}.fits").relative_to(catalogs_root).as_posix())
     flux_unit = str(table.meta.get("flux_unit", ""))
-    return {
+    result: dict[str, Any] = {
         "catalog": catalog,
         "n_sources": len(table),
         "flux_unit": flux_unit,
@@ -110,6 +114,45 @@ def detection_task(
         "background_rms": table.meta.get("background_rms_median"),
         "files": files,
     }
+    if params.get("segmentation") and segmentation_dir and files_root:
+        progress(0.97, "writing the segmentation map")
+        segm = write_segmentation(data, table, context, Path(segmentation_dir) / f"{name}_segm.fits", params)
+        result["segmentation"] = segm.relative_to(files_root).as_posix()
+        files[segm.name] = str(segm)
+    return result
+
+
+def write_segmentation(
+    data: np.ndarray, table: Table, context: dict[str, Any], out: Path, params: dict[str, Any]
+) -> Path:
+    """The detection's segmentation map (:func:`neloura.core.segmentation.detection_segments`,
+    labels = ``id``) as an int32 FITS image with the image's celestial WCS, written atomically."""
+    from astropy.io import fits
+
+    from neloura.core.background import estimate_background
+    from neloura.core.segmentation import detection_segments
+
+    bg = estimate_background(data, int(params.get("box_px") or 64))
+    labels = detection_segments(
+        data,
+        np.asarray(table["x_pix"] if len(table) else [], dtype=np.float64),
+        np.asarray(table["y_pix"] if len(table) else [], dtype=np.float64),
+        np.asarray(table["id"] if len(table) else [], dtype=np.int64),
+        sky=bg.blocks(bg.sky),
+        rms=np.maximum(bg.blocks(bg.rms), 0.1 * bg.global_rms),
+        fwhm_px=float(params.get("fwhm_px") or 3.0),
+        threshold_sigma=min(2.0, float(params.get("threshold_sigma") or 2.0)),
+        min_pixels=max(3, int(params.get("min_area_px") or 1)),
+    )
+    wcs = context["wcs"]
+    header = wcs.wcs.celestial.to_header(relax=True) if wcs.has_celestial and wcs.wcs is not None else fits.Header()
+    header["EXTNAME"] = "SEGM"
+    header["COMMENT"] = "neloura detection segmentation map: label = catalog id, 0 = no source"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(f".{out.name}.part")
+    fits.PrimaryHDU(labels, header).writeto(part, overwrite=True)
+    part.replace(out)
+    return out
 
 
 def photometry_at(

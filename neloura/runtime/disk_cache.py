@@ -1,11 +1,11 @@
-"""Pruning of the on-disk caches under ``settings.cache_dir``: block-mean levels (``levels/``) and
-converted catalogs (``catalogs/``).
+"""Pruning of the on-disk caches under ``settings.cache_dir``: block-mean levels (``levels/``),
+converted catalogs (``catalogs/``) and RGB composites (``rgb/``).
 
 Every cache entry records the source file version it was made from (a *stamp*: resolved path,
 size, modification time). :func:`prune` removes entries whose source changed or vanished, builds
 abandoned half-way, and then, while the caches together exceed the disk budget, the entries used
 least recently (an entry's use time is refreshed by :func:`touch` when it is loaded). It only
-ever deletes inside ``levels/`` and ``catalogs/`` of the cache folder, never a source file.
+ever deletes inside ``levels/``, ``catalogs/`` and ``rgb/`` of the cache folder, never a source file.
 Memory-mapped entries may be deleted while mapped: on POSIX the mapping stays valid until closed.
 """
 
@@ -99,10 +99,34 @@ def _catalog_entries(folder: Path) -> Iterator[Entry]:
         yield Entry((tmp,), _size(tmp), tmp.stat().st_mtime, None)
 
 
+def _channels_current(meta: dict[str, Any] | None) -> bool:
+    """True when every channel file of a composite's ``meta.json`` is the version it was built from."""
+    try:
+        for channel in (meta or {})["channels"]:
+            st = Path(str(channel["file"])).stat()
+            if [st.st_mtime_ns, st.st_size] != list(channel["version"]):
+                return False
+        return True
+    except (KeyError, TypeError, ValueError, OSError):
+        return False
+
+
+def _rgb_entries(folder: Path) -> Iterator[Entry]:
+    for entry in folder.iterdir():
+        if not entry.is_dir() or entry.is_symlink():
+            continue
+        complete = entry / "complete"  # written last by the build
+        if complete.is_file():
+            current = _channels_current(_read_stamp(entry / "meta.json"))
+            yield Entry((entry,), _size(entry), complete.stat().st_mtime, current)
+        else:
+            yield Entry((entry,), _size(entry), entry.stat().st_mtime, None)
+
+
 def entries(cache_dir: Path) -> list[Entry]:
-    """Every entry of the level and catalog caches under ``cache_dir``."""
+    """Every entry of the level, catalog and composite caches under ``cache_dir``."""
     found: list[Entry] = []
-    for name, lister in (("levels", _level_entries), ("catalogs", _catalog_entries)):
+    for name, lister in (("levels", _level_entries), ("catalogs", _catalog_entries), ("rgb", _rgb_entries)):
         folder = cache_dir / name
         if folder.is_dir() and not folder.is_symlink():
             try:

@@ -27,6 +27,7 @@ from neloura.core.rgb import MAX_CHANNELS, MIN_CHANNELS
 from neloura.core.rgb_reproject import METHODS, ChannelGrid, check_overlap, choose_reference, plan_mode
 from neloura.core.tiles import Pyramid
 from neloura.errors import Conflict, InvalidParameter, NotFound, RgbNotFound
+from neloura.runtime.disk_cache import touch
 from neloura.runtime.images import ImageStore
 from neloura.runtime.jobs import Job, JobRegistry
 from neloura.runtime.rgb_build import build_composite
@@ -305,6 +306,7 @@ class RgbStore:
         if not (folder / "complete").is_file():
             self.meta(cid)  # 404 when unknown
             raise Conflict(f"composite {cid} is not built (yet): see GET /api/rgb/{cid}")
+        touch(folder / "complete")  # recently used: the disk budget prunes others first
         composite = load_composite(folder)
         with self._lock:
             self._loaded[cid] = composite

@@ -14,14 +14,17 @@ from neloura.core.demo import write_demo
 from neloura.runtime.bounded import BoundedRunner
 from neloura.runtime.catalogs import CatalogStore
 from neloura.runtime.cleanup import CleanupWorker
+from neloura.runtime.coding import CodingRunner
 from neloura.runtime.crossmatch import SkyIndexCache
 from neloura.runtime.events import EventBus
+from neloura.runtime.footprints import FootprintIndex
 from neloura.runtime.images import ImageStore
 from neloura.runtime.jobs import JobRegistry
 from neloura.runtime.levels import LevelStore
 from neloura.runtime.overlay import OverlayService
 from neloura.runtime.rgb import RgbStore
 from neloura.runtime.rgb_render import RgbRenderer
+from neloura.runtime.segmentation import SegmentationStore
 from neloura.runtime.tiles import TileService
 from neloura.runtime.views import LiveViews
 from neloura.settings import Settings
@@ -43,8 +46,19 @@ class Services:
         self.views = LiveViews(settings.upload_hold_hours * 3600.0)
         self.cleanup = CleanupWorker(settings, self.views, self.events, on_removed=self.catalogs.forget)
         self.jobs = JobRegistry(settings.job_workers, self.events)
+        self.segmentation = SegmentationStore(self.catalogs)
+        self.coding = CodingRunner(
+            self.events,
+            uploads_dir=settings.uploads_dir,
+            catalog_uploads_dir=self.catalogs.uploads_dir,
+            files_dir=settings.files_dir,
+            cache_dir=settings.cache_dir,
+            workers=settings.coding_workers,
+            warm=settings.coding_warm if settings.admin else 0,
+        )
         self.rgb = RgbStore(settings, self.images, self.jobs)
         self.rgb_render = RgbRenderer(self.tiles.cache)
+        self.footprints = FootprintIndex(settings.files_dir, self.images)
 
     async def start(self) -> None:
         """Start background workers (called once by the app's lifespan)."""
@@ -57,11 +71,14 @@ class Services:
         self.cleanup.start()
         self.jobs.start()
         threading.Thread(target=self.bounded.warm, name="bounded-warm", daemon=True).start()
+        if self.settings.admin:  # /local-coding/* answers 403 otherwise: no sandbox to keep warm
+            self.coding.start()
 
     async def stop(self) -> None:
         """Stop background workers and release open files."""
         await self.cleanup.stop()
         await asyncio.to_thread(self.jobs.stop)
+        await asyncio.to_thread(self.coding.stop)
         self.levels.close()
         self.images.close()
         self.catalogs.close()

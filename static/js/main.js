@@ -26,8 +26,13 @@ const FEATURES = [
   'crossmatch',
   'catalog-table',
   'detection', 'completeness',
+  'plotter',
+  'segmentation',
+  'cubes',
+  'coding',
   'rgb', 'contours',
   'regions',
+  'sed', 'figures',
 ];
 
 async function start() {

@@ -56,6 +56,8 @@ class Endpoint:
 IMG_Q = {"path": IMAGE, "hdu": 1}
 FILE_PATH = (("query", "path", "files"),)
 CAT_NAME = (("query", "name", "catalogs"),)
+SEG_Q = {**IMG_Q, "seg": IMAGE, "seg_hdu": 3}
+SEG_PATHS = (*FILE_PATH, ("query", "seg", "files"))
 
 REGION_BODY = {"path": IMAGE, "hdu": 1, "regions": "image\ncircle(100,120,12)\n"}
 REGION_PATHS = (("body", "path", "files"),)
@@ -101,6 +103,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             method, "/local-coding/{rest}", path_params={"rest": "run"}, paths=(("path", "rest", "none"),), ok=(403,)
         )
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+    ),
+    # sandboxed Python (admin mode is off here: every route is 403; tests/api/test_coding.py runs them)
+    Endpoint("POST", "/local-coding/run", body={"code": "print(1)", "image": {"path": IMAGE, "hdu": 1}}, ok=(403,)),
+    Endpoint("GET", "/local-coding/runs/{run_id}", path_params={"run_id": "ab12"}, ok=(403,)),
+    Endpoint("DELETE", "/local-coding/runs/{run_id}", path_params={"run_id": "ab12"}, ok=(403,)),
+    Endpoint(
+        "GET", "/local-coding/runs/{run_id}/figures/{index}", path_params={"run_id": "ab12", "index": "0"}, ok=(403,)
     ),
     Endpoint("GET", "/api/images/colormaps"),
     Endpoint(
@@ -263,6 +272,102 @@ ENDPOINTS += (
         "POST",
         "/api/contours/ds9",
         body={"path": IMAGE, "hdu": 1, "sigma_levels": [3, 10]},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+)
+# plotter and segmentation
+ENDPOINTS += (
+    Endpoint(
+        "GET",
+        "/api/plotter/data",
+        query={"name": CATALOG, "x": "mag_ab", "y": "-2.5*log10(flux_ujy) + 23.9", "color": "dec"},
+        paths=CAT_NAME,
+    ),
+    Endpoint(
+        "POST",
+        "/api/plotter/export",
+        body={"name": CATALOG, "rows": [0, 2], "format": "csv"},
+        paths=(("body", "name", "catalogs"),),
+    ),
+    # the demo's DQ extension (0 on the footprint, 1 outside) is an integer map on the same grid
+    *(
+        Endpoint("GET", f"/api/segmentation/{route}", query={**SEG_Q, **extra}, paths=paths, image=True)
+        for route, extra, paths in (
+            ("info", {}, SEG_PATHS),
+            ("label", {"x": 3, "y": 4}, SEG_PATHS),
+            ("segment", {"label": 1, "catalog": CATALOG}, (*SEG_PATHS, ("query", "catalog", "catalogs"))),
+            ("render.png", {"x0": -0.5, "y0": -0.5, "x1": 255.5, "y1": 255.5, "width": 64, "height": 64}, SEG_PATHS),
+        )
+    ),
+)
+CUBE = "demo/cube.fits"
+CUBE_Q = {"path": CUBE, "hdu": 0}
+ENDPOINTS += (
+    Endpoint("GET", "/api/cubes/axis", query={**CUBE_Q, "unit": "km/s"}, paths=FILE_PATH, image=True),
+    Endpoint("GET", "/api/cubes/spectrum", query={**CUBE_Q, "x": 10, "y": 12}, paths=FILE_PATH, image=True),
+    Endpoint(
+        "GET",
+        "/api/cubes/spectrum/export",
+        query={**CUBE_Q, "region": "image; circle(100,100,5)", "format": "fits"},
+        paths=FILE_PATH,
+        image=True,
+    ),
+    Endpoint("GET", "/api/cubes/limits", query=CUBE_Q, paths=FILE_PATH, image=True),
+    Endpoint("GET", "/api/cubes/channels", query={**CUBE_Q, "count": 2}, paths=FILE_PATH, image=True),
+    Endpoint(
+        "POST", "/api/cubes/moment", body={"path": CUBE, "order": 0}, paths=(("body", "path", "files"),), image=True
+    ),
+    Endpoint(
+        "POST",
+        "/api/cubes/smooth",
+        body={"path": CUBE, "kernel": "rebin", "width_channels": 2},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+    Endpoint(
+        "POST",
+        "/api/cubes/convolve",
+        body={"path": CUBE, "beam": [3.0, 2.0, 0.0]},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+)
+ENDPOINTS += (  # cutouts, SED, figures (issue 10)
+    Endpoint("GET", "/api/sky/covering", query={"ra_deg": 24.174, "dec_deg": 15.784}),
+    Endpoint("GET", "/api/sky/resolve", query={"text": "01:36:41.7 +15:47:01", "frame": "icrs"}),
+    Endpoint(
+        "POST",
+        "/api/cutouts",
+        body={"ra_deg": 24.174, "dec_deg": 15.784, "size_arcsec": 2.0, "images": [{"path": IMAGE, "hdu": 1}]},
+    ),
+    Endpoint(
+        "GET",
+        "/api/cutouts/files/{file}",
+        path_params={"file": "0123456789ab_none.fits"},
+        paths=(("path", "file", "none"),),
+        ok=(404,),
+    ),
+    Endpoint(
+        "POST",
+        "/api/cutouts/batch",
+        body={"catalog": CATALOG, "size_arcsec": 2.0, "filter": "mag_ab < 22", "pdf": False},
+        paths=(("body", "catalog", "catalogs"),),
+    ),
+    Endpoint(
+        "POST",
+        "/api/sed",
+        body={"ra_deg": 24.174, "dec_deg": 15.784, "radius_arcsec": 0.3, "images": [{"path": IMAGE, "hdu": 1}]},
+    ),
+    Endpoint(
+        "POST",
+        "/api/sed/plot",
+        body={"points": [{"filter": "F200W", "wavelength_um": 1.99, "flux_ujy": 10.0}], "format": "csv"},
+    ),
+    Endpoint(
+        "POST",
+        "/api/figures",
+        body={"path": IMAGE, "hdu": 1, "format": "png", "width_in": 4, "height_in": 4, "dpi": 50},
         paths=(("body", "path", "files"),),
         image=True,
     ),

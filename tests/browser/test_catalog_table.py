@@ -132,7 +132,7 @@ def test_select_rows_emits_and_marker_click_highlights(page: Any, live_server: A
     page.click(".cat-table tbody tr[data-row='3']")
     page.click(".cat-table tbody tr[data-row='5']", modifiers=["Control"])
     events = page.evaluate("() => window.__events['catalog:rows-selected']")
-    assert events[-1] == {"name": "table_test.csv", "rows": [3, 5]}
+    assert events[-1] == {"name": "table_test.csv", "rows": [3, 5], "source": "table"}
     assert page.eval_on_selector_all(".cat-table tr.selected", "els => els.map((e) => e.dataset.row)") == ["3", "5"]
     # a marker click on the image for a row on another page: the table jumps there and highlights it
     page.evaluate("() => window.neloura.ctx.bus.emit('catalog:row-clicked', { name: 'table_test.csv', row: 237 })")

@@ -1,21 +1,59 @@
-"""Bands from header keywords (never file names), pivot ordering (longest red), preset colours."""
+"""The bandpass table: lookups by (instrument, filter) for the SED (never guessed), citations;
+bands from header keywords (never file names), pivot ordering (longest red), preset colours (RGB)."""
 
 from __future__ import annotations
 
 import pytest
 
-from neloura.core.bandpasses import bandpass, filter_name, nominal_um, order_by_wavelength, preset_colors
+from neloura.core.bandpasses import (
+    CITATIONS,
+    TABLE,
+    bandpass,
+    filter_name,
+    from_header,
+    lookup,
+    nominal_um,
+    order_by_wavelength,
+    preset_colors,
+)
+
+
+def test_every_instrument_is_cited() -> None:
+    assert set(TABLE) == set(CITATIONS)
+
+
+def test_lookup_by_instrument_and_filter() -> None:
+    assert lookup("NIRCam", "f444w").pivot_um == 4.421  # type: ignore[union-attr]
+    assert lookup("MIRI", "F770W").pivot_um == 7.639  # type: ignore[union-attr]
+    assert lookup("WFC3/IR", "F160W").pivot_um == 1.5369  # type: ignore[union-attr]
+    assert lookup("2MASS", "Ks").pivot_um == 2.1638  # type: ignore[union-attr]
+
+
+def test_an_unknown_or_ambiguous_filter_is_not_guessed() -> None:
+    assert lookup("NIRCAM", "F999Z") is None
+    assert lookup(None, "F606W") is None  # WFC3/UVIS and ACS/WFC differ
+    assert lookup(None, "F2100W") is not None  # only MIRI has it
+    assert lookup("SOMECAM", "F150W") is None
+
+
+def test_from_header_reads_hst_detector_and_acs_filter_wheels() -> None:
+    assert from_header({"INSTRUME": "WFC3", "DETECTOR": "IR", "FILTER": "F160W"})[2].pivot_um == 1.5369  # type: ignore[union-attr]
+    instrument, band, found = from_header(
+        {"INSTRUME": "ACS", "DETECTOR": "WFC", "FILTER1": "CLEAR1L", "FILTER2": "F814W"}
+    )
+    assert (instrument, band, found.pivot_um if found else None) == ("ACS/WFC", "F814W", 0.8045)
+    assert from_header({"INSTRUME": "NIRCAM", "FILTER": "F999Z"})[2] is None
 
 
 @pytest.mark.parametrize(
     ("headers", "filt", "pivot"),
     [
         ([{"TELESCOP": "HST", "INSTRUME": "WFC3", "FILTER": "F814W"}], "F814W", 0.8039),
-        ([{}, {"TELESCOP": "HST", "INSTRUME": "ACS", "FILTER1": "CLEAR1L", "FILTER2": "F814W"}], "F814W", 0.8046),
+        ([{}, {"TELESCOP": "HST", "INSTRUME": "ACS", "FILTER1": "CLEAR1L", "FILTER2": "F814W"}], "F814W", 0.8045),
         ([{"TELESCOP": "JWST", "INSTRUME": "NIRCAM", "FILTER": "F444W", "PUPIL": "CLEAR"}], "F444W", 4.421),
         ([{"TELESCOP": "JWST", "INSTRUME": "NIRCAM", "FILTER": "F444W", "PUPIL": "F405N"}], "F405N", 4.055),
-        ([{"TELESCOP": "JWST", "INSTRUME": "MIRI", "FILTER": "F2100W"}], "F2100W", 20.80),
-        ([{"TELESCOP": "SDSS 2.5m", "FILTER": "r"}], "r", 0.6175),
+        ([{"TELESCOP": "JWST", "INSTRUME": "MIRI", "FILTER": "F2100W"}], "F2100W", 20.795),
+        ([{"TELESCOP": "SDSS 2.5m", "FILTER": "r"}], "r", 0.6176),
     ],
 )
 def test_bands_come_from_header_keywords(headers: list[dict], filt: str, pivot: float) -> None:

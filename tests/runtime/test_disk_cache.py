@@ -133,3 +133,25 @@ def test_the_server_prunes_at_start(cached: Settings) -> None:
         while stale.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not stale.exists()
+
+
+def test_composites_of_changed_channel_files_are_pruned(cached: Settings) -> None:
+    """``.cache/rgb/<id>/`` folders carry their channels' file versions in meta.json: a changed
+    channel file makes the composite stale; an unfinished young build stays."""
+    import json
+
+    source = cached.files_dir / "r.fits"
+    source.write_bytes(b"x" * 10)
+    st = source.stat()
+    rgb = cached.cache_dir / "rgb"
+    for name, version in (("kept", [st.st_mtime_ns, st.st_size]), ("stale", [st.st_mtime_ns, st.st_size + 1])):
+        folder = rgb / name
+        folder.mkdir(parents=True)
+        (folder / "meta.json").write_text(json.dumps({"channels": [{"file": str(source), "version": version}]}))
+        (folder / "complete").write_text("ok")
+    (rgb / "building").mkdir()
+    (rgb / "building" / "meta.json").write_text("{}")
+    assert prune(cached.cache_dir, 1 << 40) == [rgb / "stale"]
+    assert sorted(p.name for p in rgb.iterdir()) == ["building", "kept"]
+    source.unlink()
+    assert prune(cached.cache_dir, 1 << 40) == [rgb / "kept"]

@@ -266,7 +266,7 @@ export function mount(ctx) {
       el('button', { class: 'btn small', disabled: current >= pages, onclick: () => go(pages) }, '»'),
       size,
       el('span', { class: 'muted cat-selected-count' }, st.selected.size ? `${st.selected.size} selected` : ''),
-      st.selected.size ? el('button', { class: 'btn small', onclick: () => { st.selected.clear(); emitSelection(); renderTable(); renderPager(); } }, 'Clear selection') : null,
+      st.selected.size ? el('button', { class: 'btn small', onclick: () => { st.selected.clear(); emitSelection(); renderTable(); renderPager(); } }, 'Clear selection') : '',
     );
   }
 
@@ -293,7 +293,7 @@ export function mount(ctx) {
   }
 
   function emitSelection() {
-    ctx.bus.emit('catalog:rows-selected', { name: st.name, rows: [...st.selected].sort((a, b) => a - b) });
+    ctx.bus.emit('catalog:rows-selected', { name: st.name, rows: [...st.selected].sort((a, b) => a - b), source: 'table' });
   }
 
   function showColumnStats(column) {
@@ -315,6 +315,16 @@ export function mount(ctx) {
     st.dec = decSelect.value;
     saveMapping(st.name, { ra_col: st.ra, dec_col: st.dec });
     ctx.bus.emit('catalog:loaded', { name: st.name, rows: st.info?.rows, ra_col: st.ra, dec_col: st.dec });
+  }
+
+  // a selection made elsewhere (plotter lasso, cross-match, regions): highlight it, show its first row
+  async function onRowsSelected({ name, rows, source }) {
+    if (source === 'table' || name !== st.name || !st.page) return;
+    st.selected = new Set((rows || []).map(Number));
+    const first = st.selected.size ? [...st.selected].reduce((a, b) => Math.min(a, b)) : null;
+    if (first !== null && !dock.hidden && !st.page.index.some((r) => st.selected.has(r))) await load({ around: first });
+    else renderTable();
+    renderPager();
   }
 
   async function onRowClicked({ name, row }) {
@@ -354,6 +364,7 @@ export function mount(ctx) {
   dock.addEventListener('dragleave', () => dock.classList.remove('drop'));
   dock.addEventListener('drop', (e) => { e.preventDefault(); dock.classList.remove('drop'); upload(e.dataTransfer?.files?.[0]); });
   offs.push(ctx.bus.on('catalog:row-clicked', onRowClicked));
+  offs.push(ctx.bus.on('catalog:rows-selected', onRowsSelected));
   offs.push(ctx.bus.on('server:event', (event) => {
     if (!event || !String(event.type || '').startsWith('catalog.')) return;
     if (event.type === 'catalog.progress') ctx.ui.progress(`catalog:${event.name}`, Math.min(event.fraction, 0.99), `converting ${event.name}`);

@@ -2,7 +2,8 @@
 // /ws job events (job:progress), results shown with the overlay feature (overlay:show on the
 // saved catalog), a short table and download links; photometry on click (POST /api/photometry).
 //
-// Bus: listens to job:progress, viewer:click, image:opened; emits overlay:show, detection:done.
+// Bus: listens to job:progress, viewer:click, image:opened; emits overlay:show, detection:done,
+// segmentation:open {seg, catalog} when the job wrote a segmentation map.
 // Server: POST /api/detection, GET /api/jobs/{id}, DELETE /api/jobs/{id}, POST /api/photometry.
 // Everything shown goes through el()/textContent.
 
@@ -29,6 +30,8 @@ export function mount(ctx) {
   const inputs = numberFields(form, PARAMS);
   const deblend = el('input', { type: 'checkbox', name: 'deblend', checked: true });
   form.append(el('label', { class: 'det-check' }, deblend, ' Deblend close peaks (saddle test)'));
+  const segmentation = el('input', { type: 'checkbox', name: 'segmentation', id: 'detection-segmentation' });
+  form.append(el('label', { class: 'det-check', title: 'labels = catalog id; shown over the image when done' }, segmentation, ' Write a segmentation map'));
   const job = jobPanel(ctx, form, { prefix: 'detection', runLabel: 'Detect sources', url: '/api/detection', body: params,
     onEnd: (state) => finished(state) });
   const { bar, status, results } = job;
@@ -54,6 +57,7 @@ export function mount(ctx) {
       renderCrossmatch(r);
     }
     else ctx.ui.notify('This image has no celestial WCS: the catalog is saved but cannot be overlaid by RA/Dec.', 'warning');
+    if (r.segmentation) ctx.bus.emit('segmentation:open', { seg: r.segmentation, catalog: r.catalog, ra_col: r.has_sky ? 'ra_deg' : undefined, dec_col: r.has_sky ? 'dec_deg' : undefined });
     ctx.bus.emit('detection:done', { job_id: state.id, catalog: r.catalog, n_sources: r.n_sources });
   }
 
@@ -118,7 +122,7 @@ export function mount(ctx) {
   }
 
   function params() {
-    const body = { deblend: deblend.checked };
+    const body = { deblend: deblend.checked, segmentation: segmentation.checked || undefined };
     for (const [key] of PARAMS) if (inputs[key].value !== '') body[key] = Number(inputs[key].value);
     return body;
   }

@@ -13,6 +13,9 @@ export const EVENTS = Object.freeze([
   'catalog:loaded', 'catalog:removed', 'catalog:changed', 'catalog:selected',
   'detection:done', 'completeness:done',
   'overlay:show', 'overlay:hide', 'catalog:row-clicked', 'catalog:rows-selected', 'catalog:filter-changed',
+  'plotter:show', 'plotter:plotted',
+  'segmentation:open', 'segmentation:segment',
+  'cubes:axis', 'cubes:spectrum',
   'regions:changed', 'region:spectrum',
 ]);
 

@@ -1,0 +1,114 @@
+"""Segmentation maps as overlays on the open image: open/check, rendered windows, the label under
+a pixel, one segment's properties (photutils SourceCatalog) and the catalog rows on it.
+
+Every route names the image (``path``, ``hdu``, ``plane``) and the map (``seg``, ``seg_hdu``),
+both under files/; the map is put on the image's grid once (nearest-neighbour reprojection when
+the grids differ) and kept. A map that is not integer is refused with a 422.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from neloura.api.deps import PlaneDep, ServicesDep, resolve_hdu
+from neloura.errors import InvalidParameter
+from neloura.runtime.segmentation import SegmentationMap, render_png
+
+router = APIRouter(prefix="/api/segmentation", tags=["segmentation"])
+
+MAX_RENDER = 4096
+FiniteQ = Annotated[float, Query(allow_inf_nan=False, description="0-based pixel coordinate")]
+
+
+@dataclass(frozen=True)
+class SegRef:
+    name: str
+    hdu: int
+    map: SegmentationMap
+
+
+def get_segmentation(
+    services: ServicesDep,
+    plane: PlaneDep,
+    seg: Annotated[str, Query(min_length=1, max_length=4096, description="segmentation map relative to files/")],
+    seg_hdu: Annotated[int | None, Query(ge=0, le=100_000, description="its HDU (default: recommended)")] = None,
+) -> SegRef:
+    """The segmentation map ``seg`` on the grid of the image ``path``/``hdu``."""
+    file = services.images.resolve(seg)
+    index = resolve_hdu(file, seg_hdu)
+    image = services.images.get_resolved(file, index)
+    segmap = services.segmentation.get(plane.ref.image, image, seg)
+    return SegRef(seg, index, segmap)
+
+
+SegDep = Annotated[SegRef, Depends(get_segmentation)]
+
+
+@router.get("/info", summary="Open a segmentation map on an image: its grid, labels, reprojection")
+def info(plane: PlaneDep, seg: SegDep) -> dict[str, Any]:
+    labels = seg.map.labels
+    return {
+        "path": plane.ref.path,
+        "hdu": plane.ref.hdu,
+        "seg": seg.name,
+        "seg_hdu": seg.hdu,
+        "width": int(labels.shape[1]),
+        "height": int(labels.shape[0]),
+        "n_labels": seg.map.n_labels,
+        "max_label": seg.map.max_label,
+        "reprojected": seg.map.reprojected,
+    }
+
+
+@router.get("/render.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
+def render(
+    seg: SegDep,
+    x0: float,
+    y0: float,
+    x1: float,
+    y1: float,
+    width: Annotated[int, Query(ge=1, le=MAX_RENDER)],
+    height: Annotated[int, Query(ge=1, le=MAX_RENDER)],
+    outline: bool = False,
+    selected: Annotated[int | None, Query(ge=0)] = None,
+) -> Response:
+    """The map over the image window [x0, x1] x [y0, y1] (0-based pixel-edge coordinates, y up),
+    sampled nearest-pixel onto width x height: RGBA PNG, a stable colour per label, alpha 0 off
+    segments; ``outline`` draws outlines only; the ``selected`` label is drawn in white."""
+    values = (x0, y0, x1, y1)
+    if not all(abs(v) < 1e9 for v in values) or x1 <= x0 or y1 <= y0:
+        raise InvalidParameter("x0 < x1 and y0 < y1 must be finite pixel coordinates")
+    png = render_png(seg.map, values, (width, height), outline=outline, selected=selected or None)
+    return Response(content=png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/label", summary="The label under a pixel (0 = no segment)")
+def label(seg: SegDep, x: FiniteQ, y: FiniteQ) -> dict[str, Any]:
+    return {"x": x, "y": y, "label": seg.map.label_at(x, y)}
+
+
+@router.get("/segment", summary="One segment's properties (photutils SourceCatalog) and the catalog rows on it")
+def segment(
+    services: ServicesDep,
+    plane: PlaneDep,
+    seg: SegDep,
+    label: Annotated[int | None, Query(ge=1)] = None,
+    x: Annotated[float | None, Query(allow_inf_nan=False)] = None,
+    y: Annotated[float | None, Query(allow_inf_nan=False)] = None,
+    catalog: Annotated[str | None, Query(description="catalog (under catalogs/) to link rows from")] = None,
+    ra_col: str | None = None,
+    dec_col: str | None = None,
+) -> dict[str, Any]:
+    """Give ``label``, or a pixel ``x``, ``y`` (0-based) on the segment; 422 off every segment."""
+    if label is None:
+        if x is None or y is None:
+            raise InvalidParameter("give a label, or x and y")
+        label = seg.map.label_at(x, y)
+        if label == 0:
+            raise InvalidParameter(f"no segment at x={x:g}, y={y:g}")
+    return services.segmentation.properties(
+        plane.ref.image, plane.index, seg.map, label, catalog=catalog or None, ra_col=ra_col, dec_col=dec_col
+    )

@@ -1,0 +1,309 @@
+// Plotter: scatter, histogram and 2-D density of catalog columns or filter-language expressions,
+// drawn by plotly.js (WebGL scattergl, histogram, histogram2d; log axes, colorbars), loaded on
+// first use from /vendor/plotly.js-dist-min/. Colour by a column (colorbar), size by a column.
+// Linked through the ONE selection model of the page, the bus event catalog:rows-selected
+// {name, rows, source} (0-based file-order rows): a lasso/box in the plot selects rows (the table
+// and the image overlay follow), a selection made elsewhere highlights the points.
+// Exports the plot as PNG/SVG (Plotly.toImage) and the selection as a catalog (POST /api/plotter/export).
+// Bus: listens to catalog:loaded, catalog:filter-changed, catalog:rows-selected, catalog:row-clicked;
+// emits catalog:rows-selected {source: 'plotter'} and plotter:plotted {name, kind, points}.
+import { decodePlot, indicesOfRows, markerSizes, rowsOfBins, selectPoints } from './plotter-data.js';
+
+const PLOTLY = '/vendor/plotly.js-dist-min/plotly.min.js';
+const DENSITY_ABOVE = 100_000;
+const SELECTED = '#ff3030';
+let plotlyPromise = null;
+
+/** window.Plotly, loading the script once (a classic script: plotly is not an ES module). */
+function loadPlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  plotlyPromise = plotlyPromise || new Promise((resolve, reject) => {
+    const script = document.createElement('script');
+    script.src = PLOTLY;
+    script.onload = () => resolve(window.Plotly);
+    script.onerror = () => { plotlyPromise = null; reject(new Error('plotly.js could not be loaded')); };
+    document.head.append(script);
+  });
+  return plotlyPromise;
+}
+
+export function mount(ctx) {
+  const { el } = ctx.escape;
+  const offs = [];
+  const st = { name: '', filter: '', data: null, kind: 'scatter', spec: null, selected: [], seq: 0, columns: [] };
+
+  // ---- DOM ----
+  const dock = el('section', { class: 'plotter-dock', hidden: true, 'aria-label': 'Plotter' });
+  const catalogSelect = el('select', { class: 'plot-catalog', title: 'Catalog' });
+  const kindSelect = el('select', { class: 'plot-kind', title: 'Plot type' },
+    [['auto', 'auto'], ['scatter', 'scatter'], ['histogram', 'histogram'], ['density', '2-D density']]
+      .map(([v, t]) => el('option', { value: v }, t)));
+  const columnList = el('datalist', { id: 'plot-columns' });
+  const field = (cls, placeholder, title) => el('input', { type: 'text', class: cls, placeholder, title, list: 'plot-columns', spellcheck: 'false' });
+  const xInput = field('plot-x', 'x: column or expression', 'x axis: a column or an expression, e.g. -2.5*log10(flux)+23.9');
+  const yInput = field('plot-y', 'y (empty: histogram)', 'y axis: a column or an expression');
+  const colorInput = field('plot-color', 'colour by…', 'colour by a column or expression (colorbar)');
+  const sizeInput = field('plot-size', 'size by…', 'marker size by a column or expression');
+  const filterInput = el('input', { type: 'text', class: 'plot-filter', placeholder: 'filter, e.g. mag_ab < 24', spellcheck: 'false' });
+  const logX = el('input', { type: 'checkbox', class: 'plot-logx' });
+  const logY = el('input', { type: 'checkbox', class: 'plot-logy' });
+  const status = el('span', { class: 'plot-status muted' });
+  const error = el('div', { class: 'plot-error', hidden: true });
+  const graph = el('div', { class: 'plot-graph' });
+  const exportFormat = el('select', { class: 'plot-export-format', title: 'Selection export format' },
+    ['csv', 'fits', 'votable', 'parquet'].map((f) => el('option', { value: f }, f.toUpperCase())));
+  const form = el('form', { class: 'plot-form', onsubmit: (e) => { e.preventDefault(); plot(); } },
+    catalogSelect, kindSelect, xInput, yInput, colorInput, sizeInput,
+    el('label', { class: 'plot-check' }, logX, 'log x'), el('label', { class: 'plot-check' }, logY, 'log y'),
+    filterInput, el('button', { class: 'btn small primary plot-go', type: 'submit' }, 'Plot'), columnList);
+  const tools = el('div', { class: 'plot-tools' },
+    el('button', { class: 'btn small plot-png', type: 'button', onclick: () => saveImage('png') }, 'PNG'),
+    el('button', { class: 'btn small plot-svg', type: 'button', onclick: () => saveImage('svg') }, 'SVG'),
+    el('span', { class: 'muted' }, 'selection:'), exportFormat,
+    el('button', { class: 'btn small plot-export', type: 'button', onclick: exportSelection }, 'Export'),
+    el('button', { class: 'btn small plot-clear', type: 'button', onclick: () => select([], true) }, 'Clear'),
+    status,
+    el('button', { class: 'btn small plot-close', type: 'button', title: 'Close the plotter', onclick: () => { dock.hidden = true; } }, '×'));
+  dock.append(form, tools, error, graph);
+  document.getElementById('viewer-wrap')?.append(dock);
+  const resize = new ResizeObserver(() => { if (window.Plotly && st.spec) window.Plotly.Plots.resize(graph); });
+  resize.observe(graph);
+
+  // ---- catalogs ----
+  async function refreshList() {
+    try {
+      const body = await ctx.api.get('/api/catalogs');
+      catalogSelect.replaceChildren(el('option', { value: '' }, 'catalog…'),
+        ...body.catalogs.map((c) => el('option', { value: c.name }, c.name)));
+      catalogSelect.value = st.name;
+    } catch (err) {
+      ctx.ui.notify(err.detail || String(err), 'error');
+    }
+  }
+
+  async function useCatalog(name) {
+    if (!name || name === st.name && st.columns.length) return;
+    st.name = name;
+    try {
+      const info = await ctx.api.get('/api/catalogs/columns', { name });
+      st.columns = info.columns.filter((c) => c.kind === 'num' || c.kind === 'bool').map((c) => c.name);
+      columnList.replaceChildren(...st.columns.map((c) => el('option', { value: c })));
+      if (!xInput.value) xInput.value = st.columns[0] || '';
+      if (!yInput.value && st.columns.length > 1) yInput.value = st.columns[1];
+    } catch (err) {
+      ctx.ui.notify(err.detail || String(err), 'error');
+    }
+    if (![...catalogSelect.options].some((o) => o.value === name)) await refreshList();
+    catalogSelect.value = name;
+  }
+
+  // ---- plotting ----
+  async function plot(spec = null) {
+    if (spec) {
+      xInput.value = spec.x || ''; yInput.value = spec.y || ''; colorInput.value = spec.color || ''; sizeInput.value = spec.size || '';
+      kindSelect.value = spec.kind || 'auto'; logX.checked = !!spec.logX; logY.checked = !!spec.logY;
+      if (spec.filter !== undefined) filterInput.value = spec.filter;
+      if (spec.name) await useCatalog(spec.name);
+    }
+    if (!st.name || !xInput.value.trim()) { showError('choose a catalog and an x column or expression'); return; }
+    const want = { name: st.name, x: xInput.value.trim(), y: yInput.value.trim(), color: colorInput.value.trim(),
+      size: sizeInput.value.trim(), filter: filterInput.value.trim() };
+    const seq = ++st.seq;
+    status.textContent = 'loading…';
+    error.hidden = true;
+    let Plotly;
+    let data;
+    try {
+      [Plotly, data] = await Promise.all([loadPlotly(), ctx.api.get('/api/plotter/data', want)
+        .then((blob) => blob.arrayBuffer()).then(decodePlot)]);
+    } catch (err) {
+      if (seq === st.seq) { status.textContent = ''; showError(err.detail || err.message || String(err)); }
+      return;
+    }
+    if (seq !== st.seq) return;
+    let kind = kindSelect.value;
+    if (kind === 'auto') kind = !data.y ? 'histogram' : data.n > DENSITY_ABOVE ? 'density' : 'scatter';
+    if (kind !== 'histogram' && !data.y) { showError('a scatter or density plot needs a y column'); status.textContent = ''; return; }
+    st.data = data;
+    st.kind = kind;
+    st.spec = { ...want, kind, logX: logX.checked, logY: logY.checked };
+    const { traces, layout } = figure(st.spec, data);
+    st.shownSelection = 0;
+    await Plotly.react(graph, traces, layout, { responsive: true, displaylogo: false, scrollZoom: true,
+      modeBarButtonsToRemove: ['toImage'] });
+    if (!graph.dataset.wired) wirePlotly();
+    status.textContent = `${data.n.toLocaleString()} of ${data.catalogRows.toLocaleString()} rows`;
+    dock.dataset.points = String(data.n);
+    applySelection(st.selected);
+    ctx.bus.emit('plotter:plotted', { name: st.name, kind, points: data.n });
+  }
+
+  function figure(spec, data) {
+    const axis = (title, log) => ({ title: { text: title }, type: log ? 'log' : 'linear', gridcolor: '#262e40', zerolinecolor: '#394257' });
+    const layout = {
+      paper_bgcolor: '#131822', plot_bgcolor: '#0b0e14', font: { color: '#d7dde8', size: 11 },
+      margin: { l: 60, r: 20, t: 10, b: 44 }, dragmode: spec.kind === 'histogram' ? 'select' : 'lasso',
+      hovermode: data.n > DENSITY_ABOVE ? false : 'closest', showlegend: false,
+      xaxis: axis(spec.x, spec.logX && spec.kind !== 'histogram'), yaxis: axis(spec.y || 'count', spec.logY),
+    };
+    if (spec.kind === 'histogram') {
+      const x = spec.logX ? Float64Array.from(data.x, (v) => (v > 0 ? Math.log10(v) : NaN)) : data.x;
+      layout.xaxis.title.text = spec.logX ? `log10(${spec.x})` : spec.x;
+      return { layout, traces: [{ type: 'histogram', x, nbinsx: 80, marker: { color: '#5aa9ff' },
+        selected: { marker: { color: SELECTED } }, unselected: { marker: { opacity: 0.45 } } }] };
+    }
+    const marker = { size: spec.size && data.size ? markerSizes(data.size) : data.n > DENSITY_ABOVE ? 2 : 4, color: '#5aa9ff' };
+    if (spec.color && data.color) {
+      Object.assign(marker, { color: data.color, colorscale: 'Viridis', showscale: true,
+        colorbar: { title: { text: spec.color, side: 'right' }, thickness: 12 } });
+    }
+    const scatter = { type: 'scattergl', mode: 'markers', x: data.x, y: data.y, marker,
+      selected: { marker: { color: SELECTED, opacity: 1 } }, unselected: { marker: { opacity: 0.3 } },
+      hovertemplate: `${spec.x}=%{x}<br>${spec.y}=%{y}<extra></extra>` };
+    if (spec.kind === 'scatter') return { layout, traces: [scatter] };
+    // density: counts binned by plotly (histogram2d); the selected points alone are drawn on top
+    layout.xaxis.type = 'linear'; layout.yaxis.type = 'linear';
+    const hx = spec.logX ? Float64Array.from(data.x, (v) => (v > 0 ? Math.log10(v) : NaN)) : data.x;
+    const hy = spec.logY ? Float64Array.from(data.y, (v) => (v > 0 ? Math.log10(v) : NaN)) : data.y;
+    st.hx = hx;
+    st.hy = hy;
+    if (spec.logX) layout.xaxis.title.text = `log10(${spec.x})`;
+    if (spec.logY) layout.yaxis.title.text = `log10(${spec.y})`;
+    const density = { type: 'histogram2d', x: hx, y: hy, nbinsx: 200, nbinsy: 200, colorscale: 'Viridis',
+      zsmooth: false, colorbar: { title: { text: 'count', side: 'right' }, thickness: 12 }, hoverinfo: 'skip' };
+    const points = { type: 'scattergl', mode: 'markers', x: [], y: [], marker: { size: 3, color: SELECTED },
+      hoverinfo: 'skip', selected: { marker: { opacity: 1 } }, unselected: { marker: { opacity: 1 } } };
+    return { layout, traces: [density, points] };
+  }
+
+  // ---- selection: plot -> bus ----
+  function wirePlotly() {
+    graph.dataset.wired = '1';
+    graph.on('plotly_selected', (event) => {
+      if (!event || !st.data || st.clearing) return;
+      const data = st.data;
+      let rows;
+      if (st.kind === 'histogram') {
+        rows = rowsOfBins(event.points, data.rows);
+      } else if (st.kind === 'scatter') {  // plotly's own selection (log axes included), exactly as drawn
+        rows = (event.points || []).filter((p) => p.curveNumber === 0).map((p) => data.rows[p.pointIndex]).sort((a, b) => a - b);
+      } else {
+        const shape = event.lassoPoints ? { lasso: event.lassoPoints } : event.range ? { box: event.range } : null;
+        if (!shape) return;
+        const density = st.kind === 'density';  // there the axes are linear over log10 values
+        const x = density ? st.hx : data.x;
+        const y = density ? st.hy : data.y;
+        const log = density ? {} : { logX: st.spec.logX, logY: st.spec.logY };
+        rows = selectPoints(x, y, shape, log).map((i) => data.rows[i]);
+      }
+      select(rows, false, true);
+    });
+    graph.on('plotly_deselect', () => { if (!st.clearing) select([], false, true); });
+  }
+
+  // fromPlot: plotly has already styled its own lasso selection of a scatter (no second redraw)
+  function select(rows, redraw, fromPlot = false) {
+    st.selected = rows;
+    if (fromPlot && st.kind === 'scatter') {
+      st.shownSelection = rows.length;
+      updateStatus(rows.length);
+    } else {
+      applySelection(rows, { keepShape: !redraw });
+    }
+    ctx.bus.emit('catalog:rows-selected', { name: st.name, rows, source: 'plotter' });
+  }
+
+  function updateStatus(selected) {
+    dock.dataset.selected = String(selected);
+    status.textContent = `${st.data.n.toLocaleString()} of ${st.data.catalogRows.toLocaleString()} rows` +
+      (selected ? ` · ${selected.toLocaleString()} selected` : '');
+  }
+
+  // ---- selection: bus -> plot ----
+  function applySelection(rows, { keepShape = false } = {}) {
+    if (!st.data || !window.Plotly || !graph.data) return;
+    const indices = indicesOfRows(st.data.rows, rows);
+    updateStatus(indices.length);
+    let cleared = Promise.resolve();
+    if (!keepShape && graph.layout?.selections?.length) {  // a selection made elsewhere: drop the lasso shape
+      st.clearing = true;  // plotly announces that as a deselect, which is not the user's
+      cleared = Promise.resolve(window.Plotly.relayout(graph, { selections: [] })).finally(() => { st.clearing = false; });
+    }
+    const shown = st.shownSelection || 0;
+    st.shownSelection = indices.length;
+    if (!shown && !indices.length) return;  // nothing drawn as selected, nothing to draw: no redraw
+    cleared.then(() => {
+      if (st.kind === 'density') {
+        const pick = (a) => Float64Array.from(indices, (i) => a[i]);
+        window.Plotly.restyle(graph, { x: [pick(st.hx)], y: [pick(st.hy)] }, [1]);
+      } else {
+        window.Plotly.restyle(graph, { selectedpoints: [indices.length ? indices : null] }, [0]);
+      }
+    });
+  }
+
+  function onRowsSelected({ name, rows, source }) {
+    if (source === 'plotter' || name !== st.name) return;
+    st.selected = (rows || []).map(Number);
+    applySelection(st.selected);
+  }
+
+  // ---- exports ----
+  async function saveImage(format) {
+    if (!window.Plotly || !st.spec) { ctx.ui.notify('plot something first', 'warning'); return; }
+    const url = await window.Plotly.toImage(graph, { format, width: graph.clientWidth * 2, height: graph.clientHeight * 2 });
+    download(url, `${st.name.replace(/[^A-Za-z0-9._-]+/g, '_')}-plot.${format}`);
+  }
+
+  async function exportSelection() {
+    if (!st.name || !st.selected.length) { ctx.ui.notify('select points first (lasso or box in the plot)', 'warning'); return; }
+    try {
+      const blob = await ctx.api.post('/api/plotter/export', { name: st.name, rows: st.selected, format: exportFormat.value });
+      const url = URL.createObjectURL(blob);
+      const ext = { csv: 'csv', fits: 'fits', votable: 'vot', parquet: 'parquet' }[exportFormat.value];
+      download(url, `${st.name.replace(/\.[^.]+$/, '').replace(/[^A-Za-z0-9._-]+/g, '_')}-selection.${ext}`);
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      ctx.ui.notify(err.detail || String(err), 'error');
+    }
+  }
+
+  function download(url, name) {
+    const a = el('a', { href: url, download: name, hidden: true });
+    document.body.append(a);
+    a.click();
+    a.remove();
+  }
+
+  function showError(text) {
+    error.hidden = false;
+    error.textContent = text;
+  }
+
+  // ---- wiring ----
+  function open(detail = {}) {
+    dock.hidden = false;
+    refreshList();
+    if (detail.name || detail.x) plot(detail);
+    else if (st.name) useCatalog(st.name);
+  }
+  catalogSelect.addEventListener('change', () => { st.columns = []; xInput.value = ''; yInput.value = ''; useCatalog(catalogSelect.value); });
+  offs.push(ctx.bus.on('catalog:loaded', ({ name }) => { if (!st.name || dock.hidden) { st.columns = []; useCatalog(name); } }));
+  offs.push(ctx.bus.on('catalog:filter-changed', ({ name, filter }) => {
+    if (name !== st.name) return;
+    filterInput.value = filter || '';
+    if (st.spec) plot();
+  }));
+  offs.push(ctx.bus.on('catalog:rows-selected', onRowsSelected));
+  offs.push(ctx.bus.on('catalog:row-clicked', ({ name, row }) => onRowsSelected({ name, rows: [row] })));
+  offs.push(ctx.bus.on('plotter:show', open));
+  const removeMenu = ctx.ui.addMenuItem('Catalogs', { label: 'Plotter…', onClick: () => (dock.hidden ? open() : (dock.hidden = true)) });
+
+  return function unmount() {
+    for (const off of offs) off();
+    resize.disconnect();
+    removeMenu();
+    if (window.Plotly && graph.data) window.Plotly.purge(graph);
+    dock.remove();
+  };
+}

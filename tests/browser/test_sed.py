@@ -1,0 +1,111 @@
+"""Cutouts & SED and publication figures in the real page: click a source -> cutout strip ->
+SED plot -> exports; a figure rendered as a job, downloaded and opened (PDF parsed, PNG looked at)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from astropy.io import fits
+from astropy.wcs import WCS
+from PIL import Image
+from pypdf import PdfReader
+
+from tests.browser.helpers import open_view
+from tests.sed_fields import NIRCAM, SOURCES, WFC3, write_band
+
+pytestmark = pytest.mark.browser
+SHOTS = Path("/tmp/neloura-sed-shots")
+
+
+@pytest.fixture(scope="module")
+def field(live_server: Any) -> Path:
+    folder = live_server.files_dir / "sedtest"
+    write_band(folder, NIRCAM, seed=1)
+    write_band(folder, WFC3, seed=2)
+    return folder
+
+
+def _click_source(page: Any, field: Path, source: int) -> None:
+    with fits.open(field / f"{NIRCAM.name}.fits") as hdul:
+        x, y = WCS(hdul[1].header).all_world2pix([SOURCES[source][:2]], 0)[0]
+    page.evaluate(f"() => window.neloura.ctx.viewer.panTo({x}, {y}, 1.5, true)")
+    page.wait_for_timeout(200)
+    screen = page.evaluate(f"() => window.neloura.ctx.viewer.imageToScreen({x}, {y})")
+    box = page.locator("#viewer").bounding_box()
+    page.mouse.click(box["x"] + screen["x"], box["y"] + screen["y"])
+
+
+def test_click_a_source_cutouts_sed_and_exports(page: Any, live_server: Any, field: Path) -> None:
+    SHOTS.mkdir(exist_ok=True)
+    open_view(page, live_server, f"/open/sedtest/{NIRCAM.name}.fits?hdu=1&stretch=asinh&cmap=viridis")
+    page.click("#menubar >> text=Analysis")
+    page.click("#menu-sed-pick")
+    _click_source(page, field, 1)
+    page.wait_for_selector("#sed-modal .sed-panel img")
+    page.wait_for_function("() => document.querySelectorAll('#sed-strip .sed-panel').length === 2")
+    captions = sorted(page.locator("#sed-strip figcaption").all_text_contents())
+    assert captions == ["NIRCAM F150W", "WFC3/IR F160W"]
+    page.wait_for_function("() => document.querySelectorAll('#sed-chart .point').length >= 2", timeout=60_000)
+    page.wait_for_function("() => /2 points/.test(document.getElementById('sed-status').textContent)")
+    points = page.evaluate("() => document.querySelectorAll('#sed-chart .scatterlayer .point').length")
+    assert points == 2
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#sed-strip img')].every((i) => i.complete && i.naturalWidth > 0)"
+    )
+    page.screenshot(path=str(SHOTS / "sed-1600.png"))
+    with page.expect_download() as info:
+        page.click("#sed-export-csv")
+    rows = Path(info.value.path()).read_text().splitlines()
+    assert rows[0].startswith("filter,") and len(rows) == 3
+    flux = [float(r.split(",")[3]) for r in rows[1:]]
+    assert all(abs(f / SOURCES[1][2] - 1) < 0.1 for f in flux)  # no PSF files here: aperture fluxes
+    with page.expect_download() as info:
+        page.click("#sed-export-pdf")
+    assert len(PdfReader(info.value.path()).pages) == 1
+    with page.expect_download() as info:
+        page.click("#sed-export-png")
+    png = Image.open(info.value.path())
+    assert png.size == (1200, 800)
+    png.save(SHOTS / "sed-export.png")
+    page.set_viewport_size({"width": 900, "height": 1000})
+    page.screenshot(path=str(SHOTS / "sed-900.png"))
+
+
+def test_typed_position_outside_every_image(page: Any, live_server: Any, field: Path) -> None:
+    open_view(page, live_server, f"/open/sedtest/{NIRCAM.name}.fits?hdu=1")
+    page.click("#menubar >> text=Analysis")
+    page.click("#menu-sed")
+    page.fill("#sed-position", "10:00:00 -40:00:00")
+    page.click("#sed-go")
+    page.wait_for_function("() => /No image/.test(document.getElementById('sed-status').textContent)")
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "png"])
+def test_publication_figure_downloaded_and_opened(page: Any, live_server: Any, field: Path, fmt: str) -> None:
+    page.set_viewport_size({"width": 900, "height": 900})
+    open_view(page, live_server, f"/open/sedtest/{NIRCAM.name}.fits?hdu=1&stretch=sqrt&cmap=magma")
+    page.click("#menubar >> text=File")
+    page.click("#menu-figure")
+    page.select_option("#fig-format", fmt)
+    page.fill("#fig-width", "6")
+    page.fill("#fig-height", "6")
+    page.fill("#fig-dpi", "120")
+    page.fill("#fig-title", "Test field F150W")
+    page.fill("#fig-distance", "8.5")
+    page.click("#figure-run")
+    page.wait_for_selector("#figure-download", timeout=120_000)
+    page.screenshot(path=str(SHOTS / f"figure-dialog-{fmt}-900.png"))
+    with page.expect_download() as info:
+        page.click("#figure-download")
+    content = Path(info.value.path()).read_bytes()
+    if fmt == "pdf":
+        text = PdfReader(io.BytesIO(content)).pages[0].extract_text()
+        assert "est field F150W" in text and "MJy/sr" in text and "kpc" in text  # pypdf may split "T est" (kerning)
+    else:
+        image = Image.open(io.BytesIO(content))
+        assert image.format == "PNG" and image.size[0] > 500
+        image.save(SHOTS / "figure.png")
+        page.wait_for_function("() => document.getElementById('figure-preview').naturalWidth > 500")
