@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 
 def main() -> None:
@@ -19,6 +20,11 @@ def main() -> None:
 
     overrides = {k: v for k, v in {"root": args.root, "host": args.host, "port": args.port}.items() if v is not None}
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    # our own loggers (cleanup removals, job and parse failures) at INFO beside uvicorn's
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    logging.getLogger("neloura").addHandler(handler)
+    logging.getLogger("neloura").setLevel(logging.INFO)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
 
 

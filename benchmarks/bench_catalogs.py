@@ -146,7 +146,7 @@ def bench_responsive(settings: Settings, path: Path) -> None:
     small = settings.catalogs_dir / "small.csv"
     small.write_text("ra,dec,flux\n" + "".join(f"{i * 0.1},{i * 0.05},{i}\n" for i in range(1000)))
     print(f"\n== responsiveness while {path.name} converts (TestClient, real app)", flush=True)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:  # loopback Host
         client.get("/api/catalogs/rows", params={"name": "small.csv", "limit": 10})
         t0 = time.perf_counter()
         state = client.get("/api/catalogs/open", params={"name": path.name}).json()

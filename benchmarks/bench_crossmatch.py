@@ -142,7 +142,7 @@ def bench_server(sources: int, repeat: int) -> None:
             {"ra": ra, "dec": dec, "flux": 10 ** rng.uniform(0, 3, sources), "r": rng.uniform(1, 5, sources)}
         )
         pq.write_table(table, settings.catalogs_dir / "big.parquet")
-        with TestClient(create_app(settings)) as client:
+        with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:  # loopback Host
             params = {"name": "big.parquet", "path": "field.fits", "size_col": "r", "color_col": "flux"}
             t0 = time.perf_counter()
             first = client.get("/api/catalogs/overlay", params=params)
@@ -190,7 +190,7 @@ def bench_first_cone(rows: int) -> None:
         pq.write_table(
             pa.table({"ra": ra, "dec": dec, "flux": rng.uniform(0, 1, rows)}), settings.catalogs_dir / "sky.parquet"
         )
-        with TestClient(create_app(settings)) as client:
+        with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:  # loopback Host
             t0 = time.perf_counter()
             while client.get("/api/catalogs/open", params={"name": "sky.parquet"}).json()["state"] != "ready":
                 time.sleep(0.02)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from neloura import __version__
 from neloura.api.body_limit import BodyLimitMiddleware
+from neloura.api.origin import HostPolicy, OriginMiddleware
 from neloura.errors import InvalidFilter, NelouraError, status_for
 from neloura.runtime.services import Services
 from neloura.settings import Settings
@@ -36,6 +37,7 @@ ROUTERS: tuple[str, ...] = (
     "jobs",
     "detection",
     "completeness",
+    "docs",
     "plotter",
     "segmentation",
     "cubes",
@@ -96,6 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Astronomical images, catalogs and source detection in the browser.",
         lifespan=_lifespan,
+        docs_url=None,  # /docs is served by neloura.api.docs from the pinned local Swagger UI (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.services = Services(settings)
@@ -105,6 +109,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_bytes=settings.upload_max_mb * 1024 * 1024,
         upload_paths=UPLOAD_PATHS,
     )
+    # outermost: a foreign Host or Origin is refused before anything reads the request
+    app.add_middleware(OriginMiddleware, policy=HostPolicy(settings.allowed_hosts, settings.host))
     app.add_exception_handler(NelouraError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -80,6 +80,14 @@ class Conflict(NelouraError):
     pass
 
 
+class DeadlineExceeded(NelouraError):
+    """Bounded work (a FITS/WCS parse, a catalog query) ran past its deadline and was stopped."""
+
+
+class ServerBusy(NelouraError):
+    """Every worker for bounded work is busy past the deadline; the client may retry."""
+
+
 STATUS_BY_ERROR: dict[type[NelouraError], int] = {
     NotFound: 404,
     PathOutsideRoot: 403,
@@ -89,6 +97,8 @@ STATUS_BY_ERROR: dict[type[NelouraError], int] = {
     PayloadTooLarge: 413,
     Forbidden: 403,
     Conflict: 409,
+    DeadlineExceeded: 422,
+    ServerBusy: 503,
 }
 
 

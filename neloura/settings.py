@@ -5,11 +5,15 @@ Every data folder derives from ``root``. Nothing else in the package reads ``os.
 
 from __future__ import annotations
 
+import functools
+import socket
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from neloura.core.hosts import WILDCARD_ADDRESSES, is_loopback_host
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -24,6 +28,10 @@ class Settings(BaseSettings):
     port: int = 8000
     admin: bool = False
     admin_token: str = ""
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names (besides loopback and the bind address) the server answers to; comma-separated",
+    )
     demo: bool = Field(default=True, description="Write the demo set when files/ has no FITS image")
 
     # image engine
@@ -44,6 +52,12 @@ class Settings(BaseSettings):
     upload_max_mb: int = 2048
     request_max_mb: int = Field(default=32, description="Largest body of any non-upload request")
     cleanup_interval_minutes: float = 60.0
+    upload_hold_hours: float = Field(default=24.0, description="Longest a live view keeps an upload from cleanup")
+
+    # bounded work: FITS/WCS parses in killable worker processes (neloura.runtime.bounded)
+    parse_workers: int = Field(default=2, description="Worker processes for FITS/WCS parses")
+    parse_timeout_s: float = Field(default=20.0, description="Deadline of one FITS/WCS parse")
+    catalog_query_timeout_s: float = Field(default=30.0, description="Deadline of one catalog query")
 
     # jobs
     job_workers: int = 2
@@ -56,6 +70,13 @@ class Settings(BaseSettings):
     coding_timeout_max_s: float = Field(default=600.0, description="Largest timeout a run may ask for")
     coding_memory_mb: int = Field(default=2048, description="Address space a run may add")
     coding_output_mb: float = Field(default=8.0, description="stdout + stderr a run may print")
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def files_dir(self) -> Path:
@@ -87,7 +108,9 @@ class Settings(BaseSettings):
 
     @property
     def is_loopback(self) -> bool:
-        return self.host in {"127.0.0.1", "localhost", "::1"} or self.host.startswith("127.")
+        """True when the server listens on loopback only, decided by address (a name such as
+        ``127.evil.example`` is resolved, and counts only if every address it gives is loopback)."""
+        return _resolves_to_loopback(self.host)
 
     def ensure_folders(self) -> None:
         """Create the data folders (idempotent)."""
@@ -101,3 +124,16 @@ class Settings(BaseSettings):
             self.cache_dir,
         ):
             folder.mkdir(parents=True, exist_ok=True)
+
+
+@functools.lru_cache(maxsize=32)
+def _resolves_to_loopback(host: str) -> bool:
+    if is_loopback_host(host):
+        return True
+    if host.strip() in WILDCARD_ADDRESSES:
+        return False
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
+    except (OSError, UnicodeError):
+        return False
+    return bool(addresses) and all(is_loopback_host(str(a).split("%")[0]) for a in addresses)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,10 @@ from fastapi.testclient import TestClient
 
 from neloura.app import create_app
 from neloura.settings import Settings
+
+# Starlette's TestClient sends ``Host: testserver``: allow that name (and only it) in the tests'
+# apps, as a deployment would list its own name; tests of the Host check pass their own list.
+os.environ.setdefault("NELOURA_ALLOWED_HOSTS", "testserver")
 
 ASTROPY_DIR = Path(__import__("astropy").__file__).parent
 FITS_DATA = ASTROPY_DIR / "io/fits/tests/data"

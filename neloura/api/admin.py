@@ -55,10 +55,10 @@ def system(_: AdminDep, settings: SettingsDep) -> dict[str, Any]:
     }
 
 
-@router.post("/admin/erase-uploads", summary="Empty files/uploads/ now")
+@router.post("/admin/erase-uploads", summary="Empty files/uploads/ and catalogs/uploads/ now")
 def erase_uploads(_: AdminDep, services: ServicesDep, settings: SettingsDep) -> dict[str, Any]:
     removed = services.cleanup.erase_all()
-    return {"removed": [p.relative_to(settings.uploads_dir).as_posix() for p in removed]}
+    return {"removed": [p.relative_to(settings.root).as_posix() for p in removed]}
 
 
 @router.api_route(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +10,7 @@ from fastapi import Depends, Query, Request
 
 from neloura.core.fitsio import FitsImage, ImagePlane, list_hdus
 from neloura.errors import NotAFitsImage
+from neloura.runtime.images import ImageStore
 from neloura.runtime.services import Services
 from neloura.settings import Settings
 
@@ -54,25 +53,17 @@ class PlaneRef:
     plane: ImagePlane
 
 
-_RECOMMENDED: OrderedDict[tuple[Path, int, int], int | None] = OrderedDict()
-_RECOMMENDED_LOCK = threading.Lock()
+def resolve_hdu(file: Path, hdu: int | None, images: ImageStore | None = None) -> int:
+    """``hdu`` itself, or the file's recommended image HDU when None.
 
-
-def resolve_hdu(file: Path, hdu: int | None) -> int:
-    """``hdu`` itself, or the file's recommended image HDU when None (remembered per file version)."""
+    Pass ``images`` (``services.images``): the listing then comes from the store's cached,
+    bounded inspection (a worker process with a deadline). Without it the file is listed in
+    this thread (kept for callers that have no store at hand)."""
     if hdu is not None:
         return hdu
-    stat = file.stat()
-    key = (file, stat.st_mtime_ns, stat.st_size)
-    with _RECOMMENDED_LOCK:
-        known = key in _RECOMMENDED
-        recommended = _RECOMMENDED.get(key)
-    if not known:
-        _, recommended = list_hdus(file)
-        with _RECOMMENDED_LOCK:
-            _RECOMMENDED[key] = recommended
-            while len(_RECOMMENDED) > 1024:
-                _RECOMMENDED.popitem(last=False)
+    if images is not None:
+        return images.recommended(file)
+    _, recommended = list_hdus(file)
     if recommended is None:
         raise NotAFitsImage(f"{file.name} holds no image HDU")
     return recommended
@@ -81,7 +72,7 @@ def resolve_hdu(file: Path, hdu: int | None) -> int:
 def get_image(services: ServicesDep, path: PathQuery, hdu: HduQuery = None) -> ImageRef:
     """The open image HDU for ``?path=&hdu=`` (403/404 for bad paths, 415 for non-images)."""
     file = services.images.resolve(path)
-    index = resolve_hdu(file, hdu)
+    index = resolve_hdu(file, hdu, services.images)
     return ImageRef(path, file, index, services.images.get_resolved(file, index))
 
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import OrderedDict
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from neloura.api.deps import ServicesDep, SettingsDep
 from neloura.core.files import list_folder, search, thumbnail_png
-from neloura.core.fitsio import list_hdus
+from neloura.core.fitsio import FitsInspection
 from neloura.core.paths import confine, relative_to_root
 from neloura.errors import InvalidParameter, NotFound, PayloadTooLarge
 from neloura.runtime.uploads import receive_upload
@@ -51,7 +53,7 @@ def thumbnail(
 ) -> Response:
     absolute = services.images.resolve(path)
     if hdu is None:
-        _, recommended = list_hdus(absolute)
+        recommended = services.images.inspect(absolute).recommended
         if recommended is None:
             raise InvalidParameter(f"{path} holds no image HDU")
         hdu = recommended
@@ -89,22 +91,33 @@ _UPLOAD_BODY = {
 @router.post(
     "/upload", summary="Upload a FITS file into files/uploads/ (validated; temporary)", openapi_extra=_UPLOAD_BODY
 )
-async def upload(request: Request, settings: SettingsDep) -> dict[str, Any]:
+async def upload(request: Request, services: ServicesDep, settings: SettingsDep) -> JSONResponse:
     """Streams the body to disk as it arrives: the size limit is enforced before the body is read
-    when Content-Length says it is too big, and as bytes arrive otherwise."""
+    when Content-Length says it is too big, and as bytes arrive otherwise (for ``.gz`` uploads,
+    on the decompressed bytes). Validation and the HDU listing run in a bounded worker: the
+    event loop never parses FITS."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.upload_max_mb * 1024 * 1024 + 65536:
         raise PayloadTooLarge(f"upload larger than the limit of {settings.upload_max_mb} MB")
-    kept = await receive_upload(settings, request.headers.get("content-type", ""), request.stream())
-    hdus, recommended = list_hdus(kept)
-    return {
-        "path": relative_to_root(settings.files_dir, kept),
-        "name": kept.name,
-        "size": kept.stat().st_size,
-        "hdus": [asdict(h) for h in hdus],
-        "recommended": recommended,
-        "temporary_minutes": _minutes(settings),
-    }
+    kept = await receive_upload(
+        settings, request.headers.get("content-type", ""), request.stream(), images=services.images
+    )
+    found = await services.images.inspect_async(kept)
+    # built and rendered in a thread: thousands of HDUs take the loop tens of milliseconds to encode
+    return await asyncio.to_thread(_upload_answer, settings, kept, found)
+
+
+def _upload_answer(settings: Any, kept: Path, found: FitsInspection) -> JSONResponse:
+    return JSONResponse(
+        {
+            "path": relative_to_root(settings.files_dir, kept),
+            "name": kept.name,
+            "size": kept.stat().st_size,
+            "hdus": [{**asdict(h), "shape": list(h.shape)} for h in found.hdus],
+            "recommended": found.recommended,
+            "temporary_minutes": _minutes(settings),
+        }
+    )
 
 
 def _minutes(settings: Any) -> float:

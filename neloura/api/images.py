@@ -28,7 +28,6 @@ from neloura.api.deps import (
     SettingsDep,
     resolve_hdu,
 )
-from neloura.core.fitsio import header_cards, list_hdus
 from neloura.core.wcs import ImageWcs
 from neloura.errors import InvalidParameter, PayloadTooLarge
 
@@ -63,19 +62,34 @@ BodySizeChecked = Depends(_check_body_size)
 
 @router.get("/hdus", summary="Every HDU of a FITS file, with the recommended image HDU")
 def hdus(services: ServicesDep, path: PathQuery) -> dict[str, Any]:
-    summaries, recommended = list_hdus(services.images.resolve(path))
-    rows = [{**asdict(s), "shape": list(s.shape), "recommended": s.index == recommended} for s in summaries]
-    return {"path": path, "recommended": recommended, "hdus": rows}
+    """``truncated``: the file ends inside this HDU's data; ``problem``: why opening it is refused."""
+    found = services.images.inspect(services.images.resolve(path))
+    rows = [{**asdict(s), "shape": list(s.shape), "recommended": s.index == found.recommended} for s in found.hdus]
+    return {"path": path, "recommended": found.recommended, "hdus": rows}
 
 
-@router.get("/header", summary="All header cards of one HDU (HISTORY and COMMENT included)")
-def header(services: ServicesDep, path: PathQuery, hdu: HduQuery = None) -> JSONResponse:
-    """``{"path", "hdu", "count", "cards": [{"key", "value", "comment"}]}`` in file order."""
+HEADER_PAGE_MAX = 10_000
+
+
+@router.get("/header", summary="Header cards of one HDU, paged and searched on the server (HISTORY included)")
+def header(
+    services: ServicesDep,
+    path: PathQuery,
+    hdu: HduQuery = None,
+    offset: Annotated[int, Query(ge=0, description="first card of the page (0-based, among the matches)")] = 0,
+    limit: Annotated[int | None, Query(ge=0, le=HEADER_PAGE_MAX, description="cards per page (all: omit)")] = None,
+    q: Annotated[str, Query(max_length=200, description="keep cards whose key, value or comment contain q")] = "",
+) -> JSONResponse:
+    """``{"path", "hdu", "count", "total", "offset", "cards": [{"index", "key", "value", "comment"}]}``:
+    ``count`` cards in the HDU, ``total`` of them matching ``q`` (case-insensitive), the page
+    of ``limit`` matches from ``offset`` in file order; ``index`` is the card's position."""
     file = services.images.resolve(path)
-    index = hdu if hdu is not None else (list_hdus(file)[1] or 0)
-    cards = [{"key": c.key, "value": c.value, "comment": c.comment} for c in header_cards(file, index)]
-    # JSONResponse directly: a 100,000-card header through FastAPI's generic encoder takes seconds.
-    return JSONResponse({"path": path, "hdu": index, "count": len(cards), "cards": cards})
+    index = hdu if hdu is not None else (services.images.inspect(file).recommended or 0)
+    page = services.images.header_page(file, index, offset, limit, q)
+    rows = [{"index": i, "key": k, "value": v, "comment": c} for i, k, v, c in page["rows"]]
+    return JSONResponse(
+        {"path": path, "hdu": index, "count": page["count"], "total": page["total"], "offset": offset, "cards": rows}
+    )
 
 
 def _planes(wcs: ImageWcs, count: int) -> list[dict[str, Any]]:
@@ -197,7 +211,7 @@ def _batch_plane(services: ServicesDep, body: _Batch, first: list[float], second
     if len(first) != len(second):
         raise InvalidParameter(f"the two coordinate lists differ in length ({len(first)} vs {len(second)})")
     file = services.images.resolve(body.path)
-    hdu = resolve_hdu(file, body.hdu)
+    hdu = resolve_hdu(file, body.hdu, services.images)
     image = services.images.get_resolved(file, hdu)
     return PlaneRef(ImageRef(body.path, file, hdu, image), body.plane, image.plane(body.plane))
 

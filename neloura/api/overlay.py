@@ -37,6 +37,9 @@ def overlay(
     color_col: str | None = None,
     color_scale: Annotated[str, Query(description="linear or log (log10 of the colour column)")] = "linear",
     filter: str | None = None,
+    computed: Annotated[
+        list[str] | None, Query(description="computed columns NAME=EXPRESSION the filter may name (as on /rows)")
+    ] = None,
 ) -> Response:
     """Sources inside the image footprint projected through its full WCS (binary, see module doc)."""
     request = OverlayRequest(
@@ -51,6 +54,7 @@ def overlay(
         color_col=color_col or None,
         color_scale=color_scale,
         filter=filter or None,
+        computed=tuple(computed or ()),
     )
     data = services.overlays.payload(request)
     return Response(content=data, media_type="application/octet-stream", headers={"Cache-Control": "no-store"})

@@ -136,6 +136,22 @@ def nan_to_null(table: pa.Table) -> pa.Table:
 # -- FITS -------------------------------------------------------------------------------
 
 
+FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
+
+
+def fits_table_hdus(path: Path) -> list[int]:
+    """Indices of the table HDUs (binary or ASCII) of a FITS file, reading headers only.
+
+    A file that is not FITS (or not readable) has none."""
+    from astropy.io import fits
+
+    try:
+        with fits.open(path, memmap=True, lazy_load_hdus=True) as hdul:
+            return [i for i, h in enumerate(hdul) if isinstance(h, fits.BinTableHDU | fits.TableHDU)]
+    except (OSError, ValueError, TypeError, IndexError, KeyError, EOFError):
+        return []
+
+
 def _read_fits(path: Path, hdu: int | None, report: Progress) -> pa.Table:
     from astropy.io import fits
     from astropy.table import Table

@@ -8,25 +8,21 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from astropy.io import fits
 from PIL import Image
 
-from neloura.core.fitsio import FitsImage, list_hdus
+from neloura.core.fitsio import FitsImage, FitsInspection, inspect_fits
 from neloura.core.limits import percentile_limits
 from neloura.core.paths import stays_inside
-from neloura.core.pyramid import block_mean
-from neloura.errors import NotAFitsImage
+from neloura.errors import InvalidParameter, NotAFitsImage
 
 EntryKind = Literal["folder", "fits", "file"]
-FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fz", ".fits.fz")
+FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz", ".fz", ".fits.fz")
 FITS_MAGIC = b"SIMPLE  =                    T"
-FITS_BLOCK = 2880
 
 
 @dataclass(frozen=True)
@@ -82,56 +78,58 @@ def search(root: Path, text: str, *, limit: int = 500) -> list[Entry]:
     return sorted(found, key=lambda e: e.path.lower())
 
 
-def _expected_size(hdul: fits.HDUList) -> int:
-    """Bytes a complete file needs: the end of the last HDU's data, padded to 2880."""
-    last = hdul[-1]
-    end = int(last._data_offset) + int(last._data_size)  # astropy's own bookkeeping of each HDU
-    return -(-end // FITS_BLOCK) * FITS_BLOCK
+def validate_fits(path: Path, name: str | None = None, budget: tuple[int, int] | None = None) -> FitsInspection:
+    """The inspection of ``path`` when it is a complete FITS file; :class:`NotAFitsImage` (415)
+    or :class:`~neloura.core.wcs_limits.InvalidWcs` (422) otherwise.
 
-
-def validate_fits(path: Path) -> None:
-    """Raise :class:`NotAFitsImage` unless ``path`` is a complete FITS file.
-
-    Checks the FITS signature, that every header parses, and that the file holds all the data its
-    headers announce (a truncated upload is refused, not half-shown).
+    Checks the FITS signature, that every header parses, that the file holds all the data its
+    headers announce (a truncated upload is refused, not half-shown) and that no image HDU has
+    a known problem (WCS keywords out of bounds, scaling keywords that are not numbers).
+    Messages name the file ``name`` (the user's file name; ``path.name`` by default).
+    ``budget``: see :func:`~neloura.core.fits_inspect.inspect_fits` (``OverBudget`` passes through).
     """
+    shown = name or path.name
     with path.open("rb") as f:
         head = f.read(len(FITS_MAGIC))
     if head[:2] == b"\x1f\x8b":
-        raise NotAFitsImage(f"{path.name}: gzip-compressed files are not accepted; upload the .fits file")
+        raise NotAFitsImage(f"{shown}: gzip-compressed data inside a FITS name; decompress it first")
     if head != FITS_MAGIC:
-        raise NotAFitsImage(f"{path.name} is not a FITS file (it does not start with 'SIMPLE  =  T')")
-    size = path.stat().st_size
+        raise NotAFitsImage(f"{shown} is not a FITS file (it does not start with 'SIMPLE  =  T')")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
-                expected = _expected_size(hdul)
-    except (OSError, ValueError, TypeError, IndexError, KeyError, EOFError) as exc:
-        raise NotAFitsImage(f"{path.name} is not a readable FITS file: {exc}") from exc
-    if size < expected:
-        raise NotAFitsImage(f"{path.name} is truncated: {size} bytes, but its headers announce {expected} bytes")
-    hdus, _ = list_hdus(path)
-    if not hdus:
-        raise NotAFitsImage(f"{path.name} holds no HDU")
+        found = inspect_fits(path, budget)
+    except NotAFitsImage as exc:
+        raise NotAFitsImage(exc.message.replace(path.name, shown)) from None
+    if found.read_error:
+        raise NotAFitsImage(f"{shown} is not a readable FITS file after HDU {len(found.hdus) - 1}: {found.read_error}")
+    if not found.complete:
+        raise NotAFitsImage(
+            f"{shown} is truncated: {found.size} bytes, but its headers announce {found.expected_size} bytes"
+        )
+    if not found.hdus:
+        raise NotAFitsImage(f"{shown} holds no HDU")
+    for hdu in found.hdus:
+        if hdu.problem:
+            raise InvalidParameter(f"{shown}, HDU {hdu.index}: {hdu.problem}")
+    return found
 
 
 def thumbnail_png(image: FitsImage, plane: int = 0, size: int = 128) -> bytes:
-    """A grey PNG of at most ``size`` px a side: NaN-aware block means, 0.5/99.5 percentile
-    limits, square-root stretch, FITS row 0 at the bottom. Reads the plane in row bands."""
-    data = image.plane(plane)
+    """A grey PNG of at most ``size`` px a side from a strided read (one pixel every ``step``
+    rows and columns, ``step = ceil(max(h, w) / size)``): the cost is that of ``size**2``
+    values whatever the image's size or shape (a 2 x 4,000,000 strip reads 128 values).
+    0.5/99.5 percentile limits, square-root stretch, FITS row 0 at the bottom."""
     h, w = image.height, image.width
-    factor = max(1, -(-max(h, w) // size))
-    step = factor * max(1, 2048 // factor)  # about 2048 rows a band: bounded memory, few reads
-    bands = [block_mean(data.read(y0, min(h, y0 + step), 0, w), factor) for y0 in range(0, h, step)]
-    small = np.vstack(bands)
+    step = max(1, -(-max(h, w) // max(1, size)))
+    rows = slice(min(step // 2, h - 1), h, step)
+    cols = slice(min(step // 2, w - 1), w, step)
+    small = image.read_index((*image.plane(plane).prefix, rows, cols))
     finite = small[np.isfinite(small)]
     if finite.size == 0:
         grey = np.zeros(small.shape, dtype=np.uint8)
     else:
         lo, hi = percentile_limits(finite)
-        scaled = np.clip((small - lo) / (hi - lo), 0.0, 1.0)
+        scaled = np.clip((small - lo) / (hi - lo), 0.0, 1.0) if hi > lo else np.zeros(small.shape)
         grey = np.where(np.isfinite(small), np.sqrt(scaled) * 255.0, 0.0).astype(np.uint8)
     buf = io.BytesIO()
-    Image.fromarray(grey[::-1]).save(buf, format="PNG", optimize=True)
+    Image.fromarray(np.ascontiguousarray(grey[::-1])).save(buf, format="PNG", optimize=True)
     return buf.getvalue()

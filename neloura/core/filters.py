@@ -41,7 +41,9 @@ from neloura.errors import InvalidFilter
 __all__ = ["FUNCTIONS", "Expression", "compile_expression", "compile_filter", "quote_identifier"]
 
 MAX_LENGTH = 10_000
-MAX_DEPTH = 100
+# nesting of parentheses, function calls and unary operators; each level costs ~11 Python frames
+# of the recursive descent, so this stays well inside the interpreter's recursion limit
+MAX_DEPTH = 50
 
 
 @dataclass(frozen=True)
@@ -232,7 +234,7 @@ class _Parser:
     def enter(self, token: Token) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.error("the expression is nested too deeply", token)
+            raise self.error(f"the expression is nested more than {MAX_DEPTH} levels deep", token)
 
     def primary(self) -> tuple[str, str]:
         token = self.advance()
@@ -345,7 +347,10 @@ def compile_expression(
         parser = _Parser(text, columns, prefix, aliases or {})
     except InvalidFilter as exc:  # a tokenizer error: name the columns all the same
         raise InvalidFilter(exc.message, position=exc.position, columns=list(columns)) from None
-    sql, kind = parser.parse()
+    try:
+        sql, kind = parser.parse()
+    except RecursionError:
+        raise InvalidFilter(f"the expression is nested more than {MAX_DEPTH} levels deep", position=0) from None
     params = {**parser.alias_params, **parser.params}
     if kind == NULL:
         raise InvalidFilter("the expression is only null", position=0)

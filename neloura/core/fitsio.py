@@ -19,44 +19,34 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
+from neloura.core.fits_inspect import (  # noqa: F401 - the listing API, re-exported here
+    FitsInspection,
+    HduKind,
+    HduSummary,
+    HeaderCard,
+    has_celestial_wcs,
+    header_cards,
+    inspect_fits,
+    list_hdus,
+    scaling,
+)
 from neloura.core.wcs import ImageWcs, plane_pixel_axis
+from neloura.core.wcs_limits import validate_wcs_keywords
 from neloura.errors import InvalidParameter, NotAFitsImage
 
-HduKind = Literal["image", "table", "empty"]
 # zlib.error and lzma.LZMAError (corrupt .gz / .xz streams) are not OSErrors.
 _READ_ERRORS = (OSError, ValueError, TypeError, IndexError, KeyError, EOFError, zlib.error, lzma.LZMAError)
 COMPRESSED_IN_MEMORY_MAX_PIXELS = 64 * 1024 * 1024  # 256 MB of float32
 BAND_ROWS = 256  # rows of a large compressed plane decompressed together
 BAND_CACHE_BYTES = 128 * 1024 * 1024  # per image
-
-
-@dataclass(frozen=True)
-class HduSummary:
-    """One HDU of a FITS file as listed to the user. ``shape`` is in numpy order."""
-
-    index: int
-    name: str
-    kind: HduKind
-    shape: tuple[int, ...]
-    bitpix: int | None
-    bunit: str
-    has_celestial_wcs: bool
-    compressed: bool
-
-
-@dataclass(frozen=True)
-class HeaderCard:
-    key: str
-    value: str | int | float | bool | None
-    comment: str
+FITS_BLOCK = 2880
 
 
 def _open(path: Path, **kwargs: Any) -> fits.HDUList:
@@ -70,8 +60,11 @@ def _open(path: Path, **kwargs: Any) -> fits.HDUList:
 
 def _shape_of(hdu: Any) -> tuple[int, ...]:
     header = hdu.header  # for a CompImageHDU, astropy's view of the uncompressed image header
-    naxis = int(header.get("NAXIS", 0))
-    return tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(naxis, 0, -1))
+    try:
+        naxis = int(header.get("NAXIS", 0))
+        return tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(naxis, 0, -1))
+    except (TypeError, ValueError):  # NAXISn = 'NAN'...: astropy keeps the card, we see no axes
+        return ()
 
 
 def _kind_of(hdu: Any, shape: tuple[int, ...]) -> HduKind:
@@ -80,57 +73,6 @@ def _kind_of(hdu: Any, shape: tuple[int, ...]) -> HduKind:
     if getattr(hdu, "is_image", False) and len(shape) >= 2 and all(n > 0 for n in shape):
         return "image"
     return "empty"
-
-
-def has_celestial_wcs(header: fits.Header) -> bool:
-    """True when the header describes a celestial WCS that astropy can place on the sky."""
-    return ImageWcs.from_header(header).has_celestial
-
-
-def list_hdus(path: Path) -> tuple[list[HduSummary], int | None]:
-    """List every HDU and return it with the recommended HDU (largest image with data)."""
-    summaries: list[HduSummary] = []
-    with _open(path) as hdul:
-        try:
-            for index, hdu in enumerate(hdul):
-                shape = _shape_of(hdu)
-                kind = _kind_of(hdu, shape)
-                header = hdu.header
-                summaries.append(
-                    HduSummary(
-                        index=index,
-                        name=str(hdu.name or ("PRIMARY" if index == 0 else f"HDU{index}")),
-                        kind=kind,
-                        shape=shape,
-                        bitpix=int(header["BITPIX"]) if "BITPIX" in header else None,
-                        bunit=str(header.get("BUNIT", "") or "").strip(),
-                        has_celestial_wcs=kind == "image" and has_celestial_wcs(header),
-                        compressed=isinstance(hdu, fits.CompImageHDU),
-                    )
-                )
-        except _READ_ERRORS as exc:
-            if not summaries:
-                raise NotAFitsImage(f"{path.name} is not a readable FITS file: {exc}") from exc
-    images = [s for s in summaries if s.kind == "image"]
-    recommended = None
-    if images:
-        recommended = max(images, key=lambda s: (s.shape[-1] * s.shape[-2], -s.index)).index
-    return summaries, recommended
-
-
-def header_cards(path: Path, hdu: int) -> list[HeaderCard]:
-    """Every card of one HDU's header, HISTORY and COMMENT included, in file order."""
-    with _open(path) as hdul:
-        header = _hdu(hdul, hdu, path).header
-        cards: list[HeaderCard] = []
-        for card in header.cards:
-            value = card.value
-            if not isinstance(value, (str, int, float, bool)) or value is None:
-                value = None if value is None or isinstance(value, fits.card.Undefined) else str(value)
-            if isinstance(value, float) and not np.isfinite(value):
-                value = str(value)
-            cards.append(HeaderCard(key=str(card.keyword), value=value, comment=str(card.comment or "")))
-        return cards
 
 
 def _hdu(hdul: fits.HDUList, index: int, path: Path) -> Any:
@@ -179,6 +121,7 @@ class FitsImage:
             self.shape = _shape_of(hdu_obj)
             if _kind_of(hdu_obj, self.shape) != "image":
                 raise NotAFitsImage(f"HDU {hdu} of {path.name} holds no image (shape {self.shape})")
+            validate_wcs_keywords(self.header, hdul)  # before anything builds a WCS from them
             self.compressed = isinstance(hdu_obj, fits.CompImageHDU)
             self._data = self._load(hdu_obj)
         except BaseException:
@@ -191,11 +134,7 @@ class FitsImage:
         self.planes = 1 if self.plane_axis is None else int(self.shape[self.plane_axis])
 
     def _load(self, hdu_obj: Any) -> Any:
-        header = hdu_obj.header
-        self._scale = float(header.get("BSCALE", 1.0))
-        self._zero = float(header.get("BZERO", 0.0))
-        bitpix = int(header.get("BITPIX", -32))
-        self._blank = int(header["BLANK"]) if bitpix > 0 and "BLANK" in header else None
+        self._scale, self._zero, self._blank = scaling(hdu_obj.header)
         if self.compressed:
             return self._load_compressed()
         try:

@@ -30,6 +30,7 @@ from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_area, proj_plane_pixel_scales
 
 from neloura.core.frames import celestial_frame, frame_name, input_frame, transform_lonlat
+from neloura.core.wcs_limits import validate_wcs_keywords
 from neloura.errors import InvalidParameter
 
 ArrayLike = float | Sequence[float] | np.ndarray
@@ -175,10 +176,14 @@ class ImageWcs:
     ) -> ImageWcs:
         """Read the full WCS of an image header (never raises for a missing or broken WCS).
 
-        ``plane_axis`` (0-based FITS pixel axis) overrides :func:`plane_pixel_axis`. ``fobj``,
+        Hostile keywords (SIP orders, axis counts, PV or lookup-table sizes beyond the bounds of
+        :mod:`neloura.core.wcs_limits`) raise :class:`~neloura.core.wcs_limits.InvalidWcs`
+        (422) before astropy builds anything. ``plane_axis`` (0-based FITS pixel axis)
+        overrides :func:`plane_pixel_axis`. ``fobj``,
         the open file, lets astropy read lookup-table distortions (HST ``D2IMARR``/``WCSDVARR``
         extensions); without it only the header's own distortions (SIP, TPV...) apply.
         """
+        validate_wcs_keywords(header, fobj)
         wcs: WCS | None = None
         wcs_header = _without_commentary(header)
         for source in (fobj, None) if fobj is not None else (None,):

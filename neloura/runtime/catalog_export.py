@@ -85,9 +85,9 @@ def export_stream(
         raise InvalidParameter(f"format: {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
     catalog = store.open(name)
     query = build_query(catalog.kinds, filter=filter, sort=sort, columns=columns, computed=computed)
-    tail = f"WHERE {query.where} ORDER BY {query.order}"
+    sql = query.sql(query.select, f"WHERE {query.where} ORDER BY {query.order}")
     infos = {c.name: c for c in catalog.infos}
-    batches = store.reader(name, tail, query.select, query.params)
+    batches = store.reader(name, sql, query.params)
     if fmt == "csv":
         return _csv(batches)
     if fmt == "parquet":

@@ -8,7 +8,7 @@ from typing import Any
 
 from neloura.core.filters import quote_identifier
 from neloura.errors import InvalidParameter
-from neloura.runtime.catalog_queries import build_query, parse_computed
+from neloura.runtime.catalog_queries import Query, build_query
 
 
 def _finite(value: Any) -> Any:
@@ -30,27 +30,22 @@ def column_stats(
     if not 1 <= bins <= 10_000:
         raise InvalidParameter("bins must be between 1 and 10000")
     catalog = store.open(name)
-    query = build_query(catalog.kinds, filter=filter, columns=[], computed=computed)
-    aliases = parse_computed(computed, catalog.kinds)
-    if column in aliases:
-        x, kind = f"({aliases[column].sql})", aliases[column].kind
-        params = {**query.params, **aliases[column].params}
-    elif column in catalog.kinds:
-        x, kind, params = quote_identifier(column), catalog.kinds[column], dict(query.params)
-    else:
-        raise InvalidParameter(f"column: unknown column {column!r}; valid columns: {', '.join(catalog.kinds)}")
-    where = query.where
+    query = build_query(catalog.kinds, filter=filter, columns=[column], computed=computed)
+    if query.names != [column]:  # an empty or blank name selects nothing
+        raise InvalidParameter(f"column: unknown column {column!r}; valid columns: {', '.join(query.kinds)}")
+    x, kind = quote_identifier(column), query.kinds[column]
     if kind == "num":
-        return _numeric(store, catalog, x, where, params, bins, column)
+        return _numeric(store, catalog, query, x, bins, column)
     if kind in ("str", "bool"):
-        return _values(store, catalog, x, where, params, column)
+        return _values(store, catalog, query, x, column)
     raise InvalidParameter(f"column: {column!r} holds arrays; statistics need numbers or text")
 
 
-def _numeric(store: Any, catalog: Any, x: str, where: str, params: dict[str, Any], bins: int, column: str) -> Any:
-    sql = (
-        f"SELECT count({x}), count(*) - count({x}), min({x}), max({x}), avg({x}), "  # noqa: S608 (compiled)
-        f"stddev_samp({x}), quantile_cont({x}, 0.5) FROM cat WHERE {where}"
+def _numeric(store: Any, catalog: Any, query: Query, x: str, bins: int, column: str) -> Any:
+    where, params = query.where, query.params
+    sql = query.sql(
+        f"count({x}), count(*) - count({x}), min({x}), max({x}), avg({x}), stddev_samp({x}), quantile_cont({x}, 0.5)",
+        f"WHERE {where}",
     )
     row = store.arrow_query(catalog.table, sql, params).to_pylist()[0]
     count, nulls, low, high, mean, std, median = row.values()
@@ -76,9 +71,9 @@ def _numeric(store: Any, catalog: Any, x: str, where: str, params: dict[str, Any
         return out
     width = (high - low) / bins
     hist_params = {**params, "h_lo": low, "h_w": width, "h_n": bins - 1}
-    sql = (
-        f"SELECT least(CAST(floor((CAST({x} AS DOUBLE) - $h_lo) / $h_w) AS BIGINT), $h_n) AS b, count(*) AS n "  # noqa: S608
-        f"FROM cat WHERE ({where}) AND {x} IS NOT NULL GROUP BY b"
+    sql = query.sql(
+        f"least(CAST(floor((CAST({x} AS DOUBLE) - $h_lo) / $h_w) AS BIGINT), $h_n) AS b, count(*) AS n",
+        f"WHERE ({where}) AND {x} IS NOT NULL GROUP BY b",
     )
     counts = [0] * bins
     for record in store.arrow_query(catalog.table, sql, hist_params).to_pylist():
@@ -89,12 +84,13 @@ def _numeric(store: Any, catalog: Any, x: str, where: str, params: dict[str, Any
     return out
 
 
-def _values(store: Any, catalog: Any, x: str, where: str, params: dict[str, Any], column: str) -> Any:
-    sql = f"SELECT count({x}), count(*) - count({x}), count(DISTINCT {x}) FROM cat WHERE {where}"  # noqa: S608
+def _values(store: Any, catalog: Any, query: Query, x: str, column: str) -> Any:
+    where, params = query.where, query.params
+    sql = query.sql(f"count({x}), count(*) - count({x}), count(DISTINCT {x})", f"WHERE {where}")
     count, nulls, distinct = store.arrow_query(catalog.table, sql, params).to_pylist()[0].values()
-    top_sql = (
-        f"SELECT CAST({x} AS VARCHAR) AS v, count(*) AS n FROM cat WHERE ({where}) AND {x} IS NOT NULL "  # noqa: S608
-        "GROUP BY v ORDER BY n DESC, v LIMIT 20"
+    top_sql = query.sql(
+        f"CAST({x} AS VARCHAR) AS v, count(*) AS n",
+        f"WHERE ({where}) AND {x} IS NOT NULL GROUP BY v ORDER BY n DESC, v LIMIT 20",
     )
     top = [[r["v"], int(r["n"])] for r in store.arrow_query(catalog.table, top_sql, params).to_pylist()]
     return {

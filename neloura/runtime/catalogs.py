@@ -24,12 +24,15 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from neloura.core.catalog_formats import FITS_SUFFIXES, fits_table_hdus
 from neloura.core.catalogs import ColumnInfo, sniff_format, to_degrees
 from neloura.core.paths import confine_file, relative_to_root, stays_inside
-from neloura.errors import CatalogNotFound, InvalidParameter, UnsupportedFormat
+from neloura.errors import CatalogNotFound, DeadlineExceeded, InvalidParameter, UnsupportedFormat
+from neloura.runtime.bounded import BoundedRunner
 from neloura.runtime.catalog_cache import Catalog, CatalogCache, cache_key, cache_prefix
-from neloura.runtime.catalog_queries import ROW, Query, build_query, rows_to_json
+from neloura.runtime.catalog_queries import ROW, Query, bound_params, build_query, rows_to_json
 from neloura.runtime.events import EventBus
+from neloura.runtime.watchdog import Watchdog
 from neloura.settings import Settings
 
 log = logging.getLogger("neloura")
@@ -44,8 +47,17 @@ SUFFIXES = (
 class CatalogStore:
     """Catalogs of ``settings.catalogs_dir``: conversion, cache, metadata and queries."""
 
-    def __init__(self, settings: Settings, events: EventBus | None = None, *, memory_mb: int = 4096) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        events: EventBus | None = None,
+        *,
+        memory_mb: int = 4096,
+        runner: BoundedRunner | None = None,
+    ) -> None:
         self.settings = settings
+        self.runner = runner  # FITS header reads (table HDUs) in a bounded worker when given
+        self._table_hdus: dict[tuple[Path, int, int], list[int]] = {}
         self.events = events or EventBus()
         self.memory_bytes = memory_mb * 1024 * 1024
         self.cache_dir = settings.cache_dir / "catalogs"
@@ -57,6 +69,8 @@ class CatalogStore:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="catalog-convert")
         self._local = threading.local()
         self._connections: list[duckdb.DuckDBPyConnection] = []
+        self.query_timeout_s = settings.catalog_query_timeout_s
+        self._watchdog = Watchdog("catalog-query-deadline")
         self._hooks: list[Callable[[str, bool], None]] = []
 
     # -- names and files -----------------------------------------------------------------
@@ -98,18 +112,53 @@ class CatalogStore:
                         "state": self.state(name)["state"]})  # fmt: skip
         return out
 
-    def _keys(self, name: str) -> tuple[Path, str, str]:
-        """The file of ``name``, its path key (file and HDU) and its cache key (path key + version)."""
+    def _tables(self, path: Path, stat: os.stat_result) -> list[int]:
+        """The table HDUs of a FITS catalog file (cached per file version; headers only)."""
+        key = (path, stat.st_mtime_ns, stat.st_size)
+        with self._lock:
+            known = self._table_hdus.get(key)
+        if known is None:
+            if self.runner is not None:
+                known = self.runner.run(fits_table_hdus, path, what=f"reading {path.name}")
+            else:
+                known = fits_table_hdus(path)
+            with self._lock:
+                self._table_hdus[key] = known
+                while len(self._table_hdus) > 1024:
+                    self._table_hdus.pop(next(iter(self._table_hdus)))
+        return known
+
+    def _hdu_of(self, name: str, path: Path, stat: os.stat_result) -> int | None:
+        """The real table HDU ``name`` reads: ``[N]`` only for FITS files and only for a table
+        HDU that exists (422 otherwise); a FITS file without ``[N]`` reads its first table, so
+        ``t.fits`` and ``t.fits[1]`` share one cache. None for other formats. A FITS HDU that is
+        not a table: 415, as the reader would say."""
+        relative, hdu = split_hdu(name)
+        if not relative.lower().endswith(FITS_SUFFIXES):
+            if hdu is not None:
+                raise InvalidParameter(f"{name}: [N] selects a table HDU of a FITS file; {relative} is not FITS")
+            return None
+        tables = self._tables(path, stat)
+        if hdu is None:
+            return tables[0] if tables else None
+        if hdu not in tables:
+            where = f"its tables are HDUs {tables}" if tables else "it holds no table HDU"
+            raise UnsupportedFormat(f"{name}: HDU {hdu} of {relative} is not a table ({where})")
+        return hdu
+
+    def _keys(self, name: str) -> tuple[Path, str, str, int | None]:
+        """The file of ``name``, its path key (file and real HDU), its cache key (path key +
+        version) and the real table HDU (None for non-FITS formats)."""
         path = self.resolve(name)
-        hdu = split_hdu(name)[1]
-        prefix = cache_prefix(str(path) if hdu is None else f"{path}[{hdu}]")
         stat = path.stat()
-        return path, prefix, cache_key(prefix, stat.st_size, stat.st_mtime_ns)
+        hdu = self._hdu_of(name, path, stat)
+        prefix = cache_prefix(str(path) if hdu is None else f"{path}[{hdu}]")
+        return path, prefix, cache_key(prefix, stat.st_size, stat.st_mtime_ns), hdu
 
     # -- opening ---------------------------------------------------------------------------
     def state(self, name: str) -> dict[str, Any]:
         """``{"state": "ready"|"converting"|"cached"|"new", "fraction", "message"}``, never blocking."""
-        _, _, key = self._keys(name)
+        _, _, key, _ = self._keys(name)
         with self._lock:
             if key in self._pending:  # converting, or in memory and being indexed
                 fraction, message = self._progress.get(key, (0.0, "queued"))
@@ -129,7 +178,7 @@ class CatalogStore:
         return self._future(name).result()
 
     def _future(self, name: str) -> Future[Catalog]:
-        path, path_key, key = self._keys(name)
+        path, path_key, key, hdu = self._keys(name)
         with self._lock:
             hot = self._hot.get(key)
             if hot is not None:
@@ -140,7 +189,7 @@ class CatalogStore:
             pending = self._pending.get(key)
             if pending is not None:
                 return pending
-            future = self._pool.submit(self._load, name, path, path_key, key)
+            future = self._pool.submit(self._load, name, path, path_key, key, hdu)
             self._pending[key] = future
             self._progress[key] = (0.0, "queued")
         return future
@@ -152,10 +201,10 @@ class CatalogStore:
         logged, never fails the load."""
         self._hooks.append(hook)
 
-    def _load(self, name: str, path: Path, path_key: str, key: str) -> Catalog:
+    def _load(self, name: str, path: Path, path_key: str, key: str, hdu: int | None) -> Catalog:
         try:
             try:
-                catalog, converted = self._load_or_convert(name, path, path_key, key)
+                catalog, converted = self._load_or_convert(name, path, path_key, key, hdu)
             except Exception as exc:
                 self.events.publish({"type": "catalog.error", "name": name, "detail": str(exc)})
                 raise
@@ -175,7 +224,7 @@ class CatalogStore:
         self.events.publish({"type": "catalog.ready", "name": name, "rows": catalog.num_rows})
         return catalog
 
-    def _load_or_convert(self, name: str, path: Path, path_key: str, key: str) -> tuple[Catalog, bool]:
+    def _load_or_convert(self, name: str, path: Path, path_key: str, key: str, hdu: int | None) -> tuple[Catalog, bool]:
         cached = self.cache.load(name, path, key)
         if cached is not None:
             return cached, False
@@ -186,7 +235,7 @@ class CatalogStore:
             self.events.publish({"type": "catalog.progress", "name": name, "fraction": round(fraction, 3),
                                  "message": message})  # fmt: skip
 
-        return self.cache.convert(name, path, (path_key, key), split_hdu(name)[1], progress), True
+        return self.cache.convert(name, path, (path_key, key), hdu, progress), True
 
     def flush(self) -> None:
         """Wait until every pending cache file is written."""
@@ -205,12 +254,14 @@ class CatalogStore:
         return save_catalog_upload(self, stream, filename)
 
     def forget(self, path: Path) -> None:
-        """Drop the cache (memory and disk) of the file at ``path``."""
-        prefix = cache_prefix(str(path))
+        """Drop the caches (memory and disk) of the file at ``path``, every table HDU of it."""
         with self._lock:
-            for key in [k for k in self._hot if k.startswith(prefix)]:
-                del self._hot[key]
-        self.cache.forget(prefix)
+            hdus = {i for (p, _, _), tables in self._table_hdus.items() if p == path for i in tables}
+        for prefix in [cache_prefix(str(path)), *(cache_prefix(f"{path}[{i}]") for i in sorted(hdus))]:
+            with self._lock:
+                for key in [k for k in self._hot if k.startswith(prefix)]:
+                    del self._hot[key]
+            self.cache.forget(prefix)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -252,16 +303,17 @@ class CatalogStore:
             catalog.radec_cache[(ra, dec)] = cached
         return cached
 
-    def select(self, name: str, filter: str | None = None) -> np.ndarray:
-        """0-based row indices (int64, file order) of the rows matching ``filter``."""
+    def select(self, name: str, filter: str | None = None, computed: Sequence[str] | None = None) -> np.ndarray:
+        """0-based row indices (int64, file order) of the rows matching ``filter`` (which may
+        name ``computed`` columns)."""
         catalog = self.open(name)
-        return self._select(catalog, build_query(catalog.kinds, filter=filter))
+        return self._select(catalog, build_query(catalog.kinds, filter=filter, columns=[], computed=computed))
 
     def _select(self, catalog: Catalog, query: Query) -> np.ndarray:
         if query.where == "TRUE":
             return np.arange(catalog.num_rows, dtype=np.int64)
         # no ORDER BY: DuckDB keeps insertion order for a filtered scan; sorted below if ever not
-        sql = f"SELECT {ROW} FROM cat WHERE {query.where}"  # noqa: S608 (compiled, parameterised)
+        sql = query.sql(ROW, f"WHERE {query.where}")
         result = self._run(catalog, sql, query.params)
         rows = result.column(0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
         if rows.size > 1 and not bool(np.all(rows[1:] > rows[:-1])):
@@ -289,7 +341,7 @@ class CatalogStore:
         catalog = self.open(name)
         query = build_query(catalog.kinds, filter=filter, sort=sort, columns=columns, computed=computed)
         # whitelisted identifiers, values bound as parameters
-        head = f"SELECT {ROW}, {query.select} FROM cat WHERE {query.where} "  # noqa: S608
+        head = query.sql(f"{ROW}, {query.select}", f"WHERE {query.where} ")
         if sort and sort.strip():
             source = catalog.table
             if query.where == "TRUE":
@@ -302,7 +354,7 @@ class CatalogStore:
             if around is not None and limit > 0:
                 rank = self._rank(source, query, around)
                 offset = offset if rank is None else rank // limit * limit
-            sql = head + f"ORDER BY {query.order} LIMIT {int(limit)} OFFSET {int(offset)}"
+            sql = f"{head} ORDER BY {query.order} LIMIT {int(limit)} OFFSET {int(offset)}"
             page = self.arrow_query(source, sql, query.params)
         else:  # file order: one filtered scan for the indices, then the page from those rows only
             matching = self._select(catalog, query)
@@ -311,7 +363,7 @@ class CatalogStore:
                 at = int(np.searchsorted(matching, around))
                 offset = at // limit * limit if at < total and matching[at] == around else offset
             subset = catalog.table.take(pa.array(matching[offset : offset + limit]))
-            page = self.arrow_query(subset, head + f"ORDER BY {ROW}", query.params)
+            page = self.arrow_query(subset, f"{head} ORDER BY {ROW}", query.params)
         index = page.column(0).to_pylist()
         return {
             "total": total,
@@ -324,8 +376,8 @@ class CatalogStore:
 
     def _rank(self, table: pa.Table, query: Query, row: int) -> int | None:
         """Position of file row ``row`` among the filtered, sorted rows; None when filtered out."""
-        ranked = f"SELECT {ROW}, row_number() OVER (ORDER BY {query.order}) - 1 AS rank FROM cat "  # noqa: S608
-        sql = f"SELECT rank FROM ({ranked} WHERE {query.where}) WHERE {ROW} = $around_row"  # noqa: S608
+        ranked = f"SELECT {ROW}, row_number() OVER (ORDER BY {query.order}) - 1 AS rank FROM {query.source}"  # noqa: S608
+        sql = f"{query.with_}SELECT rank FROM ({ranked} WHERE {query.where}) WHERE {ROW} = $around_row"  # noqa: S608
         result = self.arrow_query(table, sql, {**query.params, "around_row": int(row)})
         return int(result.column(0)[0].as_py()) if result.num_rows else None
 
@@ -344,27 +396,48 @@ class CatalogStore:
         return self.arrow_query(catalog.table, sql, params)
 
     def arrow_query(self, table: pa.Table, sql: str, params: dict[str, Any]) -> pa.Table:
-        """Run ``sql`` (which names the table ``cat``) over ``table``; errors become 422s."""
+        """Run ``sql`` (which names the table ``cat``) over ``table``, with exactly the parameters
+        it uses, stopped after ``NELOURA_CATALOG_QUERY_TIMEOUT_S`` (422); errors become 422s."""
         con = self.connection()
         con.register("cat", table)
         try:
-            return con.sql(sql, params=params or None).to_arrow_table()
-        except duckdb.Error as exc:
-            raise InvalidParameter(f"the query could not be evaluated: {_first_line(exc)}") from exc
+            with self._watchdog.guard(con.interrupt, self.query_timeout_s) as guard:
+                try:
+                    return con.sql(sql, params=bound_params(sql, params) or None).to_arrow_table()
+                except duckdb.Error as exc:
+                    raise self._query_error(exc, guard.fired) from None
         finally:
             con.unregister("cat")
 
-    def reader(self, name: str, sql_tail: str, select: str, params: dict[str, Any]) -> Iterator[pa.RecordBatch]:
-        """Stream ``SELECT {select} FROM cat {sql_tail}`` as record batches (for exports)."""
+    def _query_error(self, exc: Exception, fired: bool) -> Exception:
+        if fired or isinstance(exc, duckdb.InterruptException):
+            return DeadlineExceeded(
+                f"the catalog query took longer than {self.query_timeout_s:g} s and was stopped "
+                "(NELOURA_CATALOG_QUERY_TIMEOUT_S)"
+            )
+        return InvalidParameter(f"the query could not be evaluated: {_first_line(exc)}")
+
+    def reader(self, name: str, sql: str, params: dict[str, Any]) -> Iterator[pa.RecordBatch]:
+        """Stream ``sql`` (which names the table ``cat``, e.g. from :meth:`Query.sql`) as record
+        batches (for exports); each batch is produced within the query deadline."""
         catalog = self.open(name)
         con = duckdb.connect(config={"threads": 2})  # its own connection: the stream outlives the request thread
         con.register("cat", catalog.table)
         try:
-            sql = f"SELECT {select} FROM cat {sql_tail}"  # noqa: S608 (built by catalog_queries)
-            result = con.sql(sql, params=params or None)
-            yield from result.to_arrow_reader(65_536)
-        except duckdb.Error as exc:
-            raise InvalidParameter(f"the query could not be evaluated: {_first_line(exc)}") from exc
+            with self._watchdog.guard(con.interrupt, self.query_timeout_s) as guard:
+                try:
+                    stream = con.sql(sql, params=bound_params(sql, params) or None).to_arrow_reader(65_536)
+                except duckdb.Error as exc:
+                    raise self._query_error(exc, guard.fired) from None
+            while True:
+                with self._watchdog.guard(con.interrupt, self.query_timeout_s) as guard:
+                    try:
+                        batch = stream.read_next_batch()
+                    except StopIteration:
+                        return
+                    except (duckdb.Error, pa.ArrowException) as exc:
+                        raise self._query_error(exc, guard.fired) from None
+                yield batch
         finally:
             con.close()
 

@@ -1,9 +1,12 @@
-"""The cleanup worker: files/uploads/ is a temporary workspace.
+"""The cleanup worker: files/uploads/ and catalogs/uploads/ are temporary workspaces.
 
-Every ``cleanup_interval_minutes`` it removes the entries of files/uploads/ older than that
-interval (modification time), except files open in a live view. It only ever touches what is
-inside files/uploads/: every entry's resolved path is checked, and a symlink is removed as a
-link (never followed), so its target is untouched wherever it points.
+Every ``cleanup_interval_minutes`` it removes the entries of both folders older than that
+interval (modification time), except files open in a live view (a view holds a file at most
+``NELOURA_UPLOAD_HOLD_HOURS``: see :class:`neloura.runtime.views.LiveViews`). It only ever
+touches what is inside those folders: every entry's resolved path is checked, and a symlink is
+removed as a link (never followed), so its target is untouched wherever it points. Every
+removal is logged (logger ``neloura.cleanup``, INFO) and published as ``uploads:cleaned``;
+``on_removed`` callbacks (the catalog store's cache) hear of each removed file.
 """
 
 from __future__ import annotations
@@ -29,39 +32,58 @@ def _inside(path: Path, root: Path) -> bool:
 
 
 class CleanupWorker:
-    def __init__(self, settings: Settings, views: LiveViews, events: EventBus | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        views: LiveViews,
+        events: EventBus | None = None,
+        on_removed: Callable[[Path], object] | None = None,
+    ) -> None:
         self.settings = settings
         self.views = views
         self.events = events
+        self.on_removed = on_removed
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def roots(self) -> tuple[Path, ...]:
+        """The temporary folders: uploaded images, uploaded catalogs."""
+        return (self.settings.uploads_dir, self.settings.catalogs_dir / "uploads")
 
     @property
     def max_age_s(self) -> float:
         return self.settings.cleanup_interval_minutes * 60.0
 
     def run_once(self, now: float | None = None) -> list[Path]:
-        """Remove expired entries now; return what was removed (paths as found under uploads/)."""
-        root = self.settings.uploads_dir
-        if not root.is_dir():
-            return []
+        """Remove expired entries now; return what was removed (paths as found under the roots)."""
         cutoff = (time.time() if now is None else now) - self.max_age_s
         removed: list[Path] = []
-        self._sweep(root, root.resolve(), cutoff, self.views.open_paths(), removed)
-        for path in removed:
-            log.info("cleanup: removed %s", path)
+        keep = self.views.open_paths()
+        for root in self.roots:
+            if root.is_dir():
+                self._sweep(root, root.resolve(), cutoff, keep, removed)
+        self._report(removed, "cleanup")
         if removed and self.events is not None:
             self.events.publish({"type": "uploads:cleaned", "removed": [p.name for p in removed]})
         return removed
 
     def erase_all(self) -> list[Path]:
-        """Empty files/uploads/ now (admin action): every entry, whatever its age."""
-        root = self.settings.uploads_dir
+        """Empty files/uploads/ and catalogs/uploads/ now (admin action): every entry, whatever its age."""
         removed: list[Path] = []
-        if root.is_dir():
-            self._sweep(root, root.resolve(), float("inf"), frozenset(), removed)
-        for path in removed:
-            log.info("erase-uploads: removed %s", path)
+        for root in self.roots:
+            if root.is_dir():
+                self._sweep(root, root.resolve(), float("inf"), frozenset(), removed)
+        self._report(removed, "erase-uploads")
         return removed
+
+    def _report(self, removed: list[Path], what: str) -> None:
+        for path in removed:
+            log.info("%s: removed %s", what, path)
+            if self.on_removed is not None:
+                try:
+                    self.on_removed(path)
+                except Exception:  # a failing listener must not stop the sweep
+                    log.exception("%s: listener failed for %s", what, path)
 
     def _sweep(self, folder: Path, root: Path, cutoff: float, keep: frozenset[Path], removed: list[Path]) -> bool:
         """Remove expired entries under ``folder``; True when ``folder`` holds nothing kept."""

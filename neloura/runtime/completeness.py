@@ -16,6 +16,7 @@ from neloura.core.completeness import CompletenessConfig, injected_image, run_co
 from neloura.core.completeness_report import plot
 from neloura.core.psf import PsfModel
 from neloura.core.wcs import ImageWcs
+from neloura.runtime.atomic import atomic_path, write_atomic
 from neloura.runtime.detection import DETECTION_OPTIONS, psf_for_image, read_plane, safe_stem, write_table
 
 
@@ -65,8 +66,9 @@ def completeness_task(
     summary = outcome["summary"]
     summary["image"] = path.name
     files = write_table(outcome["table"], out / "completeness")
-    plot(summary, [out / "completeness.png", out / "completeness.pdf"], title=f"{path.name} [HDU {hdu}]")
-    (out / "completeness.json").write_text(json.dumps(summary, indent=2))
+    with atomic_path(out / "completeness.png") as png, atomic_path(out / "completeness.pdf") as pdf:
+        plot(summary, [png, pdf], title=f"{path.name} [HDU {hdu}]")
+    write_atomic(out / "completeness.json", lambda temp: temp.write_text(json.dumps(summary, indent=2)))
     for name in ("completeness.png", "completeness.pdf", "completeness.json"):
         files[name] = str(out / name)
     image_with, _ = injected_image(data, config, psf, outcome["baseline"], 0)
@@ -75,7 +77,8 @@ def completeness_task(
     injected_path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fits.PrimaryHDU(image_with, header=_plane_header(wcs)).writeto(injected_path, overwrite=True)
+        hdu_out = fits.PrimaryHDU(image_with, header=_plane_header(wcs))
+        write_atomic(injected_path, lambda temp: hdu_out.writeto(temp, overwrite=True))
     files[injected_name] = str(injected_path)
     return {
         "flux_50": summary["flux_50"],

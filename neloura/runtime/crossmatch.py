@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,7 +34,7 @@ class CatalogSource(Protocol):
         self, name: str, ra_col: str | None = None, dec_col: str | None = None
     ) -> tuple[np.ndarray, np.ndarray]: ...
 
-    def select(self, name: str, filter: str | None = None) -> np.ndarray: ...
+    def select(self, name: str, filter: str | None = None, computed: Sequence[str] | None = None) -> np.ndarray: ...
 
     def table(self, name: str) -> Any: ...
 

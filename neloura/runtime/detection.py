@@ -21,6 +21,7 @@ from neloura.core.photometry import aperture_photometry
 from neloura.core.psf import PsfModel, load_psf_fits
 from neloura.core.wcs import ImageWcs
 from neloura.errors import InvalidParameter
+from neloura.runtime.atomic import atomic_path
 
 DETECTION_OPTIONS = (
     "threshold_sigma",
@@ -63,14 +64,15 @@ def safe_stem(path: Path) -> str:
 
 
 def write_table(table: Table, base: Path) -> dict[str, str]:
-    """Write ``base``.fits and ``base``.csv; returns {file name: absolute path}."""
+    """Write ``base``.fits and ``base``.csv (each renamed into place whole); returns {file name: absolute path}."""
     base.parent.mkdir(parents=True, exist_ok=True)
     files = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for ext, fmt in ((".fits", "fits"), (".csv", "ascii.csv")):
             path = base.with_suffix(ext)
-            table.write(path, format=fmt, overwrite=True)
+            with atomic_path(path) as temp:
+                table.write(temp, format=fmt, overwrite=True)
             files[path.name] = str(path)
     return files
 

@@ -1,5 +1,11 @@
 """Open images kept in a bounded LRU, keyed by (path, hdu, mtime); paths confined to files/.
 
+Every file is first inspected whole (HDU listing, truncation, WCS keyword bounds) by
+:func:`neloura.core.fitsio.inspect_fits` in a killable worker process with a deadline
+(:class:`neloura.runtime.bounded.BoundedRunner`), once per file version; only then is it opened
+in the server. Header cards are read the same way. Routes that go through this store (the
+``ImageDep``/``PlaneDep`` dependencies, ``inspect``, ``header``) inherit the deadline.
+
 Also caches, per plane, the sample of physical values spread over the whole plane and the
 default display limits (0.5/99.5 percentiles of that sample), so that info, tiles and the
 histogram agree on the same numbers and compute them once.
@@ -7,6 +13,7 @@ histogram agree on the same numbers and compute them once.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections import OrderedDict
@@ -16,10 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from neloura.core.fitsio import FitsImage
+from neloura.core.fits_scan import OverBudget
+from neloura.core.fitsio import FitsImage, FitsInspection, HeaderCard, header_cards, inspect_fits
 from neloura.core.limits import percentile_limits
 from neloura.core.paths import confine_file
-from neloura.errors import ImageNotFound
+from neloura.errors import ImageNotFound, InvalidParameter, NotAFitsImage
+from neloura.runtime.bounded import BoundedRunner
 from neloura.runtime.levels import RowReader
 from neloura.settings import Settings
 
@@ -27,6 +36,45 @@ log = logging.getLogger("neloura.images")
 
 PlaneKey = tuple[Path, float, int, int]
 _SAMPLES_KEPT = 16
+_INSPECTIONS_KEPT = 1024
+# files this small are inspected in the server at once (a few ms); larger ones in a bounded worker
+SMALL_FILE = (64, 20_000)  # HDUs, header cards in all
+_HEADERS_KEPT = 8
+FileKey = tuple[Path, int, int]  # path, mtime_ns, size
+
+
+def _file_key(path: Path) -> FileKey:
+    st = path.stat()
+    return (path, st.st_mtime_ns, st.st_size)
+
+
+def _header_rows(path: Path, hdu: int) -> list[tuple[str, object, str]]:
+    """Header cards as plain tuples (pickled back from the worker several times faster)."""
+    return [(c.key, c.value, c.comment) for c in header_cards(path, hdu)]
+
+
+# Runs in the bounded worker: each worker keeps the last headers it parsed, so paging through a
+# 100,000-card header parses it once and sends back only the page (the server process never
+# holds or unpickles the whole header).
+_WORKER_HEADERS: OrderedDict[tuple[FileKey, int], list[HeaderCard]] = OrderedDict()
+
+
+def _header_page(key: FileKey, hdu: int, offset: int, limit: int | None, q: str) -> dict[str, object]:
+    cache_key = (key, hdu)
+    cards = _WORKER_HEADERS.get(cache_key)
+    if cards is None:
+        cards = header_cards(key[0], hdu)
+        _WORKER_HEADERS[cache_key] = cards
+        while len(_WORKER_HEADERS) > _HEADERS_KEPT:
+            _WORKER_HEADERS.popitem(last=False)
+    needle = q.strip().lower()
+    if needle:
+        matches = [i for i, c in enumerate(cards) if needle in f"{c.key}\0{c.value}\0{c.comment}".lower()]
+    else:
+        matches = range(len(cards))  # type: ignore[assignment]
+    end = len(matches) if limit is None else min(len(matches), offset + limit)
+    rows = [(i, cards[i].key, cards[i].value, cards[i].comment) for i in matches[offset:end]]
+    return {"count": len(cards), "total": len(matches), "rows": rows}
 
 
 @dataclass(frozen=True)
@@ -54,8 +102,12 @@ def _strided_rows(image: FitsImage, prefix: tuple[int, ...], rows: slice, cols: 
 
 
 class ImageStore:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, runner: BoundedRunner | None = None) -> None:
         self.settings = settings
+        self.runner = runner or BoundedRunner(settings.parse_workers, settings.parse_timeout_s)
+        self._own_runner = runner is None
+        self._inspections: OrderedDict[FileKey, FitsInspection] = OrderedDict()
+        self._headers: OrderedDict[tuple[FileKey, int], list[HeaderCard]] = OrderedDict()
         self._open: OrderedDict[tuple[Path, int, float], FitsImage] = OrderedDict()
         self._samples: OrderedDict[PlaneKey, np.ndarray] = OrderedDict()
         self._grids: dict[PlaneKey, SampleGrid] = {}
@@ -70,6 +122,101 @@ class ImageStore:
         """Absolute path of a file under files/ (403 outside it, 404 when missing)."""
         return confine_file(self.settings.files_dir, relative, ImageNotFound, "image")
 
+    # -- inspection (bounded: in a worker process, with a deadline) -----------------------------
+    def _cached(self, key: FileKey) -> FitsInspection | None:
+        with self._lock:
+            found = self._inspections.get(key)
+            if found is not None:
+                self._inspections.move_to_end(key)
+            return found
+
+    def _keep(self, key: FileKey, found: FitsInspection) -> FitsInspection:
+        with self._lock:
+            self._inspections[key] = found
+            while len(self._inspections) > _INSPECTIONS_KEPT:
+                self._inspections.popitem(last=False)
+        return found
+
+    def inspect(self, path: Path) -> FitsInspection:
+        """The whole-file inspection of a confined ``path`` (cached per file version).
+
+        A small file (within :data:`SMALL_FILE`: HDUs, header cards) is inspected here at once
+        (milliseconds: its WCS keywords are bounded before astropy sees them); a larger one in a
+        bounded worker with the deadline."""
+        key = _file_key(path)
+        found = self._cached(key)
+        if found is None:
+            try:
+                found = inspect_fits(path, budget=SMALL_FILE)
+            except OverBudget:
+                found = self.runner.run(inspect_fits, path, what=f"reading {path.name}")
+            self._keep(key, found)
+        return found
+
+    async def inspect_async(self, path: Path) -> FitsInspection:
+        """:meth:`inspect` from the event loop (never blocks it: the small-file scan runs in a thread)."""
+        key = _file_key(path)
+        found = self._cached(key)
+        if found is None:
+            try:
+                found = await asyncio.to_thread(inspect_fits, path, SMALL_FILE)
+            except OverBudget:
+                found = await self.runner.run_async(inspect_fits, path, what=f"reading {path.name}")
+            self._keep(key, found)
+        return found
+
+    def remember(self, path: Path, found: FitsInspection) -> None:
+        """Keep an inspection made elsewhere (an upload's validation) for ``path`` as it is now."""
+        self._keep(_file_key(path), found)
+
+    def recommended(self, path: Path, hdu: int | None = None) -> int:
+        """``hdu`` itself, or the file's recommended image HDU (415 when it has none)."""
+        if hdu is not None:
+            return hdu
+        recommended = self.inspect(path).recommended
+        if recommended is None:
+            raise NotAFitsImage(f"{path.name} holds no image HDU that can be shown")
+        return recommended
+
+    def header(self, path: Path, hdu: int) -> list[HeaderCard]:
+        """Every card of one HDU's header, read in a worker (deadline) and cached per file version."""
+        key = (_file_key(path), hdu)
+        with self._lock:
+            cards = self._headers.get(key)
+            if cards is not None:
+                self._headers.move_to_end(key)
+                return cards
+        rows = self.runner.run(_header_rows, path, hdu, what=f"reading the header of {path.name}")
+        cards = [HeaderCard(key=k, value=v, comment=c) for k, v, c in rows]  # type: ignore[arg-type]
+        with self._lock:
+            self._headers[key] = cards
+            while len(self._headers) > _HEADERS_KEPT:
+                self._headers.popitem(last=False)
+        return cards
+
+    def header_page(self, path: Path, hdu: int, offset: int = 0, limit: int | None = None, q: str = "") -> dict:
+        """``{"count", "total", "rows": [(index, key, value, comment)]}``: the cards matching ``q``
+        (case-insensitive, in key, value or comment) from ``offset``, at most ``limit``; parsed
+        and searched in a bounded worker (see :func:`_header_page`)."""
+        found = self.inspect(path)
+        if len(found.hdus) <= SMALL_FILE[0] and found.cards <= SMALL_FILE[1]:
+            return _header_page(_file_key(path), hdu, offset, limit, q)  # a small header: here, at once
+        return self.runner.run(
+            _header_page, _file_key(path), hdu, offset, limit, q, what=f"reading the header of {path.name}"
+        )
+
+    def _check_openable(self, path: Path, hdu: int) -> None:
+        """Refuse, from the inspection, an HDU that does not exist, is truncated or has a problem."""
+        found = self.inspect(path)
+        if not 0 <= hdu < len(found.hdus):
+            raise InvalidParameter(f"{path.name} has no HDU {hdu} (it has {len(found.hdus)})")
+        summary = found.hdus[hdu]
+        if summary.problem:
+            raise InvalidParameter(f"{path.name}, HDU {hdu}: {summary.problem}")
+        if summary.truncated:
+            raise NotAFitsImage(f"{path.name} is truncated: HDU {hdu} lacks data the header announces")
+
+    # -- open images ---------------------------------------------------------------------------
     def get(self, relative: str, hdu: int) -> FitsImage:
         """The open image for (path, hdu), reopened when the file changed on disk."""
         path = self.resolve(relative)
@@ -83,6 +230,7 @@ class ImageStore:
             if image is not None:
                 self._open.move_to_end(key)
                 return image
+        self._check_openable(path, hdu)
         image = FitsImage(path, hdu)
         with self._lock:
             existing = self._open.get(key)
@@ -187,3 +335,7 @@ class ImageStore:
             self._samples.clear()
             self._grids.clear()
             self._limits.clear()
+            self._inspections.clear()
+            self._headers.clear()
+        if self._own_runner:
+            self.runner.close()

@@ -7,6 +7,8 @@
 - Memory bounded: every job states an estimate; a job starts only while the running estimates
   stay within the budget (half the machine's RAM by default), and a job larger than the whole
   budget is refused when submitted. Each user may queue at most ``max_queued_per_user`` jobs.
+- Jobs die with the server, even ``kill -9`` (see ``_child``); results are written under a
+  temporary name and renamed (:mod:`neloura.runtime.atomic`).
 - Progress: a job function receives ``progress(fraction, message)``; every change is published
   on the event bus as ``{"type": "job", "id", "kind", "state", "progress", "message", "eta_s"}``.
 
@@ -32,6 +34,7 @@ from typing import Any, Literal
 import psutil
 
 from neloura.errors import Conflict, JobNotFound, NelouraError, PayloadTooLarge
+from neloura.runtime.bounded import die_with_parent, watch_parent_pipe
 from neloura.runtime.events import EventBus
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
@@ -86,9 +89,21 @@ class Job:
         }
 
 
-def _child(conn: Connection, func: JobFunc, kwargs: dict[str, Any]) -> None:
-    """Entry point of a job process: run, report progress, send the result or the error."""
+def _stop_group(*_: object) -> None:
+    """Kill this job's whole process group (the job and the worker processes it started)."""
+    os.killpg(os.getpgrp(), signal.SIGKILL)
+
+
+def _child(conn: Connection, alive: Connection, func: JobFunc, kwargs: dict[str, Any]) -> None:
+    """Entry point of a job process: run, report progress, send the result or the error.
+
+    The job dies with the server, even after ``kill -9``: a SIGTERM (sent on cancel, and by
+    the kernel when the fork server, our parent, exits: ``PR_SET_PDEATHSIG``) or EOF on the
+    ``alive`` pipe (whose only writer is the server) kills the job's process group."""
     os.setpgrp()  # its own process group: cancelling also stops the job's own worker processes
+    signal.signal(signal.SIGTERM, _stop_group)
+    die_with_parent(signal.SIGTERM)
+    watch_parent_pipe(alive, _stop_group)
     last = [0.0]
 
     def progress(fraction: float, message: str) -> None:
@@ -145,6 +160,8 @@ class JobRegistry:
         self._ctx = multiprocessing.get_context("forkserver")
         # the fork server imports the heavy modules once; each job then forks from it in milliseconds
         self._ctx.set_forkserver_preload(["neloura.runtime.detection", "neloura.runtime.completeness"])
+        # every job holds the read end; only the server holds the write end (see ``_child``)
+        self._alive_r, self._alive_w = self._ctx.Pipe(duplex=False)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -247,7 +264,7 @@ class JobRegistry:
 
     def _launch(self, job: Job) -> None:
         parent, child = self._ctx.Pipe(duplex=False)
-        process = self._ctx.Process(target=_child, args=(child, job.func, job.kwargs), daemon=False)
+        process = self._ctx.Process(target=_child, args=(child, self._alive_r, job.func, job.kwargs), daemon=False)
         job.state, job.started, job.message = "running", time.time(), "starting"
         job.process, job.conn = process, parent
         process.start()

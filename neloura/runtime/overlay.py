@@ -45,9 +45,11 @@ class OverlayRequest:
     color_col: str | None = None
     color_scale: str = "linear"
     filter: str | None = None
+    computed: tuple[str, ...] = ()  # NAME=EXPRESSION definitions the filter may name
 
 
 DEFAULT_RADIUS_PX = 5.0
+MAX_RADIUS = 1e6  # a constant radius above this (in any unit) is refused: float32 markers overflow
 
 
 def parse_size(size: str | None) -> float | str | None:
@@ -59,8 +61,8 @@ def parse_size(size: str | None) -> float | str | None:
         value = float(text)
     except ValueError:
         return text
-    if not (np.isfinite(value) and value >= 0):
-        raise InvalidParameter(f"size_col as a number must be a non-negative radius, got {size!r}")
+    if not (np.isfinite(value) and 0 <= value <= MAX_RADIUS):
+        raise InvalidParameter(f"size_col as a number must be a radius between 0 and {MAX_RADIUS:g}, got {size!r}")
     return value
 
 
@@ -121,7 +123,7 @@ class OverlayService:
         valid = np.isfinite(ra) & np.isfinite(dec)
         matched = int(valid.sum())
         if req.filter and req.filter.strip():
-            selected = np.asarray(catalogs.select(req.name, req.filter), dtype=np.int64)
+            selected = np.asarray(catalogs.select(req.name, req.filter, req.computed or None), dtype=np.int64)
             near = np.intersect1d(near, selected, assume_unique=True)
             matched = int(valid[selected].sum())
         which, x, y = project_inside(wcs, ra[near], dec[near], image.width, image.height, plane=req.plane)

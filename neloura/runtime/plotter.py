@@ -85,10 +85,10 @@ def plot_data(
         if query.kinds[column] not in ("num", "bool"):
             raise InvalidParameter(f"{axis}: {column!r} is {query.kinds[column]}, a plot needs numbers")
     if catalog.num_rows > max_points:  # refuse before computing when the filter keeps too many
-        count_sql = f"SELECT count(*) FROM cat WHERE {query.where}"  # noqa: S608 (compiled, parameterised)
+        count_sql = query.sql("count(*)", f"WHERE {query.where}")  # compiled, parameterised
         matching = int(store.arrow_query(catalog.table, count_sql, query.params).column(0)[0].as_py())
         _check_size(matching, max_points)
-    sql = f"SELECT {ROW}, {query.select} FROM cat WHERE {query.where}"  # noqa: S608 (compiled, parameterised)
+    sql = query.sql(f"{ROW}, {query.select}", f"WHERE {query.where}")  # computed columns: Query.sql's CTEs
     table = store.arrow_query(catalog.table, sql, query.params)
     _check_size(table.num_rows, max_points)
     rows = table.column(0).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 
 from neloura.core.demo import write_demo
+from neloura.runtime.bounded import BoundedRunner
 from neloura.runtime.catalogs import CatalogStore
 from neloura.runtime.cleanup import CleanupWorker
 from neloura.runtime.coding import CodingRunner
@@ -32,15 +34,17 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.events = EventBus()
-        self.images = ImageStore(settings)
-        self.catalogs = CatalogStore(settings, self.events)
+        # bounded work (FITS/WCS parses, see neloura.runtime.bounded): shared by every store
+        self.bounded = BoundedRunner(settings.parse_workers, settings.parse_timeout_s)
+        self.images = ImageStore(settings, self.bounded)
+        self.catalogs = CatalogStore(settings, self.events, runner=self.bounded)
         self.sky = SkyIndexCache(self.catalogs)
         self.catalogs.on_loaded(self.sky.prepare)
         self.overlays = OverlayService(self.images, self.sky)
         self.levels = LevelStore(settings)
         self.tiles = TileService(settings, self.images, self.levels, self.events)
-        self.views = LiveViews()
-        self.cleanup = CleanupWorker(settings, self.views, self.events)
+        self.views = LiveViews(settings.upload_hold_hours * 3600.0)
+        self.cleanup = CleanupWorker(settings, self.views, self.events, on_removed=self.catalogs.forget)
         self.jobs = JobRegistry(settings.job_workers, self.events)
         self.segmentation = SegmentationStore(self.catalogs)
         self.coding = CodingRunner(
@@ -66,6 +70,7 @@ class Services:
                 logging.getLogger("neloura").warning("demo data not written: %s", exc)
         self.cleanup.start()
         self.jobs.start()
+        threading.Thread(target=self.bounded.warm, name="bounded-warm", daemon=True).start()
         if self.settings.admin:  # /local-coding/* answers 403 otherwise: no sandbox to keep warm
             self.coding.start()
 
@@ -79,3 +84,4 @@ class Services:
         self.catalogs.close()
         self.sky.close()
         self.overlays.close()
+        self.bounded.close()

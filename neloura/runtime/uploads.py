@@ -1,14 +1,20 @@
 """Uploads into files/uploads/: streamed straight from the request body into a hidden part file
-(multipart parsed on the fly, one write, the size limit enforced as bytes arrive), validated as
-FITS, then renamed into place. A rejected upload (too large, not FITS, truncated) leaves nothing.
+(multipart parsed on the fly, one write, the size limit enforced as bytes arrive), decompressed
+once when gzip-compressed (``.fits.gz``: the size limit then applies to the decompressed bytes,
+so a gzip bomb stops at the limit), validated as FITS in a bounded worker (deadline: see
+:mod:`neloura.runtime.bounded`), then renamed into place. A rejected upload (too large, not
+FITS, truncated, WCS keywords out of bounds) leaves nothing; every message names the user's
+file, never the hidden part file.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import os
 import re
 import secrets
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -18,8 +24,10 @@ from python_multipart.exceptions import ParseError
 from python_multipart.multipart import parse_options_header
 
 from neloura.core.files import is_fits_name, validate_fits
+from neloura.core.fits_scan import OverBudget
 from neloura.core.paths import confine
 from neloura.errors import InvalidParameter, NotAFitsImage, PayloadTooLarge
+from neloura.runtime.images import SMALL_FILE, ImageStore
 from neloura.settings import Settings
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
@@ -117,13 +125,48 @@ def _boundary(content_type: str) -> bytes:
     return options[b"boundary"]
 
 
+def gunzip_limited(source: Path, target: Path, limit_bytes: int, name: str) -> int:
+    """Decompress gzip ``source`` into ``target``, refusing (413) past ``limit_bytes`` of output.
+
+    Reads in 1 MB pieces and never asks zlib for more than the bytes still allowed, so a
+    gzip bomb costs at most ``limit_bytes`` of disk and a little memory. Returns the size."""
+    written = 0
+    try:
+        with gzip.open(source, "rb") as stream, target.open("wb") as out:
+            while chunk := stream.read(1 << 20):
+                written += len(chunk)
+                if written > limit_bytes:
+                    raise PayloadTooLarge(
+                        f"{name} decompresses to more than the upload limit of {limit_bytes // (1024 * 1024)} MB"
+                    )
+                out.write(chunk)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise NotAFitsImage(f"{name} is not a valid gzip file: {exc}") from None
+    return written
+
+
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
 async def receive_upload(
-    settings: Settings, content_type: str, body: AsyncIterator[bytes], folder_default: str = ""
+    settings: Settings,
+    content_type: str,
+    body: AsyncIterator[bytes],
+    folder_default: str = "",
+    *,
+    images: ImageStore | None = None,
 ) -> Path:
-    """Stream a multipart body into files/uploads/[folder]/, validate it, return the kept path."""
+    """Stream a multipart body into files/uploads/[folder]/, validate it, return the kept path.
+
+    With ``images`` (``services.images``), validation runs in its bounded worker and the
+    inspection is remembered for the kept file (it is not listed twice)."""
     uploads = settings.uploads_dir
     uploads.mkdir(parents=True, exist_ok=True)
-    part = uploads / f".part-{secrets.token_hex(8)}"
+    token = secrets.token_hex(8)
+    part = uploads / f".part-{token}"
+    plain = uploads / f".part-{token}-gunzip"
     limit = settings.upload_max_mb * 1024 * 1024
     try:
         with part.open("wb") as sink:
@@ -136,22 +179,50 @@ async def receive_upload(
                 parser.finalize()
             except ParseError as exc:  # malformed body, or a part header over the parser's limits
                 raise InvalidParameter(f"malformed multipart upload: {exc}") from exc
-        return await asyncio.to_thread(_keep, settings, part, form, folder_default)
+        name = _check_form(form)
+        data = part
+        if form.written and _is_gzip(part):
+            await asyncio.to_thread(gunzip_limited, part, plain, limit, repr(form.filename))
+            data = plain
+            name = _without_gz(name)
+        if images is not None:
+            try:  # a small file at once in a thread, a larger one in the bounded worker
+                found = await asyncio.to_thread(validate_fits, data, repr(form.filename), SMALL_FILE)
+            except OverBudget:
+                found = await images.runner.run_async(validate_fits, data, repr(form.filename), what=f"reading {name}")
+        else:
+            found = await asyncio.to_thread(validate_fits, data, repr(form.filename))
+        kept = await asyncio.to_thread(_keep, settings, data, form, name, folder_default)
+        if images is not None:
+            images.remember(kept, found)
+        return kept
     finally:
         part.unlink(missing_ok=True)
+        plain.unlink(missing_ok=True)
 
 
-def _keep(settings: Settings, part: Path, form: _Form, folder_default: str) -> Path:
+def _without_gz(name: str) -> str:
+    """``x.fits.gz`` -> ``x.fits`` (the kept file is the decompressed one)."""
+    stem = name[:-3] if name.lower().endswith(".gz") else name
+    return stem if is_fits_name(stem) else f"{stem}.fits"
+
+
+def _check_form(form: _Form) -> str:
     if form.filename is None:
         raise InvalidParameter("no part named 'file' in the upload")
     name = safe_name(form.filename)
     if not is_fits_name(name):
-        raise NotAFitsImage(f"{form.filename!r} is not a FITS file name (expected .fits, .fit, .fts or .fz)")
+        raise NotAFitsImage(
+            f"{form.filename!r} is not a FITS file name (expected .fits, .fit, .fts, .fz or one of them .gz)"
+        )
     if form.written == 0:
         raise InvalidParameter(f"{form.filename!r} is empty")
-    validate_fits(part)
+    return name
+
+
+def _keep(settings: Settings, data: Path, form: _Form, name: str, folder_default: str) -> Path:
     folder = form.fields.get("folder", folder_default).strip()
     uploads = settings.uploads_dir
     target_dir = confine(uploads, folder, must_exist=False) if folder else uploads.resolve()
     target_dir.mkdir(parents=True, exist_ok=True)
-    return place_under_free_name(part, target_dir, name)
+    return place_under_free_name(data, target_dir, name)

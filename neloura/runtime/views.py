@@ -1,30 +1,43 @@
 """Which files are open in a live view: pages report their current image over /ws.
 
-The cleanup worker never removes a file listed here.
+The cleanup worker never removes a file listed here, but a view holds a file for at most
+``max_hold_s`` (``NELOURA_UPLOAD_HOLD_HOURS``) from the moment that connection first reported
+it: a client naming an upload over /ws cannot keep it forever. The hold belongs to the
+connection (its ``client_id``) and ends when it closes or shows another file.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 
 class LiveViews:
-    def __init__(self) -> None:
-        self._views: dict[str, Path] = {}
+    def __init__(self, max_hold_s: float = 24 * 3600.0) -> None:
+        self.max_hold_s = max_hold_s
+        self._views: dict[str, tuple[Path, float]] = {}
         self._lock = threading.Lock()
 
-    def update(self, client_id: str, path: Path | None) -> None:
-        """Record the (resolved) file ``client_id`` shows, or forget it when ``path`` is None."""
+    def update(self, client_id: str, path: Path | None, now: float | None = None) -> None:
+        """Record the (resolved) file ``client_id`` shows, or forget it when ``path`` is None.
+
+        Reporting the same file again does not renew the hold."""
+        now = time.time() if now is None else now
         with self._lock:
             if path is None:
                 self._views.pop(client_id, None)
-            else:
-                self._views[client_id] = path.resolve()
+                return
+            resolved = path.resolve()
+            previous = self._views.get(client_id)
+            since = previous[1] if previous is not None and previous[0] == resolved else now
+            self._views[client_id] = (resolved, since)
 
-    def open_paths(self) -> frozenset[Path]:
+    def open_paths(self, now: float | None = None) -> frozenset[Path]:
+        """Files held now (views younger than ``max_hold_s``)."""
+        now = time.time() if now is None else now
         with self._lock:
-            return frozenset(self._views.values())
+            return frozenset(p for p, since in self._views.values() if now - since < self.max_hold_s)
 
     def count(self) -> int:
         with self._lock:

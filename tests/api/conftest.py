@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from neloura.app import create_app
 from neloura.core.demo import GalaxyField, write_demo
 from neloura.settings import Settings
+from tests import hostile_corpus
 from tests.api.robustness import IMAGE, SECRET
 
 
@@ -44,6 +45,11 @@ def _bad_files(files: Path) -> dict[str, bytes]:
         "odd_bitpix.fits": _header_only(BITPIX=7, NAXIS=2, NAXIS1=4, NAXIS2=4) + b"\0" * 2880,
         "naxis_999.fits": _header_only(BITPIX=8, NAXIS=999),
         "nan_axes.fits": _header_only(BITPIX=16, NAXIS=2, NAXIS1="NAN", NAXIS2=-5),
+        # issue 13: hostile headers (tests/hostile_corpus.py)
+        "sip_order.fits": hostile_corpus.sip_order(9999),
+        "pv_many.fits": hostile_corpus.many_pv(5000),
+        "bzero_text.fits": hostile_corpus.bad_scaling("BZERO", "abc"),
+        "blank_text.fits": hostile_corpus.bad_scaling("BLANK", "q"),
     }
 
 

@@ -437,6 +437,10 @@ BAD_NAMES = (
     "odd_bitpix.fits",
     "naxis_999.fits",
     "nan_axes.fits",
+    "sip_order.fits",
+    "pv_many.fits",
+    "bzero_text.fits",
+    "blank_text.fits",
 )
 # Files whose headers are all intact: listing HDUs and reading cards may succeed.
 HEADERS_READABLE = {
@@ -447,6 +451,10 @@ HEADERS_READABLE = {
     "odd_bitpix.fits",
     "naxis_999.fits",
     "nan_axes.fits",
+    "sip_order.fits",
+    "pv_many.fits",
+    "bzero_text.fits",
+    "blank_text.fits",
 }
 
 

@@ -68,9 +68,13 @@ def test_erase_uploads(admin_client: TestClient, tmp_path: Path) -> None:
     outside = tmp_path / "outside.txt"
     outside.write_text("precious")
     (uploads / "link").symlink_to(outside)
+    catalog_uploads = tmp_path / "root" / "catalogs" / "uploads"
+    catalog_uploads.mkdir(parents=True, exist_ok=True)
+    (catalog_uploads / "c.csv").write_text("ra,dec\n1,2\n")
     body = admin_client.post("/admin/erase-uploads").json()
-    assert sorted(body["removed"]) == ["a.fits", "link", "sub", "sub/b.fits"]
-    assert list(uploads.iterdir()) == []
+    expected = ["catalogs/uploads/c.csv", *(f"files/uploads/{n}" for n in ("a.fits", "link", "sub", "sub/b.fits"))]
+    assert sorted(body["removed"]) == expected
+    assert list(uploads.iterdir()) == [] and list(catalog_uploads.iterdir()) == []
     assert outside.read_text() == "precious"
 
 

@@ -175,8 +175,12 @@ def test_filter_must_be_a_condition_and_expression_may_be_a_number() -> None:
 
 
 def test_deep_nesting_and_huge_input_are_refused_cleanly() -> None:
-    with pytest.raises(InvalidFilter, match="nested too deeply"):
+    with pytest.raises(InvalidFilter, match="nested more than 50 levels"):
         compile_filter("(" * 500 + "flux > 1" + ")" * 500, KINDS)
+    for depth in (99, 200):  # nested function calls (issue 13.6: a RecursionError, a 500, before)
+        with pytest.raises(InvalidFilter, match="nested more than 50 levels"):
+            compile_filter("abs(" * depth + "flux" + ")" * depth + " > 0", KINDS)
+    assert compile_filter("abs(" * 40 + "flux" + ")" * 40 + " > 0", KINDS).kind == "bool"
     with pytest.raises(InvalidFilter, match="longer than"):
         compile_filter("flux > 1 && " * 2000 + "flux > 1", KINDS)
     with pytest.raises(InvalidFilter, match="empty"):

@@ -2,7 +2,7 @@
 // column, choose columns, filter with the expression language or the condition builder, add
 // computed columns, see per-column statistics and histograms, export the selection, pick RA/Dec.
 //
-// Bus: emits catalog:loaded {name, rows, ra_col, dec_col}, catalog:filter-changed {name, filter},
+// Bus: emits catalog:loaded {name, rows, ra_col, dec_col}, catalog:filter-changed {name, filter, computed},
 // catalog:rows-selected {name, rows} (0-based file-order row indices), overlay:show {name, ra_col,
 // dec_col, filter}; listens to catalog:row-clicked {name, row} (highlights it, jumping to its page)
 // and server:event (catalog.progress / catalog.ready while a catalog converts).
@@ -172,7 +172,7 @@ export function mount(ctx) {
     st.filter = text.trim();
     st.offset = 0;
     await load();
-    if (filterError.hidden) ctx.bus.emit('catalog:filter-changed', { name: st.name, filter: st.filter });
+    if (filterError.hidden) ctx.bus.emit('catalog:filter-changed', { name: st.name, filter: st.filter, computed: st.computed.join('\n') });
   }
 
   function addComputed() {

@@ -49,7 +49,7 @@ function openBrowser(ctx, search) {
   const crumbs = el('div', { class: 'crumbs', id: 'file-crumbs' });
   const searchBox = el('input', { type: 'search', id: 'file-search', placeholder: 'Search all files (case-insensitive)…', value: search, style: { flex: '1' } });
   const list = el('div', { class: 'file-list', id: 'file-list' });
-  const fileInput = el('input', { type: 'file', id: 'upload-input', accept: '.fits,.fit,.fts,.fz', hidden: true, multiple: true });
+  const fileInput = el('input', { type: 'file', id: 'upload-input', accept: '.fits,.fit,.fts,.fz,.gz,.fits.gz,.fit.gz,.fts.gz', hidden: true, multiple: true });
   const uploadButton = el('button', { class: 'btn primary', type: 'button', id: 'upload-button' }, 'Upload FITS…');
   const drop = el('div', { class: 'dropzone', id: 'upload-dropzone' },
     `Drop FITS files here to upload. Uploads are temporary: they are removed about ${config.cleanup_interval_minutes} minutes after upload.`);

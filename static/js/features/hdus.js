@@ -1,5 +1,6 @@
 // HDU chooser: every HDU of a file with thumbnails of the image HDUs and the recommended one
-// marked. 'hdus:show' {path?, openIfSingle?} (default: the current file).
+// marked; an HDU that cannot be shown (truncated file, refused WCS keywords...) says why and is
+// not clickable. 'hdus:show' {path?, openIfSingle?} (default: the current file).
 
 export function mount(ctx) {
   const { bus, api, ui, viewer, escape: { el } } = ctx;
@@ -14,18 +15,19 @@ export function mount(ctx) {
       bus.emit('image:error', { path: file, message: err.detail || String(err) });
       return;
     }
-    const images = listing.hdus.filter((h) => h.kind === 'image');
+    const images = listing.hdus.filter((h) => h.kind === 'image' && !h.truncated && !h.problem);
     if (openIfSingle && images.length === 1) { bus.emit('image:open', { path: file, hdu: images[0].index }); return; }
     const modal = ui.openModal({ title: `HDUs of ${file}`, wide: true, id: 'hdu-chooser' });
     const current = viewer.image?.path === file ? viewer.image.hdu : null;
     const cards = listing.hdus.map((h) => {
-      const isImage = h.kind === 'image';
+      const isImage = h.kind === 'image' && !h.truncated && !h.problem;
+      const why = h.truncated ? 'truncated: the file ends inside this HDU\'s data' : h.problem ? `cannot be shown: ${h.problem}` : '';
       const shape = h.shape.length ? [...h.shape].reverse().join('×') : '—';
       const card = el(isImage ? 'button' : 'div', { class: `hdu-card${h.index === current ? ' current' : ''}`, type: isImage ? 'button' : undefined, dataset: { hdu: String(h.index) } },
-        isImage ? el('img', { src: api.url('/api/files/thumbnail', { path: file, hdu: h.index, size: 160 }), alt: '', loading: 'lazy' }) : el('div', { class: 'noimg' }, h.kind),
+        isImage ? el('img', { src: api.url('/api/files/thumbnail', { path: file, hdu: h.index, size: 160 }), alt: '', loading: 'lazy' }) : el('div', { class: 'noimg' }, why ? 'unusable' : h.kind),
         el('div', {}, el('strong', {}, `${h.index}`), ` ${h.name || ''} `, h.index === listing.recommended ? el('span', { class: 'badge' }, 'recommended') : null),
         el('div', { class: 'muted mono' }, `${h.kind} ${shape}${h.bitpix ? ` BITPIX ${h.bitpix}` : ''}${h.bunit ? ` ${h.bunit}` : ''}`),
-        el('div', { class: 'muted' }, h.has_celestial_wcs ? 'celestial WCS' : 'no celestial WCS'));
+        why ? el('div', { class: 'hdu-problem' }, why) : el('div', { class: 'muted' }, h.has_celestial_wcs ? 'celestial WCS' : 'no celestial WCS'));
       if (isImage) card.addEventListener('click', () => { modal.close(); bus.emit('image:open', { path: file, hdu: h.index }); });
       return card;
     });

@@ -1,9 +1,9 @@
 // Catalog overlay, data side: deep-link keys, the binary payload decoder (layout documented in
 // neloura/core/overlay.py), colormap lookup tables and the image -> screen frame. No DOM state.
 
-export const LINK_KEYS = ['ra_col', 'dec_col', 'size_col', 'size_unit', 'color_col', 'cmap', 'color_scale', 'filter',
+export const LINK_KEYS = ['ra_col', 'dec_col', 'size_col', 'size_unit', 'color_col', 'cmap', 'color_scale', 'filter', 'computed',
   'shape', 'label_col', 'color', 'renderer', 'color_min', 'color_max'];
-export const SERVER_KEYS = ['ra_col', 'dec_col', 'size_col', 'size_unit', 'color_col', 'color_scale', 'filter'];
+export const SERVER_KEYS = ['ra_col', 'dec_col', 'size_col', 'size_unit', 'color_col', 'color_scale', 'filter', 'computed'];
 export const DEFAULT_STYLE = { shape: 'circle', fill: false, outline: 1.5, opacity: 0.9, color: '#00ff66', cmap: 'viridis',
   minPx: 2, label_col: '' };
 

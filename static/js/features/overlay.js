@@ -3,7 +3,7 @@
 // them (size, colour by column + colorbar, shape, fill, opacity, labels), pops up a row on click.
 //
 // Bus: listens to overlay:show {name, ...params/style}, overlay:hide {name}, catalog:filter-changed
-// {name, filter}, catalog:rows-selected {name, rows}; emits catalog:row-clicked {name, row, values}.
+// {name, filter, computed?}, catalog:rows-selected {name, rows}; emits catalog:row-clicked {name, row, values}.
 // Deep link: ?catalog=NAME&ra_col=&dec_col=&size_col=<column or number>&size_unit=px|arcsec|arcmin|deg
 //            &color_col=&cmap= (or marker_cmap=)&color_scale=linear|log&filter=&shape=&label_col=&color=#rrggbb
 //            &renderer=webgl|canvas
@@ -275,9 +275,11 @@ export function mount(ctx) {
   offs.push(ctx.bus.on('image:opened', () => { clearAll(); for (const layer of layers.values()) load(layer); }));
   offs.push(ctx.bus.on('image:closed', clearAll));
   offs.push(ctx.bus.on('plane:changed', () => { for (const layer of layers.values()) load(layer); }));
-  offs.push(ctx.bus.on('catalog:filter-changed', ({ name, filter }) => {
+  offs.push(ctx.bus.on('catalog:filter-changed', ({ name, filter, computed }) => {
     const layer = layers.get(name);
-    if (layer && (layer.params.filter || '') !== (filter || '')) { layer.params.filter = filter || ''; load(layer); }
+    if (!layer) return;
+    const same = (layer.params.filter || '') === (filter || '') && (layer.params.computed || '') === (computed || '');
+    if (!same) { layer.params.filter = filter || ''; layer.params.computed = computed || ''; load(layer); }
   }));
   offs.push(ctx.bus.on('catalog:rows-selected', ({ name, rows }) => {
     const layer = layers.get(name);
