@@ -32,6 +32,7 @@ DETECTION_OPTIONS = (
     "deblend",
     "box_px",
     "aperture_radius_px",
+    "min_snr",
 )
 
 
