@@ -28,7 +28,7 @@ from astropy.utils.exceptions import AstropyWarning
 from neloura.core.wcs import ImageWcs, plane_pixel_axis
 from neloura.errors import InvalidParameter, NotAFitsImage
 
-HduKind = Literal["image", "table", "empty"]
+HduKind = Literal["image", "table", "array", "empty"]  # array: data that is no image (1-D)
 # zlib.error and lzma.LZMAError (corrupt .gz / .xz streams) are not OSErrors.
 _READ_ERRORS = (OSError, ValueError, TypeError, IndexError, KeyError, EOFError, zlib.error, lzma.LZMAError)
 COMPRESSED_IN_MEMORY_MAX_PIXELS = 64 * 1024 * 1024  # 256 MB of float32
@@ -48,6 +48,7 @@ class HduSummary:
     bunit: str
     has_celestial_wcs: bool
     compressed: bool
+    columns: int | None = None  # a table's column count (TFIELDS); None for other kinds
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ def _kind_of(hdu: Any, shape: tuple[int, ...]) -> HduKind:
         return "table"
     if getattr(hdu, "is_image", False) and len(shape) >= 2 and all(n > 0 for n in shape):
         return "image"
+    if getattr(hdu, "is_image", False) and shape and all(n > 0 for n in shape):
+        return "array"
     return "empty"
 
 
@@ -104,6 +107,7 @@ def list_hdus(path: Path) -> tuple[list[HduSummary], int | None]:
                         bunit=str(header.get("BUNIT", "") or "").strip(),
                         has_celestial_wcs=kind == "image" and has_celestial_wcs(header),
                         compressed=isinstance(hdu, fits.CompImageHDU),
+                        columns=int(header.get("TFIELDS", 0)) if kind == "table" else None,
                     )
                 )
         except _READ_ERRORS as exc:

@@ -68,6 +68,7 @@ def test_hdus_lists_every_hdu_with_recommended(client: TestClient, files: Path) 
         "bunit": "",
         "has_celestial_wcs": False,
         "compressed": False,
+        "columns": None,
         "recommended": False,
     }
     assert sci["name"] == "SCI" and sci["kind"] == "image" and sci["shape"] == [120, 160]
