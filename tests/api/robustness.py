@@ -63,6 +63,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/images/header", query=IMG_Q, paths=FILE_PATH, image=True),
     Endpoint("GET", "/api/images/info", query=IMG_Q, paths=FILE_PATH, image=True),
     Endpoint("GET", "/api/images/pixel", query={**IMG_Q, "x": 10, "y": 12}, paths=FILE_PATH, image=True),
+    Endpoint("GET", "/api/images/pixel-table", query={**IMG_Q, "x": 10, "y": 12}, paths=FILE_PATH, image=True),
     Endpoint(
         "POST",
         "/api/images/pixel-to-world",
@@ -190,6 +191,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         image=True,
     ),
     Endpoint("GET", "/api/psf"),
+    Endpoint(
+        "GET",
+        "/api/completeness/defaults",
+        query={**IMG_Q, "psf": "gauss.fits"},
+        paths=(*FILE_PATH, ("query", "psf", "psf")),
+        image=True,
+    ),
     Endpoint(
         "POST",
         "/api/completeness",
