@@ -35,6 +35,7 @@ ROUTERS: tuple[str, ...] = (
     "jobs",
     "detection",
     "completeness",
+    "pixel_table",
 )
 
 
