@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import os
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
-
-from dataclasses import asdict
 
 from fastapi import APIRouter, Query, Request
 from pydantic import Field, model_validator
 
 from neloura.api.deps import PlaneDep, ServicesDep, SettingsDep
-from neloura.core.completeness import default_flux_range
-from neloura.core.psf import PsfModel
 from neloura.api.detection import DetectionParams, ImageRef, job_image, job_memory
 from neloura.api.jobs import user_of
+from neloura.core.completeness import default_flux_range
 from neloura.core.paths import confine
+from neloura.core.psf import PsfModel
 from neloura.errors import InvalidParameter
 from neloura.runtime.completeness import completeness_task, plane_noise
 from neloura.runtime.detection import psf_for_image

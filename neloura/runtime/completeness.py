@@ -14,10 +14,9 @@ import numpy as np
 from astropy.io import fits
 
 from neloura.core.background import estimate_background
-from neloura.core.fitsio import ImagePlane
-
 from neloura.core.completeness import CompletenessConfig, injected_image, run_completeness
 from neloura.core.completeness_report import plot
+from neloura.core.fitsio import ImagePlane
 from neloura.core.psf import PsfModel
 from neloura.core.wcs import ImageWcs
 from neloura.runtime.detection import DETECTION_OPTIONS, psf_for_image, read_plane, safe_stem, write_table
