@@ -95,6 +95,19 @@ def export_stream(
     return _astropy(batches, infos, fmt, query.names)
 
 
+def table_stream(table: pa.Table, infos: dict[str, ColumnInfo], fmt: str) -> Iterator[bytes]:
+    """Bytes of an in-memory table (e.g. a cross-match's joined table) in ``fmt``, with the
+    units, UCDs and descriptions of ``infos`` (by column name)."""
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidParameter(f"format: {fmt!r} is not one of {', '.join(EXPORT_FORMATS)}")
+    batches = iter(table.to_batches(max_chunksize=65_536) or [pa.RecordBatch.from_pylist([], schema=table.schema)])
+    if fmt == "csv":
+        return _csv(batches)
+    if fmt == "parquet":
+        return _parquet(batches, infos)
+    return _astropy(batches, infos, fmt, list(table.column_names))
+
+
 def _csv(batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
     sink = _Sink()
     writer: pacsv.CSVWriter | None = None

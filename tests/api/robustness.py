@@ -150,6 +150,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint(
         "GET",
+        "/api/catalogs/crossmatch/export",
+        query={"a": CATALOG, "b": CATALOG, "radius_arcsec": 1.0, "join": "left"},
+        paths=(("query", "a", "catalogs"), ("query", "b", "catalogs")),
+    ),
+    Endpoint(
+        "GET",
         "/api/catalogs/overlay",
         query={"name": CATALOG, "path": IMAGE, "hdu": 1},
         paths=(("query", "name", "catalogs"), ("query", "path", "files")),
