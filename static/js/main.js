@@ -26,6 +26,8 @@ const FEATURES = [
   'crossmatch',
   'catalog-table',
   'detection', 'completeness',
+  'welcome', 'dropfile',
+  'mouse', 'crosshair', 'magnifier', 'pixel-table',
 ];
 
 async function start() {
