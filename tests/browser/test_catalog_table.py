@@ -109,6 +109,7 @@ def test_typed_filter_sort_and_error(page: Any, live_server: Any, table_csv: Any
 
 def test_condition_builder_writes_the_same_expression(page: Any, live_server: Any, table_csv: Any) -> None:
     _open(page, live_server, "catalog=table_test.csv")
+    page.click(".cat-tools-toggle")  # the builder row is folded until asked for
     page.select_option(".cb-column", "kind")
     page.select_option(".cb-op", "==")
     page.fill(".cb-value", "galaxy")
