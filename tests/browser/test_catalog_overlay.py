@@ -180,6 +180,14 @@ def test_crossmatch_dialog(page: Any, live_server: Any) -> None:
     dialog.locator(".xm-summary").wait_for()
     n = len((live_server.root / "catalogs" / "demo_sources.csv").read_text().strip().splitlines()) - 1
     assert dialog.locator(".xm-summary").text_content().startswith(f"{n} pairs; {n} rows")
+    # the joined table (TOPCAT-style): A row, B row, A's columns _1, B's columns _2, separation
+    heads = dialog.locator(".xm-table thead th").all_text_contents()
+    assert heads[:4] == ["A row", "B row", "id_1", "ra_1"] and "kind_2" in heads and heads[-1] == "separation_arcsec"
+    first = dialog.locator(".xm-table tbody tr").first.locator("td").all_text_contents()
+    assert first[:2] == ["0", "0"] and first[2] == first[2 + 8] and float(first[-1]) == 0.0
+    dialog.locator("#crossmatch-join").select_option("none")  # the bare pairs, as before
+    dialog.locator("button.primary").click()
+    page.wait_for_function("() => document.querySelectorAll('#crossmatch-dialog .xm-table thead th').length === 3")
     first = dialog.locator(".xm-table tbody tr").first.locator("td").all_text_contents()
     assert first[:2] == ["0", "0"] and float(first[2]) == 0.0
 
