@@ -71,10 +71,10 @@ def test_dropping_a_catalog_uploads_and_overlays_it(page: Any, live_server: Any)
     page.goto(live_server.url + "/open/demo/galaxy.fits?hdu=1")
     page.wait_for_selector(READY)
     body = "ra,dec,mag\n24.1739,15.7837,20\n24.1750,15.7840,21\n"
-    page.evaluate(DROP, ["mine.csv", base64.b64encode(body.encode()).decode(), "text/csv", "#viewer"])
-    page.wait_for_selector(".overlay-tab:text('uploads/mine.csv')")
+    page.evaluate(DROP, ["dropped_sources.csv", base64.b64encode(body.encode()).decode(), "text/csv", "#viewer"])
+    page.wait_for_selector(".overlay-tab:text('uploads/dropped_sources.csv')")
     page.wait_for_function("() => document.body.dataset.overlayCount === '2'")
-    assert (live_server.root / "catalogs" / "uploads" / "mine.csv").is_file()
+    assert (live_server.root / "catalogs" / "uploads" / "dropped_sources.csv").is_file()
 
 
 def test_the_table_dock_keeps_its_own_drop(page: Any, live_server: Any) -> None:
