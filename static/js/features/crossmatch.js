@@ -100,8 +100,8 @@ export function mount(ctx) {
     const join = el('select', { name: 'join', id: 'crossmatch-join' },
       el('option', { value: 'matched' }, 'joined: matched rows'), el('option', { value: 'left' }, 'joined: every A row'),
       el('option', { value: 'full' }, 'joined: every row of A or B'), el('option', { value: 'none' }, 'pairs only (row numbers)'));
-    const suffixA = el('input', { type: 'text', value: '_1', name: 'suffix_a', size: '4', title: 'suffix of A columns whose names clash' });
-    const suffixB = el('input', { type: 'text', value: '_2', name: 'suffix_b', size: '4', title: 'suffix of B columns whose names clash' });
+    const suffixA = el('input', { type: 'text', value: '_1', name: 'suffix_a', class: 'xm-suffix', title: 'suffix of A columns whose names clash' });
+    const suffixB = el('input', { type: 'text', value: '_2', name: 'suffix_b', class: 'xm-suffix', title: 'suffix of B columns whose names clash' });
     const out = el('div', { class: 'xm-out' });
     const run = el('button', { type: 'button', class: 'primary', id: 'crossmatch-run', onclick: async () => {
       out.replaceChildren(el('div', { text: 'matching… (indexes are built on first use)' }));
