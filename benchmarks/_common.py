@@ -56,12 +56,15 @@ class Server:
     """The app under uvicorn in a subprocess (quiet: warnings only, no access log), on a free
     loopback port, started and answering ``/api/health`` when the constructor returns."""
 
-    def __init__(self, root: Path, *, demo: bool = False, disk_cache: bool = True, timeout: float = 60) -> None:
+    def __init__(
+        self, root: Path, *, demo: bool = False, disk_cache: bool = True, timeout: float = 60, **settings: object
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        extra = "".join(f", {key}={value!r}" for key, value in settings.items())  # more Settings fields
         code = (
             "import uvicorn; from neloura.app import create_app; from neloura.settings import Settings; "
-            f"uvicorn.run(create_app(Settings(root={str(root)!r}, demo={demo}, disk_cache={disk_cache})), "
+            f"uvicorn.run(create_app(Settings(root={str(root)!r}, demo={demo}, disk_cache={disk_cache}{extra})), "
             f"host='127.0.0.1', port={self.port}, log_level='warning', access_log=False)"
         )
         self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL)

@@ -199,6 +199,46 @@ def one_run(root: Path, name: str, size: int, disk_cache: bool, seed: int) -> di
     return out
 
 
+def drop_page_cache(path: Path) -> None:
+    """Evict the file's clean pages from the page cache: the next read comes from the disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def cold_open(root: Path, name: str, size: int, provisional: bool) -> dict[str, float]:
+    """A never-opened image, its pages dropped from the page cache, a fresh server: ``info``, the
+    first overview tile, then every tile of the home view (the overview level, 6 connections as a
+    browser), and when the block-mean levels exist. ``provisional=False`` is the baseline: the
+    overview waits for the levels (issue 8 part 1)."""
+    geometry = Pyramid(size, size)
+    overview = max(lv for lv in range(geometry.max_level + 1) if max(geometry.level_size(lv)) <= VIEWPORT)
+    ocols, orows = geometry.grid(overview)
+    home = [tile_url(name, overview, c, r) for r in range(orows) for c in range(ocols)]
+    drop_page_cache(root / "files" / name)
+    out: dict[str, float] = {}
+    with Server(root, disk_cache=False, provisional_tiles=provisional) as server:
+        client = Client(server.port)
+        t0 = time.perf_counter()
+        status, _ = client.get("/api/images/info?" + urlencode({"path": name}))
+        if status != 200:
+            raise RuntimeError(f"info: {status}")
+        timed(client, home[0])
+        out["first_overview_ms"] = (time.perf_counter() - t0) * 1000
+        concurrent(server.port, home[1:], 6)
+        out["home_view_ms"] = (time.perf_counter() - t0) * 1000
+        while True:
+            status, body = client.get("/api/images/info?" + urlencode({"path": name}))
+            if b'"levels_ready":true' in body:
+                break
+            time.sleep(0.02)
+        out["levels_ready_ms"] = (time.perf_counter() - t0) * 1000
+    return out
+
+
 def level_build_times(path: Path) -> list[tuple[int, float]]:
     image = FitsImage(path, 0)
     plane = image.plane(0)
@@ -254,6 +294,24 @@ def report(
     )
 
 
+COLD_TARGETS = {8192: (300, 600), 16384: (500, 1000)}  # first overview tile, home view (ms)
+
+
+def report_cold(root: Path, name: str, size: int, runs: int) -> None:
+    """Cold open with provisional overview tiles vs waiting for the levels, alternating runs."""
+    figures: dict[bool, list[dict[str, float]]] = {True: [], False: []}
+    for _ in range(runs):
+        for provisional in (False, True):
+            figures[provisional].append(cold_open(root, name, size, provisional))
+    ours, base = median_dicts(figures[True]), median_dicts(figures[False])
+    first, home = COLD_TARGETS.get(size, (float("nan"), float("nan")))
+    print(f"\n## cold open {size}x{size} (page cache dropped, fresh server; median of {runs})")
+    print(f"{'figure':<24}{'provisional':>12}{'wait levels':>12}{'speed-up':>10}   target")
+    for key, target in (("first_overview_ms", first), ("home_view_ms", home), ("levels_ready_ms", None)):
+        verdict = "" if target is None else f"<= {target:g}  {'ok' if ours[key] <= target else 'MISSED'}"
+        print(f"{key:<24}{ours[key]:>12.1f}{base[key]:>12.1f}{base[key] / ours[key]:>9.1f}x   {verdict}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[8192, 16384])
@@ -262,6 +320,7 @@ def main() -> None:
         "--no-disk-cache", dest="disk_cache", action="store_false", help="keep levels in memory only (default: on disk)"
     )
     parser.add_argument("--workdir", type=Path, default=None, help="where to write the images (default: temp)")
+    parser.add_argument("--cold-only", action="store_true", help="only the cold-open figures (issue 8 part 1)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still stop the server and remove the images
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
@@ -274,6 +333,10 @@ def main() -> None:
             t0 = time.perf_counter()
             make_image(path, size)
             print(f"made {name} in {time.perf_counter() - t0:.1f} s", flush=True)
+            report_cold(root, name, size, args.runs)
+            if args.cold_only:
+                path.unlink()
+                continue
             warm_page_cache(path)
             runs = [one_run(root, name, size, args.disk_cache, seed) for seed in range(args.runs)]
             builds = [level_build_times(path) for _ in range(args.runs)]

@@ -34,6 +34,10 @@ class Settings(BaseSettings):
     level_cache_mb: int = 1024
     tile_cache_mb: int = 256
     disk_cache: bool = True
+    provisional_tiles: bool = Field(
+        default=True, description="Overview tiles from a strided read until the levels exist"
+    )
+    disk_cache_max_mb: int = Field(default=20480, description="Disk budget of .cache/levels and .cache/catalogs")
     limits_sample_size: int = 1_000_000
 
     # uploads and the temporary workspace

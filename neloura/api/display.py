@@ -43,6 +43,9 @@ def limits(
 ) -> dict[str, Any]:
     if mode not in LIMIT_MODES or mode == "user":
         raise InvalidParameter(f"unknown limits mode {mode!r}; use percentiles, minmax or zscale")
+    if mode == "minmax":  # the whole plane's extremes, not the sample's
+        vmin, vmax = services.tiles.minmax_limits(plane.ref.path, plane.ref.hdu, plane.index)
+        return {"mode": mode, "vmin": vmin, "vmax": vmax}
     sample = services.images.sample(plane.ref.path, plane.ref.hdu, plane.index)
     vmin, vmax = compute_limits(sample, mode, low=low, high=high)
     return {"mode": mode, "vmin": vmin, "vmax": vmax}

@@ -103,6 +103,7 @@ def info(services: ServicesDep, settings: SettingsDep, plane: PlaneDep) -> dict[
         "compressed": image.compressed,
         "bunit": image.bunit,
         "version": _file_version(image.path),
+        "levels_ready": services.tiles.levels_ready(ref.path, ref.hdu, plane.index),
         "tile_size": settings.tile_size,
         "min_level": 0,
         "max_level": max(0, math.ceil(math.log2(max(image.width, image.height)))),

@@ -27,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from neloura.api.deps import ServicesDep
 from neloura.core.colormaps import TRANSPARENT
 from neloura.core.histogram import MAX_BINS, histogram
-from neloura.core.limits import minmax_limits, percentile_limits, user_limits, zscale_limits
+from neloura.core.limits import percentile_limits, user_limits, zscale_limits
 from neloura.errors import InvalidParameter
 
 router = APIRouter(prefix="/api/images", tags=["images"])
@@ -95,7 +95,7 @@ async def tile(
         spec = tiles.spec(*args, **kwargs)
     else:  # first use: opens the file and computes the default limits
         spec = await run_in_threadpool(tiles.spec, *args, **kwargs)
-    headers = {"ETag": spec.etag, "Cache-Control": CACHE_CONTROL}
+    headers = {"ETag": spec.etag, "Cache-Control": "no-store" if spec.provisional else CACHE_CONTROL}
     if _etag_matches(request.headers.get("if-none-match"), spec.etag):
         return Response(status_code=304, headers=headers)
     data = tiles.cache.get(spec.etag)
@@ -134,7 +134,9 @@ def image_histogram(
         "default_limits": {"vmin": default[0], "vmax": default[1]},
         "limits": {
             "percentiles": dict(zip(("vmin", "vmax"), percentile_limits(sample), strict=True)),
-            "minmax": dict(zip(("vmin", "vmax"), minmax_limits(sample), strict=True)),
+            "minmax": dict(
+                zip(("vmin", "vmax"), services.tiles.minmax_limits(path, hdu, plane, wait=False), strict=True)
+            ),
             "zscale": dict(zip(("vmin", "vmax"), zscale_limits(sample), strict=True)),
         },
     }

@@ -68,9 +68,13 @@ class Background:
         return full[: self.shape[0], : self.shape[1]]
 
     def sky_image(self) -> np.ndarray:
-        """The sky at every pixel (bilinear interpolation of the mesh), float32."""
-        yy, xx = np.mgrid[0 : self.shape[0], 0 : self.shape[1]]
-        return self.sky_at(xx, yy).reshape(self.shape).astype(np.float32)
+        """The sky at every pixel (the same bilinear interpolation as :meth:`sky_at`), float32,
+        as two small matrix products (bilinear weights are separable)."""
+        ny, nx = self.sky.shape
+        rows = _weights(ny, self.box_px, np.arange(self.shape[0]))
+        cols = _weights(nx, self.box_px, np.arange(self.shape[1]))
+        result: np.ndarray = (rows @ self.sky.astype(np.float64) @ cols.T).astype(np.float32)
+        return result
 
     @property
     def global_rms(self) -> float:

@@ -385,6 +385,21 @@ class ImagePlane:
             return np.empty((max(0, y1 - y0), max(0, x1 - x0)), dtype=np.float32)
         return self.image.read_index((*self.prefix, slice(y0, y1), slice(x0, x1)))
 
+    @property
+    def grid_readable(self) -> bool:
+        """True when :meth:`read_grid` is cheap: memory-mapped or in-memory data (a large
+        tile-compressed plane is read in windows only)."""
+        return self.image._section is None
+
+    def read_grid(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Physical values at every (row, col) of 0-based FITS ``rows`` x ``cols`` (any order,
+        in range), shape ``(len(rows), len(cols))``: a strided look at the plane that touches
+        only the pages of those rows. Needs :attr:`grid_readable`."""
+        if not self.grid_readable:
+            raise ValueError("read_grid needs memory-mapped or in-memory data")
+        index = (*self.prefix, np.asarray(rows, np.intp)[:, None], np.asarray(cols, np.intp)[None, :])
+        return self.image.read_index(index)
+
     def value(self, x: int, y: int) -> float | None:
         """Physical value at 0-based pixel (x, y); None for blank/NaN/inf or outside."""
         if not (0 <= x < self.width and 0 <= y < self.height):
@@ -392,11 +407,16 @@ class ImagePlane:
         v = float(self.read(y, y + 1, x, x + 1)[0, 0])
         return v if np.isfinite(v) else None
 
+    def sample_grid(self, n: int = 1_000_000) -> tuple[int, int]:
+        """``(first, step)`` of the regular grid of about ``n`` pixels :meth:`sample` reads: the
+        0-based rows and columns ``first, first + step, ...``."""
+        step = max(1, int(np.sqrt(self.width * self.height / max(n, 1))))
+        return step // 2, step
+
     def sample(self, n: int = 1_000_000) -> np.ndarray:
         """About ``n`` finite physical values spread over the whole plane (a regular grid
-        of rows and columns, so edges count as much as the centre)."""
-        step = max(1, int(np.sqrt(self.width * self.height / max(n, 1))))
-        first = step // 2
+        of rows and columns, so edges count as much as the centre), row by row."""
+        first, step = self.sample_grid(n)
         cols = slice(first, self.width, step)
         rows_per_block = 256 * step
         chunks = []

@@ -16,6 +16,7 @@ import numpy as np
 from astropy.io import fits
 from scipy import ndimage, special
 
+from neloura.core.photometry import exact_circle_weights
 from neloura.errors import InvalidParameter, NotAFitsImage
 
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
@@ -98,10 +99,10 @@ class PsfModel:
 
     def encircled_fraction(self, radius_px: float) -> float:
         """Fraction of the total flux inside a circular aperture, measured on the rendered
-        (pixel-integrated) stamp with the same edge ramp as the photometry."""
-        stamp, iy, ix = self.render(np.array([0.0]), np.array([0.0]))
-        dist = np.hypot(iy[0], ix[0])
-        weight = np.clip(radius_px + 0.5 - dist, 0.0, 1.0)
+        (pixel-integrated) stamp with the exact pixel overlaps the photometry uses."""
+        origin = np.array([0.0])
+        stamp = self.render(origin, origin)[0]
+        weight = exact_circle_weights(origin, origin, radius_px, stamp.shape[-1] // 2)[0]
         return float(min(1.0, max(1e-6, (stamp[0] * weight).sum())))
 
 

@@ -13,6 +13,7 @@ rounding). Level arrays are float32 in DISPLAY orientation (row 0 = top of the d
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
@@ -85,6 +86,19 @@ def halve_sums(total: np.ndarray, count: np.ndarray, factor: int) -> tuple[np.nd
     return _sum4(total, np.float32), _sum4(count, _count_dtype(factor))
 
 
+def finite_range(values: np.ndarray) -> tuple[float, float] | None:
+    """Smallest and largest finite value (NaN and +/-inf ignored); None when there is none."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slice
+        lo, hi = float(np.nanmin(values)), float(np.nanmax(values))  # fast; infinities are rare
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            return None
+        lo, hi = float(finite.min()), float(finite.max())
+    return lo, hi
+
+
 def halve_source(
     read: Reader,
     width: int,
@@ -93,10 +107,13 @@ def halve_source(
     *,
     map_strips: MapStrips = map,
     alloc: Alloc = _empty,
+    ranges: list[tuple[float, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The level of reduction 2 straight from the source, reading each pixel once in strips of
     display rows, and the sums and counts of reduction 4 made from each strip on the way (so the
-    sums of reduction 2 never exist whole). All in display orientation.
+    sums of reduction 2 never exist whole). All in display orientation. Each strip's
+    :func:`finite_range` is appended to ``ranges`` when given (the whole plane's extremes for
+    the cost of a few per cent of the pass).
 
     Strips are independent: ``map_strips`` may be a thread pool's ``map`` (numpy and the reads
     release the GIL), provided ``read`` is thread-safe.
@@ -111,6 +128,10 @@ def halve_source(
     def strip(d0: int) -> None:
         d1 = min(d0 + strip_rows, height)
         values = read(height - d1, height - d0, 0, width)[::-1]  # display rows d0..d1
+        if ranges is not None:
+            extremes = finite_range(values)
+            if extremes is not None:
+                ranges.append(extremes)  # list.append is atomic: strips may run in threads
         t2, c2 = halve_values(values, overwrite=True)
         _divide(t2, c2, out=mean2[d0 // 2 : d0 // 2 + t2.shape[0]])
         t4, c4 = halve_sums(t2, c2, 4)
@@ -123,7 +144,13 @@ def halve_source(
 
 
 def build_levels(
-    read: Reader, width: int, height: int, *, map_strips: MapStrips = map, alloc: Alloc = _empty
+    read: Reader,
+    width: int,
+    height: int,
+    *,
+    map_strips: MapStrips = map,
+    alloc: Alloc = _empty,
+    ranges: list[tuple[float, float]] | None = None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(factor, level)`` for factor 2, 4, 8... down to a 1x1 level.
 
@@ -131,11 +158,16 @@ def build_levels(
     the mean of the finite values of each block (NaN when none). The source is read once (for
     factors 2 and 4); each next level adds up the sums and counts of the previous one, so every
     mean is over the whole block, weighted exactly. ``alloc`` provides each level's array (plain
-    memory by default; a memory-mapped file keeps a huge level out of the heap).
+    memory by default; a memory-mapped file keeps a huge level out of the heap). ``ranges``
+    collects the source's finite extremes per strip (see :func:`halve_source`), complete once
+    factor 2 is yielded.
     """
     if max(width, height) <= 1:
+        if ranges is not None:
+            extremes = finite_range(read(0, height, 0, width))
+            ranges.extend([extremes] if extremes else [])
         return
-    mean2, total, count = halve_source(read, width, height, map_strips=map_strips, alloc=alloc)
+    mean2, total, count = halve_source(read, width, height, map_strips=map_strips, alloc=alloc, ranges=ranges)
     yield 2, mean2
     if max(mean2.shape) <= 1:
         return

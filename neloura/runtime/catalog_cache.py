@@ -31,6 +31,7 @@ import pyarrow as pa
 
 from neloura.core.catalogs import ColumnInfo, column_infos, detect_table_radec, read_catalog
 from neloura.runtime.catalog_queries import ROW
+from neloura.runtime.disk_cache import source_stamp, touch
 
 log = logging.getLogger("neloura.catalogs")
 
@@ -78,6 +79,7 @@ class CatalogCache:
             return None
         try:
             meta = json.loads(sidecar.read_text())
+            touch(sidecar)  # recently used: the disk budget prunes others first
             table = pa.ipc.open_file(pa.memory_map(str(cache))).read_all()  # zero copy
             infos = [ColumnInfo(**info) for info in meta["infos"]]
             ra, dec = meta.get("radec", [None, None])
@@ -101,7 +103,13 @@ class CatalogCache:
         progress(0.9, "column statistics")
         infos = column_infos(table)
         radec = detect_table_radec(infos)
-        meta = {"format": fmt, "source": str(path), "infos": [i.to_dict() for i in infos], "radec": list(radec)}
+        meta = {
+            "format": fmt,
+            "source": str(path),
+            "stamp": source_stamp(path),  # the file version: the pruner drops the entry once it changes
+            "infos": [i.to_dict() for i in infos],
+            "radec": list(radec),
+        }
         # the table is usable now: the cache file is written meanwhile, for the next server start
         table = single_chunks(table)
         self._writes.append(self._writer.submit(self._write, path_key, key, table, meta))

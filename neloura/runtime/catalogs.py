@@ -10,11 +10,12 @@ file order, used by :meth:`select`, :meth:`rows` and the overlay.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -30,6 +31,8 @@ from neloura.runtime.catalog_cache import Catalog, CatalogCache, cache_key, cach
 from neloura.runtime.catalog_queries import ROW, Query, build_query, rows_to_json
 from neloura.runtime.events import EventBus
 from neloura.settings import Settings
+
+log = logging.getLogger("neloura")
 
 _HDU_SUFFIX = re.compile(r"^(.+)\[(\d{1,4})\]$")
 SUFFIXES = (
@@ -54,6 +57,7 @@ class CatalogStore:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="catalog-convert")
         self._local = threading.local()
         self._connections: list[duckdb.DuckDBPyConnection] = []
+        self._hooks: list[Callable[[str, bool], None]] = []
 
     # -- names and files -----------------------------------------------------------------
     @property
@@ -107,11 +111,11 @@ class CatalogStore:
         """``{"state": "ready"|"converting"|"cached"|"new", "fraction", "message"}``, never blocking."""
         _, _, key = self._keys(name)
         with self._lock:
-            if key in self._hot:
-                return {"state": "ready", "fraction": 1.0, "message": "", "rows": self._hot[key].num_rows}
-            if key in self._pending:
+            if key in self._pending:  # converting, or in memory and being indexed
                 fraction, message = self._progress.get(key, (0.0, "queued"))
                 return {"state": "converting", "fraction": fraction, "message": message}
+            if key in self._hot:
+                return {"state": "ready", "fraction": 1.0, "message": "", "rows": self._hot[key].num_rows}
         cached = self.cache.has(key)
         return {"state": "cached" if cached else "new", "fraction": 1.0 if cached else 0.0, "message": ""}
 
@@ -141,26 +145,40 @@ class CatalogStore:
             self._progress[key] = (0.0, "queued")
         return future
 
+    def on_loaded(self, hook: Callable[[str, bool], None]) -> None:
+        """Call ``hook(name, converted)`` in the loading thread once a catalog is in memory, before
+        ``catalog.ready`` is published (``converted``: this load built the cache). The sky index
+        uses it so that the first cone search does not pay for the KD-tree. A hook's error is
+        logged, never fails the load."""
+        self._hooks.append(hook)
+
     def _load(self, name: str, path: Path, path_key: str, key: str) -> Catalog:
         try:
-            catalog = self._load_or_convert(name, path, path_key, key)
-        except Exception as exc:
-            self.events.publish({"type": "catalog.error", "name": name, "detail": str(exc)})
-            raise
-        finally:
+            try:
+                catalog, converted = self._load_or_convert(name, path, path_key, key)
+            except Exception as exc:
+                self.events.publish({"type": "catalog.error", "name": name, "detail": str(exc)})
+                raise
+            with self._lock:  # hot first: the hooks (and any caller) open it without waiting
+                self._hot[key] = catalog
+                self._evict()
+                self._progress[key] = (1.0, "indexing")
+            for hook in self._hooks:
+                try:
+                    hook(name, converted)
+                except Exception:  # a hook must never fail the load
+                    log.exception("catalog hook failed for %s", name)
+        finally:  # until here state() says "converting"
             with self._lock:
                 self._pending.pop(key, None)
                 self._progress.pop(key, None)
-        with self._lock:
-            self._hot[key] = catalog
-            self._evict()
         self.events.publish({"type": "catalog.ready", "name": name, "rows": catalog.num_rows})
         return catalog
 
-    def _load_or_convert(self, name: str, path: Path, path_key: str, key: str) -> Catalog:
+    def _load_or_convert(self, name: str, path: Path, path_key: str, key: str) -> tuple[Catalog, bool]:
         cached = self.cache.load(name, path, key)
         if cached is not None:
-            return cached
+            return cached, False
 
         def progress(fraction: float, message: str) -> None:
             with self._lock:
@@ -168,7 +186,7 @@ class CatalogStore:
             self.events.publish({"type": "catalog.progress", "name": name, "fraction": round(fraction, 3),
                                  "message": message})  # fmt: skip
 
-        return self.cache.convert(name, path, (path_key, key), split_hdu(name)[1], progress)
+        return self.cache.convert(name, path, (path_key, key), split_hdu(name)[1], progress), True
 
     def flush(self) -> None:
         """Wait until every pending cache file is written."""

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from neloura.runtime.disk_cache import prune
 from neloura.runtime.events import EventBus
 from neloura.runtime.views import LiveViews
 from neloura.settings import Settings
@@ -113,13 +114,24 @@ class CleanupWorker:
         removed.append(entry)
         return True
 
+    def prune_caches(self) -> list[Path]:
+        """Drop cache entries of changed or vanished files, then the least recently used past
+        ``disk_cache_max_mb`` (:mod:`neloura.runtime.disk_cache`)."""
+        return prune(self.settings.cache_dir, self.settings.disk_cache_max_mb * 1024 * 1024)
+
     async def _loop(self) -> None:
+        await self._off_loop(self.prune_caches)  # once at start, then after every sweep
         while True:
             await asyncio.sleep(max(self.max_age_s, 1.0))
-            try:
-                await asyncio.to_thread(self.run_once)
-            except Exception:  # the worker must outlive one bad sweep
-                log.exception("cleanup sweep failed")
+            await self._off_loop(self.run_once)
+            await self._off_loop(self.prune_caches)
+
+    @staticmethod
+    async def _off_loop(work: Callable[[], object]) -> None:
+        try:
+            await asyncio.to_thread(work)
+        except Exception:  # the worker must outlive one bad sweep
+            log.exception("cleanup sweep failed")
 
     def start(self) -> None:
         if self._task is None:

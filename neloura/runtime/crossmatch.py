@@ -88,6 +88,19 @@ class SkyIndexCache:
                 self._building[key] = future
             return future
 
+    def prepare(self, name: str, converted: bool) -> None:
+        """Index a just-loaded catalog on its detected RA/Dec columns (none detected: nothing).
+
+        After a conversion the build runs here, in the conversion thread, before the catalog is
+        announced ready, so the first cone search answers from the index; a reopen of a cached
+        catalog (milliseconds) only starts the build in the background."""
+        ra_col, dec_col = self.catalogs.radec_columns(name)
+        if not ra_col or not dec_col:
+            return
+        future = self.build_later(name, ra_col, dec_col)
+        if converted:
+            future.result()
+
     def get(self, name: str, ra_col: str | None = None, dec_col: str | None = None) -> SkyIndex:
         """The index of a catalog, building it (on the index pool) when needed. Blocking."""
         return self.build_later(name, ra_col, dec_col).result()

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import logging
 import os
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from neloura.core.fitsio import ImagePlane
 from neloura.core.pyramid import Alloc, Reader, build_levels
 from neloura.core.tiles import Pyramid
 from neloura.errors import NelouraError, NotAFitsImage
+from neloura.runtime.disk_cache import LEVEL_STAMP, source_stamp, touch
 from neloura.settings import Settings
 
 log = logging.getLogger("neloura.levels")
@@ -111,6 +114,8 @@ class PlaneLevels:
         self.arrays: dict[int, np.ndarray] = {}
         self.build_seconds: dict[int, float] = {}
         self.in_file: set[int] = set()  # levels built straight into their disk-cache file
+        self.value_range: tuple[float, float] | None = None  # finite extremes of the source, once read
+        self.range_known = threading.Event()  # set once value_range is known (or cannot be)
         self.error: BaseException | None = None
         self.done = threading.Event()
         self._ready: dict[int, threading.Event] = {}
@@ -124,13 +129,23 @@ class PlaneLevels:
         with self._lock:
             return self._ready.setdefault(factor, threading.Event())
 
+    def has(self, factor: int) -> bool:
+        """True when the level of reduction ``factor`` exists (no waiting)."""
+        return factor in self.arrays
+
     def publish(self, factor: int, array: np.ndarray, seconds: float) -> None:
         self.arrays[factor] = array
         self.build_seconds[factor] = seconds
         self._event(factor).set()
 
+    def set_range(self, ranges: list[tuple[float, float]]) -> None:
+        if ranges:
+            self.value_range = (min(r[0] for r in ranges), max(r[1] for r in ranges))
+        self.range_known.set()
+
     def fail(self, error: BaseException) -> None:
         self.error = error
+        self.range_known.set()
         with self._lock:
             events = list(self._ready.values())
         for event in events:
@@ -154,6 +169,7 @@ class LevelStore:
         self._entries: OrderedDict[PlaneKey, PlaneLevels] = OrderedDict()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neloura-levels")
+        self.on_done: list[Callable[[PlaneKey], None]] = []  # called in the build thread, each build
         # the source pass of a build is split over the cores (numpy and the reads release the GIL)
         self._strips = ThreadPoolExecutor(
             max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="neloura-strips"
@@ -186,6 +202,11 @@ class LevelStore:
                 with RowReader(plane) as rows:
                     self._cascade(entry, rows.read, plane)
             entry.done.set()
+            for hook in self.on_done:
+                try:
+                    hook(entry.key)
+                except Exception:  # a listener must not fail the build
+                    log.exception("levels hook failed for %s", entry.key[0])
             self._evict()
             self._save_to_disk(entry)
             _release_free_heap()
@@ -197,14 +218,18 @@ class LevelStore:
 
     def _cascade(self, entry: PlaneLevels, read: Reader, plane: ImagePlane) -> None:
         start = time.perf_counter()
+        ranges: list[tuple[float, float]] = []
         levels = build_levels(
-            read, plane.width, plane.height, map_strips=self._strips.map, alloc=self._allocator(entry)
+            read, plane.width, plane.height, map_strips=self._strips.map, alloc=self._allocator(entry), ranges=ranges
         )
         for factor, array in levels:
+            if not entry.range_known.is_set():  # the source pass is over once factor 2 exists
+                entry.set_range(ranges)
             now = time.perf_counter()
             array.setflags(write=False)
             entry.publish(factor, array, now - start)
             start = now
+        entry.set_range(ranges)  # a 1-pixel plane has no level at all
 
     def _evict(self) -> None:
         budget = self.settings.level_cache_mb * 1024 * 1024
@@ -233,8 +258,13 @@ class LevelStore:
         if g.width * g.height < DISK_CACHE_MIN_PIXELS:
             return False
         folder = self._disk_folder(entry.key)
-        if folder is None or not (folder / "complete").is_file():
+        if folder is None or not (folder / LEVEL_STAMP).is_file():
             return False
+        touch(folder / LEVEL_STAMP)  # recently used: the disk budget prunes others first
+        try:
+            stored = json.loads((folder / LEVEL_STAMP).read_text()).get("value_range")
+        except (OSError, ValueError, AttributeError):
+            stored = None
         try:
             for level in range(g.max_level - 1, -1, -1):
                 factor = g.factor(level)
@@ -247,6 +277,9 @@ class LevelStore:
             log.warning("ignoring the disk cache of %s: %s", entry.key[0], exc)
             entry.arrays.clear()
             return False
+        if isinstance(stored, list) and len(stored) == 2:
+            entry.value_range = (float(stored[0]), float(stored[1]))
+        entry.range_known.set()
         entry.done.set()
         return True
 
@@ -287,7 +320,9 @@ class LevelStore:
                 os.replace(tmp, folder / f"x{factor}.npy")
                 # serve from the file from now on: the kernel may reclaim those pages
                 entry.arrays[factor] = np.load(folder / f"x{factor}.npy", mmap_mode="r")
-            (folder / "complete").write_text(str(entry.key[0]))
+            stamp: dict[str, object] = source_stamp(entry.key[0], entry.key[1])  # last: the folder is whole
+            stamp["value_range"] = list(entry.value_range) if entry.value_range else None
+            (folder / LEVEL_STAMP).write_text(json.dumps(stamp))
         except OSError as exc:
             log.warning("cannot write the level cache of %s: %s", entry.key[0], exc)
 

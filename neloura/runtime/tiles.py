@@ -16,11 +16,12 @@ import numpy as np
 from neloura.core import stretch as stretches
 from neloura.core.colormaps import TRANSPARENT, palette
 from neloura.core.encode import FORMATS, MEDIA_TYPES, encode
-from neloura.core.fitsio import FitsImage
-from neloura.core.limits import user_limits
+from neloura.core.fitsio import FitsImage, ImagePlane
+from neloura.core.limits import minmax_limits, user_limits
 from neloura.core.tiles import Pyramid
 from neloura.errors import InvalidParameter
-from neloura.runtime.images import ImageStore, PlaneKey
+from neloura.runtime.events import EventBus
+from neloura.runtime.images import ImageStore, PlaneKey, SampleGrid
 from neloura.runtime.levels import LevelStore
 from neloura.settings import Settings
 
@@ -30,6 +31,9 @@ _LUTS_KEPT = 64
 # clean file pages are reclaimable page cache, yet they count as the server's own memory (RSS,
 # USS): past this estimate, drop our mappings of them (the page cache keeps the data).
 MAPPED_RELEASE_BYTES = 128 * 1024 * 1024
+# Planes smaller than this build their levels in well under 0.1 s: their overview tiles wait for
+# the block means instead of being drawn provisionally (and redrawn).
+PROVISIONAL_MIN_PIXELS = 16 * 1024 * 1024
 
 
 class MappedPages:
@@ -78,6 +82,9 @@ class TileSpec:
     vmin: float
     vmax: float
     jpeg_quality: int
+    # a reduced-level tile asked for before its level exists: rendered from a strided look at the
+    # source (one pixel per block), never cached; the page re-asks once ``levels:ready`` arrives
+    provisional: bool = False
 
     @cached_property
     def etag(self) -> str:
@@ -102,6 +109,7 @@ class TileSpec:
                     self.vmin,
                     self.vmax,
                     self.jpeg_quality,
+                    self.provisional,
                 ),
             )
         )
@@ -110,6 +118,23 @@ class TileSpec:
     @property
     def media_type(self) -> str:
         return MEDIA_TYPES[self.fmt]
+
+
+def _strided(plane: ImagePlane, factor: int, y0: int, y1: int, x0: int, x1: int, grid: SampleGrid | None) -> np.ndarray:
+    """Level pixels ``[y0:y1, x0:x1]`` (display orientation) of reduction ``factor`` approximated
+    by one source pixel per block: a point of the sample grid inside the block when the grid is
+    as fine as the level (no I/O), else the pixel nearest the block centre (reads ~1/factor of
+    the file's pages)."""
+    height = plane.height
+    if grid is not None and factor >= grid.step:
+        n_rows, n_cols = grid.values.shape
+        lowest = np.maximum(height - (np.arange(y0, y1) + 1) * factor, 0)  # each block's lowest FITS row
+        rows = np.clip(-(-(lowest - grid.first) // grid.step), 0, n_rows - 1)
+        cols = np.clip(-(-(np.arange(x0, x1) * factor - grid.first) // grid.step), 0, n_cols - 1)
+        return grid.values[rows][:, cols]
+    display_rows = np.minimum(np.arange(y0, y1) * factor + factor // 2, height - 1)
+    cols = np.minimum(np.arange(x0, x1) * factor + factor // 2, plane.width - 1)
+    return plane.read_grid(height - 1 - display_rows, cols)  # FITS rows, top of the display first
 
 
 class TileCache:
@@ -151,10 +176,16 @@ class TileCache:
 
 
 class TileService:
-    def __init__(self, settings: Settings, images: ImageStore, levels: LevelStore) -> None:
+    def __init__(
+        self, settings: Settings, images: ImageStore, levels: LevelStore, events: EventBus | None = None
+    ) -> None:
         self.settings = settings
         self.images = images
         self.levels = levels
+        self.events = events
+        self._provisional: dict[PlaneKey, tuple[str, int, int]] = {}  # planes shown provisionally
+        self._provisional_lock = threading.Lock()
+        levels.on_done.append(self._levels_done)
         self.cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
         self._luts: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
         self._lut_lock = threading.Lock()
@@ -185,8 +216,9 @@ class TileService:
             raise InvalidParameter(f"unknown tile format {fmt!r}; use png or jpg")
         key = self.images.plane_key(relative, hdu, plane)
         image = self.images.get_resolved(key[0], hdu)
-        image.plane(plane)  # validates the plane index
-        Pyramid(image.width, image.height, self.settings.tile_size).tile(level, col, row)
+        image_plane = image.plane(plane)  # validates the plane index
+        box = Pyramid(image.width, image.height, self.settings.tile_size).tile(level, col, row)
+        provisional = self._provisional_tile(key, image_plane, box.factor, (relative, hdu, plane))
         exponent_value = stretches.check_stretch(stretch, exponent)
         palette(cmap, invert, nan_color)  # validates the colormap and NaN colour (cached)
         if vmin is None or vmax is None:
@@ -211,7 +243,28 @@ class TileService:
             vmin,
             vmax,
             self.settings.jpeg_quality,
+            provisional,
         )
+
+    def _provisional_tile(self, key: PlaneKey, plane: ImagePlane, factor: int, where: tuple[str, int, int]) -> bool:
+        """True when this reduced-level tile is to be drawn before its level exists (and remember
+        the plane, so that ``levels:ready`` is announced for it)."""
+        if factor == 1 or not self.settings.provisional_tiles or not plane.grid_readable:
+            return False
+        if plane.width * plane.height < PROVISIONAL_MIN_PIXELS:
+            return False
+        if self.levels.levels(key, plane).has(factor):  # starts the build on first use
+            return False
+        with self._provisional_lock:
+            self._provisional[key] = where
+        return True
+
+    def _levels_done(self, key: PlaneKey) -> None:
+        with self._provisional_lock:
+            where = self._provisional.pop(key, None)
+        if where is not None and self.events is not None:
+            relative, hdu, plane = where
+            self.events.publish({"type": "levels:ready", "path": relative, "hdu": hdu, "plane": plane})
 
     def ready(self, relative: str, hdu: int, plane: int) -> bool:
         """True when :meth:`spec` needs no file I/O beyond a stat (image open, limits cached)."""
@@ -222,6 +275,29 @@ class TileService:
         that the first overview tiles need not wait for the whole cascade."""
         key = self.images.plane_key(relative, hdu, plane)
         self.levels.levels(key, self.images.get_resolved(key[0], hdu).plane(plane))
+
+    def levels_ready(self, relative: str, hdu: int, plane: int) -> bool:
+        """True when every reduced level of the plane exists (starts their build otherwise)."""
+        key = self.images.plane_key(relative, hdu, plane)
+        entry = self.levels.levels(key, self.images.get_resolved(key[0], hdu).plane(plane))
+        return entry.done.is_set() and entry.error is None
+
+    def value_range(self, relative: str, hdu: int, plane: int, *, wait: bool = True) -> tuple[float, float] | None:
+        """Smallest and largest finite value of the whole plane, from the level build's source
+        pass (``wait``: for that pass; None when unknown, e.g. levels read from an older cache)."""
+        key = self.images.plane_key(relative, hdu, plane)
+        entry = self.levels.levels(key, self.images.get_resolved(key[0], hdu).plane(plane))
+        if wait:
+            entry.range_known.wait()
+        return entry.value_range
+
+    def minmax_limits(self, relative: str, hdu: int, plane: int, *, wait: bool = True) -> tuple[float, float]:
+        """``minmax`` display limits over every pixel of the plane (:meth:`value_range`), or over
+        the sample when the extremes are unknown (or not yet known and ``wait`` is False)."""
+        extremes = self.value_range(relative, hdu, plane, wait=wait)
+        if extremes is None:
+            return minmax_limits(self.images.sample(relative, hdu, plane))
+        return minmax_limits(np.asarray(extremes, dtype=np.float64))
 
     def render(self, spec: TileSpec) -> bytes:
         """The tile's bytes, from the cache or rendered now (blocking)."""
@@ -234,7 +310,8 @@ class TileService:
             spec.fmt,
             jpeg_quality=spec.jpeg_quality,
         )
-        self.cache.put(spec.etag, data)
+        if not spec.provisional:
+            self.cache.put(spec.etag, data)
         return data
 
     def values(self, spec: TileSpec) -> np.ndarray:
@@ -250,6 +327,9 @@ class TileService:
             if not image.compressed:
                 self.mapped.touched(image, y0, y1, image.width * int(abs(image.header.get("BITPIX", 32))) // 8)
             return values
+        if spec.provisional and not entry.has(box.factor):
+            grid = self.images.sample_grid(spec.relative, spec.hdu, spec.plane)
+            return _strided(plane, box.factor, box.y0, box.y1, box.x0, box.x1, grid)
         return entry.get(box.factor)[box.y0 : box.y1, box.x0 : box.x1]
 
     def _indices(self, spec: TileSpec) -> np.ndarray:

@@ -286,3 +286,103 @@ def test_degenerate_images(client: TestClient, settings: Settings) -> None:
     assert indices(client.get("/api/images/tiles/0/0_0.png", params={"path": "one.fits"})).shape == (1, 1)
     got = indices(client.get("/api/images/tiles/4/0_0.png", params={"path": "blank.fits", "vmin": 0, "vmax": 99}))
     assert got[::-1][0, 7] == NAN_INDEX and (got != NAN_INDEX).sum() == 99  # BLANK is no data
+
+
+def test_overview_tiles_before_the_levels_are_strided_uncached_and_announced_when_replaced(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 8: a reduced-level tile asked for while the block means are still being built is
+    drawn at once from the source pixel nearest each block centre, marked ``no-store`` with its
+    own ETag and never kept; when the levels exist ``levels:ready`` goes out on /ws and the same
+    tile is the block mean, cacheable."""
+    import threading
+
+    from neloura.app import create_app
+    from neloura.runtime import tiles as tiles_module
+
+    monkeypatch.setattr(tiles_module, "PROVISIONAL_MIN_PIXELS", 0)  # a small image stands for a large one
+    settings.limits_sample_size = 46_875  # the sample grid: every 8th row and column from 4
+    rng = np.random.default_rng(9)
+    array = rng.normal(100.0, 10.0, size=(1500, 2000)).astype(np.float32)
+    array[:40, :] = np.nan
+    fits.PrimaryHDU(array).writeto(settings.files_dir / "big.fits")
+    gate = threading.Event()
+    with TestClient(create_app(settings)) as client:
+        services = client.app.state.services  # type: ignore[attr-defined]
+        services.levels._pool.submit(gate.wait)  # the level build queues behind this
+        try:
+            with client.websocket_connect("/ws") as ws:
+                assert ws.receive_json()["type"] == "hello"
+                info = client.get("/api/images/info", params={"path": "big.fits"}).json()
+                assert info["levels_ready"] is False
+                params = {"path": "big.fits", "vmin": 80, "vmax": 120}
+                early = client.get("/api/images/tiles/9/1_0.png", params=params)  # factor 4
+                assert early.status_code == 200 and early.headers["cache-control"] == "no-store"
+                pyramid = Pyramid(2000, 1500)
+                box = pyramid.tile(9, 1, 0)
+                rows = np.minimum(np.arange(box.y0, box.y1) * 4 + 2, 1499)
+                cols = np.minimum(np.arange(box.x0, box.x1) * 4 + 2, 1999)
+                strided = array[::-1][rows][:, cols]
+                expected = apply(strided, 80.0, 120.0, lookup_table("linear", 1.0))
+                got = np.asarray(Image.open(io.BytesIO(early.content)))
+                assert got.shape == expected.shape
+                assert np.abs(got.astype(int) - expected.astype(int)).max() <= 1
+                assert services.tiles.cache.get(early.headers["etag"]) is None  # never kept
+                # a level as coarse as the sample grid takes one grid point inside each block (no I/O)
+                coarse = np.asarray(
+                    Image.open(io.BytesIO(client.get("/api/images/tiles/8/0_0.png", params=params).content))
+                )
+                r, c = np.mgrid[: coarse.shape[0], : coarse.shape[1]]
+                lowest = np.maximum(1500 - (r + 1) * 8, 0)
+                grid_rows = 4 + 8 * np.minimum(-(-(lowest - 4) // 8), 186)
+                grid_cols = 4 + 8 * np.minimum(-(-(c * 8 - 4) // 8), 249)
+                inside = (grid_rows >= lowest) & (grid_rows < 1500 - r * 8) & (grid_cols < (c + 1) * 8)
+                assert inside[:-1, :-1].all()  # whole blocks (the last row/column may be partial)
+                picked = apply(array[grid_rows, grid_cols], 80.0, 120.0, lookup_table("linear", 1.0))
+                assert np.abs(coarse.astype(int) - picked.astype(int)).max() <= 1
+                gate.set()
+                event = ws.receive_json()
+                while event["type"] != "levels:ready":
+                    event = ws.receive_json()
+                assert event == {"type": "levels:ready", "path": "big.fits", "hdu": 0, "plane": 0}
+        finally:
+            gate.set()
+        late = client.get("/api/images/tiles/9/1_0.png", params=params)
+        assert late.headers["cache-control"] == "public, max-age=600"
+        assert late.headers["etag"] != early.headers["etag"]
+        means = block_mean(array[::-1], 4)[box.y0 : box.y1, box.x0 : box.x1]
+        final = np.asarray(Image.open(io.BytesIO(late.content)))
+        assert np.abs(final.astype(int) - apply(means, 80.0, 120.0, lookup_table("linear", 1.0)).astype(int)).max() <= 1
+        assert client.get("/api/images/info", params={"path": "big.fits"}).json()["levels_ready"] is True
+
+
+def test_minmax_limits_cover_every_pixel_of_the_plane(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16: ``minmax`` is the whole plane's range (from the level build's pass over the
+    source), not the sample's, which misses a spike off its grid; the histogram reports it too
+    once the levels exist, and cached levels keep it across a restart."""
+    from neloura.app import create_app
+    from neloura.runtime import levels as levels_module
+
+    monkeypatch.setattr(levels_module, "DISK_CACHE_MIN_PIXELS", 0)
+    rng = np.random.default_rng(3)
+    array = rng.normal(0.0, 1.0, (1200, 1100)).astype(np.float32)
+    array[601, 602] = 5000.0  # the sample grid (every step-th row from step // 2) misses it
+    array[2, 1000] = -777.0
+    fits.PrimaryHDU(array).writeto(settings.files_dir / "spike.fits")
+    settings.limits_sample_size = 10_000
+    params = {"path": "spike.fits", "mode": "minmax"}
+    for attempt in range(2):  # the second app reads the levels from the disk cache
+        settings.disk_cache = True
+        with TestClient(create_app(settings)) as fresh:
+            body = fresh.get("/api/images/limits", params=params).json()
+            assert (body["vmin"], body["vmax"]) == (-777.0, 5000.0), attempt
+            histogram = fresh.get("/api/images/histogram", params={"path": "spike.fits"}).json()
+            assert histogram["limits"]["minmax"] == {"vmin": -777.0, "vmax": 5000.0}
+            sample_max = fresh.get("/api/images/limits", params={**params, "mode": "percentiles", "high": 100}).json()
+            assert sample_max["vmax"] < 100  # the sample alone never saw the spike
+            key = fresh.app.state.services.images.plane_key("spike.fits", 0, 0)  # type: ignore[attr-defined]
+            entry = fresh.app.state.services.levels.levels(key, None)  # type: ignore[attr-defined]
+            assert entry.done.wait(30)
+            if attempt:
+                assert entry.build_seconds[2] == 0.0  # read back from the disk cache, not rebuilt
+    assert any((settings.cache_dir / "levels").glob("*/x2.npy"))

@@ -119,3 +119,25 @@ def test_feature_contract_layers_viewport_and_clicks(page, live_server) -> None:
     layers = page.locator("canvas.viewer-layer").count()
     page.evaluate("() => window.__layer.remove()")
     assert page.locator("canvas.viewer-layer").count() == layers - 1
+
+
+def test_levels_ready_redraws_the_shown_plane_with_new_tile_urls(page, live_server) -> None:
+    """Overview tiles drawn before the block means existed are asked again (new URLs, so no cache
+    keeps the strided ones) when the server announces ``levels:ready`` for the shown plane only."""
+    open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1")
+    before = viewer(page, "v.element.dataset.tileQuery")
+    assert "lv=" not in before
+    page.evaluate(
+        """() => window.neloura.ctx.bus.emit('server:event',
+             {type: 'levels:ready', path: 'demo/galaxy.fits', hdu: 2, plane: 0})"""
+    )  # another HDU: nothing to redraw
+    page.wait_for_timeout(200)
+    assert viewer(page, "v.element.dataset.tileQuery") == before
+    page.evaluate(
+        """() => window.neloura.ctx.bus.emit('server:event',
+             {type: 'levels:ready', path: 'demo/galaxy.fits', hdu: 1, plane: 0})"""
+    )
+    page.wait_for_function("() => (window.neloura.ctx.viewer.element.dataset.tileQuery || '').includes('lv=1')")
+    wait_tiles(page)
+    urls = viewer(page, "v.osd.world.getItemAt(0).source.getTileUrl(9, 0, 0)")
+    assert "lv=1" in urls

@@ -303,3 +303,32 @@ def test_read_clips_and_value_outside_is_none(tmp_path: Path) -> None:
         assert plane.read(5, 6, 0, 4).shape == (0, 4)
         assert plane.value(4, 0) is None and plane.value(-1, 0) is None
         assert plane.value(3, 2) == 11.0  # data[y, x]
+
+
+@pytest.mark.parametrize("in_memory_max", [fitsio.COMPRESSED_IN_MEMORY_MAX_PIXELS, 0])
+def test_read_grid_gives_physical_values_at_rows_and_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_memory_max: int
+) -> None:
+    """Strided looks (provisional overview tiles) read physical values of scaled integers and of
+    in-memory compressed data; a compressed plane read by section only says it cannot."""
+    monkeypatch.setattr(fitsio, "COMPRESSED_IN_MEMORY_MAX_PIXELS", in_memory_max)
+    raw = np.random.default_rng(3).integers(-3000, 3000, (60, 80)).astype(np.int16)
+    plain = tmp_path / "scaled.fits"
+    hdu = fits.PrimaryHDU(raw)
+    hdu.header["BSCALE"], hdu.header["BZERO"], hdu.header["BLANK"] = 0.5, 1000.0, -3000
+    hdu.writeto(plain)
+    rows, cols = np.array([59, 30, 0]), np.array([79, 1, 40])
+    expected = raw[rows][:, cols] * 0.5 + 1000.0
+    expected[raw[rows][:, cols] == -3000] = np.nan
+    plane = FitsImage(plain, 0).plane(0)
+    assert plane.grid_readable
+    np.testing.assert_array_equal(plane.read_grid(rows, cols), expected.astype(np.float32))
+    packed = tmp_path / "packed.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(raw)]).writeto(packed)
+    compressed = FitsImage(packed, 1).plane(0)
+    if in_memory_max:
+        np.testing.assert_array_equal(compressed.read_grid(rows, cols), raw[rows][:, cols].astype(np.float32))
+    else:
+        assert not compressed.grid_readable
+        with pytest.raises(ValueError):
+            compressed.read_grid(rows, cols)

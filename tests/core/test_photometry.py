@@ -55,8 +55,9 @@ def test_nan_in_the_aperture_is_counted_and_zero_is_data() -> None:
     table = aperture_photometry(image, [20.0], [20.0], 2.0)
     assert table["n_masked"][0] == 1
     assert table["sky"][0] == 0.0  # the zero-valued annulus is a measured sky of 0, not "no data"
-    yy, xx = np.mgrid[0:40, 0:40]
-    weight = np.clip(2.0 + 0.5 - np.hypot(xx - 20, yy - 20), 0, 1)
+    from photutils.aperture import CircularAperture
+
+    weight = CircularAperture((20.0, 20.0), r=2.0).to_mask(method="exact").to_image(image.shape)
     assert table["flux"][0] == pytest.approx(np.nansum(weight * image), rel=1e-9)  # NaN skipped, not zero-filled
 
 
@@ -67,3 +68,23 @@ def test_aperture_correction_and_bad_input() -> None:
     with pytest.raises(InvalidParameter):
         aperture_photometry(np.zeros((10, 10)), [1.0], [1.0], -2.0)
     assert len(aperture_photometry(np.zeros((10, 10)), [], [], 2.0)) == 0
+
+
+def test_aperture_sums_equal_photutils_exact_at_subpixel_positions_and_radii() -> None:
+    """Sums over exact pixel overlaps equal photutils ``aperture_photometry(method="exact")`` to
+    1e-6 relative at random sub-pixel positions and radii (flux + sky x area is the raw sum)."""
+    from photutils.aperture import CircularAperture
+    from photutils.aperture import aperture_photometry as photutils_photometry
+
+    rng = np.random.default_rng(7)
+    image = rng.normal(3.25, 1.0, (160, 160))
+    yy, xx = np.mgrid[:160, :160]
+    x = rng.uniform(20, 140, 80)
+    y = rng.uniform(20, 140, 80)
+    for xi, yi in zip(x, y, strict=True):
+        image += 50.0 * np.exp(-((xx - xi) ** 2 + (yy - yi) ** 2) / (2 * 1.2**2))
+    for radius in (0.3, 0.7, 1.0, 1.5, 2.3, 3.0, 4.75, 9.9):
+        ours = aperture_photometry(image, x, y, radius)
+        reference = photutils_photometry(image, CircularAperture(np.column_stack([x, y]), r=radius), method="exact")
+        raw = np.asarray(ours["flux"]) + np.asarray(ours["sky"]) * np.pi * radius**2
+        np.testing.assert_allclose(raw, reference["aperture_sum"], rtol=1e-6)

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from neloura.core.pyramid import block_mean, build_levels, halve_source, halve_values
+from neloura.core.pyramid import block_mean, build_levels, finite_range, halve_source, halve_values
 from neloura.core.tiles import Pyramid
 
 
@@ -148,3 +148,22 @@ def test_halve_values_leaves_its_input_alone_unless_allowed() -> None:
     total, count = halve_values(values, overwrite=True)
     assert total[0, 0] == 6.0 and count[0, 0] == 2
     assert np.isfinite(values).all()  # zeroed in place
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 3), (700, 513)])
+def test_the_source_pass_reports_the_finite_extremes(shape: tuple[int, int]) -> None:
+    """``ranges`` gathers every strip's finite min/max: NaN and infinities ignored, all-NaN strips
+    skipped, the whole plane's extremes known once factor 2 is out (issue 16's minmax)."""
+    rng = np.random.default_rng(11)
+    data = rng.normal(0, 1, shape).astype(np.float32)
+    if shape[0] > 300:
+        data[:300] = np.nan  # whole strips without data
+        data[400, 7] = np.inf
+        data[401, 9] = -np.inf
+        data[650, 500] = 1e6  # off any regular sample grid
+    ranges: list[tuple[float, float]] = []
+    levels = build_levels(lambda y0, y1, x0, x1: data[y0:y1, x0:x1].copy(), shape[1], shape[0], ranges=ranges)
+    next(levels, None)  # factor 2 (or nothing for one pixel)
+    finite = data[np.isfinite(data)]
+    assert (min(r[0] for r in ranges), max(r[1] for r in ranges)) == (float(finite.min()), float(finite.max()))
+    assert finite_range(np.full((4, 4), np.nan, np.float32)) is None

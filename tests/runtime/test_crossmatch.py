@@ -87,3 +87,27 @@ def test_table_rows_are_json_ready(settings: Settings, store: CatalogStore) -> N
     assert rows == [[3.5, 4.5, "b", None], [1.5, 2.5, "a", None]]
     with pytest.raises(InvalidParameter, match="unknown column"):
         table_rows(store.table("t.csv"), np.array([0]), ["nope"])
+
+
+def test_a_converted_catalog_is_indexed_before_it_is_ready(settings: Settings, store: CatalogStore) -> None:
+    """The KD-tree is built while the catalog converts (issue 8: the first cone must not pay for
+    it); a reopen from the cache starts the build in the background; no RA/Dec: nothing built."""
+    rng = np.random.default_rng(2)
+    _write(settings, "fresh.csv", rng.uniform(10, 11, 2000), rng.uniform(-1, 1, 2000))
+    Table({"a": np.arange(5.0), "b": np.arange(5.0)}).write(settings.catalogs_dir / "plain.csv", format="ascii.csv")
+    cache = SkyIndexCache(store)
+    store.on_loaded(cache.prepare)
+    store.open("fresh.csv")
+    assert cache.cached("fresh.csv") is not None  # no cone asked for yet
+    store.open("plain.csv")  # no sky columns: loads, builds nothing, no error
+    assert store.state("plain.csv")["state"] == "ready"
+    store.flush()
+    cache.close()
+
+    reopened = CatalogStore(settings)
+    later = SkyIndexCache(reopened)
+    reopened.on_loaded(later.prepare)
+    reopened.open("fresh.csv")  # from the cache file: the build goes on in the background
+    assert later.get("fresh.csv") is later.cached("fresh.csv")
+    later.close()
+    reopened.close()

@@ -93,3 +93,45 @@ def test_open_listeners_hear_each_plane_once(settings: Settings) -> None:
     store.default_limits("o.fits", 0, 0)
     assert heard == [("o.fits", 0, 0)]
     store.close()
+
+
+@pytest.mark.parametrize("kind", ["float", "scaled", "inf", "compressed", "gzip"])
+def test_sample_grid_is_the_regular_grid_of_physical_values(settings: Settings, kind: str) -> None:
+    """The sample is read from a regular grid (pread rows for plain files, strided reads else);
+    its values equal the plane's own sample, and the grid keeps NaN in place for provisional tiles."""
+    import gzip
+
+    from neloura.core.fitsio import FitsImage
+
+    settings.limits_sample_size = 5000
+    rng = np.random.default_rng(5)
+    raw = rng.integers(-1000, 1000, (301, 257)).astype(np.int16 if kind == "scaled" else np.float32)
+    if kind == "inf":
+        raw[::7, ::5] = np.inf
+    if kind == "float":
+        raw[:30] = np.nan
+    hdu = fits.PrimaryHDU(raw)
+    if kind == "scaled":
+        hdu.header["BSCALE"], hdu.header["BZERO"], hdu.header["BLANK"] = 2.0, 32768.0, -1000
+    name = {"compressed": "c.fits", "gzip": "g.fits.gz"}.get(kind, "p.fits")
+    path = settings.files_dir / name
+    if kind == "compressed":
+        fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(raw.astype(np.int32))]).writeto(path)
+    elif kind == "gzip":
+        with gzip.open(path, "wb") as out:
+            hdu.writeto(out)
+    else:
+        hdu.writeto(path)
+    index = 1 if kind == "compressed" else 0
+    store = ImageStore(settings)
+    sample = store.sample(name, index, 0)
+    grid = store.sample_grid(name, index, 0)
+    assert grid is not None
+    plane = FitsImage(path, index).plane(0)
+    first, step = plane.sample_grid(5000)
+    assert (grid.first, grid.step) == (first, step)
+    physical = plane.full()
+    np.testing.assert_array_equal(grid.values, physical[first::step, first::step])
+    np.testing.assert_array_equal(sample, plane.sample(5000))
+    assert np.isfinite(sample).all()
+    store.close()

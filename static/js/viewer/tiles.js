@@ -30,6 +30,7 @@ export function tileParams(image, d) {
   if (d.exponent !== null && (d.stretch === 'power' || d.stretch === 'log')) p.exponent = d.exponent;
   if (d.nan_color) p.nan_color = d.nan_color;
   if (image.info && image.info.version) p.v = image.info.version; // a replaced file gets new URLs
+  if (image.lv) p.lv = image.lv; // bumped at levels:ready: provisional overview tiles are asked again
   return p;
 }
 

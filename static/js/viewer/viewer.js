@@ -244,6 +244,14 @@ export function createViewer(element, { bus, api }) {
       showTiles();
       bus.emit('display:changed', { ...display });
     }),
+    // Overview tiles asked for before the plane's block-mean levels existed were strided
+    // approximations (never cached): once the server says the levels exist, redraw them.
+    bus.on('server:event', (msg) => {
+      if (msg.type !== 'levels:ready' || !image) return;
+      if (msg.path !== image.path || msg.hdu !== image.hdu || msg.plane !== image.plane) return;
+      image = { ...image, lv: (image.lv || 0) + 1 };
+      showTiles();
+    }),
     bus.on('plane:set', ({ plane }) => {
       const count = image?.info?.plane_count ?? 1;
       if (!image || !(plane >= 0 && plane < count) || plane === image.plane) return;
