@@ -20,7 +20,8 @@ function remember() {
 
 export function mount(ctx) {
   let cancelled = false;
-  const off = ctx.bus.on('image:open', () => { cancelled = true; }); // someone opened a file first
+  // someone opened a file, or went looking for one, first: the demo must not arrive over it
+  const offs = ['image:open', 'files:browse', 'hdus:show'].map((name) => ctx.bus.on(name, () => { cancelled = true; }));
   ctx.ready(async () => {
     const state = readUrl();
     const query = new URLSearchParams(window.location.search);
@@ -35,5 +36,5 @@ export function mount(ctx) {
       if (catalogs.some((c) => c.name === DEMO.catalog)) ctx.bus.emit('overlay:show', { name: DEMO.catalog, size_col: '5', size_unit: 'px' });
     } catch { /* no demo folder (NELOURA_DEMO=false or a real data root): the empty page says what to do */ }
   });
-  return off;
+  return () => offs.forEach((off) => off());
 }
