@@ -27,7 +27,7 @@ def test_detection_panel_runs_a_job_and_overlays_the_catalog(page: Any, live_ser
     page.fill("#detection-form input[name=fwhm_px]", "2.5")
     page.click("#detection-run")
     page.wait_for_function(
-        "() => /sources/.test(document.getElementById('detection-status').textContent)", timeout=120_000
+        "() => /^\\d+ sources/.test(document.getElementById('detection-status').textContent)", timeout=120_000
     )
     page.wait_for_function(
         "() => window.__jobEvents.some((e) => e.state === 'done')", timeout=60_000
