@@ -25,6 +25,7 @@ ROUTERS: tuple[str, ...] = (
     "images",
     "tiles",
     "files",
+    "coding",  # before "admin": its /local-coding/{rest} catch-all must not shadow these routes
     "admin",
     "ws",
     "display",
@@ -36,6 +37,9 @@ ROUTERS: tuple[str, ...] = (
     "detection",
     "completeness",
     "pixel_table",
+    "rgb",
+    "contours",
+    "regions",
 )
 
 

@@ -31,6 +31,10 @@ class JobNotFound(NotFound):
     pass
 
 
+class RgbNotFound(NotFound):
+    """No composite of that id (never built, or its cache folder was removed)."""
+
+
 class PathOutsideRoot(NelouraError):
     """A path escapes its data folder (``..``, absolute, symlink leading out)."""
 
@@ -54,6 +58,10 @@ class InvalidFilter(InvalidParameter):
         super().__init__(message)
         self.position = position
         self.columns = columns or []
+
+
+class InvalidRegions(InvalidParameter):
+    """Region text (DS9 / CRTF) that does not parse; the message names the line and the reason."""
 
 
 class PayloadTooLarge(NelouraError):

@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     job_workers: int = 2
     dask_scheduler: str = ""
 
+    # sandboxed Python runs (/local-coding/*, admin only)
+    coding_workers: int = Field(default=2, description="Sandboxed runs at a time (the rest queue per user)")
+    coding_warm: int = Field(default=1, description="Sandboxed interpreters kept warm (numpy, astropy imported)")
+    coding_timeout_s: float = Field(default=30.0, description="Default wall-clock limit of a run")
+    coding_timeout_max_s: float = Field(default=600.0, description="Largest timeout a run may ask for")
+    coding_memory_mb: int = Field(default=2048, description="Address space a run may add")
+    coding_output_mb: float = Field(default=8.0, description="stdout + stderr a run may print")
+
     @property
     def files_dir(self) -> Path:
         return self.root / "files"

@@ -67,7 +67,7 @@ def erase_uploads(_: AdminDep, services: ServicesDep, settings: SettingsDep) -> 
     include_in_schema=False,
 )
 def local_coding_gate(rest: str, _: AdminDep) -> None:
-    """The seed's contract: ``/local-coding/*`` is admin-only (403 otherwise). No local-coding
-    endpoint exists in this build, so an admin gets 404. A future local-coding router must be
-    listed before ``admin`` in ``ROUTERS`` (and use :data:`AdminDep` itself)."""
+    """``/local-coding/*`` is admin-only (403 otherwise). The sandboxed-Python routes live in
+    ``neloura.api.coding`` (listed before ``admin`` in ``ROUTERS``, each using :data:`AdminDep`);
+    any other path under ``/local-coding/`` is a 404 for an admin."""
     raise NotFound(f"no local-coding endpoint /local-coding/{rest} in this build")

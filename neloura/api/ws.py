@@ -18,8 +18,16 @@ from neloura.runtime.services import Services
 router = APIRouter(tags=["events"])
 
 
+def socket_user(ws: WebSocket) -> str:
+    """The socket's user key, as ``api.jobs.user_of`` computes it for HTTP requests (the page passes
+    its session as ``/ws?session=``): events published for that user reach this socket."""
+    session = ws.query_params.get("session", "")[:64]
+    host = ws.client.host if ws.client else "local"
+    return f"{host}/{session}" if session else host
+
+
 async def _forward(ws: WebSocket, services: Services) -> None:
-    async for event in services.events.subscribe():
+    async for event in services.events.subscribe(socket_user(ws)):
         await ws.send_json(event)
 
 

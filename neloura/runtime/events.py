@@ -1,7 +1,8 @@
 """One in-process event bus: job progress and server events, fanned out to WebSocket clients.
 
 ``publish`` may be called from any thread (job threads, process-pool callbacks); subscribers
-are asyncio queues living on the server's event loop.
+are asyncio queues living on the server's event loop. An event published with an ``audience``
+(a user key, see ``neloura.api.jobs.user_of``) reaches only the subscribers of that user.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ Event = dict[str, Any]
 class EventBus:
     def __init__(self, queue_size: int = 1000) -> None:
         self._queue_size = queue_size
-        self._subscribers: set[asyncio.Queue[Event]] = set()
+        self._subscribers: dict[asyncio.Queue[Event], str | None] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
 
@@ -25,8 +26,9 @@ class EventBus:
         """Remember the server loop so that other threads can publish into it."""
         self._loop = loop
 
-    def publish(self, event: Event) -> None:
-        """Send ``event`` (a JSON-serialisable dict with a ``type``) to every subscriber."""
+    def publish(self, event: Event, audience: str | None = None) -> None:
+        """Send ``event`` (a JSON-serialisable dict with a ``type``) to every subscriber, or only
+        to the subscribers of user ``audience``."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return
@@ -35,26 +37,26 @@ class EventBus:
         except RuntimeError:
             running = None
         if running is loop:
-            self._deliver(event)
+            self._deliver(event, audience)
         else:
-            loop.call_soon_threadsafe(self._deliver, event)
+            loop.call_soon_threadsafe(self._deliver, event, audience)
 
-    def _deliver(self, event: Event) -> None:
+    def _deliver(self, event: Event, audience: str | None = None) -> None:
         with self._lock:
-            subscribers = list(self._subscribers)
+            subscribers = [q for q, user in self._subscribers.items() if audience is None or user == audience]
         for queue in subscribers:
             if queue.full():  # a slow client loses its oldest event, never blocks the others
                 queue.get_nowait()
             queue.put_nowait(event)
 
-    async def subscribe(self) -> AsyncIterator[Event]:
-        """Yield events until the consumer stops iterating."""
+    async def subscribe(self, user: str | None = None) -> AsyncIterator[Event]:
+        """Yield events (those for everyone, and those for ``user``) until the consumer stops."""
         queue: asyncio.Queue[Event] = asyncio.Queue(self._queue_size)
         with self._lock:
-            self._subscribers.add(queue)
+            self._subscribers[queue] = user
         try:
             while True:
                 yield await queue.get()
         finally:
             with self._lock:
-                self._subscribers.discard(queue)
+                self._subscribers.pop(queue, None)

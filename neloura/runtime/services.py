@@ -12,12 +12,15 @@ import logging
 from neloura.core.demo import write_demo, write_demo_psf
 from neloura.runtime.catalogs import CatalogStore
 from neloura.runtime.cleanup import CleanupWorker
+from neloura.runtime.coding import CodingRunner
 from neloura.runtime.crossmatch import SkyIndexCache
 from neloura.runtime.events import EventBus
 from neloura.runtime.images import ImageStore
 from neloura.runtime.jobs import JobRegistry
 from neloura.runtime.levels import LevelStore
 from neloura.runtime.overlay import OverlayService
+from neloura.runtime.rgb import RgbStore
+from neloura.runtime.rgb_render import RgbRenderer
 from neloura.runtime.tiles import TileService
 from neloura.runtime.views import LiveViews
 from neloura.settings import Settings
@@ -37,6 +40,17 @@ class Services:
         self.views = LiveViews()
         self.cleanup = CleanupWorker(settings, self.views, self.events)
         self.jobs = JobRegistry(settings.job_workers, self.events)
+        self.coding = CodingRunner(
+            self.events,
+            uploads_dir=settings.uploads_dir,
+            catalog_uploads_dir=self.catalogs.uploads_dir,
+            files_dir=settings.files_dir,
+            cache_dir=settings.cache_dir,
+            workers=settings.coding_workers,
+            warm=settings.coding_warm if settings.admin else 0,
+        )
+        self.rgb = RgbStore(settings, self.images, self.jobs)
+        self.rgb_render = RgbRenderer(self.tiles.cache)
 
     async def start(self) -> None:
         """Start background workers (called once by the app's lifespan)."""
@@ -49,11 +63,14 @@ class Services:
                 logging.getLogger("neloura").warning("demo data not written: %s", exc)
         self.cleanup.start()
         self.jobs.start()
+        if self.settings.admin:  # /local-coding/* answers 403 otherwise: no sandbox to keep warm
+            self.coding.start()
 
     async def stop(self) -> None:
         """Stop background workers and release open files."""
         await self.cleanup.stop()
         await asyncio.to_thread(self.jobs.stop)
+        await asyncio.to_thread(self.coding.stop)
         self.levels.close()
         self.images.close()
         self.catalogs.close()

@@ -28,6 +28,9 @@ const FEATURES = [
   'detection', 'completeness',
   'welcome', 'dropfile',
   'mouse', 'crosshair', 'magnifier', 'pixel-table',
+  'coding',
+  'rgb', 'contours',
+  'regions',
 ];
 
 async function start() {

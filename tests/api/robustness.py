@@ -57,6 +57,9 @@ IMG_Q = {"path": IMAGE, "hdu": 1}
 FILE_PATH = (("query", "path", "files"),)
 CAT_NAME = (("query", "name", "catalogs"),)
 
+REGION_BODY = {"path": IMAGE, "hdu": 1, "regions": "image\ncircle(100,120,12)\n"}
+REGION_PATHS = (("body", "path", "files"),)
+
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/health"),
     Endpoint("GET", "/api/images/hdus", query={"path": IMAGE}, paths=FILE_PATH, image=True),
@@ -99,6 +102,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             method, "/local-coding/{rest}", path_params={"rest": "run"}, paths=(("path", "rest", "none"),), ok=(403,)
         )
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+    ),
+    # sandboxed Python (admin mode is off here: every route is 403; tests/api/test_coding.py runs them)
+    Endpoint("POST", "/local-coding/run", body={"code": "print(1)", "image": {"path": IMAGE, "hdu": 1}}, ok=(403,)),
+    Endpoint("GET", "/local-coding/runs/{run_id}", path_params={"run_id": "ab12"}, ok=(403,)),
+    Endpoint("DELETE", "/local-coding/runs/{run_id}", path_params={"run_id": "ab12"}, ok=(403,)),
+    Endpoint(
+        "GET", "/local-coding/runs/{run_id}/figures/{index}", path_params={"run_id": "ab12", "index": "0"}, ok=(403,)
     ),
     Endpoint("GET", "/api/images/colormaps"),
     Endpoint(
@@ -209,6 +219,72 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "/api/completeness",
         body={"path": IMAGE, "hdu": 1, "n": 5, "iterations": 1, "flux_min": 1.0, "flux_max": 10.0, "psf": "gauss.fits"},
         paths=(("body", "path", "files"), ("body", "psf", "psf")),
+        image=True,
+    ),
+    *(
+        Endpoint("POST", f"/api/regions/{route}", body={**REGION_BODY, **extra}, paths=REGION_PATHS, image=True)
+        for route, extra in (
+            ("stats", {}),
+            ("convert", {"to": "crtf", "system": "pixel"}),
+            ("parse", {}),
+            ("cutout", {"index": 0}),
+            ("histogram", {"index": 0, "bins": 16}),
+            ("profile", {"index": 0, "step_px": 2.0}),
+        )
+    ),
+    Endpoint(
+        "POST",
+        "/api/regions/catalog",
+        body={**REGION_BODY, "name": CATALOG},
+        paths=(("body", "path", "files"), ("body", "name", "catalogs")),
+        image=True,
+    ),
+    Endpoint("POST", "/api/regions/links", body={"regions": "image\ncircle(100,120,12)\n"}),
+    Endpoint(
+        "GET",
+        "/api/regions/links/{link_id}",
+        path_params={"link_id": "0123456789abcdef01234567"},
+        paths=(("path", "link_id", "none"),),
+        ok=(404,),
+    ),
+    Endpoint(
+        "POST",
+        "/api/regions/from-catalog",
+        body={"path": IMAGE, "hdu": 1, "name": CATALOG, "rows": [0, 1]},
+        paths=(("body", "path", "files"), ("body", "name", "catalogs")),
+        image=True,
+    ),
+)
+RGB_ID = {"rgb_id": "0123456789abcdef0123456789abcdef"}  # no such composite: the routes answer 404
+RGB_PATH = (("path", "rgb_id", "none"),)
+ENDPOINTS += (
+    Endpoint("POST", "/api/rgb", body={"channels": [{"path": IMAGE, "hdu": 1}, {"path": IMAGE, "hdu": 1, "plane": 0}]}),
+    Endpoint("POST", "/api/rgb/presets", body={"channels": [{"path": IMAGE, "hdu": 1}]}),
+    Endpoint("GET", "/api/rgb/{rgb_id}", path_params=RGB_ID, paths=RGB_PATH, ok=(404,)),
+    Endpoint(
+        "GET",
+        "/api/rgb/{rgb_id}/tiles/{level}/{name}",
+        path_params={**RGB_ID, "level": "8", "name": "0_0.png"},
+        paths=RGB_PATH,
+        ok=(404,),
+    ),
+    Endpoint("GET", "/api/rgb/{rgb_id}/png", path_params=RGB_ID, query={"width": 64}, paths=RGB_PATH, ok=(404,)),
+    Endpoint("GET", "/api/rgb/{rgb_id}/fits", path_params=RGB_ID, paths=RGB_PATH, ok=(404,)),
+    Endpoint("GET", "/api/rgb/{rgb_id}/pixel", path_params=RGB_ID, query={"x": 1, "y": 2}, paths=RGB_PATH, ok=(404,)),
+    Endpoint("GET", "/api/rgb/{rgb_id}/limits", path_params=RGB_ID, query={"channel": 0}, paths=RGB_PATH, ok=(404,)),
+    Endpoint("GET", "/open-rgb", query={"r": IMAGE, "g": IMAGE}, paths=(("query", "r", "files"),), ok=(307,)),
+    Endpoint(
+        "POST",
+        "/api/contours",
+        body={"path": IMAGE, "hdu": 1, "n_levels": 3},
+        paths=(("body", "path", "files"),),
+        image=True,
+    ),
+    Endpoint(
+        "POST",
+        "/api/contours/ds9",
+        body={"path": IMAGE, "hdu": 1, "sigma_levels": [3, 10]},
+        paths=(("body", "path", "files"),),
         image=True,
     ),
 )

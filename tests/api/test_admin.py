@@ -79,7 +79,7 @@ def test_local_coding_is_admin_only(client: TestClient, tmp_path: Path) -> None:
         assert client.request(method, "/local-coding/run").status_code == 403
     for c in _client(tmp_path / "a", admin=True, host="0.0.0.0", admin_token="t"):
         assert c.post("/local-coding/run").status_code == 403
-        assert c.post("/local-coding/run", headers={"X-Admin-Token": "t"}).status_code == 404
+        assert c.post("/local-coding/run", headers={"X-Admin-Token": "t"}).status_code == 422  # no body
     for c in _client(tmp_path / "b", admin=True):
         r = c.get("/local-coding/anything")
         assert r.status_code == 404 and "no local-coding endpoint" in r.json()["detail"]

@@ -14,6 +14,7 @@ export const EVENTS = Object.freeze([
   'detection:done', 'completeness:done',
   'crosshair:changed',
   'overlay:show', 'overlay:hide', 'catalog:row-clicked', 'catalog:rows-selected', 'catalog:filter-changed',
+  'regions:changed', 'region:spectrum',
 ]);
 
 const KNOWN = new Set(EVENTS);

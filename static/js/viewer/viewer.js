@@ -36,6 +36,7 @@ export function createViewer(element, { bus, api }) {
   const viewportListeners = new Set();
   let image = null; // { path, hdu, plane, width, height, info }
   let display = defaultDisplay();
+  let custom = null; // tiles a feature supplies instead of the image's own: { kind, query, url(level, x, y) }
   let openToken = 0;
   let renderToken = 0;
   let frame = 0;
@@ -156,7 +157,8 @@ export function createViewer(element, { bus, api }) {
 
   // --- tiles ----------------------------------------------------------------------------
   function showTiles({ initial = false } = {}) {
-    const source = tileSource(api, image, display);
+    const own = tileSource(api, image, display);
+    const source = custom ? { ...own, query: custom.query, getTileUrl: custom.url } : own;
     element.dataset.imageReady = '0';
     const token = ++renderToken;
     const done = (item) => {
@@ -180,7 +182,7 @@ export function createViewer(element, { bus, api }) {
     }
   }
 
-  async function open({ path, hdu, plane = 0, display: wanted = {}, view = null }) {
+  async function open({ path, hdu, plane = 0, display: wanted = {}, view = null, tiles = null }) {
     const token = ++openToken;
     element.dataset.imageReady = '0';
     try {
@@ -192,7 +194,8 @@ export function createViewer(element, { bus, api }) {
       }
       const info = await api.get('/api/images/info', { path, hdu: index, plane });
       if (token !== openToken) return;
-      image = { path, hdu: index, plane: info.plane, width: info.width, height: info.height, info };
+      custom = tiles;
+      image = { path, hdu: index, plane: info.plane, width: info.width, height: info.height, info, tiles: tiles ? tiles.kind : null };
       element.classList.add('has-image');
       display = await checkedCmap(cleanDisplay({ ...defaultDisplay(), vmin: info.vmin, vmax: info.vmax, ...wanted }));
       if (token !== openToken) return;
@@ -276,7 +279,18 @@ export function createViewer(element, { bus, api }) {
     /** The canvas the tiles are drawn on (device px; for read-only uses such as a magnifier). */
     tileCanvas() { return osd.drawer?.canvas || null; },
     /** URL of one tile of the current image and display (Deep Zoom level/col/row). */
-    tileUrl(level, col, row) { return image ? api.url(`/api/images/tiles/${level}/${col}_${row}.png`, tileParams(image, display)) : null; },
+    tileUrl(level, col, row) {
+      if (!image) return null;
+      return custom ? custom.url(level, col, row) : api.url(`/api/images/tiles/${level}/${col}_${row}.png`, tileParams(image, display));
+    },
+    /** Show other tiles of the same pixel grid (e.g. an RGB composite of this image): { kind, query,
+     * url(level, x, y) }, or null for the image's own; double-buffered like a display change. */
+    setTiles(tiles) {
+      if (!image) return;
+      custom = tiles;
+      image = { ...image, tiles: tiles ? tiles.kind : null };
+      showTiles();
+    },
     fit() { osd.viewport.goHome(); },
     zoomBy(f) { osd.viewport.zoomBy(f); osd.viewport.applyConstraints(); },
     oneToOne() { const v = viewState(); if (v) panTo(v.cx, v.cy, 1); },
