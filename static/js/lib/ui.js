@@ -48,11 +48,12 @@ export function createUi(doc = document) {
   drawerButton.addEventListener('click', (e) => { e.stopPropagation(); setDrawer(!doc.body.classList.contains('drawer-open')); });
   doc.getElementById('toolbar').append(drawerButton);
   doc.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !doc.querySelector('.modal-backdrop')) setDrawer(false); });
-  // a panel shown within a second of a click or key press was asked for by the user (a menu
-  // item): it opens the drawer; panels shown by start-up code (deep links) leave it closed
+  // a panel shown within a few seconds of a click or key press was asked for by the user (a menu
+  // item, or a result the user started, such as an RGB build): it opens the drawer; panels shown
+  // by start-up code (deep links, the first visit's demo) leave it closed
   let lastInput = -1e9;
   for (const type of ['pointerdown', 'keydown']) doc.addEventListener(type, () => { lastInput = performance.now(); }, true);
-  const byUser = () => performance.now() - lastInput < 1000;
+  const byUser = () => performance.now() - lastInput < 10000;
 
   const shortcuts = [];
   const ui = {
@@ -89,6 +90,7 @@ export function createUi(doc = document) {
       const setOpen = (v) => { panel.classList.toggle('open', v); head.setAttribute('aria-expanded', String(v)); };
       head.addEventListener('click', () => setOpen(!panel.classList.contains('open')));
       sidebar.append(panel);
+      if (open && byUser()) setDrawer(true);  // a panel a user's action brings (e.g. an RGB result) is shown
       return {
         element: body,
         panel,
