@@ -61,7 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-deblend", action="store_true", help="merge peaks within 3 FWHM instead of deblending them"
     )
-    parser.add_argument("--box", type=int, default=64, help="background mesh box size in pixels (sigma-clipped median)")
+    parser.add_argument(
+        "--box",
+        type=int,
+        default=32,
+        help="background mesh box size in pixels (sigma-clipped median; 32 follows extended emission)",
+    )
+    parser.add_argument(
+        "--min-snr",
+        type=float,
+        default=3.0,
+        help="keep sources whose aperture S/N (local annulus sky) is at least this; 0 keeps every peak",
+    )
     parser.add_argument("--aperture", type=float, default=None, help="aperture radius in pixels (default: the FWHM)")
     parser.add_argument(
         "--psf", type=Path, default=None, help="PSF FITS file: aperture correction from its encircled energy"
@@ -105,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             edge_px=args.edge,
             deblend=not args.no_deblend,
             box_px=args.box,
+            min_snr=args.min_snr,
             aperture_radius_px=args.aperture,
             psf=psf,
             plane=args.plane,

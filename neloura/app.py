@@ -41,6 +41,7 @@ ROUTERS: tuple[str, ...] = (
     "plotter",
     "segmentation",
     "cubes",
+    "pixel_table",
     "rgb",
     "contours",
     "regions",

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import os
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import Field, model_validator
 
-from neloura.api.deps import ServicesDep, SettingsDep
+from neloura.api.deps import PlaneDep, ServicesDep, SettingsDep
 from neloura.api.detection import DetectionParams, ImageRef, job_image, job_memory
 from neloura.api.jobs import user_of
+from neloura.core.completeness import default_flux_range
 from neloura.core.paths import confine
+from neloura.core.psf import PsfModel
 from neloura.errors import InvalidParameter
-from neloura.runtime.completeness import completeness_task
+from neloura.runtime.completeness import completeness_task, plane_noise
+from neloura.runtime.detection import psf_for_image
 
 router = APIRouter(prefix="/api", tags=["completeness"])
 
@@ -63,6 +67,28 @@ def _psf_names(root: Path) -> list[str]:
             if resolved.is_file() and inside in resolved.parents:
                 names.append(path.relative_to(root).as_posix())
     return sorted(names)
+
+
+@router.get("/completeness/defaults", summary="Default injected flux range from the image's noise and PSF")
+def completeness_defaults(
+    settings: SettingsDep,
+    plane: PlaneDep,
+    fwhm_px: Annotated[float, Query(ge=0.5, le=100, description="Gaussian FWHM (px) without a PSF file")] = 3.0,
+    psf: Annotated[str | None, Query(description="PSF FITS file relative to psf/")] = None,
+) -> dict[str, Any]:
+    """``flux_min``..``flux_max`` = 0.5..20 x the 5-sigma point-source flux of this plane: the
+    pixel noise (a background mesh over the centre) through an aperture of one FWHM radius."""
+    image = plane.ref.image
+    model = PsfModel.gaussian(fwhm_px)
+    if psf:
+        psf_file = confine(settings.psf_dir, psf)
+        if not psf_file.is_file():
+            raise InvalidParameter(f"not a PSF file: {psf}")
+        model = psf_for_image(psf_file, image.wcs)
+    wcs = image.wcs
+    area = wcs.pixel_area_sr() if wcs.has_celestial else None
+    found = default_flux_range(plane_noise(plane.plane), model, bunit=image.bunit, pixel_area_sr=area)
+    return {**asdict(found), "flux_min": found.low, "flux_max": found.high}
 
 
 @router.post("/completeness", summary="Start an artificial-source completeness test; returns the job")

@@ -7,16 +7,19 @@ Indexes are built on first use (seconds for ten million rows) and kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ServicesDep
-from neloura.core.crossmatch import parse_dec_deg, parse_ra_deg
-from neloura.runtime.crossmatch import split_columns, table_rows
+from neloura.core.catalogs import ColumnInfo
+from neloura.core.crossmatch import MatchResult, join_indices, parse_dec_deg, parse_ra_deg
+from neloura.runtime.catalog_export import EXPORT_FORMATS, export_filename, table_stream
+from neloura.runtime.crossmatch import joined_names, joined_table, split_columns, table_rows
 
 router = APIRouter(prefix="/api/catalogs", tags=["catalogs"])
 
@@ -102,6 +105,9 @@ def box(
     return _page(services, search, rows[_filtered(services, search, rows)])
 
 
+Join = Literal["none", "matched", "left", "full"]
+
+
 class CrossmatchBody(BaseModel):
     a: str = Field(description="catalog A (every row of A looks for B within the radius)")
     b: str = Field(description="catalog B")
@@ -113,15 +119,38 @@ class CrossmatchBody(BaseModel):
     b_dec_col: str | None = None
     offset: int = Field(default=0, ge=0)
     limit: int = Field(default=1000, ge=0, le=MAX_PAIRS)
+    join: Join = Field(
+        default="none",
+        description="also return the joined table (both catalogs' columns): matched = one row per pair, "
+        "left = every A row (unmatched with empty B columns), full = left plus the unmatched B rows",
+    )
+    suffix_a: str = Field(default="_1", max_length=16, description="suffix of A's columns whose names clash")
+    suffix_b: str = Field(default="_2", max_length=16, description="suffix of B's columns whose names clash")
+
+
+def _match(services: ServicesDep, body: CrossmatchBody) -> MatchResult:
+    return services.sky.match(
+        (body.a, body.a_ra_col, body.a_dec_col), (body.b, body.b_ra_col, body.b_dec_col), body.radius_arcsec, body.mode
+    )
+
+
+def _joined(
+    services: ServicesDep, body: CrossmatchBody, result: MatchResult
+) -> tuple[Any, Any, np.ndarray, np.ndarray, np.ndarray]:
+    table_a, table_b = services.sky.catalogs.table(body.a), services.sky.catalogs.table(body.b)
+    how = "matched" if body.join == "none" else body.join
+    rows_a, rows_b, sep = join_indices(result, table_a.num_rows, table_b.num_rows, how)
+    return table_a, table_b, rows_a, rows_b, sep
 
 
 @router.post("/crossmatch")
 def crossmatch(services: ServicesDep, body: CrossmatchBody) -> dict[str, Any]:
     """Pairs ``[row_a, row_b, separation_arcsec]`` within the radius, sorted by row_a then
-    separation; ``best`` keeps the nearest B for each matched A. Paged with offset/limit."""
-    result = services.sky.match(
-        (body.a, body.a_ra_col, body.a_dec_col), (body.b, body.b_ra_col, body.b_dec_col), body.radius_arcsec, body.mode
-    )
+    separation; ``best`` keeps the nearest B for each matched A. Paged with offset/limit.
+    With ``join``, also the joined table's page: ``joined_total``, ``columns`` (A's, B's with
+    ``suffix_a``/``suffix_b`` on clashing names, ``separation_arcsec``), ``rows``, ``rows_a`` and
+    ``rows_b`` (null where a side is missing)."""
+    result = _match(services, body)
     window = slice(body.offset, body.offset + body.limit)
     pairs = [
         [a, b, s]
@@ -132,9 +161,63 @@ def crossmatch(services: ServicesDep, body: CrossmatchBody) -> dict[str, Any]:
             strict=True,
         )
     ]
-    return {
+    answer: dict[str, Any] = {
         "total": len(result),
         "offset": body.offset,
         "matched_a": int(np.unique(result.rows_a).size),
         "pairs": pairs,
     }
+    if body.join != "none":
+        table_a, table_b, rows_a, rows_b, sep = _joined(services, body, result)
+        page = joined_table(
+            table_a, table_b, rows_a[window], rows_b[window], sep[window], (body.suffix_a, body.suffix_b)
+        )
+        _, values = table_rows(page, np.arange(page.num_rows))
+        answer.update(
+            join=body.join,
+            joined_total=int(rows_a.size),
+            columns=list(page.column_names),
+            rows=values,
+            rows_a=[None if r < 0 else r for r in rows_a[window].tolist()],
+            rows_b=[None if r < 0 else r for r in rows_b[window].tolist()],
+        )
+    return answer
+
+
+@router.get("/crossmatch/export", summary="The joined table of a cross-match as CSV, FITS, VOTable or Parquet")
+def crossmatch_export(
+    services: ServicesDep,
+    a: str,
+    b: str,
+    radius_arcsec: Annotated[float, Query(gt=0, le=600)],
+    mode: Literal["best", "all"] = "best",
+    join: Literal["matched", "left", "full"] = "matched",
+    a_ra_col: str | None = None,
+    a_dec_col: str | None = None,
+    b_ra_col: str | None = None,
+    b_dec_col: str | None = None,
+    suffix_a: Annotated[str, Query(max_length=16)] = "_1",
+    suffix_b: Annotated[str, Query(max_length=16)] = "_2",
+    format: Literal["csv", "fits", "votable", "parquet"] = "csv",
+) -> StreamingResponse:
+    """Every row of the joined table (``join`` as in POST /crossmatch), units and UCDs of both
+    catalogs kept."""
+    body = CrossmatchBody(
+        a=a, b=b, radius_arcsec=radius_arcsec, mode=mode, join=join, suffix_a=suffix_a, suffix_b=suffix_b,
+        a_ra_col=a_ra_col, a_dec_col=a_dec_col, b_ra_col=b_ra_col, b_dec_col=b_dec_col,
+    )  # fmt: skip
+    table_a, table_b, rows_a, rows_b, sep = _joined(services, body, _match(services, body))
+    table = joined_table(table_a, table_b, rows_a, rows_b, sep, (suffix_a, suffix_b))
+    names = joined_names(list(table_a.column_names), list(table_b.column_names), (suffix_a, suffix_b))
+    infos: dict[str, ColumnInfo] = {}
+    for info, new in zip([*services.catalogs.columns(a), *services.catalogs.columns(b)], names, strict=False):
+        infos[new] = replace(info, name=new)
+    infos[names[-1]] = ColumnInfo(
+        names[-1], "float64", "num", "arcsec", "pos.angDistance", "separation A-B", 0, None, None
+    )
+    stem = "-x-".join(export_filename(n, "csv").removesuffix("-selection.csv") for n in (a, b))
+    return StreamingResponse(
+        table_stream(table, infos, format),
+        media_type=EXPORT_FORMATS[format][0],
+        headers={"Content-Disposition": f'attachment; filename="{stem}-crossmatch{EXPORT_FORMATS[format][1]}"'},
+    )

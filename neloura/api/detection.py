@@ -38,7 +38,10 @@ class DetectionParams(BaseModel):
     min_area_px: Annotated[int, Field(ge=1, le=25)] = 1
     edge_px: Annotated[int | None, Field(ge=1, le=10000)] = None
     deblend: bool = True
-    box_px: Annotated[int, Field(ge=8, le=4096, description="background mesh box in pixels")] = 64
+    box_px: Annotated[int, Field(ge=8, le=4096, description="background mesh box in pixels")] = 32
+    min_snr: Annotated[
+        float | None, Field(ge=0, le=1000, description="keep sources of aperture S/N at least this (0: all peaks)")
+    ] = 3.0
     aperture_radius_px: Annotated[float | None, Field(gt=0, le=500)] = None
     segmentation: Annotated[
         bool, Field(description="also write a segmentation map (labels = catalog id) under files/results/segmentation/")

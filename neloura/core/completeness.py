@@ -277,3 +277,39 @@ def run_completeness(
     summary["psf_fwhm_px"] = psf.fwhm_px
     progress(1.0, f"flux_50 = {summary['flux_50']:.4g} {unit}" if summary["flux_50"] else "done")
     return {"summary": summary, "table": table, "baseline": baseline}
+
+
+@dataclass(frozen=True)
+class FluxRange:
+    """The default injected flux range of an image: ``low``..``high`` around the 5-sigma
+    point-source flux ``flux_5sigma`` (all in ``unit``), from ``noise`` (pixel rms, image units)."""
+
+    flux_5sigma: float
+    low: float
+    high: float
+    unit: str
+    noise: float
+    fwhm_px: float
+    aperture_radius_px: float
+
+
+def default_flux_range(
+    noise: float,
+    psf: PsfModel,
+    *,
+    bunit: str = "",
+    pixel_area_sr: float | None = None,
+    low_factor: float = 0.5,
+    high_factor: float = 20.0,
+) -> FluxRange:
+    """Injected fluxes from 0.5 to 20 x the 5-sigma point-source flux, so the curve crosses
+    both 50 % and 90 %. The 5-sigma flux is that of the detection's own photometry: an aperture
+    of radius one FWHM, ``noise * sqrt(pi r**2)`` over the PSF's encircled fraction, in the
+    photometry's unit (µJy for MJy/sr images with a pixel solid angle)."""
+    if not (np.isfinite(noise) and noise > 0):
+        raise InvalidParameter("the image has no measurable noise (constant or empty plane)")
+    radius = float(psf.fwhm_px)
+    factor, unit = flux_unit(bunit, pixel_area_sr)
+    sigma = noise * np.sqrt(np.pi * radius**2) / psf.encircled_fraction(radius) * factor
+    five = 5.0 * float(sigma)
+    return FluxRange(five, low_factor * five, high_factor * five, unit, float(noise), float(psf.fwhm_px), radius)

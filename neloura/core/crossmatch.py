@@ -21,6 +21,7 @@ from scipy.spatial import cKDTree
 from neloura.errors import InvalidParameter
 
 MatchMode = Literal["best", "all"]
+JoinMode = Literal["matched", "left", "full"]
 ARCSEC_PER_RAD = 180.0 / np.pi * 3600.0
 # Chord radii are widened by this relative amount so that rounding in the chord never drops a
 # pair that is inside the radius on the great circle; the exact separation decides afterwards.
@@ -253,6 +254,35 @@ def _all_pairs(index_a: SkyIndex, index_b: SkyIndex, radius_arcsec: float) -> tu
     sep = vector_separation_arcsec(index_a.xyz[ia], index_b.xyz[ib])
     keep = sep <= radius_arcsec
     return index_a.rows[ia[keep]], index_b.rows[ib[keep]], sep[keep]
+
+
+def join_indices(
+    result: MatchResult, n_a: int, n_b: int, how: JoinMode = "matched"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of the joined table of a cross-match, TOPCAT-style: ``(rows_a, rows_b, separation)``
+    with -1 (and NaN separation) where a side has no row.
+
+    ``matched``: one joined row per pair (TOPCAT "1 and 2"); ``left``: every row of A in file order,
+    each followed by its matches, unmatched ones once with no B ("all from 1"); ``full``: ``left``
+    then the rows of B that matched nothing ("1 or 2"). Pairs keep their order (nearest first)."""
+    ia, ib, sep = result.rows_a, result.rows_b, result.separation_arcsec
+    if how == "matched":
+        return ia.astype(np.int64), ib.astype(np.int64), sep.astype(np.float64)
+    lonely_a = np.setdiff1d(np.arange(n_a, dtype=np.int64), ia)
+    rows_a = np.concatenate([ia.astype(np.int64), lonely_a])
+    rows_b = np.concatenate([ib.astype(np.int64), np.full(lonely_a.size, -1, dtype=np.int64)])
+    seps = np.concatenate([sep.astype(np.float64), np.full(lonely_a.size, np.nan)])
+    rank = np.concatenate([np.arange(ia.size), np.full(lonely_a.size, ia.size)])  # pairs keep their order
+    order = np.lexsort((rank, rows_a))
+    rows_a, rows_b, seps = rows_a[order], rows_b[order], seps[order]
+    if how == "full":
+        lonely_b = np.setdiff1d(np.arange(n_b, dtype=np.int64), ib)
+        rows_a = np.concatenate([rows_a, np.full(lonely_b.size, -1, dtype=np.int64)])
+        rows_b = np.concatenate([rows_b, lonely_b])
+        seps = np.concatenate([seps, np.full(lonely_b.size, np.nan)])
+    elif how != "left":
+        raise InvalidParameter(f"join: {how!r} is not one of matched, left, full")
+    return rows_a, rows_b, seps
 
 
 def parse_ra_deg(text: str) -> float:

@@ -6,6 +6,10 @@
 - ``demo/cube.fits``: an ALMA-like CO(2-1) line cube of a rotating disk (RA, Dec, FREQ).
 - ``demo_sources.csv`` (in the catalogs folder): the injected stars and galaxies of
   ``galaxy.fits`` with ICRS positions, fluxes and AB magnitudes.
+- ``psf/demo_jwst_f410m.fits`` (written when psf/ holds no FITS file): a JWST-like PSF, the
+  diffraction pattern of a hexagonal 6.5 m pupil with a central obstruction and three struts at
+  4.05 µm, 4x oversampled for the 0.063" demo pixels (PIXELSCL), so completeness tests can
+  inject a real-shaped PSF (core, rings and six spikes) instead of a Gaussian.
 
 Everything is seeded (same bytes every time) and written atomically: a hidden temporary file
 in the target folder is hard-linked to its final name, so an existing file is never replaced.
@@ -266,6 +270,57 @@ def _write_atomically(path: Path, write: Callable[[Path], object]) -> bool:
         return True
     finally:
         tmp.unlink(missing_ok=True)
+
+
+PSF_NAME = "demo_jwst_f410m.fits"
+
+
+def _hexagon(xx: np.ndarray, yy: np.ndarray, radius: float) -> np.ndarray:
+    """Inside a pointy-top regular hexagon of circumradius ``radius`` centred at 0."""
+    ax, ay = np.abs(xx), np.abs(yy)
+    inside: np.ndarray = (ax <= radius * math.sqrt(3) / 2) & (ay + ax / math.sqrt(3) <= radius)
+    return inside
+
+
+def make_demo_psf(
+    wavelength_um: float = 4.05, diameter_m: float = 6.5, pixel_scale_arcsec: float = 0.063 / 4, size: int = 257
+) -> fits.PrimaryHDU:
+    """A JWST-like PSF: |FFT(pupil)|^2 of a hexagonal pupil (central obstruction, three struts),
+    sampled at ``pixel_scale_arcsec`` (PIXELSCL), normalised to a sum of 1."""
+    lam_over_d = wavelength_um * 1e-6 / diameter_m * 206264.80624709636  # arcsec
+    n = 1024
+    pupil_px = n * pixel_scale_arcsec / lam_over_d  # the pupil diameter in FFT samples
+    c = (np.arange(n) - n / 2) / (pupil_px / 2)  # pupil coordinates in units of the radius
+    yy, xx = np.meshgrid(c, c, indexing="ij")
+    pupil = _hexagon(xx, yy, 1.0) & ~_hexagon(xx, yy, 0.11)
+    for angle in (90.0, 210.0, 330.0):  # three struts from the obstruction outwards
+        t = math.radians(angle)
+        along = xx * math.cos(t) + yy * math.sin(t)
+        across = -xx * math.sin(t) + yy * math.cos(t)
+        pupil &= ~((along > 0) & (np.abs(across) < 0.012))
+    field = np.fft.fftshift(np.fft.fft2(np.fft.ifftshift(pupil.astype(np.float64))))
+    psf = np.abs(field) ** 2
+    half = size // 2
+    psf = psf[n // 2 - half : n // 2 + half + 1, n // 2 - half : n // 2 + half + 1]
+    psf = (psf / psf.sum()).astype(np.float32)
+    hdu = fits.PrimaryHDU(psf)
+    hdu.header["PIXELSCL"] = (pixel_scale_arcsec, "[arcsec/pix] PSF pixel scale")
+    hdu.header["OVERSAMP"] = (round(0.063 / pixel_scale_arcsec, 3), "oversampling of the 0.063 arcsec demo pixels")
+    hdu.header["WAVELEN"] = (wavelength_um * 1e-6, "[m] wavelength")
+    hdu.header["DIAM"] = (diameter_m, "[m] pupil circumdiameter")
+    hdu.header["TELESCOP"] = "JWST"
+    hdu.header["FILTER"] = "F410M"
+    hdu.header["ORIGIN"] = ("Neloura", "synthetic PSF: hexagonal pupil FFT, not a WebbPSF model")
+    return hdu
+
+
+def write_demo_psf(psf_dir: Path) -> list[Path]:
+    """Write the demo PSF when ``psf_dir`` holds no FITS file; return the files written."""
+    if has_fits_image(psf_dir):
+        return []
+    hdu = make_demo_psf()
+    target = psf_dir / PSF_NAME
+    return [target] if _write_atomically(target, lambda tmp: hdu.writeto(tmp)) else []
 
 
 def write_demo(files_dir: Path, catalogs_dir: Path, *, field: GalaxyField | None = None) -> list[Path]:

@@ -42,6 +42,12 @@ from neloura.core.wcs import ImageWcs
 from neloura.errors import InvalidParameter
 
 Progress = Callable[[float, str], None]
+# Defaults chosen on the demo galaxy against its truth catalog (benchmarks/bench_detection_purity.py):
+# a 32 px mesh follows spiral arms that a 64 px mesh averages away (their ridges then pass a
+# mesh-relative threshold), and a cut on the aperture S/N (local annulus sky) drops the ridge
+# peaks that survive; precision 0.84 -> 0.99 while the recall of stars rises (0.93 -> 0.94).
+DEFAULT_BOX_PX = 32
+DEFAULT_MIN_SNR = 3.0
 _NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 
 
@@ -189,7 +195,7 @@ def detect_peaks(
     edge_px: int | None = None,
     deblend: bool = True,
     deblend_sigma: float = 1.0,
-    box_px: int = 64,
+    box_px: int = DEFAULT_BOX_PX,
     background: Background | None = None,
     progress: Progress | None = None,
 ) -> Peaks:
@@ -215,7 +221,8 @@ def detect_peaks(
         Keep close peaks (within 3 FWHM) when the filtered image dips by ``deblend_sigma``
         filtered sigmas between them; with ``deblend=False`` they are merged.
     box_px : int
-        Background mesh box; ignored when ``background`` is given.
+        Background mesh box; ignored when ``background`` is given. The default (32 px, about
+        10 FWHM of a 3 px source) follows extended emission such as spiral arms.
     """
     progress = progress or _no_progress
     if data.ndim != 2:
@@ -334,6 +341,7 @@ def find_sources(
     *,
     aperture_radius_px: float | None = None,
     annulus_px: tuple[float, float] | None = None,
+    min_snr: float | None = DEFAULT_MIN_SNR,
     psf: PsfModel | None = None,
     wcs: ImageWcs | None = None,
     plane: int = 0,
@@ -349,6 +357,11 @@ def find_sources(
     flux with ``psf`` (default a Gaussian of ``fwhm_px``). ``wcs`` (with ``plane`` for cubes) gives
     ICRS positions through the image's full WCS (SIP and distortions included); without a
     celestial WCS the ``ra_deg, dec_deg`` columns are left out.
+
+    ``min_snr`` (default 3) keeps only sources whose aperture S/N (flux over its error, sky from
+    the local annulus) reaches it: peaks of the matched filter on the ridges of extended emission
+    pass the mesh-relative threshold but have no flux above their own surroundings. ``None`` or 0
+    keeps every peak.
 
     Columns: ``id, x_pix, y_pix`` (0-based), ``x_fits, y_fits`` (1-based), ``ra_deg, dec_deg``
     (ICRS/native celestial frame, only with ``wcs``), ``peak``, ``flux, flux_err, snr``,
@@ -371,6 +384,11 @@ def find_sources(
         pixel_area_sr=pixel_area_sr,
         aperture_correction=correction,
     )
+    significance = np.asarray(peaks.significance)
+    if min_snr:
+        snr = np.asarray(table["snr"], dtype=np.float64)
+        kept = np.isfinite(snr) & (snr >= float(min_snr))
+        table, significance = table[kept], significance[kept]
     table.add_column(np.arange(1, len(table) + 1, dtype=np.int64), name="id", index=0)
     table.add_column(table["x_pix"] + 1.0, name="x_fits", index=3)
     table.add_column(table["y_pix"] + 1.0, name="y_fits", index=4)
@@ -379,11 +397,12 @@ def find_sources(
         table.add_column(np.asarray(ra, dtype=np.float64), name="ra_deg", index=5)
         table.add_column(np.asarray(dec, dtype=np.float64), name="dec_deg", index=6)
         table["ra_deg"].unit = table["dec_deg"].unit = "deg"
-    table["significance"] = peaks.significance
+    table["significance"] = significance
     table["x_fits"].unit = table["y_fits"].unit = "pix"
     table.meta.update(
         threshold_sigma=float(threshold_sigma),
         fwhm_px=float(fwhm_px),
+        min_snr=float(min_snr or 0.0),
         aperture_correction=float(correction),
         background_rms_median=float(peaks.background.global_rms),
         pixel_origin="x_pix/y_pix 0-based; x_fits/y_fits 1-based",

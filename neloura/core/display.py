@@ -42,5 +42,26 @@ def colorbar_ticks(
     y = np.maximum.accumulate(y)  # guard against rounding wiggles: keep it monotonic for interp
     positions = np.linspace(0.0, 1.0, count)
     x = np.interp(positions, y, grid)
-    values = vmin + x * (vmax - vmin)
-    return [(float(p), float(v)) for p, v in zip(positions, values, strict=True)]
+    values = _rounded(vmin + x * (vmax - vmin), vmin, vmax)
+    # each rounded value sits where the stretch puts it (the same grid as the tiles)
+    at = np.interp((values - vmin) / (vmax - vmin), grid, y) if vmax > vmin else positions[: len(values)]
+    return [(float(p), float(v)) for p, v in zip(at, values, strict=True)]
+
+
+def _rounded(values: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
+    """Tick values rounded to the power of ten below their gap to the nearest neighbour
+    (0.1372 -> 0.14 when ticks are ~0.5 apart), kept inside [vmin, vmax] and distinct."""
+    if len(values) < 2 or not vmax > vmin:
+        return values
+    gaps = np.abs(np.diff(values))
+    local = np.minimum(np.r_[gaps, np.inf], np.r_[np.inf, gaps])
+    local = np.where(np.isfinite(local) & (local > 0), local, vmax - vmin)
+    step = 10.0 ** np.floor(np.log10(local))
+    out = np.round(values / step) * step
+    eps = 1e-9 * (vmax - vmin)
+    out = np.where(out < vmin - eps, np.ceil(values / step) * step, out)
+    out = np.where(out > vmax + eps, np.floor(values / step) * step, out)
+    out = np.clip(out, vmin, vmax)
+    out = np.round(out, 12) + 0.0  # no 0.30000000000000004, no -0.0
+    keep = np.r_[True, np.diff(out) > 0]
+    return out[keep]

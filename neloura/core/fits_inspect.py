@@ -23,7 +23,7 @@ from neloura.core.wcs import ImageWcs
 from neloura.core.wcs_limits import InvalidWcs, validate_wcs_keywords
 from neloura.errors import InvalidParameter, NotAFitsImage
 
-HduKind = Literal["image", "table", "empty"]
+HduKind = Literal["image", "table", "array", "empty"]  # array: data that is no image (1-D)
 # listings of files with many image HDUs check the full WCS of the first ones only
 FULL_WCS_CHECKS_PER_LISTING = 200
 _CELESTIAL_CTYPE = re.compile(r"^(RA|DEC|[A-Z]LON|[A-Z]LAT|[A-Z][A-Z]LN|[A-Z][A-Z]LT)-*(-[A-Z0-9]{3})?")
@@ -48,6 +48,7 @@ class HduSummary:
     compressed: bool
     truncated: bool = False
     problem: str = ""
+    columns: int | None = None  # a table's column count (TFIELDS); None for other kinds
 
 
 @dataclass(frozen=True)
@@ -174,6 +175,8 @@ def _summary(path: Path, scanned: ScannedHdu, file_size: int | None, full_wcs: b
         kind = "table"
     elif is_image_hdu and len(shape) >= 2 and all(n > 0 for n in shape):
         kind = "image"
+    elif is_image_hdu and shape and all(n > 0 for n in shape):
+        kind = "array"
     problem = _problem(image) if kind == "image" else ""
     celestial = False
     if kind == "image" and not problem:
@@ -195,6 +198,7 @@ def _summary(path: Path, scanned: ScannedHdu, file_size: int | None, full_wcs: b
         compressed=compressed,
         truncated=file_size is not None and scanned.data_end > file_size,
         problem=problem,
+        columns=_int(header.get("TFIELDS")) if kind == "table" else None,
     )
 
 

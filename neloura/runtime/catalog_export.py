@@ -108,6 +108,13 @@ def export_batches(
     return _astropy(batches, infos, fmt, names)
 
 
+def table_stream(table: pa.Table, infos: dict[str, ColumnInfo], fmt: str) -> Iterator[bytes]:
+    """Bytes of an in-memory table (e.g. a cross-match's joined table) in ``fmt``, with the
+    units, UCDs and descriptions of ``infos`` (by column name)."""
+    batches = iter(table.to_batches(max_chunksize=65_536) or [pa.RecordBatch.from_pylist([], schema=table.schema)])
+    return export_batches(batches, infos, fmt, list(table.column_names))
+
+
 def _csv(batches: Iterator[pa.RecordBatch]) -> Iterator[bytes]:
     sink = _Sink()
     writer: pacsv.CSVWriter | None = None

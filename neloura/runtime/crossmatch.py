@@ -187,3 +187,36 @@ def split_columns(text: str | None) -> list[str] | None:
     if text is None or not text.strip():
         return None
     return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def joined_names(names_a: list[str], names_b: list[str], suffixes: tuple[str, str]) -> list[str]:
+    """Column names of a joined table: A's then B's, a suffix on both sides of a clash (TOPCAT's
+    ``_1``/``_2`` by default), then ``separation_arcsec``."""
+    clash = set(names_a) & set(names_b)
+    out = [n + suffixes[0] if n in clash else n for n in names_a]
+    out += [n + suffixes[1] if n in clash else n for n in names_b]
+    taken = set(out)
+    sep = "separation_arcsec"
+    while sep in taken:
+        sep += "_"
+    if len(taken) != len(out):
+        raise InvalidParameter(f"the suffixes {suffixes[0]!r}/{suffixes[1]!r} make column names clash; choose others")
+    return [*out, sep]
+
+
+def joined_table(
+    table_a: Any, table_b: Any, rows_a: np.ndarray, rows_b: np.ndarray, sep: np.ndarray, suffixes: tuple[str, str]
+) -> Any:
+    """The joined pyarrow table: both catalogs' columns at the given rows (-1: null) and the
+    separation (null where a side is missing). Column metadata (units...) is kept."""
+    import pyarrow as pa
+
+    def side(table: Any, rows: np.ndarray) -> list[Any]:
+        index = pa.array(rows, type=pa.int64(), mask=rows < 0)
+        return [table.column(i).take(index) for i in range(table.num_columns)]
+
+    names = joined_names(list(table_a.column_names), list(table_b.column_names), suffixes)
+    columns = [*side(table_a, rows_a), *side(table_b, rows_b), pa.array(sep, type=pa.float64(), mask=~np.isfinite(sep))]
+    fields = [f.with_name(n) for f, n in zip([*table_a.schema, *table_b.schema], names, strict=False)]
+    fields.append(pa.field(names[-1], pa.float64(), metadata={"unit": "arcsec"}))
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))

@@ -33,6 +33,7 @@ DETECTION_OPTIONS = (
     "deblend",
     "box_px",
     "aperture_radius_px",
+    "min_snr",
 )
 
 

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import threading
 
-from neloura.core.demo import write_demo
+from neloura.core.demo import write_demo, write_demo_psf
 from neloura.runtime.bounded import BoundedRunner
 from neloura.runtime.catalogs import CatalogStore
 from neloura.runtime.cleanup import CleanupWorker
@@ -66,6 +66,7 @@ class Services:
         if self.settings.demo:  # first start with an empty files/: write the seeded demo set
             try:
                 await asyncio.to_thread(write_demo, self.settings.files_dir, self.settings.catalogs_dir)
+                await asyncio.to_thread(write_demo_psf, self.settings.psf_dir)
             except OSError as exc:  # a read-only data folder must not stop the server
                 logging.getLogger("neloura").warning("demo data not written: %s", exc)
         self.cleanup.start()

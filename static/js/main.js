@@ -29,6 +29,8 @@ const FEATURES = [
   'plotter',
   'segmentation',
   'cubes',
+  'welcome', 'dropfile',
+  'mouse', 'crosshair', 'magnifier', 'pixel-table',
   'coding',
   'rgb', 'contours',
   'regions',

@@ -84,7 +84,9 @@ def build_world(base: Path) -> dict[str, Path]:
     )
     for name, data in _bad_files(settings.files_dir).items():
         (settings.files_dir / "bad" / name).write_bytes(data)
-    fits.PrimaryHDU(np.ones((9, 9), dtype=np.float32)).writeto(settings.psf_dir / "gauss.fits")
+    psf = fits.PrimaryHDU(np.ones((9, 9), dtype=np.float32))
+    psf.header["PIXELSCL"] = 0.05  # arcsec: a PSF file with its pixel scale, as psf/ holds them
+    psf.writeto(settings.psf_dir / "gauss.fits")
     for folder, file_name in (
         (settings.files_dir, "secret.fits"),
         (settings.catalogs_dir, "secret.csv"),

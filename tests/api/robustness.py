@@ -68,6 +68,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/images/header", query=IMG_Q, paths=FILE_PATH, image=True),
     Endpoint("GET", "/api/images/info", query=IMG_Q, paths=FILE_PATH, image=True),
     Endpoint("GET", "/api/images/pixel", query={**IMG_Q, "x": 10, "y": 12}, paths=FILE_PATH, image=True),
+    Endpoint("GET", "/api/images/pixel-table", query={**IMG_Q, "x": 10, "y": 12}, paths=FILE_PATH, image=True),
     Endpoint(
         "POST",
         "/api/images/pixel-to-world",
@@ -161,6 +162,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     ),
     Endpoint(
         "GET",
+        "/api/catalogs/crossmatch/export",
+        query={"a": CATALOG, "b": CATALOG, "radius_arcsec": 1.0, "join": "left"},
+        paths=(("query", "a", "catalogs"), ("query", "b", "catalogs")),
+    ),
+    Endpoint(
+        "GET",
         "/api/catalogs/overlay",
         query={"name": CATALOG, "path": IMAGE, "hdu": 1},
         paths=(("query", "name", "catalogs"), ("query", "path", "files")),
@@ -202,6 +209,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         image=True,
     ),
     Endpoint("GET", "/api/psf"),
+    Endpoint(
+        "GET",
+        "/api/completeness/defaults",
+        query={**IMG_Q, "psf": "gauss.fits"},
+        paths=(*FILE_PATH, ("query", "psf", "psf")),
+        image=True,
+    ),
     Endpoint(
         "POST",
         "/api/completeness",

@@ -148,3 +148,39 @@ def test_filter_injection_is_rejected(client: TestClient, catalogs: dict) -> Non
     assert r.status_code == 422
     again = client.get("/api/catalogs/cone", params={"name": "b.csv", "ra": "0", "dec": "0", "radius_arcsec": 60})
     assert again.status_code == 200 and again.json()["total"] > 0
+
+
+def test_crossmatch_joined_table_has_both_catalogs_columns_with_suffixes(client: TestClient, catalogs: dict) -> None:
+    """Issue 14 point 14: TOPCAT-style joined table (A's columns, B's columns, clashes suffixed,
+    separation), unmatched rows optional, paged in JSON and exported in full."""
+    ra_a, dec_a = catalogs["a"]
+    ra_b, dec_b = catalogs["b"]
+    a, b = SkyCoord(ra_a * u.deg, dec_a * u.deg), SkyCoord(ra_b * u.deg, dec_b * u.deg)
+    nearest, sep, _ = a.match_to_catalog_sky(b)
+    hit = sep.arcsec <= 1.0
+    flux_b = Table.read(str(client.app.state.settings.catalogs_dir / "b.csv"), format="ascii.csv")["flux"]
+    base = {"a": "a.csv", "b": "b.csv", "radius_arcsec": 1.0, "mode": "best", "limit": 100_000}
+    body = client.post("/api/catalogs/crossmatch", json={**base, "join": "matched"}).json()
+    assert body["columns"] == ["ra_1", "dec_1", "id_1", "ra_2", "dec_2", "id_2", "flux", "separation_arcsec"]
+    assert body["joined_total"] == body["total"] == int(hit.sum())
+    for row, ra_row, rb_row in zip(body["rows"], body["rows_a"], body["rows_b"], strict=True):
+        assert row[2] == ra_row and row[5] == rb_row == int(nearest[ra_row])
+        assert row[6] == pytest.approx(flux_b[rb_row]) and row[7] == pytest.approx(sep.arcsec[ra_row], abs=1e-3)
+    left = client.post("/api/catalogs/crossmatch", json={**base, "join": "left", "suffix_a": "_a"}).json()
+    assert left["joined_total"] == ra_a.size and left["columns"][0] == "ra_a"
+    assert [r[2] for r in left["rows"]] == list(range(ra_a.size))  # every A row, file order
+    lonely = [r for r in left["rows"] if r[3] is None]
+    assert len(lonely) == int((~hit).sum()) and all(r[-1] is None for r in lonely)
+    full = client.post("/api/catalogs/crossmatch", json={**base, "join": "full", "offset": 0, "limit": 5}).json()
+    matched_b = np.unique(nearest[hit]).size
+    assert full["joined_total"] == ra_a.size + ra_b.size - matched_b and len(full["rows"]) == 5
+    plain = client.post("/api/catalogs/crossmatch", json=base).json()
+    assert "columns" not in plain and len(plain["pairs"]) == plain["total"]  # the old answer stays as it was
+    r = client.get("/api/catalogs/crossmatch/export", params={**base, "join": "left", "format": "csv"})
+    assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+    exported = Table.read(r.text, format="ascii.csv")
+    assert len(exported) == ra_a.size and exported.colnames == body["columns"]
+    r = client.get("/api/catalogs/crossmatch/export", params={**base, "format": "fits"})
+    assert r.status_code == 200 and r.content[:6] == b"SIMPLE"
+    bad = client.post("/api/catalogs/crossmatch", json={**base, "join": "matched", "suffix_a": "", "suffix_b": ""})
+    assert bad.status_code == 422 and "suffix" in bad.json()["detail"]

@@ -70,6 +70,7 @@ def test_hdus_lists_every_hdu_with_recommended(client: TestClient, files: Path) 
         "compressed": False,
         "truncated": False,
         "problem": "",
+        "columns": None,
         "recommended": False,
     }
     assert sci["name"] == "SCI" and sci["kind"] == "image" and sci["shape"] == [120, 160]

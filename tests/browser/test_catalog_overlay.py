@@ -180,6 +180,14 @@ def test_crossmatch_dialog(page: Any, live_server: Any) -> None:
     dialog.locator(".xm-summary").wait_for()
     n = len((live_server.root / "catalogs" / "demo_sources.csv").read_text().strip().splitlines()) - 1
     assert dialog.locator(".xm-summary").text_content().startswith(f"{n} pairs; {n} rows")
+    # the joined table (TOPCAT-style): A row, B row, A's columns _1, B's columns _2, separation
+    heads = dialog.locator(".xm-table thead th").all_text_contents()
+    assert heads[:4] == ["A row", "B row", "id_1", "ra_1"] and "kind_2" in heads and heads[-1] == "separation_arcsec"
+    first = dialog.locator(".xm-table tbody tr").first.locator("td").all_text_contents()
+    assert first[:2] == ["0", "0"] and first[2] == first[2 + 8] and float(first[-1]) == 0.0
+    dialog.locator("#crossmatch-join").select_option("none")  # the bare pairs, as before
+    dialog.locator("button.primary").click()
+    page.wait_for_function("() => document.querySelectorAll('#crossmatch-dialog .xm-table thead th').length === 3")
     first = dialog.locator(".xm-table tbody tr").first.locator("td").all_text_contents()
     assert first[:2] == ["0", "0"] and float(first[2]) == 0.0
 
@@ -217,3 +225,77 @@ def test_colour_by_column_with_a_chosen_range(page: Any, live_server: Any) -> No
     assert page.evaluate(COUNT_MARKER_PIXELS, [0, 0, 0]) > 0
     assert page.locator('.overlay-range[data-key="color_min"]').input_value() == "1000000000"
     assert "color_min=1000000000" in page.url
+
+
+# Marker-coloured pixels on the overlay canvases the user can see (hidden canvases do not count),
+# and whether a marker ring is drawn around given screen points (within +-2 px of its radius).
+VISIBLE_MARKER_PIXELS = COUNT_MARKER_PIXELS.replace(
+    "for (const c of document.querySelectorAll('.overlay-canvas')) {",
+    "for (const c of document.querySelectorAll('.overlay-canvas')) { if (c.hidden || !c.offsetParent) continue;",
+)
+RING_AT = """([points, radius]) => {
+  const v = window.neloura.ctx.viewer;
+  const c = [...document.querySelectorAll('.overlay-canvas')].find((k) => !k.hidden);
+  const t = document.createElement('canvas'); t.width = c.width; t.height = c.height;
+  const g = t.getContext('2d'); g.drawImage(c, 0, 0);
+  const dpr = c.width / c.clientWidth;
+  return points.map(([x, y]) => {
+    const s = v.imageToScreen(x, y);
+    let hit = 0;
+    for (let dx = -2; dx <= 2; dx += 1) for (let dy = -2; dy <= 2; dy += 1) {
+      const px = g.getImageData(Math.round((s.x + radius + dx) * dpr), Math.round((s.y + dy) * dpr), 1, 1).data;
+      if (px[3] > 100) hit += 1;
+    }
+    return hit > 0;
+  });
+}"""
+
+
+@pytest.mark.parametrize("renderer", ["webgl", "canvas"])
+def test_hidden_overlay_leaves_no_stale_markers_and_comes_back_on_the_stars(
+    page: Any, live_server: Any, renderer: str
+) -> None:
+    """Issue 14 point 1: unchecking "visible" then zooming must not leave circles frozen on the
+    screen; checking it again draws them on the sources at the new zoom."""
+    page.goto(
+        f"{live_server.url}/open/demo/galaxy.fits?hdu=1&catalog=demo_sources.csv&size_col=5"
+        f"&cx=1100&cy=1100&zoom=1.5&renderer={renderer}"
+    )
+    page.wait_for_selector(READY)
+    page.wait_for_function("() => Number(document.body.dataset.overlayCount || 0) > 0")
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    green = [0, 255, 102]
+    assert page.evaluate(VISIBLE_MARKER_PIXELS, green) > 100
+    box = page.locator("#overlay input[type=checkbox][title=visible]")
+    box.uncheck()
+    page.evaluate("() => window.neloura.ctx.viewer.panTo(1100, 1100, 3, true)")
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    assert page.evaluate(VISIBLE_MARKER_PIXELS, green) == 0
+    box.check()
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    rows = list(csv.DictReader(io.StringIO((live_server.root / "catalogs" / "demo_sources.csv").read_text())))
+    rect = page.evaluate("() => window.neloura.ctx.viewer.visibleImageRect()")
+    inside = [
+        (float(r["x_pix"]), float(r["y_pix"]))
+        for r in rows
+        if rect["x0"] + 20 < float(r["x_pix"]) < rect["x1"] - 20
+        and rect["y0"] + 20 < float(r["y_pix"]) < rect["y1"] - 20
+    ][:20]
+    assert len(inside) >= 5
+    scale = page.evaluate("() => window.neloura.ctx.viewer.imageScale()")
+    assert scale == pytest.approx(3, rel=0.01)
+    rings = page.evaluate(RING_AT, [inside, 5 * scale])
+    assert sum(rings) >= 0.9 * len(rings)  # the circles are around the sources at the new zoom
+
+
+def test_markers_keep_a_minimum_on_screen_size_at_fit_zoom(page: Any, live_server: Any) -> None:
+    """Issue 14 point 15: 5-px markers are >= 4 CSS px in radius when the whole image is shown."""
+    _open(page, live_server, "catalog=demo_sources.csv&size_col=5&renderer=canvas")
+    scale = page.evaluate("() => window.neloura.ctx.viewer.imageScale()")
+    assert 5 * scale < 3  # the image is fitted: a 5 px radius would be a speck
+    rows = list(csv.DictReader(io.StringIO((live_server.root / "catalogs" / "demo_sources.csv").read_text())))
+    xy = np.array([[float(r["x_pix"]), float(r["y_pix"])] for r in rows])
+    dist = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)) + np.eye(len(xy)) * 1e9
+    lonely = xy[dist.min(axis=1) > 60][:10]  # no neighbour within 60 image px (> 15 screen px here)
+    rings = page.evaluate(RING_AT, [lonely.tolist(), 4])
+    assert sum(rings) >= 0.8 * len(rings)

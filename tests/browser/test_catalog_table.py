@@ -109,6 +109,7 @@ def test_typed_filter_sort_and_error(page: Any, live_server: Any, table_csv: Any
 
 def test_condition_builder_writes_the_same_expression(page: Any, live_server: Any, table_csv: Any) -> None:
     _open(page, live_server, "catalog=table_test.csv")
+    page.click(".cat-tools-toggle")  # the builder row is folded until asked for
     page.select_option(".cb-column", "kind")
     page.select_option(".cb-op", "==")
     page.fill(".cb-value", "galaxy")
@@ -187,3 +188,9 @@ def test_upload_from_the_page_opens_it(page: Any, live_server: Any, table_csv: A
     # an earlier notification (the good upload) may still be shown: wait for the one about bad.fits
     page.wait_for_function("() => (document.querySelector('#notifications')?.textContent || '').includes('bad.fits')")
     assert not (live_server.root / "catalogs" / "uploads" / "bad.fits").exists()
+
+
+def test_pager_shows_no_stray_null(page: Any, live_server: Any, table_csv: Any) -> None:
+    """Issue 14 point 15: without a selection the pager held the text "null"."""
+    _open(page, live_server, "catalog=table_test.csv")
+    assert "null" not in page.text_content(".cat-pager")

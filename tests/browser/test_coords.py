@@ -105,3 +105,12 @@ def test_readout_keeps_up_without_a_request_storm(page, live_server) -> None:
     _hover(page, x, y)  # the readout ends on the last position
     assert peak == 1
     assert total <= 82
+
+
+def test_readout_follows_a_still_pointer_while_the_view_zooms(page, live_server) -> None:
+    """Issue 14 point 15: zooming with the wheel (the pointer does not move) updates the readout."""
+    open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1")
+    set_view(page, 1000, 1000, 1)
+    _hover(page, 1100, 1050)  # 100 px right of and 50 above the centre, at 1 screen px per image px
+    page.evaluate("() => window.neloura.ctx.viewer.panTo(1000, 1000, 2, true)")  # zoom about the centre
+    page.wait_for_function("() => document.querySelector('#coords-pixel').textContent === '1051, 1026'")

@@ -27,7 +27,7 @@ def test_detection_panel_runs_a_job_and_overlays_the_catalog(page: Any, live_ser
     page.fill("#detection-form input[name=fwhm_px]", "2.5")
     page.click("#detection-run")
     page.wait_for_function(
-        "() => /sources/.test(document.getElementById('detection-status').textContent)", timeout=120_000
+        "() => /^\\d+ sources/.test(document.getElementById('detection-status').textContent)", timeout=120_000
     )
     page.wait_for_function(
         "() => window.__jobEvents.some((e) => e.state === 'done')", timeout=60_000
@@ -85,3 +85,63 @@ def test_artificial_source_panel_shows_the_completeness_plot(page: Any, live_ser
     page.wait_for_function(
         "() => (window.neloura.ctx.viewer.image?.path || '').startsWith('results/galaxy_injected_')", timeout=60_000
     )
+
+
+def test_default_detection_is_pure_on_the_demo_galaxy(page: Any, live_server: Any) -> None:
+    """Issue 14 point 3: with the panel's defaults, >= 95 % of the detections on the demo galaxy lie
+    within 8 px of a true source of catalogs/demo_sources.csv, and the stars are still found."""
+    open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1")
+    page.evaluate(
+        "() => { window.__done = null; window.neloura.ctx.bus.on('detection:done', (d) => { window.__done = d; }); }"
+    )
+    page.click("#detection-panel .panel-head")
+    assert page.input_value("#detection-form input[name=box_px]") == "32"
+    assert page.input_value("#detection-form input[name=min_snr]") == "3"
+    page.click("#detection-run")
+    page.wait_for_function("() => window.__done !== null", timeout=180_000)
+    done = page.evaluate("() => window.__done")
+    eight_px = 8 * 0.063  # arcsec: the demo's pixel scale
+    match = page.evaluate(
+        """(b) => window.neloura.ctx.api.post('/api/catalogs/crossmatch', b)""",
+        {"a": done["catalog"], "b": "demo_sources.csv", "radius_arcsec": eight_px, "limit": 0},
+    )
+    assert match["matched_a"] / done["n_sources"] >= 0.95
+    stars = page.evaluate(
+        """(b) => window.neloura.ctx.api.post('/api/catalogs/crossmatch', b)""",
+        {"a": "demo_sources.csv", "b": done["catalog"], "radius_arcsec": 2 * 0.063, "limit": 100_000},
+    )
+    text = (live_server.root / "catalogs" / "demo_sources.csv").read_text().splitlines()
+    kinds = [line.rsplit(",", 1)[1] for line in text[1:]]
+    star_rows = {i for i, k in enumerate(kinds) if k == "star"}
+    found = {p[0] for p in stars["pairs"]} & star_rows
+    assert len(found) / len(star_rows) >= 0.93
+
+
+def test_completeness_defaults_come_from_the_image_and_the_hint_says_when_50_is_missed(
+    page: Any, live_server: Any
+) -> None:
+    """Issue 14 point 4: the flux range is filled from the image's noise and PSF (not 1..100), the
+    generated JWST-like PSF is offered, and a run that finds everything says to lower the range."""
+    open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1")
+    page.click("#completeness-panel .panel-head")
+    page.wait_for_function("() => document.getElementById('completeness-form').dataset.rangeFrom === 'image'")
+    lo = float(page.input_value("#completeness-form input[name=flux_min]"))
+    hi = float(page.input_value("#completeness-form input[name=flux_max]"))
+    defaults = page.evaluate(
+        "() => window.neloura.ctx.api.get('/api/completeness/defaults',"
+        " { path: 'demo/galaxy.fits', hdu: 1, fwhm_px: 3 })"
+    )
+    assert lo == pytest.approx(defaults["flux_min"], rel=1e-3) and hi == pytest.approx(defaults["flux_max"], rel=1e-3)
+    assert hi / lo == pytest.approx(40, rel=1e-3) and hi < 10  # around the 5-sigma flux, far below the old 100 µJy
+    assert "5σ point source" in page.text_content("#completeness-range-note")
+    page.wait_for_selector("#completeness-psf option[value='demo_jwst_f410m.fits']", state="attached")
+    page.select_option("#completeness-psf", "demo_jwst_f410m.fits")
+    page.wait_for_function(
+        f"() => document.querySelector('#completeness-form input[name=flux_min]').value !== '{lo:g}'"
+    )
+    # a range far above the limit: every source is found, the hint asks for fainter fluxes
+    for name, value in {"n": "20", "iterations": "1", "flux_min": "20", "flux_max": "50"}.items():
+        page.fill(f"#completeness-form input[name={name}]", value)
+    page.click("#completeness-run")
+    page.wait_for_selector("#completeness-hint", timeout=180_000)
+    assert "never falls below 50 %" in page.text_content("#completeness-hint")

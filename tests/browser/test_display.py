@@ -119,3 +119,15 @@ def test_unknown_colormap_in_the_url_falls_back_to_gray(page, live_server) -> No
     assert "unknown colormap 'no_such_map'; showing gray" in page.text_content(".notice.error")
     assert viewer(page, "v.display.cmap") == "gray"
     assert "cmap=gray" in page.url
+
+
+def test_colorbar_ticks_are_rounded(page, live_server) -> None:
+    """Issue 14 point 15: the default limits (0.128031 .. 3.06868) give round tick values."""
+    open_view(page, live_server, LINK)
+    page.wait_for_function("() => (document.querySelector('#colorbar').dataset.ticks || '').length > 2")
+    ticks = json.loads(page.get_attribute("#colorbar", "data-ticks"))
+    assert len(ticks) >= 4
+    for t in ticks:
+        assert float(f"{t:.2g}") == pytest.approx(t, abs=1e-12), ticks
+    labels = page.locator("#colorbar-ticks .tick").all_text_contents()
+    assert all(len(label) <= 4 for label in labels), labels

@@ -45,6 +45,9 @@ def test_upload_good_fits_then_open(page, live_server) -> None:
     row = page.locator('#file-list .file-row[data-path="uploads/my_field.fits"]')
     row.wait_for()
     row.click()
+    # the HDU listing is fetched before the open starts: wait for this image, not any drawn one
+    # (a first visit has already drawn the demo galaxy)
+    page.wait_for_function("() => window.neloura.ctx.viewer.image?.path === 'uploads/my_field.fits'")
     page.wait_for_selector(READY)
     wait_tiles(page)
     assert page.evaluate("() => window.neloura.ctx.viewer.image.path") == "uploads/my_field.fits"

@@ -209,3 +209,18 @@ def test_all_pairs_in_a_dense_cluster_equal_search_around_sky() -> None:
     assert len(ia) > 300
     assert _pairs(result.rows_a, result.rows_b) == _pairs(ia, ib)
     assert len(result) == len(ia)
+
+
+def test_join_indices_matched_left_full() -> None:
+    """TOPCAT's joins from the pairs: 1 and 2, all from 1 (A order kept), 1 or 2."""
+    from neloura.core.crossmatch import MatchResult, join_indices
+
+    pairs = MatchResult(np.array([1, 1, 3]), np.array([0, 2, 0]), np.array([0.1, 0.4, 0.2]))
+    a, b, s = join_indices(pairs, 4, 4, "matched")
+    assert a.tolist() == [1, 1, 3] and b.tolist() == [0, 2, 0]
+    a, b, s = join_indices(pairs, 4, 4, "left")
+    assert a.tolist() == [0, 1, 1, 2, 3] and b.tolist() == [-1, 0, 2, -1, 0]
+    assert np.isnan(s[[0, 3]]).all() and s[1] == 0.1
+    a, b, s = join_indices(pairs, 4, 4, "full")
+    assert a.tolist() == [0, 1, 1, 2, 3, -1, -1] and b.tolist() == [-1, 0, 2, -1, 0, 1, 3]
+    assert np.isnan(s[5:]).all()

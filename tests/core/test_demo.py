@@ -114,3 +114,23 @@ def test_services_write_the_demo_on_first_start(tmp_path: Path) -> None:
     with TestClient(create_app(off)):
         pass
     assert not (tmp_path / "off/files/demo").exists()
+
+
+def test_demo_psf_is_written_once_and_loads_as_a_real_shaped_psf(tmp_path) -> None:
+    """Issue 14 point 4: psf/ gets a JWST-like PSF (PIXELSCL, 4x oversampled) at first start."""
+    import numpy as np
+
+    from neloura.core.demo import PSF_NAME, write_demo_psf
+    from neloura.core.psf import load_psf_fits
+
+    psf_dir = tmp_path / "psf"
+    assert write_demo_psf(psf_dir) == [psf_dir / PSF_NAME]
+    assert write_demo_psf(psf_dir) == []  # psf/ already holds a FITS file: nothing replaced
+    model = load_psf_fits(psf_dir / PSF_NAME, 0.063)
+    assert 2.0 < model.fwhm_px < 3.0  # λ/D at 4.05 µm over 6.5 m ≈ 2 demo pixels
+    assert 0.6 < model.encircled_fraction(model.fwhm_px) < 0.9  # rings and spikes hold the rest
+    data = model.array
+    assert data is not None and np.isclose(data.sum(), 1.0)
+    centre = data.shape[0] // 2
+    spike, between = data[centre, centre + 60], data[centre + 42, centre + 42]  # along a spike / off it
+    assert spike > 3 * between

@@ -186,7 +186,7 @@ def test_list_hdus_on_multi_extension_file() -> None:
     tables, none = list_hdus(FITS_DATA / "tb.fits")
     assert none is None and tables[1].kind == "table"
     one_d, none_1d = list_hdus(FITS_DATA / "compressed_float_bzero.fits")  # a 1-D compressed HDU
-    assert none_1d is None and one_d[1].compressed and one_d[1].kind == "empty" and one_d[1].shape == (3,)
+    assert none_1d is None and one_d[1].compressed and one_d[1].kind == "array" and one_d[1].shape == (3,)
     with pytest.raises(NotAFitsImage):
         FitsImage(FITS_DATA / "compressed_float_bzero.fits", 1)
     compressed, rec = list_hdus(COMPRESSED_DATA / "m13_rice.fits")

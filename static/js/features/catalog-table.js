@@ -73,11 +73,43 @@ export function mount(ctx) {
     filterInput,
     el('button', { class: 'btn small primary', type: 'submit' }, 'Apply'),
     el('button', { class: 'btn small', type: 'button', onclick: () => { filterInput.value = ''; applyFilter(''); } }, 'Clear'),
+    el('button', { class: 'btn small cat-tools-toggle', type: 'button', title: 'Condition builder and computed columns',
+      onclick: () => { tools.hidden = !tools.hidden; } }, 'Builder…'),
   );
   const computedRow = el('form', { class: 'cat-filter-row', onsubmit: (e) => { e.preventDefault(); addComputed(); } },
     computedInput, el('button', { class: 'btn small', type: 'submit' }, 'Add column'));
-  dock.append(head, filterRow, filterError, builder, computedRow, chooser, tableWrap, pager, statsBox);
-  document.getElementById('viewer-wrap')?.append(dock);
+  // The dock sits below the viewer, never over it: the viewer (with the marker popup, the navigator
+  // and the colorbar) ends where the dock begins (--dock-h on #viewer-wrap). Its top edge is a grip
+  // to resize it; the ▾ button folds it to its title row.
+  const tools = el('div', { class: 'cat-tools', hidden: true }, builder, computedRow);  // folded: the table gets the room
+  const grip = el('div', { class: 'cat-grip', title: 'Drag to resize the table', role: 'separator', 'aria-orientation': 'horizontal' });
+  const fold = el('button', { class: 'btn small cat-fold', title: 'Fold the table to its title row', 'aria-expanded': 'true',
+    onclick: () => setFolded(!dock.classList.contains('folded')) }, '▾');
+  head.insertBefore(fold, head.lastElementChild);
+  dock.append(grip, head, filterRow, filterError, tools, chooser, tableWrap, pager, statsBox);
+  const wrap = document.getElementById('viewer-wrap');
+  wrap?.append(dock);
+  function setFolded(folded) {
+    dock.classList.toggle('folded', folded);
+    fold.textContent = folded ? '▴' : '▾';
+    fold.setAttribute('aria-expanded', String(!folded));
+    fold.title = folded ? 'Unfold the table' : 'Fold the table to its title row';
+  }
+  const sizeObserver = new ResizeObserver(() => wrap?.style.setProperty('--dock-h', `${dock.hidden ? 0 : dock.offsetHeight}px`));
+  sizeObserver.observe(dock);
+  grip.addEventListener('pointerdown', (e) => {
+    e.preventDefault();
+    grip.setPointerCapture(e.pointerId);
+    setFolded(false);
+    const total = wrap.getBoundingClientRect();
+    const move = (ev) => {
+      const h = Math.min(Math.max(total.bottom - ev.clientY, 120), total.height - 160);
+      dock.style.height = `${Math.round(h)}px`;
+    };
+    const up = () => { grip.removeEventListener('pointermove', move); grip.removeEventListener('pointerup', up); };
+    grip.addEventListener('pointermove', move);
+    grip.addEventListener('pointerup', up);
+  });
 
   // ---- loading ----
   async function refreshList(selected) {
@@ -258,7 +290,8 @@ export function mount(ctx) {
     size.value = String(st.limit);
     const pageInput = el('input', { type: 'number', min: '1', max: String(pages), value: String(current), class: 'cat-page',
       onchange: (e) => go(Number(e.target.value)) });
-    pager.replaceChildren(
+    // replaceChildren() writes null as the text "null": only nodes go in
+    pager.replaceChildren(...[
       el('button', { class: 'btn small', disabled: current <= 1, onclick: () => go(1) }, '«'),
       el('button', { class: 'btn small cat-prev', disabled: current <= 1, onclick: () => go(current - 1) }, '‹'),
       el('span', {}, 'page '), pageInput, el('span', {}, ` of ${pages.toLocaleString()}`),
@@ -266,8 +299,8 @@ export function mount(ctx) {
       el('button', { class: 'btn small', disabled: current >= pages, onclick: () => go(pages) }, '»'),
       size,
       el('span', { class: 'muted cat-selected-count' }, st.selected.size ? `${st.selected.size} selected` : ''),
-      st.selected.size ? el('button', { class: 'btn small', onclick: () => { st.selected.clear(); emitSelection(); renderTable(); renderPager(); } }, 'Clear selection') : '',
-    );
+      st.selected.size ? el('button', { class: 'btn small', onclick: () => { st.selected.clear(); emitSelection(); renderTable(); renderPager(); } }, 'Clear selection') : null,
+    ].filter(Boolean));
   }
 
   function sortBy(name) {
@@ -330,6 +363,7 @@ export function mount(ctx) {
   async function onRowClicked({ name, row }) {
     if (name !== st.name || row === undefined || row === null) return;
     dock.hidden = false;
+    setFolded(false);
     st.focus = Number(row);
     st.selected = new Set([st.focus]);
     if (st.page && st.page.index.includes(st.focus)) renderTable();
@@ -386,6 +420,8 @@ export function mount(ctx) {
   return function unmount() {
     for (const off of offs) off();
     removeMenu();
+    sizeObserver.disconnect();
+    wrap?.style.removeProperty('--dock-h');
     dock.remove();
   };
 }

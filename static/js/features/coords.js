@@ -66,8 +66,15 @@ export function mount(ctx) {
     }
   }
 
+  let locked = null; // the crosshair's pixel while crosshair mode holds the readout
   const offs = [
+    bus.on('crosshair:changed', (c) => {
+      locked = c;
+      panel.element.classList.toggle('locked', Boolean(c));
+      if (c) { wanted = { col: c.x, row: c.y }; pump(); }
+    }),
     bus.on('viewer:pointer-move', (p) => {
+      if (locked) return;
       const image = viewer.image;
       if (!p || !image) { wanted = null; return; }
       const col = Math.floor(p.x + 0.5);

@@ -1,4 +1,6 @@
-// Cone search and cross-match dialogs (Catalogs menu). Results are shown as tables (text only)
+// Cone search and cross-match dialogs (Catalogs menu). Results are shown as tables (text only);
+// a cross-match shows the joined table (both catalogs' columns, clashing names suffixed, unmatched
+// rows on request, TOPCAT-style) and exports it (GET /api/catalogs/crossmatch/export)
 // and can be shown on the image: the overlay draws the catalog and highlights the rows found
 // (overlay:show + catalog:rows-selected, which the table view also follows).
 
@@ -94,24 +96,45 @@ export function mount(ctx) {
     const b = select(names, names[1]);
     const radius = el('input', { type: 'number', value: '1', min: '0', step: 'any', name: 'radius' });
     const mode = el('select', {}, el('option', { value: 'best' }, 'best match per A row'), el('option', { value: 'all' }, 'all pairs'));
+    // TOPCAT's joins: 1 and 2 / all from 1 / 1 or 2; "pairs" is the bare (row A, row B, separation) list
+    const join = el('select', { name: 'join', id: 'crossmatch-join' },
+      el('option', { value: 'matched' }, 'joined: matched rows'), el('option', { value: 'left' }, 'joined: every A row'),
+      el('option', { value: 'full' }, 'joined: every row of A or B'), el('option', { value: 'none' }, 'pairs only (row numbers)'));
+    const suffixA = el('input', { type: 'text', value: '_1', name: 'suffix_a', class: 'xm-suffix', title: 'suffix of A columns whose names clash' });
+    const suffixB = el('input', { type: 'text', value: '_2', name: 'suffix_b', class: 'xm-suffix', title: 'suffix of B columns whose names clash' });
     const out = el('div', { class: 'xm-out' });
-    const run = el('button', { type: 'button', class: 'primary', onclick: async () => {
+    const run = el('button', { type: 'button', class: 'primary', id: 'crossmatch-run', onclick: async () => {
       out.replaceChildren(el('div', { text: 'matching… (indexes are built on first use)' }));
       const body = { a: a.value, b: b.value, radius_arcsec: Number(radius.value), mode: mode.value };
+      const joined = { ...body, join: join.value, suffix_a: suffixA.value, suffix_b: suffixB.value };
       try {
-        const res = await ctx.api.post('/api/catalogs/crossmatch', { ...body, limit: SHOWN_ROWS });
+        const res = await ctx.api.post('/api/catalogs/crossmatch', { ...joined, limit: SHOWN_ROWS });
         const show = el('button', { type: 'button', onclick: async () => {
           const all = await ctx.api.post('/api/catalogs/crossmatch', { ...body, limit: 100000 });
           showOnImage(a.value, [...new Set(all.pairs.map((p) => p[0]))]);
         } }, 'Show matched A rows on image');
-        out.replaceChildren(el('div', { class: 'xm-summary', text: `${res.total} pairs; ${res.matched_a} rows of ${a.value} matched` }),
-          show, resultTable([`row of ${a.value}`, `row of ${b.value}`, 'separation (arcsec)'], res.pairs));
+        const summary = `${res.total} pairs; ${res.matched_a} rows of ${a.value} matched`;
+        if (join.value === 'none') {
+          out.replaceChildren(el('div', { class: 'xm-summary', text: summary }),
+            show, resultTable([`row of ${a.value}`, `row of ${b.value}`, 'separation (arcsec)'], res.pairs));
+          return;
+        }
+        const format = el('select', { class: 'xm-export-format' }, ['csv', 'fits', 'votable', 'parquet'].map((f) => el('option', { value: f }, f.toUpperCase())));
+        const link = el('a', { class: 'btn xm-export', id: 'crossmatch-export', download: '' }, 'Export joined table');
+        const setLink = () => { link.href = ctx.api.url('/api/catalogs/crossmatch/export', { ...joined, format: format.value }); };
+        format.addEventListener('change', setLink);
+        setLink();
+        const shown = res.rows.length < res.joined_total ? ` (first ${res.rows.length} shown; the export holds all)` : '';
+        out.replaceChildren(el('div', { class: 'xm-summary', text: `${summary}; joined table: ${res.joined_total} rows × ${res.columns.length} columns${shown}` }),
+          el('div', { class: 'xm-actions' }, show, format, link),
+          resultTable(['A row', 'B row', ...res.columns], res.rows.map((r, k) => [res.rows_a[k], res.rows_b[k], ...r])));
       } catch (e) {
         out.replaceChildren(el('div', { class: 'xm-error', text: e.detail || String(e) }));
       }
     } }, 'Match');
     modal.body.append(el('div', { class: 'xm-form' }, el('label', {}, 'A ', a), el('label', {}, 'B ', b),
-      el('label', {}, 'Radius (arcsec) ', radius), el('label', {}, 'Mode ', mode), run), out);
+      el('label', {}, 'Radius (arcsec) ', radius), el('label', {}, 'Mode ', mode), el('label', {}, 'Result ', join),
+      el('label', {}, 'Suffixes ', suffixA, suffixB), run), out);
   }
 
   const removers = [

@@ -16,7 +16,8 @@ const PARAMS = [
   ['min_separation_px', 'Min. separation (px)', '', '0.1', 'Peaks closer than this merge (empty: 0.8 × FWHM).'],
   ['min_area_px', 'Min. area (px)', 1, '1', 'Pixels of the 5×5 box around a peak that must exceed the threshold.'],
   ['edge_px', 'Edge (px)', '', '1', 'Ignore peaks this close to the image border (empty: FWHM / 2).'],
-  ['box_px', 'Background box (px)', 64, '1', 'Box of the local sigma-clipped background and noise mesh.'],
+  ['box_px', 'Background box (px)', 32, '1', 'Box of the local sigma-clipped background and noise mesh (32 px follows extended emission).'],
+  ['min_snr', 'Min. aperture S/N', 3, 'any', 'Drop peaks whose aperture S/N (sky from a local annulus) is below this; 0 keeps every peak.'],
   ['aperture_radius_px', 'Aperture (px)', '', '0.1', 'Aperture radius (empty: 1 × FWHM); fluxes are aperture-corrected.'],
 ];
 const SHOWN = [['id', 'id'], ['x_fits', 'x'], ['y_fits', 'y'], ['flux', 'flux'], ['snr', 'S/N']];

@@ -1,8 +1,15 @@
 // Export the current view as PNG, with a colorbar, at a chosen resolution: the visible region
 // is re-assembled from the server's tiles at the level that matches the output size (not a
-// screenshot), so a 4x export has 4x the detail when the image has it.
+// screenshot), so a 4x export has 4x the detail when the image has it. The visible overlays
+// come along: features that draw vectors answer 'export:collect' (the catalog overlay redraws its
+// markers at the export's resolution), other viewer layers (canvases) are composited as drawn;
+// an optional WCS grid (export-grid.js) and the colorbar (with its unit, nothing clipped).
+//
+// Bus: listens to export:png; emits export:collect { layers: [] } and draws every
+// `layer(g, frame)` pushed into it (frame = image px -> export px, as overlay-gl.js frames).
 
 import { formatValue } from '../lib/format.js';
+import { drawGrid } from './export-grid.js';
 
 const TILE = 256;
 const MAX_TILES = 600;
@@ -30,7 +37,7 @@ function levelGeometry(image, rect, outW) {
   return { level, f, box, lw: Math.ceil(W / f), lh: Math.ceil(H / f) };
 }
 
-async function render(ctx, scale, withColorbar) {
+async function render(ctx, scale, withColorbar, withGrid = false) {
   const { viewer, api } = ctx;
   const image = viewer.image;
   const r = viewer.element.getBoundingClientRect();
@@ -44,7 +51,7 @@ async function render(ctx, scale, withColorbar) {
   const rows = [Math.max(0, Math.floor(box.top / TILE)), Math.min(Math.ceil(lh / TILE) - 1, Math.floor((box.bottom - 1e-9) / TILE))];
   const count = (cols[1] - cols[0] + 1) * (rows[1] - rows[0] + 1);
   if (count > MAX_TILES) throw new Error(`that resolution needs ${count} tiles; choose a smaller one`);
-  const band = withColorbar ? Math.round(46 * scale) : 0;
+  const band = withColorbar ? Math.round(58 * scale) : 0;
   const canvas = document.createElement('canvas');
   canvas.width = Math.max(1, outW);
   canvas.height = Math.max(1, outH + band);
@@ -61,8 +68,43 @@ async function render(ctx, scale, withColorbar) {
     }
   }
   await Promise.all(jobs);
+  // image px (0-based, y up) -> export px: level coordinates (origin top-left) scaled by s
+  const H = image.height;
+  const toExport = (x, y) => ({ x: ((x + 0.5) / g0.f - box.left) * s, y: ((H - (y + 0.5)) / g0.f - box.top) * s });
+  const o = toExport(0, 0);
+  const px = toExport(1, 0);
+  const py = toExport(0, 1);
+  const frame = { a: px.x - o.x, b: px.y - o.y, c: py.x - o.x, d: py.y - o.y, e: o.x, f: o.y, width: outW, height: outH, dpr: 1,
+    scale: Math.hypot(px.x - o.x, px.y - o.y), uiScale: scale };
+  g.save();
+  g.beginPath();
+  g.rect(0, 0, outW, outH);
+  g.clip();
+  compositeLayers(ctx, g, frame, r);
+  const collect = { layers: [] };
+  ctx.bus.emit('export:collect', collect);
+  for (const draw of collect.layers) draw(g, frame);
+  if (withGrid) await drawGrid(ctx, g, rect, toExport, { scale, width: outW, height: outH });
+  g.restore();
   if (withColorbar) await drawColorbar(ctx, g, outW, outH, band, scale);
   return canvas;
+}
+
+// Canvases other features put over the tiles (viewer layers), as drawn on the screen, mapped from
+// screen px to export px; a layer marked data-export="vector" draws itself through export:collect.
+function compositeLayers(ctx, g, frame, screen) {
+  const viewer = ctx.viewer;
+  const a = viewer.screenToImage(0, 0);
+  const b = viewer.screenToImage(screen.width, screen.height);
+  const p = { x: frame.a * a.x + frame.c * a.y + frame.e, y: frame.b * a.x + frame.d * a.y + frame.f };
+  const q = { x: frame.a * b.x + frame.c * b.y + frame.e, y: frame.b * b.x + frame.d * b.y + frame.f };
+  for (const layer of viewer.element.querySelectorAll('.viewer-layer')) {
+    if (layer.dataset.export === 'vector' || layer.hidden) continue;
+    for (const c of layer.tagName === 'CANVAS' ? [layer] : layer.querySelectorAll('canvas')) {
+      if (c.hidden || !c.width || !c.height) continue;
+      g.drawImage(c, p.x, p.y, q.x - p.x, q.y - p.y);
+    }
+  }
 }
 
 async function drawColorbar(ctx, g, outW, outH, band, scale) {
@@ -83,10 +125,16 @@ async function drawColorbar(ctx, g, outW, outH, band, scale) {
     const x = pad + t.position * w;
     g.fillRect(x, outH + 18 * scale, Math.max(1, scale), 4 * scale);
     const label = formatValue(t.value, 4);
-    g.textAlign = t.position < 0.02 ? 'left' : t.position > 0.98 ? 'right' : 'center';
-    g.fillText(label, x, outH + 24 * scale);
+    const tw = g.measureText(label).width;
+    g.textAlign = 'left';
+    g.fillText(label, Math.min(Math.max(x - tw / 2, 2 * scale), outW - tw - 2 * scale), outH + 24 * scale);  // never past an edge
   }
-  if (cb.unit) { g.textAlign = 'right'; g.fillText(cb.unit, outW - 4 * scale, outH + 36 * scale - 2); }
+  // unit and stretch on their own line below the tick labels, inside the band
+  const unitText = `${cb.unit ? `${cb.unit} · ` : ''}${d.stretch}`;
+  g.textAlign = 'right';
+  g.fillStyle = '#8590a6';
+  g.fillText(unitText, outW - pad, outH + 40 * scale);
+  g.textAlign = 'left';
 }
 
 export function mount(ctx) {
@@ -97,15 +145,20 @@ export function mount(ctx) {
     const r = viewer.element.getBoundingClientRect();
     const scale = el('select', { id: 'export-scale' }, [1, 2, 4].map((k) => el('option', { value: String(k) }, `${k}× (${Math.round(r.width * k)} px wide)`)));
     const cb = el('input', { type: 'checkbox', id: 'export-colorbar', checked: true });
+    const grid = el('input', { type: 'checkbox', id: 'export-grid', disabled: !viewer.image.info?.wcs?.has_celestial });
     const go = el('button', { class: 'btn primary', type: 'button', id: 'export-go' }, 'Export');
     const status = el('div', { class: 'muted', id: 'export-status' });
     modal.body.append(el('div', { class: 'row' }, el('label', { for: 'export-scale' }, 'Resolution'), scale),
-      el('div', { class: 'row' }, el('label', { for: 'export-colorbar' }, cb, ' with colorbar')), el('div', { class: 'row' }, go), status);
+      el('div', { class: 'row' }, el('label', { for: 'export-colorbar' }, cb, ' with colorbar')),
+      el('div', { class: 'row' }, el('label', { for: 'export-grid' }, grid, ' with coordinate grid (RA/Dec)')),
+      el('p', { class: 'muted' }, 'Visible overlays (catalog markers, detections, other layers) are included.'),
+      el('div', { class: 'row' }, go), status);
     go.addEventListener('click', async () => {
       go.disabled = true;
       status.textContent = 'rendering…';
       try {
-        const canvas = await render(ctx, Number(scale.value), cb.checked);
+        const canvas = await render(ctx, Number(scale.value), cb.checked, grid.checked);
+        window.neloura.lastExport = canvas;  // for tests and the console: the canvas just exported
         const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
         const a = el('a', { href: URL.createObjectURL(blob), download: `${viewer.image.path.split('/').pop().replace(/\.[^.]*$/, '')}-view.png` });
         document.body.append(a);

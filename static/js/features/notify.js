@@ -34,7 +34,7 @@ export function mount(ctx) {
     // After every ready callback (a deep link opens in one): say so only if nothing was asked for.
     setTimeout(() => {
       if (requested || ctx.viewer.image || !message.hidden) return;
-      showMessage('No image open.', false, { label: 'Browse files…', onClick: () => bus.emit('files:browse', {}) });
+      showMessage('No image open. Drop a FITS image or a catalog anywhere on the page, or browse the files.', false, { label: 'Browse files…', onClick: () => bus.emit('files:browse', {}) });
     }, 0);
   });
   return () => offs.forEach((off) => off());

@@ -5,7 +5,7 @@ export const LINK_KEYS = ['ra_col', 'dec_col', 'size_col', 'size_unit', 'color_c
   'shape', 'label_col', 'color', 'renderer', 'color_min', 'color_max'];
 export const SERVER_KEYS = ['ra_col', 'dec_col', 'size_col', 'size_unit', 'color_col', 'color_scale', 'filter', 'computed'];
 export const DEFAULT_STYLE = { shape: 'circle', fill: false, outline: 1.5, opacity: 0.9, color: '#00ff66', cmap: 'viridis',
-  minPx: 2, label_col: '' };
+  minPx: 4, label_col: '' };  // minPx: smallest on-screen radius (CSS px), so markers stay visible at fit zoom
 
 /** Overlay parameters from a query string (`catalog=` plus the LINK_KEYS); null without a catalog. */
 export function readDeepLink(search = window.location.search) {

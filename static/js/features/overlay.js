@@ -26,6 +26,7 @@ export function mount(ctx) {
   const offs = [];
   const dom = ctx.viewer.addDomLayer();
   dom.element.classList.add('overlay-layer');
+  dom.element.dataset.export = 'vector';  // the PNG export asks for the markers (export:collect), not this bitmap
   const labelCanvas = el('canvas', { class: 'overlay-labels' });
   dom.element.appendChild(labelCanvas);
   const popup = createPopup(el, ctx.viewer, dom.element);
@@ -48,7 +49,13 @@ export function mount(ctx) {
     const frame = frameOf(ctx.viewer);
     clearTimeout(idleTimer);
     idleTimer = 0;
-    for (const layer of layers.values()) if (layer.renderer && layer.visible) layer.renderer.draw(frame);
+    for (const layer of layers.values()) {
+      if (!layer.renderer) continue;
+      // A hidden layer's canvas is hidden too: its last drawing must not stay frozen on the
+      // screen while the view moves (it is drawn afresh, at the current view, when shown again).
+      layer.renderer.canvas.hidden = !layer.visible;
+      if (layer.visible) layer.renderer.draw(frame);
+    }
     for (const canvas of dom.element.querySelectorAll('canvas')) canvas.style.transform = '';
     drawLabels(frame);
     drawnFrame = frame;
@@ -131,6 +138,13 @@ export function mount(ctx) {
   async function load(layer) {
     const image = ctx.viewer.image;
     if (!image) return;
+    if (image.info?.wcs && !image.info.wcs.has_celestial) {  // markers are placed by RA/Dec: nothing to ask for
+      layer.abort?.abort();
+      layer.data = null;
+      layer.status = 'this image has no celestial WCS: no markers';
+      renderPanel();
+      return;
+    }
     const params = { name: layer.name, path: image.path, hdu: image.hdu, plane: image.plane || 0 };
     for (const key of SERVER_KEYS) if (layer.params[key] !== undefined && layer.params[key] !== '') params[key] = layer.params[key];
     layer.abort?.abort();
@@ -243,8 +257,43 @@ export function mount(ctx) {
       applyHighlight(layer);
       redraw();
       ctx.bus.emit('catalog:row-clicked', { name: layer.name, row, values });
+      keepInView(layer, i);
     } catch (e) {
       ctx.ui.notify(e.detail || String(e), 'error');
+    }
+  }
+
+  // The click may open the table dock, which shortens the viewer: a marker now below its edge is
+  // brought back into view (with its popup) once the viewer has its new size.
+  function keepInView(layer, i) {
+    setTimeout(() => {
+      if (!layer.data || i >= layer.data.count) return;
+      const x = layer.data.x[i];
+      const y = layer.data.y[i];
+      const p = ctx.viewer.imageToScreen(x, y);
+      const box = ctx.viewer.element.getBoundingClientRect();
+      if (p.x < 20 || p.y < 20 || p.x > box.width - 20 || p.y > box.height - 20) ctx.viewer.panTo(x, y);
+    }, 250);
+  }
+
+  // ---- PNG export: the visible markers drawn again at the export's resolution ----
+  function exportLayers({ layers: drawers }) {
+    for (const layer of layers.values()) {
+      if (!layer.visible || !layer.data || !layer.renderer) continue;
+      drawers.push((g, frame) => {
+        const k = frame.uiScale || 1;
+        const r = createRenderer(document.createElement('div'), { preferWebgl: false });
+        const d = layer.data;
+        const [lo, hi] = colorRange(d, layer.style);
+        r.setData(d.hasColor && (lo !== d.colorMin || hi !== d.colorMax) ? { ...d, value: rescaleColors(d, lo, hi) } : d);
+        r.setStyle({ ...layer.style, lut: d.hasColor ? layer.lut : null, minPx: layer.style.minPx * k, outline: (layer.style.outline ?? 1.5) * k });
+        const flags = new Uint8Array(d.count);
+        if (layer.selected.size) for (let i = 0; i < d.count; i += 1) if (layer.selected.has(d.rows[i])) flags[i] = 1;
+        r.setHighlight(flags);
+        r.draw(frame);
+        g.drawImage(r.canvas, 0, 0);
+        r.destroy();
+      });
     }
   }
 
@@ -257,6 +306,7 @@ export function mount(ctx) {
   // ---- wiring ----
   offs.push(ctx.viewer.onViewportChange(onViewport));
   offs.push(ctx.bus.on('overlay:show', show));
+  offs.push(ctx.bus.on('export:collect', exportLayers));
   offs.push(ctx.bus.on('overlay:hide', hide));
   offs.push(ctx.bus.on('viewer:click', onClick));
   // A new image (or none): markers of the previous one must not linger while the new payload loads.

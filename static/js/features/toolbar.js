@@ -48,9 +48,10 @@ export function mount(ctx) {
 
   function showShortcuts() {
     const { el } = ctx.escape;
-    const modal = ui.openModal({ title: 'Keyboard shortcuts' });
+    const modal = ui.openModal({ title: 'Keyboard and mouse shortcuts', id: 'shortcuts-dialog' });
     const rows = [['+ / −', 'zoom in / out'], ['F', 'fit the image'], ['1', 'actual pixels'], ['O', 'open a file'],
-      ['H', 'FITS header'], ['← →', 'previous / next cube plane'], ['Esc', 'close dialogs and menus']];
+      ['H', 'FITS header'], ['← →', 'previous / next cube plane'], ['Wheel', 'zoom at the cursor'], ['Drag', 'pan'],
+      ['Double-click', 'zoom in'], ...ui.shortcuts(), ['Esc', 'close dialogs and menus']];
     modal.body.append(el('table', { class: 'grid' }, el('tbody', {}, rows.map(([k, v]) => el('tr', {}, el('td', {}, el('kbd', {}, k)), el('td', {}, v))))));
   }
 

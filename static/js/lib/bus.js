@@ -7,11 +7,12 @@ export const EVENTS = Object.freeze([
   'display:set', 'display:changed',
   'viewport:changed',
   'viewer:pointer-move', 'viewer:click',
-  'files:browse', 'header:show', 'export:png', 'hdus:show', 'system:show', 'settings:show',
+  'files:browse', 'header:show', 'export:png', 'export:collect', 'hdus:show', 'system:show', 'settings:show',
   'server:event', 'job:progress', 'notify',
   // catalogs, overlay, detection, completeness: add their names here (one line each)
   'catalog:loaded', 'catalog:removed', 'catalog:changed', 'catalog:selected',
   'detection:done', 'completeness:done',
+  'crosshair:changed',
   'overlay:show', 'overlay:hide', 'catalog:row-clicked', 'catalog:rows-selected', 'catalog:filter-changed',
   'plotter:show', 'plotter:plotted',
   'segmentation:open', 'segmentation:segment',

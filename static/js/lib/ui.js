@@ -40,8 +40,33 @@ export function createUi(doc = document) {
   const progressArea = doc.getElementById('progress-area');
   const modalRoot = doc.getElementById('modal-root');
   const bars = new Map();
+  // Narrow windows (see app.css): the side panels become a drawer over the viewer, opened by this
+  // toolbar button (hidden on wide screens), by a panel shown from a user's click, closed by Esc.
+  const drawerButton = el('button', { class: 'tool drawer-toggle', type: 'button', id: 'drawer-toggle', title: 'Show or hide the side panels',
+    'aria-controls': 'sidebar', 'aria-expanded': 'false' }, '☰ Panels');
+  const setDrawer = (open) => { doc.body.classList.toggle('drawer-open', open); drawerButton.setAttribute('aria-expanded', String(open)); };
+  drawerButton.addEventListener('click', (e) => { e.stopPropagation(); setDrawer(!doc.body.classList.contains('drawer-open')); });
+  doc.getElementById('toolbar').append(drawerButton);
+  doc.addEventListener('keydown', (e) => { if (e.key === 'Escape' && !doc.querySelector('.modal-backdrop')) setDrawer(false); });
+  // a panel shown within a few seconds of a click or key press was asked for by the user (a menu
+  // item, or a result the user started, such as an RGB build): it opens the drawer; panels shown
+  // by start-up code (deep links, the first visit's demo) leave it closed
+  let lastInput = -1e9;
+  for (const type of ['pointerdown', 'keydown']) doc.addEventListener(type, () => { lastInput = performance.now(); }, true);
+  const byUser = () => performance.now() - lastInput < 10000;
 
+  const shortcuts = [];
   const ui = {
+    /** List a keyboard or mouse shortcut in Help > Keyboard shortcuts: -> remove(). */
+    addShortcut(keys, action) {
+      const entry = [keys, action];
+      shortcuts.push(entry);
+      return () => { const i = shortcuts.indexOf(entry); if (i >= 0) shortcuts.splice(i, 1); };
+    },
+    /** The shortcuts features listed, as [keys, action] pairs. */
+    shortcuts: () => shortcuts.map((e) => [...e]),
+    /** Open or close the side-panel drawer (narrow windows only; wide ones always show the panels). */
+    setDrawer,
     addMenuItem(menuName, { label, onClick, id, shortcut, separator } = {}) {
       const entry = menus.get(menuName);
       if (!entry) throw new Error(`unknown menu ${menuName} (menus: ${MENUS.join(', ')})`);
@@ -65,10 +90,11 @@ export function createUi(doc = document) {
       const setOpen = (v) => { panel.classList.toggle('open', v); head.setAttribute('aria-expanded', String(v)); };
       head.addEventListener('click', () => setOpen(!panel.classList.contains('open')));
       sidebar.append(panel);
+      if (open && byUser()) setDrawer(true);  // a panel a user's action brings (e.g. an RGB result) is shown
       return {
         element: body,
         panel,
-        show() { panel.hidden = false; setOpen(true); },
+        show() { panel.hidden = false; setOpen(true); if (byUser()) { setDrawer(true); panel.scrollIntoView({ block: 'nearest' }); } },
         hide() { panel.hidden = true; },
         toggle() { setOpen(!panel.classList.contains('open')); },
         remove() { panel.remove(); },

@@ -103,6 +103,8 @@ export function createViewer(element, { bus, api }) {
       frame = 0;
       for (const layer of layers) if (layer.draw) drawLayer(layer);
       for (const fn of viewportListeners) fn();
+      // the image moved under a still pointer (wheel zoom, keys): the readout follows it
+      if (hover && image) { const p = screenToImage(hover.sx, hover.sy); bus.emit('viewer:pointer-move', { x: p.x, y: p.y }); }
       const scale = imageScale();
       osd.drawer.setImageSmoothingEnabled(!(scale > NEAREST_FROM_SCALE));
     });
@@ -133,9 +135,11 @@ export function createViewer(element, { bus, api }) {
 
   // --- pointer --------------------------------------------------------------------------
   let pending = null;
+  let hover = null; // last pointer position over the viewer (CSS px), null when it left
   element.addEventListener('pointermove', (e) => {
     const r = element.getBoundingClientRect();
     pending = { sx: e.clientX - r.left, sy: e.clientY - r.top };
+    hover = pending;
     requestAnimationFrame(() => {
       if (!pending || !image) return;
       const p = screenToImage(pending.sx, pending.sy);
@@ -143,7 +147,7 @@ export function createViewer(element, { bus, api }) {
       bus.emit('viewer:pointer-move', { x: p.x, y: p.y });
     });
   });
-  element.addEventListener('pointerleave', () => { pending = null; bus.emit('viewer:pointer-move', null); });
+  element.addEventListener('pointerleave', () => { pending = null; hover = null; bus.emit('viewer:pointer-move', null); });
   osd.addHandler('canvas-click', (e) => {
     if (!e.quick || !image) return;
     const p = screenToImage(e.position.x, e.position.y);
@@ -272,6 +276,8 @@ export function createViewer(element, { bus, api }) {
     visibleImageRect,
     viewState,
     panTo,
+    /** The canvas the tiles are drawn on (device px; for read-only uses such as a magnifier). */
+    tileCanvas() { return osd.drawer?.canvas || null; },
     /** URL of one tile of the current image and display (Deep Zoom level/col/row). */
     tileUrl(level, col, row) {
       if (!image) return null;
