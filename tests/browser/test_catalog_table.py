@@ -92,7 +92,7 @@ def test_typed_filter_sort_and_error(page: Any, live_server: Any, table_csv: Any
     expected = int(np.sum((table_csv["flux"] > 2) & (table_csv["kind"] == "star")))
     page.wait_for_function(f"() => document.querySelector('.cat-status').textContent.startsWith('{expected} of')")
     events = page.evaluate("() => window.__events['catalog:filter-changed']")
-    assert events[-1] == {"name": "table_test.csv", "filter": "flux > 2 && kind == 'star'"}
+    assert events[-1] == {"name": "table_test.csv", "filter": "flux > 2 && kind == 'star'", "computed": ""}
     page.click(".cat-table th .cat-sort[data-column=flux]")  # ascending
     page.wait_for_function(
         "() => document.querySelector('.cat-table th .cat-sort[data-column=flux]').textContent.endsWith('▲')"
