@@ -41,6 +41,7 @@ ROUTERS: tuple[str, ...] = (
     "plotter",
     "segmentation",
     "cubes",
+    "cube_jobs",
     "pixel_table",
     "rgb",
     "contours",
