@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from neloura.api.deps import ImageDep, ImageRef, ServicesDep
-from neloura.core import cubes
+from neloura.core import cube_beams, cubes
 from neloura.core.cube_figures import FIGURE_FORMATS, channel_maps, grid_planes
 from neloura.core.limits import percentile_limits
 from neloura.errors import InvalidParameter
@@ -60,7 +60,7 @@ def _beam_json(ref: ImageRef) -> dict[str, Any] | None:
     beams = jobs.beams_of(ref.image)
     if beams is None:
         return None
-    orientation = cubes.sky_orientation(ref.image)
+    orientation = cube_beams.sky_orientation(ref.image)
     return {
         "per_plane": beams.per_plane,
         "major_arcsec": [float(v) for v in beams.major_arcsec],
@@ -77,7 +77,7 @@ def axis(image: ImageDep, choice: AxisDep) -> dict[str, Any]:
     spectral = _axis(image, choice)
     kelvin = None
     try:
-        kelvin = [float(v) for v in cubes.jy_per_beam_to_k(image.image, jobs.beams_of(image.image))]
+        kelvin = [float(v) for v in cube_beams.jy_per_beam_to_k(image.image, jobs.beams_of(image.image))]
     except InvalidParameter:
         pass  # not Jy/beam, no beam or no frequency axis: no Kelvin readout
     velocity_ok = spectral.native_kind == "velocity" or spectral.rest_hz is not None
@@ -115,7 +115,7 @@ def _spectrum(ref: ImageRef, choice: AxisChoice, where: SpectrumWhere) -> dict[s
     if flux_unit == "K":
         if stat != "mean" and region:
             raise InvalidParameter("Kelvin applies to a pixel or a region mean, not a sum")
-        values = values * cubes.jy_per_beam_to_k(ref.image, jobs.beams_of(ref.image))
+        values = values * cube_beams.jy_per_beam_to_k(ref.image, jobs.beams_of(ref.image))
         unit = "K"
     return {
         **spectral.as_json(),

@@ -16,23 +16,23 @@ from typing import Any
 
 import numpy as np
 
-from neloura.core import cubes
+from neloura.core import cube_beams
 from neloura.core.cube_moments import CubeSelection, convolve_cube, moment_map, smooth_cube, write_cube
 from neloura.core.fitsio import FitsImage
 from neloura.runtime.detection import safe_stem
 
 _KEPT = 64
-_beams: OrderedDict[tuple[Path, int, float], cubes.CubeBeams | None] = OrderedDict()
+_beams: OrderedDict[tuple[Path, int, float], cube_beams.CubeBeams | None] = OrderedDict()
 _lock = threading.Lock()
 
 
-def beams_of(image: FitsImage) -> cubes.CubeBeams | None:
+def beams_of(image: FitsImage) -> cube_beams.CubeBeams | None:
     """The cube's beam(s), read once per file version."""
     key = (image.path, image.hdu_index, image.path.stat().st_mtime)
     with _lock:
         if key in _beams:
             return _beams[key]
-    beams = cubes.read_beams(image.path, image.hdu_index, image.header, image.planes)
+    beams = cube_beams.read_beams(image.path, image.hdu_index, image.header, image.planes)
     with _lock:
         _beams[key] = beams
         while len(_beams) > _KEPT:

@@ -11,7 +11,7 @@ from astropy import units as u
 from regions import Regions
 from spectral_cube import SpectralCube
 
-from neloura.core import cubes
+from neloura.core import cube_beams, cubes
 from neloura.core.fitsio import FitsImage
 from neloura.core.synthetic import CubeSpec, make_cube_hdul, make_wcs_header
 from neloura.errors import InvalidParameter
@@ -155,11 +155,11 @@ def test_region_outside_or_garbage_is_refused(files: dict[str, Path]) -> None:
 
 def test_beams_header_and_table(files: dict[str, Path]) -> None:
     with FitsImage(files["stokes"], 0) as image:
-        single = cubes.read_beams(image.path, 0, image.header, image.planes)
+        single = cube_beams.read_beams(image.path, 0, image.header, image.planes)
     assert single is not None and not single.per_plane
     assert single.at(5)[0] == pytest.approx(_sc(files["stokes"]).beam.major.to_value(u.arcsec))
     with FitsImage(files["beams"], 0) as image:
-        table = cubes.read_beams(image.path, 0, image.header, image.planes)
+        table = cube_beams.read_beams(image.path, 0, image.header, image.planes)
     reference = _sc(files["beams"]).beams
     assert table is not None and table.per_plane
     np.testing.assert_allclose(table.major_arcsec, reference.major.to_value(u.arcsec))
@@ -174,7 +174,7 @@ def test_kelvin_factor_equals_spectral_cube_to_k(files: dict[str, Path], name: s
         warnings.simplefilter("ignore")
         kelvin = reference.to(u.K)
     with FitsImage(files[name], 0) as image:
-        factors = cubes.jy_per_beam_to_k(image, cubes.read_beams(image.path, 0, image.header, image.planes))
+        factors = cube_beams.jy_per_beam_to_k(image, cube_beams.read_beams(image.path, 0, image.header, image.planes))
         ours = cubes.spectrum_at(image, 20, 20) * factors
     np.testing.assert_allclose(ours, kelvin.unitless_filled_data[:, 20, 20], rtol=1e-5)
 
