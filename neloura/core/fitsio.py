@@ -37,7 +37,8 @@ from neloura.core.fits_inspect import (  # noqa: F401 - the listing API, re-expo
     list_hdus,
     scaling,
 )
-from neloura.core.wcs import ImageWcs, plane_pixel_axis
+from neloura.core.wcs import ImageWcs
+from neloura.core.wcs_header import plane_pixel_axis
 from neloura.core.wcs_limits import validate_wcs_keywords
 from neloura.errors import InvalidParameter, NotAFitsImage
 

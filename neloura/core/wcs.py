@@ -30,6 +30,7 @@ from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_area, proj_plane_pixel_scales
 
 from neloura.core.frames import celestial_frame, frame_name, input_frame, transform_lonlat
+from neloura.core.wcs_header import header_naxes, pixel_axis_of_world, plane_pixel_axis, without_commentary
 from neloura.core.wcs_limits import validate_wcs_keywords
 from neloura.errors import InvalidParameter
 
@@ -50,83 +51,8 @@ _SPECTRAL_KINDS = {
 }
 
 
-_LONG_HEADER_CARDS = 1000
-_WCS_KEY_PREFIXES = (
-    # structure, celestial and spectral WCS (all alternates A-Z share these prefixes)
-    *("SIMPLE", "BITPIX", "NAXIS", "XTENSION", "EXTEND", "ZNAXIS", "ZIMAGE", "WCS", "CTYPE", "CUNIT"),
-    *("CRVAL", "CRPIX", "CDELT", "CROTA", "CRDER", "CSYER", "CNAME", "PC", "CD", "PV", "PS"),
-    *("LONPOLE", "LATPOLE", "RADESYS", "RADECSYS", "EQUINOX", "EPOCH", "SPECSYS", "SSYS", "RESTFR"),
-    *("RESTWAV", "VELOSYS", "VELANG", "VELREF", "ZSOURCE", "OBSGEO", "OBSORBIT"),
-    # SIP and lookup-table distortions
-    *("A_", "B_", "AP_", "BP_", "CPDIS", "CQDIS", "DP", "DQ", "D2IM", "CPERR", "CQERR"),
-    # time axes and reference epochs
-    *("MJD", "DATE", "TIME", "TSTART", "TSTOP", "TREF", "PLEPHEM", "JEPOCH", "BEPOCH", "XPOSURE"),
-    *("TELAPSE", "TIMSYER", "TIMRDER", "CZPHS", "CPERI"),
-)
-
-
 class NoCelestialWcs(InvalidParameter):
     """The image has no celestial WCS, so sky positions cannot be computed."""
-
-
-def _without_commentary(header: fits.Header) -> fits.Header:
-    """A long header reduced to the cards a WCS can use.
-
-    astropy's WCS parsing of a 100,000-card header takes seconds, and such headers are mostly
-    processing history and instrument keywords. Past ``_LONG_HEADER_CARDS`` cards, only keywords
-    starting like a WCS, SIP, distortion, time or spectral-reference keyword are kept (a broad
-    list: keeping a few extra cards is harmless, dropping a needed one is not). Short headers are
-    passed through untouched.
-    """
-    if len(header) <= _LONG_HEADER_CARDS:
-        return header
-    return fits.Header([card for card in header.cards if str(card.keyword).upper().startswith(_WCS_KEY_PREFIXES)])
-
-
-def _header_naxes(header: fits.Header) -> list[int]:
-    """NAXISn values in FITS order (axis 1 first); ``ZNAXISn`` for compressed headers."""
-    prefix = "ZNAXIS" if "ZNAXIS" in header and header.get("ZIMAGE", False) else "NAXIS"
-    naxis = int(header.get(prefix, 0) or 0)
-    return [int(header.get(f"{prefix}{i}", 0) or 0) for i in range(1, naxis + 1)]
-
-
-def plane_pixel_axis(header: fits.Header, wcs: WCS | None = None) -> int | None:
-    """0-based FITS pixel axis that image planes step along, or None for a 2-D image.
-
-    The spectral axis when there is one (FREQ, VRAD, WAVE...), otherwise the first
-    non-degenerate extra axis, otherwise axis 2 (0-based, i.e. FITS axis 3).
-    """
-    naxes = _header_naxes(header)
-    if len(naxes) <= 2:
-        return None
-    if wcs is None:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", AstropyWarning)
-                wcs = WCS(_without_commentary(header), relax=True)
-        except Exception:  # noqa: BLE001 - a malformed WCS only means we fall back to axis order
-            wcs = None
-    if wcs is not None:
-        spec = int(wcs.wcs.spec)
-        if spec >= 0:
-            pix = _pixel_axis_of_world(wcs, spec)
-            if pix is not None and 2 <= pix < len(naxes):
-                return pix
-    for axis in range(2, len(naxes)):
-        if naxes[axis] > 1:
-            return axis
-    return 2
-
-
-def _pixel_axis_of_world(wcs: WCS, world_axis: int) -> int | None:
-    """The pixel axis that a world axis mostly follows (diagonal of the PC matrix first)."""
-    matrix = np.asarray(wcs.axis_correlation_matrix, dtype=bool)
-    linked = np.flatnonzero(matrix[world_axis])
-    if len(linked) == 0:
-        return None
-    if world_axis in linked:
-        return world_axis
-    return int(linked[0])
 
 
 def _as_array(values: ArrayLike, name: str) -> np.ndarray:
@@ -156,12 +82,12 @@ class ImageWcs:
         self._lng = self._lat = -1
         if wcs is not None and wcs.has_celestial:
             lng, lat = int(wcs.wcs.lng), int(wcs.wcs.lat)
-            if _pixel_axis_of_world(wcs, lng) in (0, 1) and _pixel_axis_of_world(wcs, lat) in (0, 1):
+            if pixel_axis_of_world(wcs, lng) in (0, 1) and pixel_axis_of_world(wcs, lat) in (0, 1):
                 self.frame = celestial_frame(wcs)
                 if self.frame is not None:
                     self._lng, self._lat = lng, lat
         self.has_celestial = self.frame is not None
-        naxes = _header_naxes(header)
+        naxes = header_naxes(header)
         self._sized = len(naxes) >= 2 and naxes[0] > 0 and naxes[1] > 0
         self._naxes = naxes + [1] * max(0, (wcs.naxis if wcs is not None else 0) - len(naxes))
 
@@ -185,7 +111,7 @@ class ImageWcs:
         """
         validate_wcs_keywords(header, fobj)
         wcs: WCS | None = None
-        wcs_header = _without_commentary(header)
+        wcs_header = without_commentary(header)
         for source in (fobj, None) if fobj is not None else (None,):
             try:
                 with warnings.catch_warnings():
@@ -287,7 +213,7 @@ class ImageWcs:
         if self.wcs is None or int(self.wcs.wcs.spec) < 0 or self.plane_axis is None:
             return None
         spec = int(self.wcs.wcs.spec)
-        if _pixel_axis_of_world(self.wcs, spec) != self.plane_axis:
+        if pixel_axis_of_world(self.wcs, spec) != self.plane_axis:
             return None
         cx, cy = self._centre_pixel()
         return self._spectral(self._world_at(spec, cx, cy, planes))

@@ -16,7 +16,8 @@ from astropy.wcs import WCS
 from astropy.wcs.utils import wcs_to_celestial_frame
 
 from neloura.core.synthetic import CubeSpec, make_cube, make_wcs_header
-from neloura.core.wcs import ImageWcs, NoCelestialWcs, plane_pixel_axis
+from neloura.core.wcs import ImageWcs, NoCelestialWcs
+from neloura.core.wcs_header import plane_pixel_axis
 from neloura.errors import InvalidParameter
 from tests.conftest import WCS_DATA, WCSAXES_DATA
 
