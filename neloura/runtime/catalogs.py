@@ -4,8 +4,9 @@ Names are relative to ``settings.catalogs_dir`` (uploads live under ``uploads/``
 open of a file converts it (:mod:`neloura.runtime.catalog_cache`) in a background thread that
 publishes ``catalog.progress`` events; later opens memory-map the cache file. Tables stay in
 memory as Arrow in a memory-bounded LRU; DuckDB scans them in place (one connection per
-thread). Every in-memory table carries a hidden ``__row`` column: the 0-based row index in
-file order, used by :meth:`select`, :meth:`rows` and the overlay.
+thread, :mod:`neloura.runtime.catalog_duckdb`). Every in-memory table carries a hidden
+``__row`` column: the 0-based row index in file order, used by :meth:`select`, :meth:`rows`
+and the overlay.
 """
 
 from __future__ import annotations
@@ -27,12 +28,12 @@ import pyarrow as pa
 from neloura.core.catalog_formats import FITS_SUFFIXES, fits_table_hdus
 from neloura.core.catalogs import ColumnInfo, sniff_format, to_degrees
 from neloura.core.paths import confine_file, relative_to_root, stays_inside
-from neloura.errors import CatalogNotFound, DeadlineExceeded, InvalidParameter, UnsupportedFormat
+from neloura.errors import CatalogNotFound, InvalidParameter, UnsupportedFormat
 from neloura.runtime.bounded import BoundedRunner
 from neloura.runtime.catalog_cache import Catalog, CatalogCache, cache_key, cache_prefix
-from neloura.runtime.catalog_queries import ROW, Query, bound_params, build_query, rows_to_json
+from neloura.runtime.catalog_duckdb import DuckQueries
+from neloura.runtime.catalog_queries import ROW, Query, build_query, rows_to_json
 from neloura.runtime.events import EventBus
-from neloura.runtime.watchdog import Watchdog
 from neloura.settings import Settings
 
 log = logging.getLogger("neloura")
@@ -67,10 +68,7 @@ class CatalogStore:
         self._pending: dict[str, Future[Catalog]] = {}
         self._progress: dict[str, tuple[float, str]] = {}
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="catalog-convert")
-        self._local = threading.local()
-        self._connections: list[duckdb.DuckDBPyConnection] = []
-        self.query_timeout_s = settings.catalog_query_timeout_s
-        self._watchdog = Watchdog("catalog-query-deadline")
+        self._duck = DuckQueries(settings.catalog_query_timeout_s)
         self._hooks: list[Callable[[str, bool], None]] = []
 
     # -- names and files -----------------------------------------------------------------
@@ -268,9 +266,7 @@ class CatalogStore:
         self.cache.close()
         with self._lock:
             self._hot.clear()
-            connections, self._connections = self._connections, []
-        for con in connections:  # close them here: DuckDB aborts when torn down at interpreter exit
-            con.close()
+        self._duck.close()
 
     # -- the agreed interface ------------------------------------------------------------------
     def table(self, name: str) -> pa.Table:
@@ -384,67 +380,18 @@ class CatalogStore:
     # -- DuckDB ---------------------------------------------------------------------------------
     def connection(self) -> duckdb.DuckDBPyConnection:
         """This thread's DuckDB connection (in memory; tables are registered per query)."""
-        con = getattr(self._local, "con", None)
-        if con is None:
-            con = duckdb.connect(config={"threads": max(1, min(4, os.cpu_count() or 1))})
-            self._local.con = con
-            with self._lock:
-                self._connections.append(con)
-        return con
+        return self._duck.connection()
 
     def _run(self, catalog: Catalog, sql: str, params: dict[str, Any]) -> pa.Table:
-        return self.arrow_query(catalog.table, sql, params)
+        return self._duck.query(catalog.table, sql, params)
 
     def arrow_query(self, table: pa.Table, sql: str, params: dict[str, Any]) -> pa.Table:
-        """Run ``sql`` (which names the table ``cat``) over ``table``, with exactly the parameters
-        it uses, stopped after ``NELOURA_CATALOG_QUERY_TIMEOUT_S`` (422); errors become 422s."""
-        con = self.connection()
-        con.register("cat", table)
-        try:
-            with self._watchdog.guard(con.interrupt, self.query_timeout_s) as guard:
-                try:
-                    return con.sql(sql, params=bound_params(sql, params) or None).to_arrow_table()
-                except duckdb.Error as exc:
-                    raise self._query_error(exc, guard.fired) from None
-        finally:
-            con.unregister("cat")
-
-    def _query_error(self, exc: Exception, fired: bool) -> Exception:
-        if fired or isinstance(exc, duckdb.InterruptException):
-            return DeadlineExceeded(
-                f"the catalog query took longer than {self.query_timeout_s:g} s and was stopped "
-                "(NELOURA_CATALOG_QUERY_TIMEOUT_S)"
-            )
-        return InvalidParameter(f"the query could not be evaluated: {_first_line(exc)}")
+        """Run ``sql`` (which names the table ``cat``) over ``table`` within the query deadline."""
+        return self._duck.query(table, sql, params)
 
     def reader(self, name: str, sql: str, params: dict[str, Any]) -> Iterator[pa.RecordBatch]:
-        """Stream ``sql`` (which names the table ``cat``, e.g. from :meth:`Query.sql`) as record
-        batches (for exports); each batch is produced within the query deadline."""
-        catalog = self.open(name)
-        con = duckdb.connect(config={"threads": 2})  # its own connection: the stream outlives the request thread
-        con.register("cat", catalog.table)
-        try:
-            with self._watchdog.guard(con.interrupt, self.query_timeout_s) as guard:
-                try:
-                    stream = con.sql(sql, params=bound_params(sql, params) or None).to_arrow_reader(65_536)
-                except duckdb.Error as exc:
-                    raise self._query_error(exc, guard.fired) from None
-            while True:
-                with self._watchdog.guard(con.interrupt, self.query_timeout_s) as guard:
-                    try:
-                        batch = stream.read_next_batch()
-                    except StopIteration:
-                        return
-                    except (duckdb.Error, pa.ArrowException) as exc:
-                        raise self._query_error(exc, guard.fired) from None
-                yield batch
-        finally:
-            con.close()
-
-
-def _first_line(exc: Exception) -> str:
-    """DuckDB's message without the generated SQL it quotes below."""
-    return (str(exc).strip().splitlines() or ["error"])[0]
+        """Stream ``sql`` over catalog ``name`` as record batches (for exports)."""
+        return self._duck.stream(self.open(name).table, sql, params)
 
 
 def split_hdu(name: str) -> tuple[str, int | None]:
