@@ -19,7 +19,6 @@ import hashlib
 import json
 import logging
 import os
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import pyarrow as pa
 from neloura.core.catalogs import ColumnInfo, column_infos, detect_table_radec, read_catalog
 from neloura.runtime.catalog_queries import ROW
 from neloura.runtime.disk_cache import source_stamp, touch
+from neloura.runtime.file_lock import private_name
 
 log = logging.getLogger("neloura.catalogs")
 
@@ -126,10 +126,13 @@ class CatalogCache:
         for old in self.cache_dir.glob(f"{path_key}-*"):  # an older version of the same file
             if not old.name.startswith(key):
                 old.unlink(missing_ok=True)
-        tmp = self.cache_dir / f".{key}.{threading.get_ident()}.tmp"
+        tmp = self.cache_dir / private_name(f".{key}", ".tmp")  # another server worker may write the same key
         with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)  # one record batch per chunk: one chunk per column when mapped back
-        (self.cache_dir / f"{key}.json").write_text(json.dumps(meta))  # before the data file: read needs both
+        # before the data file (a reader needs both), whole or not at all
+        sidecar = self.cache_dir / private_name(f".{key}", ".tmp")
+        sidecar.write_text(json.dumps(meta))
+        os.replace(sidecar, self.cache_dir / f"{key}.json")
         os.replace(tmp, self.cache_dir / f"{key}.arrow")
 
     def forget(self, path_key: str) -> None:

@@ -8,6 +8,7 @@ level exists, and levels come out of the cascade largest first (factor 2, 4, 8..
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import json
@@ -27,7 +28,9 @@ from neloura.core.fitsio import ImagePlane
 from neloura.core.pyramid import Alloc, Reader, build_levels
 from neloura.core.tiles import Pyramid
 from neloura.errors import NelouraError, NotAFitsImage
+from neloura.runtime.atomic import write_atomic
 from neloura.runtime.disk_cache import LEVEL_STAMP, source_stamp, touch
+from neloura.runtime.file_lock import exclusive
 from neloura.settings import Settings
 
 log = logging.getLogger("neloura.levels")
@@ -195,6 +198,23 @@ class LevelStore:
         return self.levels(key, plane).get(factor)
 
     def _build(self, entry: PlaneLevels, plane: ImagePlane) -> None:
+        """Build the levels; with the disk cache, under a lock on the cache folder: another server
+        worker building the same plane makes this one wait, then load its files instead."""
+        g = entry.geometry
+        folder = self._disk_folder(entry.key) if g.width * g.height >= DISK_CACHE_MIN_PIXELS else None
+        with contextlib.ExitStack() as stack:
+            if folder is not None:
+                try:
+                    stack.enter_context(exclusive(folder / ".build.lock"))
+                except OSError as exc:  # a read-only cache: build without it
+                    log.warning("no build lock for %s: %s", entry.key[0], exc)
+                else:
+                    if self._load_from_disk(entry):  # another worker built it while this one waited
+                        self._evict()
+                        return
+            self._build_unlocked(entry, plane)
+
+    def _build_unlocked(self, entry: PlaneLevels, plane: ImagePlane) -> None:
         try:
             if plane.image.compressed or not RowReader.supports(plane):
                 self._cascade(entry, plane.read, plane)
@@ -294,7 +314,7 @@ class LevelStore:
             if folder is not None and shape[0] * shape[1] * 4 >= DISK_LEVEL_MIN_BYTES:
                 try:
                     folder.mkdir(parents=True, exist_ok=True)
-                    tmp = folder / f"x{factor}.tmp.npy"
+                    tmp = folder / f"x{factor}.{os.getpid()}.tmp.npy"
                     array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
                     entry.in_file.add(factor)
                     return array
@@ -312,7 +332,7 @@ class LevelStore:
         try:
             folder.mkdir(parents=True, exist_ok=True)
             for factor, array in list(entry.arrays.items()):
-                tmp = folder / f"x{factor}.tmp.npy"
+                tmp = folder / f"x{factor}.{os.getpid()}.tmp.npy"
                 if factor in entry.in_file and isinstance(array, np.memmap):
                     array.flush()  # written in place by the build (np.save onto it would truncate it)
                 else:
@@ -322,7 +342,7 @@ class LevelStore:
                 entry.arrays[factor] = np.load(folder / f"x{factor}.npy", mmap_mode="r")
             stamp: dict[str, object] = source_stamp(entry.key[0], entry.key[1])  # last: the folder is whole
             stamp["value_range"] = list(entry.value_range) if entry.value_range else None
-            (folder / LEVEL_STAMP).write_text(json.dumps(stamp))
+            write_atomic(folder / LEVEL_STAMP, lambda tmp: tmp.write_text(json.dumps(stamp)))
         except OSError as exc:
             log.warning("cannot write the level cache of %s: %s", entry.key[0], exc)
 

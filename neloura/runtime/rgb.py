@@ -27,6 +27,7 @@ from neloura.core.rgb import MAX_CHANNELS, MIN_CHANNELS
 from neloura.core.rgb_reproject import METHODS, ChannelGrid, check_overlap, choose_reference, plan_mode
 from neloura.core.tiles import Pyramid
 from neloura.errors import Conflict, InvalidParameter, NotFound, RgbNotFound
+from neloura.runtime.atomic import write_atomic
 from neloura.runtime.disk_cache import touch
 from neloura.runtime.images import ImageStore
 from neloura.runtime.jobs import Job, JobRegistry
@@ -212,7 +213,7 @@ class RgbStore:
     def _submit(self, plan: Plan, folder: Path, user: str) -> None:
         """Write the plan's meta and queue its build (under the store's lock)."""
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "meta.json").write_text(json.dumps(plan.meta()))
+        write_atomic(folder / "meta.json", lambda tmp: tmp.write_text(json.dumps(plan.meta())))
         job = self.jobs.submit(
             "rgb",
             build_composite,

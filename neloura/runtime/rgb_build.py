@@ -26,6 +26,8 @@ from neloura.core.fitsio import FitsImage
 from neloura.core.limits import minmax_limits, percentile_limits, zscale_limits
 from neloura.core.pyramid import build_levels
 from neloura.core.rgb_reproject import reproject_channel
+from neloura.runtime.atomic import write_atomic
+from neloura.runtime.file_lock import exclusive
 
 SAMPLE_SIZE = 1_000_000
 LEVEL_IN_FILE_BYTES = 16 * 1024 * 1024  # levels this large are written straight into their file
@@ -75,10 +77,23 @@ def build_composite(
     mode: str,
 ) -> dict[str, Any]:
     """Job body: every channel of ``channels`` (``{"file", "hdu", "plane"}``) onto the grid of
-    channel ``reference``; ``mode`` ``pixel`` copies without reprojection (same shapes)."""
+    channel ``reference``; ``mode`` ``pixel`` copies without reprojection (same shapes).
+
+    Under a lock on the folder: the same composite asked of two server workers (or run on two Dask
+    workers) is built once; the second build waits, then finds it complete."""
     out_dir = Path(folder)
+    with exclusive(out_dir / ".build.lock"):
+        if (out_dir / "complete").is_file():
+            progress(1.0, "ready (built by another worker)")
+            with FitsImage(Path(channels[reference]["file"]), int(channels[reference]["hdu"])) as image:
+                return {"folder": str(out_dir), "width": image.width, "height": image.height}
+        return _build(progress, out_dir, channels, reference, method, mode)
+
+
+def _build(
+    progress: Any, out_dir: Path, channels: list[dict[str, Any]], reference: int, method: str, mode: str
+) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "complete").unlink(missing_ok=True)
     ref = channels[reference]
     with FitsImage(Path(ref["file"]), int(ref["hdu"])) as image:
         shape = (image.height, image.width)
@@ -116,7 +131,7 @@ def build_composite(
         )
         del out
         os.replace(tmp, out_dir / f"c{i}.npy")
-    (out_dir / "limits.json").write_text(json.dumps(limits))
+    write_atomic(out_dir / "limits.json", lambda tmp: tmp.write_text(json.dumps(limits)))
     (out_dir / "complete").write_text("ok")
     progress(1.0, "ready")
     return {"folder": str(out_dir), "width": shape[1], "height": shape[0]}

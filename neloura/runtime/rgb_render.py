@@ -29,6 +29,7 @@ from neloura.core.encode import PNG_SIGNATURE, PNG_ZLIB_LEVEL, PNG_ZLIB_STRATEGY
 from neloura.core.limits import compute_limits
 from neloura.core.rgb import MODES, ChannelDisplay, compose, hex_color
 from neloura.errors import InvalidParameter
+from neloura.runtime.file_lock import private_name
 from neloura.runtime.rgb import Composite
 from neloura.runtime.tiles import TileCache
 
@@ -206,7 +207,7 @@ class RgbRenderer:
                 cube[f"CH{i + 1}UNIT"] = (str(c.get("bunit", ""))[:60], f"channel {i + 1}: BUNIT")
                 cube[f"CH{i + 1}FILT"] = (str(c.get("filter", ""))[:60], f"channel {i + 1}: filter")
             cube["COMMENT"] = f"Neloura RGB composite {comp.id}, method {comp.meta['method']}"
-            tmp = folder / "channels.tmp.fits"
+            tmp = folder / private_name("channels", ".tmp.fits")  # another server worker may write it too
             stream = fits.StreamingHDU(tmp, cube)
             for channel in comp.channels:
                 for y0 in range(0, g.height, 1024):

@@ -89,6 +89,27 @@ def test_disk_cache_round_trip(settings: Settings, monkeypatch: pytest.MonkeyPat
     image.close()
 
 
+def test_two_workers_build_the_same_levels_once(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two stores on one cache folder (two server workers): the lock on the cache entry makes the
+    second wait for the first build and load its files; no temporary file is left behind."""
+    monkeypatch.setattr(levels_module, "DISK_CACHE_MIN_PIXELS", 0)
+    settings.disk_cache = True
+    data = np.random.default_rng(5).normal(size=(700, 500)).astype(np.float32)
+    image, key = _image(settings, "w.fits", data)
+    stores = [LevelStore(settings), LevelStore(settings)]
+    entries = [store.levels(key, image.plane(0)) for store in stores]
+    assert all(entry.done.wait(60) for entry in entries)
+    built = [any(seconds > 0 for seconds in entry.build_seconds.values()) for entry in entries]
+    assert sorted(built) == [False, True]  # one built, the other read the first one's files
+    for k, array in entries[0].arrays.items():
+        np.testing.assert_array_equal(entries[1].get(k), array)
+    folder = next((settings.cache_dir / "levels").iterdir())
+    assert not list(folder.glob("*tmp*")) and not list(folder.glob(".*part*"))
+    for store in stores:
+        store.close()
+    image.close()
+
+
 def test_build_errors_reach_the_waiting_request(settings: Settings) -> None:
     image, key = _image(settings, "e.fits", np.ones((64, 64), np.float32))
 
