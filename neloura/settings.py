@@ -6,6 +6,7 @@ Every data folder derives from ``root``. Nothing else in the package reads ``os.
 from __future__ import annotations
 
 import functools
+import os
 import socket
 from pathlib import Path
 from typing import Annotated, Literal
@@ -59,6 +60,9 @@ class Settings(BaseSettings):
     parse_timeout_s: float = Field(default=20.0, description="Deadline of one FITS/WCS parse")
     catalog_query_timeout_s: float = Field(default=30.0, description="Deadline of one catalog query")
 
+    # server processes (neloura.runtime.broker relays events between them)
+    workers: int = Field(default=1, ge=1, le=64, description="uvicorn worker processes sharing the data root")
+
     # jobs
     job_workers: int = 2
     dask_scheduler: str = ""
@@ -107,6 +111,11 @@ class Settings(BaseSettings):
         return self.root / ".cache"
 
     @property
+    def events_path(self) -> Path:
+        """The event broker's SQLite file (several workers only)."""
+        return self.cache_dir / "events.sqlite"
+
+    @property
     def is_loopback(self) -> bool:
         """True when the server listens on loopback only, decided by address (a name such as
         ``127.evil.example`` is resolved, and counts only if every address it gives is loopback)."""
@@ -124,6 +133,13 @@ class Settings(BaseSettings):
             self.cache_dir,
         ):
             folder.mkdir(parents=True, exist_ok=True)
+
+
+def export_to_workers(overrides: dict[str, object]) -> None:
+    """Put settings given on the command line into the environment, where the worker processes
+    of ``uvicorn --workers`` (each building its app with ``create_app()``) read them."""
+    for name, value in overrides.items():
+        os.environ[f"NELOURA_{name.upper()}"] = str(value)
 
 
 @functools.lru_cache(maxsize=32)

@@ -49,7 +49,8 @@ async def events(ws: WebSocket) -> None:
     services: Services = ws.app.state.services
     await ws.accept()
     client_id = secrets.token_hex(8)
-    await ws.send_json({"type": "hello", "client": client_id})
+    # "worker": which server process holds this socket (NELOURA_WORKERS > 1: events of every worker reach it)
+    await ws.send_json({"type": "hello", "client": client_id, "worker": services.worker_id})
     forward = asyncio.create_task(_forward(ws, services))
     try:
         while True:

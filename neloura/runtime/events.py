@@ -3,13 +3,16 @@
 ``publish`` may be called from any thread (job threads, process-pool callbacks); subscribers
 are asyncio queues living on the server's event loop. An event published with an ``audience``
 (a user key, see ``neloura.api.jobs.user_of``) reaches only the subscribers of that user.
+
+With several server workers, a relay (:class:`neloura.runtime.broker.SqliteBroker`) also sends each
+event to the other workers, which hand it to their own bus with :meth:`EventBus.publish_local`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 Event = dict[str, Any]
@@ -21,6 +24,11 @@ class EventBus:
         self._subscribers: dict[asyncio.Queue[Event], str | None] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
+        self._relay: Callable[[Event, str | None], None] | None = None
+
+    def relay_to(self, relay: Callable[[Event, str | None], None] | None) -> None:
+        """Also hand every event published here to ``relay`` (the broker to the other workers)."""
+        self._relay = relay
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Remember the server loop so that other threads can publish into it."""
@@ -28,7 +36,14 @@ class EventBus:
 
     def publish(self, event: Event, audience: str | None = None) -> None:
         """Send ``event`` (a JSON-serialisable dict with a ``type``) to every subscriber, or only
-        to the subscribers of user ``audience``."""
+        to the subscribers of user ``audience``; with a relay, on every worker."""
+        relay = self._relay
+        if relay is not None:
+            relay(event, audience)
+        self.publish_local(event, audience)
+
+    def publish_local(self, event: Event, audience: str | None = None) -> None:
+        """Deliver ``event`` to this process's subscribers only (any thread)."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return

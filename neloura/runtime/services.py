@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import threading
+from pathlib import Path
 
 from neloura.core.demo import write_demo, write_demo_psf
 from neloura.runtime.bounded import BoundedRunner
+from neloura.runtime.broker import VIEWS_CHANNEL, SqliteBroker
 from neloura.runtime.catalogs import CatalogStore
 from neloura.runtime.cleanup import CleanupWorker
 from neloura.runtime.coding import CodingRunner
 from neloura.runtime.crossmatch import SkyIndexCache
-from neloura.runtime.events import EventBus
+from neloura.runtime.events import Event, EventBus
 from neloura.runtime.footprints import FootprintIndex
 from neloura.runtime.images import ImageStore
 from neloura.runtime.jobs import JobRegistry
@@ -59,10 +62,30 @@ class Services:
         self.rgb = RgbStore(settings, self.images, self.jobs)
         self.rgb_render = RgbRenderer(self.tiles.cache)
         self.footprints = FootprintIndex(settings.files_dir, self.images)
+        self.worker_id = secrets.token_hex(4)  # this server process (said in /ws "hello")
+        self.broker: SqliteBroker | None = None
+        if settings.workers > 1:  # events and live views reach every worker (neloura.runtime.broker)
+            self.broker = SqliteBroker(settings.events_path, self._from_other_worker)
+            self.events.relay_to(self.broker.send)
+            self.views.on_change = self._share_view
+
+    def _share_view(self, client_id: str, path: Path | None) -> None:
+        assert self.broker is not None
+        self.broker.send({"client": client_id, "path": None if path is None else str(path)}, VIEWS_CHANNEL)
+
+    def _from_other_worker(self, event: Event, audience: str | None) -> None:
+        if audience != VIEWS_CHANNEL:
+            self.events.publish_local(event, audience)
+            return
+        path, client = event.get("path"), event.get("client")
+        if isinstance(client, str):
+            self.views.update(client, Path(path) if isinstance(path, str) else None, share=False)
 
     async def start(self) -> None:
         """Start background workers (called once by the app's lifespan)."""
         self.events.bind(asyncio.get_running_loop())
+        if self.broker is not None:
+            await asyncio.to_thread(self.broker.start)
         if self.settings.demo:  # first start with an empty files/: write the seeded demo set
             try:
                 await asyncio.to_thread(write_demo, self.settings.files_dir, self.settings.catalogs_dir)
@@ -86,3 +109,5 @@ class Services:
         self.sky.close()
         self.overlays.close()
         self.bounded.close()
+        if self.broker is not None:
+            await asyncio.to_thread(self.broker.stop)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -18,11 +19,16 @@ class LiveViews:
         self.max_hold_s = max_hold_s
         self._views: dict[str, tuple[Path, float]] = {}
         self._lock = threading.Lock()
+        # with several server workers: told of every local change, so that the others hold it too
+        self.on_change: Callable[[str, Path | None], None] | None = None
 
-    def update(self, client_id: str, path: Path | None, now: float | None = None) -> None:
+    def update(self, client_id: str, path: Path | None, now: float | None = None, *, share: bool = True) -> None:
         """Record the (resolved) file ``client_id`` shows, or forget it when ``path`` is None.
 
-        Reporting the same file again does not renew the hold."""
+        Reporting the same file again does not renew the hold. ``share=False``: a change relayed
+        from another worker (not relayed again)."""
+        if share and self.on_change is not None:
+            self.on_change(client_id, path)
         now = time.time() if now is None else now
         with self._lock:
             if path is None:
