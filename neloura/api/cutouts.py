@@ -16,6 +16,7 @@ from neloura.core.footprints import Footprint
 from neloura.core.stretch import check_stretch
 from neloura.errors import InvalidParameter
 from neloura.runtime.cutouts import Display, batch_task, cutout_file, label, write_cutouts
+from neloura.runtime.dask_jobs import on_cluster
 from neloura.runtime.footprints import select
 from neloura.runtime.services import Services
 
@@ -157,8 +158,7 @@ def batch(request: Request, services: ServicesDep, settings: SettingsDep, body: 
         }
         for fp in footprints
     ]
-    job = services.jobs.submit(
-        "cutouts",
+    func, args = on_cluster(
         batch_task,
         {
             "sources": sources,
@@ -169,6 +169,12 @@ def batch(request: Request, services: ServicesDep, settings: SettingsDep, body: 
             "tag": uuid.uuid4().hex[:12],
             "pdf": body.pdf,
         },
+        settings.dask_scheduler,
+    )
+    job = services.jobs.submit(
+        "cutouts",
+        func,
+        args,
         user=user_of(request),
         memory_bytes=400 * 2**20,
     )

@@ -16,6 +16,7 @@ from neloura.api.jobs import user_of
 from neloura.core.fitsio import FitsImage
 from neloura.core.wcs import ImageWcs
 from neloura.errors import InvalidParameter
+from neloura.runtime.dask_jobs import on_cluster
 from neloura.runtime.detection import detection_task, photometry_at, safe_stem, write_table
 from neloura.runtime.services import Services
 
@@ -87,8 +88,7 @@ def start_detection(
     image, image_args = job_image(services, body)
     tag = uuid.uuid4().hex[:8]
     out_dir = settings.catalogs_dir / "detections"
-    job = services.jobs.submit(
-        "detection",
+    func, args = on_cluster(
         detection_task,
         {
             **image_args,
@@ -99,6 +99,12 @@ def start_detection(
             "segmentation_dir": str(settings.files_dir / "results" / "segmentation"),
             "files_root": str(settings.files_dir),
         },
+        settings.dask_scheduler,
+    )
+    job = services.jobs.submit(
+        "detection",
+        func,
+        args,
         user=user_of(request),
         memory_bytes=job_memory(image.width, image.height),
     )

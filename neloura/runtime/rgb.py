@@ -28,6 +28,7 @@ from neloura.core.rgb_reproject import METHODS, ChannelGrid, check_overlap, choo
 from neloura.core.tiles import Pyramid
 from neloura.errors import Conflict, InvalidParameter, NotFound, RgbNotFound
 from neloura.runtime.atomic import write_atomic
+from neloura.runtime.dask_jobs import on_cluster
 from neloura.runtime.disk_cache import touch
 from neloura.runtime.images import ImageStore
 from neloura.runtime.jobs import Job, JobRegistry
@@ -214,8 +215,7 @@ class RgbStore:
         """Write the plan's meta and queue its build (under the store's lock)."""
         folder.mkdir(parents=True, exist_ok=True)
         write_atomic(folder / "meta.json", lambda tmp: tmp.write_text(json.dumps(plan.meta())))
-        job = self.jobs.submit(
-            "rgb",
+        func, args = on_cluster(
             build_composite,
             {
                 "folder": str(folder),
@@ -224,6 +224,12 @@ class RgbStore:
                 "method": plan.method,
                 "mode": plan.mode,
             },
+            self.settings.dask_scheduler,
+        )
+        job = self.jobs.submit(
+            "rgb",
+            func,
+            args,
             user=user,
             memory_bytes=plan.memory_bytes,
         )
