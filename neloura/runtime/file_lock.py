@@ -30,6 +30,21 @@ def exclusive(lock_file: Path) -> Iterator[None]:
         os.close(fd)
 
 
+def is_locked(lock_file: Path) -> bool:
+    """True while some process (this one included) holds the lock on ``lock_file``."""
+    try:
+        fd = os.open(lock_file, os.O_RDWR)
+    except OSError:  # no lock file: nobody ever locked it
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing releases the lock this probe may have taken
+    return False
+
+
 def private_name(stem: str, suffix: str) -> str:
     """A temporary file name no other process or thread can choose (pid + random token)."""
     return f"{stem}.{os.getpid()}-{secrets.token_hex(4)}{suffix}"

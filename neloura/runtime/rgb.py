@@ -30,6 +30,7 @@ from neloura.errors import Conflict, InvalidParameter, NotFound, RgbNotFound
 from neloura.runtime.atomic import write_atomic
 from neloura.runtime.dask_jobs import on_cluster
 from neloura.runtime.disk_cache import touch
+from neloura.runtime.file_lock import is_locked
 from neloura.runtime.images import ImageStore
 from neloura.runtime.jobs import Job, JobRegistry
 from neloura.runtime.rgb_build import build_composite
@@ -264,6 +265,8 @@ class RgbStore:
         elif job is not None:
             state, progress, message = "failed", job.progress, job.state
             error = job.error or f"the build was {job.state}"
+        elif is_locked(self.folder(cid) / ".build.lock"):  # built by a job of another server worker
+            state, progress, message = "building", 0.0, "building (on another server worker)"
         else:
             state, progress, message = "failed", 0.0, "interrupted"
             error = "the build was interrupted (server restart?): POST the composite again"

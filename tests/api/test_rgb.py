@@ -13,6 +13,8 @@ from astropy.wcs import WCS
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from neloura.app import create_app
+from neloura.runtime.file_lock import exclusive
 from neloura.settings import Settings
 from tests.core.rgb_fields import write_fields
 
@@ -151,3 +153,21 @@ def test_open_rgb_redirects_to_the_page(client: TestClient, fields: list[str]) -
     assert location.startswith("/?ch0=c.fits") and "ch0_vmax=5" in location and "ch2_color=%230000ff" in location
     assert client.get("/open-rgb", params={"r": "a.fits"}, follow_redirects=False).status_code == 422
     assert client.get("/open-rgb", params={"r": "a.fits", "g": "nope.fits"}, follow_redirects=False).status_code == 404
+
+
+def test_a_build_of_another_worker_is_building_not_failed(
+    client: TestClient, settings: Settings, fields: list[str]
+) -> None:
+    """A second server worker on the same data root knows nothing of the first one's build job: while
+    the build holds its folder lock it says "building", and "ready" once the composite is complete."""
+    first = client.post("/api/rgb", json=_body(fields)).json()
+    assert wait_ready(client, first["id"])["state"] == "ready"
+    folder = settings.cache_dir / "rgb" / first["id"]
+    (folder / "complete").rename(folder / "complete.kept")  # as if still being built
+    with TestClient(create_app(settings)) as other:
+        with exclusive(folder / ".build.lock"):  # the first worker's job building it
+            building = other.get(f"/api/rgb/{first['id']}").json()
+            assert building["state"] == "building" and building["error"] is None
+        assert other.get(f"/api/rgb/{first['id']}").json()["state"] == "failed"  # lock gone, never completed
+        (folder / "complete.kept").rename(folder / "complete")
+        assert other.get(f"/api/rgb/{first['id']}").json()["state"] == "ready"

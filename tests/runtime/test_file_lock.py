@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import fcntl
 import multiprocessing
 import os
 from pathlib import Path
 
-from neloura.runtime.file_lock import exclusive, private_name
+from neloura.runtime.file_lock import exclusive, is_locked, private_name
 
 
 def _hold_and_die(lock_file: str, ready: multiprocessing.synchronize.Event) -> None:
@@ -16,22 +15,12 @@ def _hold_and_die(lock_file: str, ready: multiprocessing.synchronize.Event) -> N
         os._exit(0)  # killed while holding it: the kernel releases the lock
 
 
-def _is_locked(lock_file: Path) -> bool:
-    fd = os.open(lock_file, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
 def test_the_lock_excludes_other_holders_and_is_released(tmp_path: Path) -> None:
     lock_file = tmp_path / "sub" / ".build.lock"
+    assert not is_locked(lock_file)  # never created
     with exclusive(lock_file):
-        assert _is_locked(lock_file)
-    assert not _is_locked(lock_file)
+        assert is_locked(lock_file)
+    assert not is_locked(lock_file)
 
 
 def test_a_dead_holder_leaves_no_lock(tmp_path: Path) -> None:
