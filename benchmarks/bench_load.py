@@ -122,6 +122,7 @@ class Server:
 @dataclass
 class Tally:
     latencies: list[float] = field(default_factory=list)
+    by_action: dict[str, list[float]] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
     jobs: list[float] = field(default_factory=list)
 
@@ -155,7 +156,8 @@ async def _user(client: object, seed: int, size: int, end: float, tally: Tally) 
     rng = random.Random(seed)
     names, weights = zip(*ACTIONS, strict=True)
     while time.monotonic() < end:
-        path, params = _request(rng.choices(names, weights)[0], rng, size)
+        action = rng.choices(names, weights)[0]
+        path, params = _request(action, rng, size)
         t0 = time.perf_counter()
         try:
             response = await client.get(path, params=params)
@@ -164,6 +166,7 @@ async def _user(client: object, seed: int, size: int, end: float, tally: Tally) 
         except httpx.HTTPError as exc:
             tally.error(type(exc).__name__)
         tally.latencies.append(time.perf_counter() - t0)
+        tally.by_action.setdefault(action, []).append(time.perf_counter() - t0)
         await asyncio.sleep(rng.uniform(0.0, 0.05))  # a page's requests are not back to back
 
 
@@ -244,9 +247,7 @@ def run(root: Path, workers: int, users: int, seconds: float, size: int) -> dict
             _warm(server.url)
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        t0 = time.perf_counter()
         tally = asyncio.run(_load(server.url, users, seconds, size))
-        elapsed = time.perf_counter() - t0
         stop.set()
         sampler.join()
         end_uss = server.uss_mb()
@@ -257,7 +258,7 @@ def run(root: Path, workers: int, users: int, seconds: float, size: int) -> dict
     return {
         "workers": workers,
         "requests": len(ms),
-        "rps": len(ms) / elapsed,
+        "rps": len(ms) / seconds,  # the users stop at the deadline (the last detection job may run on)
         "p50": pct(ms, 50),
         "p95": pct(ms, 95),
         "p99": pct(ms, 99),
@@ -266,6 +267,9 @@ def run(root: Path, workers: int, users: int, seconds: float, size: int) -> dict
         "job_s": statistics.median(tally.jobs) if tally.jobs else float("nan"),
         "uss_peak": max(peak[0], end_uss),
         "uss_end": end_uss,
+        "actions": "  ".join(
+            f"{name} {len(v)} x p50 {pct([x * 1000 for x in v], 50):.0f} ms" for name, v in tally.by_action.items()
+        ),
     }
 
 
@@ -301,6 +305,8 @@ def main() -> None:
             f"{r['p50']:>8.1f} {r['p95']:>8.1f} {r['p99']:>8.1f} {r['errors']:>6} {r['job_s']:>8.2f} "
             f"{r['uss_peak']:>11.0f} {r['uss_end']:>10.0f}"
         )
+    for r in rows:
+        print(f"  {r['workers']} worker(s), by action: {r['actions']}")
     for r in rows:
         if r["errors"]:
             print(f"errors with {r['workers']} worker(s): {r['error_kinds']}")
