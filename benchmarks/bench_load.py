@@ -205,7 +205,8 @@ async def _load(url: str, users: int, seconds: float, size: int) -> Tally:
 
     tally = Tally()
     end = time.monotonic() + seconds
-    limits = httpx.Limits(max_connections=users, max_keepalive_connections=users)
+    # idle connections closed by the client before uvicorn closes them (5 s): no keep-alive race
+    limits = httpx.Limits(max_connections=users, max_keepalive_connections=users, keepalive_expiry=4.0)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
         tasks = [_user(client, seed, size, end, tally) for seed in range(users)]
         await asyncio.gather(_detections(url, end, tally), *tasks)

@@ -15,7 +15,7 @@ from neloura import __version__
 from neloura.api.body_limit import BodyLimitMiddleware
 from neloura.api.origin import HostPolicy, OriginMiddleware
 from neloura.errors import InvalidFilter, NelouraError, status_for
-from neloura.runtime.services import Services
+from neloura.runtime.services import Services, stop_with_master
 from neloura.settings import Settings
 
 log = logging.getLogger("neloura")
@@ -94,6 +94,8 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for ``settings`` (read from the environment when omitted)."""
     settings = settings or Settings()
+    if settings.workers > 1:
+        stop_with_master()
     settings.ensure_folders()
     app = FastAPI(
         title="Neloura",

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
 import secrets
+import signal
 import threading
 from pathlib import Path
 
 from neloura.core.demo import write_demo, write_demo_psf
-from neloura.runtime.bounded import BoundedRunner
+from neloura.runtime.bounded import BoundedRunner, die_with_parent
 from neloura.runtime.broker import VIEWS_CHANNEL, SqliteBroker
 from neloura.runtime.catalogs import CatalogStore
 from neloura.runtime.cleanup import CleanupWorker
@@ -31,6 +34,18 @@ from neloura.runtime.segmentation import SegmentationStore
 from neloura.runtime.tiles import TileService
 from neloura.runtime.views import LiveViews
 from neloura.settings import Settings
+
+
+def stop_with_master() -> None:
+    """In a worker process of ``uvicorn --workers`` (a multiprocessing child): stop (SIGTERM, a clean
+    shutdown) when the master process dies, even by ``kill -9``, instead of serving on, orphaned,
+    from the inherited socket. Called first thing when the worker builds its app."""
+    parent = multiprocessing.parent_process()
+    if parent is None:  # the main process (one worker, or a test): nothing to follow
+        return
+    die_with_parent(signal.SIGTERM)
+    if os.getppid() != parent.pid:  # the master died before the request reached the kernel
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 class Services:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.api.job_helpers import write_field
@@ -119,3 +121,21 @@ def test_job_events_reach_the_sockets_of_every_worker(two_workers: str) -> None:
             states = [e["state"] for e in events]
             assert states and states[-1] == "done", (worker, events)
             assert "running" in states and any(0 < e["progress"] < 1 for e in events), (worker, events)
+
+
+def test_the_workers_stop_with_a_killed_master(two_workers: str) -> None:
+    """``kill -9`` of the master process: its workers (and their job and parse processes) stop too,
+    instead of serving on, orphaned, from the inherited socket."""
+    with contextlib.ExitStack() as stack:
+        _sockets_on_both_workers(two_workers, stack)  # both workers are up (they start one by one)
+    port = int(two_workers.rsplit(":", 1)[1])
+    master = next(
+        p
+        for p in psutil.process_iter(["cmdline"])
+        if "--workers" in (p.info["cmdline"] or []) and str(port) in p.info["cmdline"]
+    )
+    tree = [master, *master.children(recursive=True)]
+    assert len(tree) >= 3  # the master and two workers at least
+    master.send_signal(signal.SIGKILL)
+    _, alive = psutil.wait_procs(tree, timeout=30)
+    assert [p.pid for p in alive] == []
