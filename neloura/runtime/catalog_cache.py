@@ -15,6 +15,7 @@ file order.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -31,7 +32,7 @@ import pyarrow as pa
 from neloura.core.catalogs import ColumnInfo, column_infos, detect_table_radec, read_catalog
 from neloura.runtime.catalog_queries import ROW
 from neloura.runtime.disk_cache import source_stamp, touch
-from neloura.runtime.file_lock import private_name
+from neloura.runtime.file_lock import exclusive, private_name
 
 log = logging.getLogger("neloura.catalogs")
 
@@ -96,7 +97,36 @@ class CatalogCache:
         hdu: int | None,
         progress: Callable[[float, str], None],
     ) -> Catalog:
-        """Read the catalog file, and queue its cache file; ``keys`` = (path key, cache key)."""
+        """Read the catalog file, and queue its cache file; ``keys`` = (path key, cache key).
+
+        Under a lock on the cache key until the cache file is written: another server worker
+        converting the same file makes this one wait, then load its cache file instead."""
+        key = keys[1]
+        held = contextlib.ExitStack()
+        try:
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            held.enter_context(exclusive(self.cache_dir / f".{key}.lock"))
+        except OSError as exc:  # a read-only cache: convert without it
+            log.warning("no conversion lock for %s: %s", name, exc)
+        cached = self.load(name, path, key)  # written by another worker while this one waited
+        if cached is not None:
+            held.close()
+            return cached
+        try:
+            return self._convert(name, path, keys, hdu, progress, held)
+        except BaseException:
+            held.close()
+            raise
+
+    def _convert(
+        self,
+        name: str,
+        path: Path,
+        keys: tuple[str, str],
+        hdu: int | None,
+        progress: Callable[[float, str], None],
+        held: contextlib.ExitStack,
+    ) -> Catalog:
         path_key, key = keys
         progress(0.0, "converting")
         table, fmt = read_catalog(path, hdu=hdu, progress=progress)
@@ -112,7 +142,7 @@ class CatalogCache:
         }
         # the table is usable now: the cache file is written meanwhile, for the next server start
         table = single_chunks(table)
-        self._writes.append(self._writer.submit(self._write, path_key, key, table, meta))
+        self._writes.append(self._writer.submit(self._write_then_release, path_key, key, table, meta, held))
         progress(1.0, "done")
         return Catalog(name, path, key, fmt, with_rows(table), infos, radec)
 
@@ -120,6 +150,12 @@ class CatalogCache:
         """Wait until every pending cache file is written."""
         while self._writes:
             self._writes.pop().result()
+
+    def _write_then_release(
+        self, path_key: str, key: str, table: pa.Table, meta: dict[str, Any], held: contextlib.ExitStack
+    ) -> None:
+        with held:  # the conversion lock is released once the cache file is in place (or failed)
+            self._write(path_key, key, table, meta)
 
     def _write(self, path_key: str, key: str, table: pa.Table, meta: dict[str, Any]) -> None:
         self.cache_dir.mkdir(parents=True, exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import numpy as np
 import pyarrow as pa
@@ -52,3 +53,30 @@ def test_an_unreadable_cache_is_rebuilt(settings: Settings) -> None:
     assert json.loads(sidecar.read_text())["radec"] == ["ra", "dec"]
     second.close()
     cache.close()
+
+
+def test_two_workers_convert_a_catalog_once(settings: Settings) -> None:
+    """Two caches on one folder (two server workers) asked for the same file at once: the conversion
+    lock makes one convert and write, the other wait and load the cache file."""
+    path = settings.catalogs_dir / "both.csv"
+    Table({"ra": np.arange(2000.0), "dec": np.zeros(2000)}).write(path, format="ascii.csv")
+    st = path.stat()
+    prefix = cache_prefix(str(path))
+    keys = (prefix, cache_key(prefix, st.st_size, st.st_mtime_ns))
+    caches = [CatalogCache(settings.cache_dir / "catalogs"), CatalogCache(settings.cache_dir / "catalogs")]
+    messages: list[list[str]] = [[], []]
+    results: list[object] = [None, None]
+
+    def open_in(i: int) -> None:
+        results[i] = caches[i].convert("both.csv", path, keys, None, lambda f, m: messages[i].append(m))
+        caches[i].flush()
+
+    threads = [threading.Thread(target=open_in, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted("converting" in m for m in messages) == [False, True]  # one conversion
+    assert all(r is not None and r.num_rows == 2000 for r in results)  # type: ignore[attr-defined]
+    for cache in caches:
+        cache.close()
