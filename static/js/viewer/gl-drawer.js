@@ -1,0 +1,294 @@
+// An OpenSeadragon drawer (WebGL2) that colours data tiles on the GPU: each data tile is one
+// R16UI texture of companded values (neloura/core/data_tiles.py), and one shader applies the
+// limits, the stretch table, the colormap palette, invert and the NaN colour. A display change
+// uploads two small tables and redraws: no tile is fetched or re-rendered. Tiles that are images
+// (PNG tiles of other layers, e.g. RGB composites) are drawn as plain textures.
+
+const OSD = window.OpenSeadragon;
+export const DATA_TYPE = 'neloura-data';
+export const DRAWER_TYPE = 'neloura-gl';
+const HEADER_BYTES = 40;
+
+const VERTEX = `#version 300 es
+in vec2 a_pos;
+uniform mat3 u_matrix;
+out vec2 v_tex;
+void main() {
+  v_tex = a_pos;
+  vec3 p = u_matrix * vec3(a_pos, 1.0);
+  gl_Position = vec4(p.xy, 0.0, 1.0);
+}`;
+
+// code -> value: m + s sinh(u0 + code du); x in table steps: (v - vmin) * scale + 0.5, with
+// u_dec = (u0, du, (m - vmin) * scale + 0.5, s * scale) computed per tile in double precision.
+const DATA_FRAGMENT = `#version 300 es
+precision highp float;
+precision highp int;
+precision highp usampler2D;
+uniform usampler2D u_codes;
+uniform usampler2D u_table;
+uniform sampler2D u_palette;
+uniform vec4 u_dec;
+uniform vec4 u_nan;
+uniform bool u_invert;
+uniform bool u_smooth;
+uniform vec2 u_size;
+in vec2 v_tex;
+out vec4 outColor;
+vec4 colourOf(uint code) {
+  if (code == 65535u) return u_nan;
+  float f = code == 65534u ? 65535.0 : code == 65533u ? 0.0 : u_dec.z + u_dec.w * sinh(u_dec.x + float(code) * u_dec.y);
+  int i = int(clamp(f, 0.0, 65535.0));
+  uint index = texelFetch(u_table, ivec2(i & 255, i >> 8), 0).r;
+  if (u_invert) index = 254u - index;
+  vec4 c = texelFetch(u_palette, ivec2(int(index), 0), 0);
+  return vec4(c.rgb * c.a, c.a);
+}
+uint codeAt(ivec2 t) { return texelFetch(u_codes, clamp(t, ivec2(0), ivec2(u_size) - 1), 0).r; }
+void main() {
+  vec2 p = v_tex * u_size;
+  if (!u_smooth) { outColor = colourOf(codeAt(ivec2(floor(p)))); return; }
+  p -= 0.5;  // bilinear between the colours of the four nearest texels, as a smoothed canvas draws
+  ivec2 a = ivec2(floor(p));
+  vec2 f = p - floor(p);
+  vec4 top = mix(colourOf(codeAt(a)), colourOf(codeAt(a + ivec2(1, 0))), f.x);
+  vec4 bottom = mix(colourOf(codeAt(a + ivec2(0, 1))), colourOf(codeAt(a + ivec2(1, 1))), f.x);
+  outColor = mix(top, bottom, f.y);
+}`;
+
+const IMAGE_FRAGMENT = `#version 300 es
+precision highp float;
+uniform sampler2D u_image;
+in vec2 v_tex;
+out vec4 outColor;
+void main() { outColor = texture(u_image, v_tex); }`;
+
+/** Parse a data-tile body (after HTTP decompression) into what the drawer uploads. */
+export function decodeDataTile(buffer) {
+  const view = new DataView(buffer);
+  const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
+  const width = view.getUint16(4, true);
+  const height = view.getUint16(6, true);
+  if (magic !== 'NLD1' || buffer.byteLength !== HEADER_BYTES + 2 * width * height) throw new Error('not a data tile');
+  const n = width * height;
+  const planes = new Uint8Array(buffer, HEADER_BYTES);
+  const codes = new Uint16Array(n);
+  for (let i = 0; i < n; i += 1) codes[i] = (planes[i] << 8) | planes[n + i];
+  const f = (o) => view.getFloat64(o, true);
+  return { width, height, codes, m: f(8), s: f(16), u0: f(24), du: f(32) };
+}
+
+// display state per top-level viewer (the navigator's drawer reads its parent's)
+const displays = new WeakMap();
+export function setDrawerDisplay(viewer, state) { displays.set(viewer, state); }
+
+function compile(gl, vertex, fragment) {
+  const program = gl.createProgram();
+  for (const [type, text] of [[gl.VERTEX_SHADER, vertex], [gl.FRAGMENT_SHADER, fragment]]) {
+    const shader = gl.createShader(type);
+    gl.shaderSource(shader, text);
+    gl.compileShader(shader);
+    if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS)) throw new Error(gl.getShaderInfoLog(shader));
+    gl.attachShader(program, shader);
+  }
+  gl.bindAttribLocation(program, 0, 'a_pos');
+  gl.linkProgram(program);
+  if (!gl.getProgramParameter(program, gl.LINK_STATUS)) throw new Error(gl.getProgramInfoLog(program));
+  const uniforms = {};
+  for (let i = 0; i < gl.getProgramParameter(program, gl.ACTIVE_UNIFORMS); i += 1) {
+    const name = gl.getActiveUniform(program, i).name;
+    uniforms[name] = gl.getUniformLocation(program, name);
+  }
+  return { program, uniforms };
+}
+
+function texture(gl, filter) {
+  const t = gl.createTexture();
+  gl.bindTexture(gl.TEXTURE_2D, t);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, filter);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, filter);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+  return t;
+}
+
+export class DataTileDrawer extends OSD.DrawerBase {
+  constructor(options) {
+    super(options);
+    const gl = this.canvas.getContext('webgl2', { premultipliedAlpha: true, alpha: true, antialias: false, preserveDrawingBuffer: true });
+    this.gl = gl;
+    this.smooth = true;
+    this.stats = { draws: 0, ms: 0 };
+    this.dataProgram = compile(gl, VERTEX, DATA_FRAGMENT);
+    this.imageProgram = compile(gl, VERTEX, IMAGE_FRAGMENT);
+    const quad = gl.createBuffer();
+    gl.bindBuffer(gl.ARRAY_BUFFER, quad);
+    gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([0, 0, 1, 0, 0, 1, 0, 1, 1, 0, 1, 1]), gl.STATIC_DRAW);
+    gl.enableVertexAttribArray(0);
+    gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+    gl.enable(gl.BLEND);
+    gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA); // premultiplied colours
+    this.tableTexture = texture(gl, gl.NEAREST);
+    this.paletteTexture = texture(gl, gl.NEAREST);
+    this.uploaded = { table: null, palette: null };
+  }
+
+  get defaultOptions() { return { usePrivateCache: true, preloadCache: false }; }
+  getType() { return DRAWER_TYPE; }
+  getSupportedDataFormats() { return [DATA_TYPE, 'context2d', 'image']; }
+  getRequiredDataFormats() { return [DATA_TYPE, 'context2d', 'image']; }
+  canRotate() { return false; }
+
+  static isSupported() {
+    try {
+      const gl = document.createElement('canvas').getContext('webgl2');
+      if (!gl) return false;
+      compile(gl, VERTEX, DATA_FRAGMENT);
+      const lose = gl.getExtension('WEBGL_lose_context');
+      if (lose) lose.loseContext();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  _createDrawingElement() {
+    const canvas = OSD.makeNeutralElement('canvas');
+    const size = this._calculateCanvasSize();
+    canvas.width = size.x;
+    canvas.height = size.y;
+    return canvas;
+  }
+
+  setImageSmoothingEnabled(enabled) {
+    if (this.smooth === !!enabled) return;
+    this.smooth = !!enabled;
+    this.viewer.forceRedraw();
+  }
+
+  internalCacheCreate(cache, tile) {
+    const gl = this.gl;
+    let data = cache.data;
+    if (cache.type === DATA_TYPE) {
+      const t = texture(gl, gl.NEAREST);
+      gl.texImage2D(gl.TEXTURE_2D, 0, gl.R16UI, data.width, data.height, 0, gl.RED_INTEGER, gl.UNSIGNED_SHORT, data.codes);
+      return { kind: 'data', texture: t, width: data.width, height: data.height, tile: data };
+    }
+    if (data && data.canvas && !(data instanceof HTMLCanvasElement)) data = data.canvas; // a 2d context
+    const t = texture(gl, gl.LINEAR);
+    gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, true);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, data);
+    gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
+    return { kind: 'image', texture: t, tile };
+  }
+
+  internalCacheFree(data) {
+    if (data && data.texture && this.gl) this.gl.deleteTexture(data.texture);
+  }
+
+  _display() {
+    let v = this.viewer;
+    while (v.viewer) v = v.viewer; // the navigator draws with its parent's display
+    return displays.get(v) || null;
+  }
+
+  _uploadTables(state) {
+    const gl = this.gl;
+    if (this.uploaded.table !== state.table) {
+      gl.bindTexture(gl.TEXTURE_2D, this.tableTexture);
+      gl.texImage2D(gl.TEXTURE_2D, 0, gl.R8UI, 256, 256, 0, gl.RED_INTEGER, gl.UNSIGNED_BYTE, state.table);
+      this.uploaded.table = state.table;
+    }
+    if (this.uploaded.palette !== state.palette) {
+      gl.bindTexture(gl.TEXTURE_2D, this.paletteTexture);
+      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, 256, 1, 0, gl.RGBA, gl.UNSIGNED_BYTE, state.palette);
+      this.uploaded.palette = state.palette;
+    }
+  }
+
+  draw(tiledImages) {
+    const start = performance.now();
+    const gl = this.gl;
+    const size = this._calculateCanvasSize();
+    if (this.canvas.width !== size.x || this.canvas.height !== size.y) {
+      this.canvas.width = size.x;
+      this.canvas.height = size.y;
+    }
+    gl.viewport(0, 0, size.x, size.y);
+    gl.clearColor(0, 0, 0, 0);
+    gl.clear(gl.COLOR_BUFFER_BIT);
+    const bounds = this.viewport.getBoundsNoRotateWithMargins(true);
+    const view = { sx: 2 / bounds.width, sy: -2 / bounds.height, cx: bounds.x + bounds.width / 2, cy: bounds.y + bounds.height / 2 };
+    const state = this._display();
+    if (state) this._uploadTables(state);
+    for (const tiledImage of tiledImages) {
+      if (tiledImage.getOpacity() === 0) continue;
+      for (const { tile } of tiledImage.getTilesToDraw()) {
+        const info = this.getDataToDraw(tile);
+        if (!info || !info.texture) continue;
+        if (info.kind === 'data') {
+          if (state) this._drawData(tile, info, state, view);
+        } else {
+          this._drawImage(tile, info, view);
+        }
+      }
+    }
+    if (window.__nelouraSyncDraw) gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4)); // benchmark: wait for the GPU
+    this.stats.draws += 1;
+    this.stats.ms = performance.now() - start;
+  }
+
+  _matrix(tile, view) {
+    const b = tile.positionedBounds;
+    return new Float32Array([b.width * view.sx, 0, 0, 0, b.height * view.sy, 0, (b.x - view.cx) * view.sx, (b.y - view.cy) * view.sy, 1]);
+  }
+
+  _drawData(tile, info, state, view) {
+    const gl = this.gl;
+    const { program, uniforms: u } = this.dataProgram;
+    const d = info.tile;
+    const scale = 65535 / (state.vmax - state.vmin);
+    gl.useProgram(program);
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, info.texture);
+    gl.activeTexture(gl.TEXTURE1);
+    gl.bindTexture(gl.TEXTURE_2D, this.tableTexture);
+    gl.activeTexture(gl.TEXTURE2);
+    gl.bindTexture(gl.TEXTURE_2D, this.paletteTexture);
+    gl.uniform1i(u.u_codes, 0);
+    gl.uniform1i(u.u_table, 1);
+    gl.uniform1i(u.u_palette, 2);
+    gl.uniform4f(u.u_dec, d.u0, d.du, (d.m - state.vmin) * scale + 0.5, d.s * scale);
+    const [r, g, b, a] = state.nan.map((c) => c / 255);
+    gl.uniform4f(u.u_nan, r * a, g * a, b * a, a);
+    gl.uniform1i(u.u_invert, state.invert ? 1 : 0);
+    gl.uniform1i(u.u_smooth, this.smooth ? 1 : 0);
+    gl.uniform2f(u.u_size, info.width, info.height);
+    gl.uniformMatrix3fv(u.u_matrix, false, this._matrix(tile, view));
+    gl.drawArrays(gl.TRIANGLES, 0, 6);
+  }
+
+  _drawImage(tile, info, view) {
+    const gl = this.gl;
+    const { program, uniforms: u } = this.imageProgram;
+    gl.useProgram(program);
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, info.texture);
+    const filter = this.smooth ? gl.LINEAR : gl.NEAREST;
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, filter);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, filter);
+    gl.uniform1i(u.u_image, 0);
+    gl.uniformMatrix3fv(u.u_matrix, false, this._matrix(tile, view));
+    gl.drawArrays(gl.TRIANGLES, 0, 6);
+  }
+
+  destroy() {
+    this.destroyInternalCache();
+    super.destroy();
+    const lose = this.gl && this.gl.getExtension('WEBGL_lose_context');
+    if (lose) lose.loseContext();
+    this.gl = null;
+    if (this.canvas.parentNode) this.canvas.parentNode.removeChild(this.canvas);
+  }
+}
