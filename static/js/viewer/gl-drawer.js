@@ -1,8 +1,11 @@
 // An OpenSeadragon drawer (WebGL2) that colours data tiles on the GPU: each data tile is one
-// R16UI texture of companded values (neloura/core/data_tiles.py), and one shader applies the
-// limits, the stretch table, the colormap palette, invert and the NaN colour. A display change
-// uploads two small tables and redraws: no tile is fetched or re-rendered. Tiles that are images
-// (PNG tiles of other layers, e.g. RGB composites) are drawn as plain textures.
+// R16UI texture of companded values (neloura/core/data_tiles.py); a shader applies the limits,
+// the stretch table, the colormap palette, invert and the NaN colour, once per tile texel, into
+// the tile's colour texture, which every frame then draws like an image tile (hardware bilinear
+// when zoomed out, squares when zoomed in, as the canvas drawer draws PNG tiles). A display
+// change uploads two small tables and recolours the tiles as they are next drawn: no tile is
+// fetched. Tiles that are images (PNG tiles of other layers, e.g. RGB composites) are drawn as
+// plain textures.
 
 const OSD = window.OpenSeadragon;
 export const DATA_TYPE = 'neloura-data';
@@ -31,9 +34,6 @@ uniform sampler2D u_palette;
 uniform vec4 u_dec;
 uniform vec4 u_nan;
 uniform bool u_invert;
-uniform bool u_smooth;
-uniform vec2 u_size;
-in vec2 v_tex;
 out vec4 outColor;
 vec4 colourOf(uint code) {
   if (code == 65535u) return u_nan;
@@ -44,17 +44,8 @@ vec4 colourOf(uint code) {
   vec4 c = texelFetch(u_palette, ivec2(int(index), 0), 0);
   return vec4(c.rgb * c.a, c.a);
 }
-uint codeAt(ivec2 t) { return texelFetch(u_codes, clamp(t, ivec2(0), ivec2(u_size) - 1), 0).r; }
-void main() {
-  vec2 p = v_tex * u_size;
-  if (!u_smooth) { outColor = colourOf(codeAt(ivec2(floor(p)))); return; }
-  p -= 0.5;  // bilinear between the colours of the four nearest texels, as a smoothed canvas draws
-  ivec2 a = ivec2(floor(p));
-  vec2 f = p - floor(p);
-  vec4 top = mix(colourOf(codeAt(a)), colourOf(codeAt(a + ivec2(1, 0))), f.x);
-  vec4 bottom = mix(colourOf(codeAt(a + ivec2(0, 1))), colourOf(codeAt(a + ivec2(1, 1))), f.x);
-  outColor = mix(top, bottom, f.y);
-}`;
+// drawn into a framebuffer of the tile's size: one fragment per texel
+void main() { outColor = colourOf(texelFetch(u_codes, ivec2(gl_FragCoord.xy), 0).r); }`;
 
 const IMAGE_FRAGMENT = `#version 300 es
 precision highp float;
@@ -80,7 +71,9 @@ export function decodeDataTile(buffer) {
 
 // display state per top-level viewer (the navigator's drawer reads its parent's)
 const displays = new WeakMap();
-export function setDrawerDisplay(viewer, state) { displays.set(viewer, state); }
+let displayVersion = 0;
+export function setDrawerDisplay(viewer, state) { displays.set(viewer, { ...state, version: ++displayVersion }); }
+const UNIT_TO_CLIP = new Float32Array([2, 0, 0, 0, 2, 0, -1, -1, 1]);
 
 function compile(gl, vertex, fragment) {
   const program = gl.createProgram();
@@ -132,6 +125,7 @@ export class DataTileDrawer extends OSD.DrawerBase {
     this.tableTexture = texture(gl, gl.NEAREST);
     this.paletteTexture = texture(gl, gl.NEAREST);
     this.uploaded = { table: null, palette: null };
+    this.framebuffer = gl.createFramebuffer();
   }
 
   get defaultOptions() { return { usePrivateCache: true, preloadCache: false }; }
@@ -171,9 +165,11 @@ export class DataTileDrawer extends OSD.DrawerBase {
     const gl = this.gl;
     let data = cache.data;
     if (cache.type === DATA_TYPE) {
-      const t = texture(gl, gl.NEAREST);
+      const codes = texture(gl, gl.NEAREST);
       gl.texImage2D(gl.TEXTURE_2D, 0, gl.R16UI, data.width, data.height, 0, gl.RED_INTEGER, gl.UNSIGNED_SHORT, data.codes);
-      return { kind: 'data', texture: t, width: data.width, height: data.height, tile: data };
+      const colour = texture(gl, gl.LINEAR);
+      gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA8, data.width, data.height);
+      return { kind: 'data', codes, texture: colour, width: data.width, height: data.height, tile: data, version: -1 };
     }
     if (data && data.canvas && !(data instanceof HTMLCanvasElement)) data = data.canvas; // a 2d context
     const t = texture(gl, gl.LINEAR);
@@ -185,6 +181,7 @@ export class DataTileDrawer extends OSD.DrawerBase {
 
   internalCacheFree(data) {
     if (data && data.texture && this.gl) this.gl.deleteTexture(data.texture);
+    if (data && data.codes && this.gl) this.gl.deleteTexture(data.codes);
   }
 
   _display() {
@@ -222,20 +219,22 @@ export class DataTileDrawer extends OSD.DrawerBase {
     const view = { sx: 2 / bounds.width, sy: -2 / bounds.height, cx: bounds.x + bounds.width / 2, cy: bounds.y + bounds.height / 2 };
     const state = this._display();
     if (state) this._uploadTables(state);
+    let coloured = 0;
     for (const tiledImage of tiledImages) {
       if (tiledImage.getOpacity() === 0) continue;
       for (const { tile } of tiledImage.getTilesToDraw()) {
         const info = this.getDataToDraw(tile);
         if (!info || !info.texture) continue;
         if (info.kind === 'data') {
-          if (state) this._drawData(tile, info, state, view);
-        } else {
-          this._drawImage(tile, info, view);
+          if (!state) continue;
+          if (info.version !== state.version) { this._colour(info, state, size); coloured += 1; }
         }
+        this._drawImage(tile, info, view);
       }
     }
     if (window.__nelouraSyncDraw) gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4)); // benchmark: wait for the GPU
     this.stats.draws += 1;
+    this.stats.coloured = coloured;
     this.stats.ms = performance.now() - start;
   }
 
@@ -244,14 +243,19 @@ export class DataTileDrawer extends OSD.DrawerBase {
     return new Float32Array([b.width * view.sx, 0, 0, 0, b.height * view.sy, 0, (b.x - view.cx) * view.sx, (b.y - view.cy) * view.sy, 1]);
   }
 
-  _drawData(tile, info, state, view) {
+  /** Colour a data tile's texels into its colour texture with the current display. */
+  _colour(info, state, size) {
     const gl = this.gl;
     const { program, uniforms: u } = this.dataProgram;
     const d = info.tile;
+    gl.bindFramebuffer(gl.FRAMEBUFFER, this.framebuffer);
+    gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, info.texture, 0);
+    gl.viewport(0, 0, info.width, info.height);
+    gl.disable(gl.BLEND);
     const scale = 65535 / (state.vmax - state.vmin);
     gl.useProgram(program);
     gl.activeTexture(gl.TEXTURE0);
-    gl.bindTexture(gl.TEXTURE_2D, info.texture);
+    gl.bindTexture(gl.TEXTURE_2D, info.codes);
     gl.activeTexture(gl.TEXTURE1);
     gl.bindTexture(gl.TEXTURE_2D, this.tableTexture);
     gl.activeTexture(gl.TEXTURE2);
@@ -263,10 +267,12 @@ export class DataTileDrawer extends OSD.DrawerBase {
     const [r, g, b, a] = state.nan.map((c) => c / 255);
     gl.uniform4f(u.u_nan, r * a, g * a, b * a, a);
     gl.uniform1i(u.u_invert, state.invert ? 1 : 0);
-    gl.uniform1i(u.u_smooth, this.smooth ? 1 : 0);
-    gl.uniform2f(u.u_size, info.width, info.height);
-    gl.uniformMatrix3fv(u.u_matrix, false, this._matrix(tile, view));
+    gl.uniformMatrix3fv(u.u_matrix, false, UNIT_TO_CLIP);
     gl.drawArrays(gl.TRIANGLES, 0, 6);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, null);
+    gl.viewport(0, 0, size.x, size.y);
+    gl.enable(gl.BLEND);
+    info.version = state.version;
   }
 
   _drawImage(tile, info, view) {
