@@ -63,7 +63,8 @@ def set_display(page: Any, patch: dict[str, Any]) -> None:
     before = viewer(page, "v.element.dataset.glDisplay")
     changed = page.evaluate(
         f"""() => {{ const v = window.neloura.ctx.viewer; const was = JSON.stringify(v.display);
-          window.neloura.ctx.bus.emit('display:set', {json.dumps(patch)}); return JSON.stringify(v.display) !== was; }}"""
+          window.neloura.ctx.bus.emit('display:set', {json.dumps(patch)});
+          return JSON.stringify(v.display) !== was; }}"""
     )
     if not changed:
         return
