@@ -1,5 +1,6 @@
 // An OpenSeadragon drawer (WebGL2) that colours data tiles on the GPU: each data tile is one
-// R16UI texture of companded values (neloura/core/data_tiles.py); a shader applies the limits,
+// R32F texture of its physical values (decoded from neloura/core/data_tiles.py's uint16 codes
+// when it arrives); a shader applies the limits,
 // the stretch table, the colormap palette, invert and the NaN colour, once per tile texel, into
 // the tile's colour texture, which every frame then draws like an image tile (hardware bilinear
 // when zoomed out, squares when zoomed in, as the canvas drawer draws PNG tiles). A display
@@ -22,30 +23,29 @@ void main() {
   gl_Position = vec4(p.xy, 0.0, 1.0);
 }`;
 
-// code -> value: m + s sinh(u0 + code du); x in table steps: (v - vmin) * scale + 0.5, with
-// u_dec = (u0, du, (m - vmin) * scale + 0.5, s * scale) computed per tile in double precision.
+// value -> table entry as the server computes it in float32: (v - vmin) * scale + 0.5, truncated
+// after clipping to 0..65535; NaN arrives as NAN_VALUE, +/-inf as +/-INF_VALUE (see decodeDataTile)
 const DATA_FRAGMENT = `#version 300 es
 precision highp float;
 precision highp int;
 precision highp usampler2D;
-uniform usampler2D u_codes;
+uniform sampler2D u_values;
 uniform usampler2D u_table;
 uniform sampler2D u_palette;
-uniform vec4 u_dec;
+uniform vec2 u_limits;
 uniform vec4 u_nan;
 uniform bool u_invert;
 out vec4 outColor;
-vec4 colourOf(uint code) {
-  if (code == 65535u) return u_nan;
-  float f = code == 65534u ? 65535.0 : code == 65533u ? 0.0 : u_dec.z + u_dec.w * sinh(u_dec.x + float(code) * u_dec.y);
-  int i = int(clamp(f, 0.0, 65535.0));
+vec4 colourOf(float v) {
+  if (v > 2.0e38) return u_nan;
+  int i = int(clamp((clamp(v, -1.0e30, 1.0e30) - u_limits.x) * u_limits.y + 0.5, 0.0, 65535.0));
   uint index = texelFetch(u_table, ivec2(i & 255, i >> 8), 0).r;
   if (u_invert) index = 254u - index;
   vec4 c = texelFetch(u_palette, ivec2(int(index), 0), 0);
   return vec4(c.rgb * c.a, c.a);
 }
 // drawn into a framebuffer of the tile's size: one fragment per texel
-void main() { outColor = colourOf(texelFetch(u_codes, ivec2(gl_FragCoord.xy), 0).r); }`;
+void main() { outColor = colourOf(texelFetch(u_values, ivec2(gl_FragCoord.xy), 0).r); }`;
 
 const IMAGE_FRAGMENT = `#version 300 es
 precision highp float;
@@ -54,7 +54,11 @@ in vec2 v_tex;
 out vec4 outColor;
 void main() { outColor = texture(u_image, v_tex); }`;
 
-/** Parse a data-tile body (after HTTP decompression) into what the drawer uploads. */
+const NAN_VALUE = 3.0e38; // larger than any finite float32 value a FITS plane gives in practice
+const INF_VALUE = 1.0e38;
+
+/** Parse a data-tile body (after HTTP decompression) into float32 physical values (decoded once
+ * here, so that the shader does no sinh per texel and per display change). */
 export function decodeDataTile(buffer) {
   const view = new DataView(buffer);
   const magic = String.fromCharCode(...new Uint8Array(buffer, 0, 4));
@@ -63,10 +67,16 @@ export function decodeDataTile(buffer) {
   if (magic !== 'NLD1' || buffer.byteLength !== HEADER_BYTES + 2 * width * height) throw new Error('not a data tile');
   const n = width * height;
   const planes = new Uint8Array(buffer, HEADER_BYTES);
-  const codes = new Uint16Array(n);
-  for (let i = 0; i < n; i += 1) codes[i] = (planes[i] << 8) | planes[n + i];
-  const f = (o) => view.getFloat64(o, true);
-  return { width, height, codes, m: f(8), s: f(16), u0: f(24), du: f(32) };
+  const [m, s, u0, du] = [8, 16, 24, 32].map((o) => view.getFloat64(o, true));
+  const values = new Float32Array(n);
+  for (let i = 0; i < n; i += 1) {
+    const code = (planes[i] << 8) | planes[n + i];
+    if (code === 65535) values[i] = NAN_VALUE;
+    else if (code === 65534) values[i] = INF_VALUE;
+    else if (code === 65533) values[i] = -INF_VALUE;
+    else values[i] = m + s * Math.sinh(u0 + code * du);
+  }
+  return { width, height, values };
 }
 
 // display state per top-level viewer (the navigator's drawer reads its parent's)
@@ -111,7 +121,7 @@ export class DataTileDrawer extends OSD.DrawerBase {
     const gl = this.canvas.getContext('webgl2', { premultipliedAlpha: true, alpha: true, antialias: false, preserveDrawingBuffer: true });
     this.gl = gl;
     this.smooth = true;
-    this.stats = { draws: 0, ms: 0 };
+    this.stats = { draws: 0, ms: 0, at: 0, coloured: 0 }; // the last draw (tests, benchmark)
     this.dataProgram = compile(gl, VERTEX, DATA_FRAGMENT);
     this.imageProgram = compile(gl, VERTEX, IMAGE_FRAGMENT);
     const quad = gl.createBuffer();
@@ -166,10 +176,10 @@ export class DataTileDrawer extends OSD.DrawerBase {
     let data = cache.data;
     if (cache.type === DATA_TYPE) {
       const codes = texture(gl, gl.NEAREST);
-      gl.texImage2D(gl.TEXTURE_2D, 0, gl.R16UI, data.width, data.height, 0, gl.RED_INTEGER, gl.UNSIGNED_SHORT, data.codes);
+      gl.texImage2D(gl.TEXTURE_2D, 0, gl.R32F, data.width, data.height, 0, gl.RED, gl.FLOAT, data.values);
       const colour = texture(gl, gl.LINEAR);
       gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA8, data.width, data.height);
-      return { kind: 'data', codes, texture: colour, width: data.width, height: data.height, tile: data, version: -1 };
+      return { kind: 'data', codes, texture: colour, width: data.width, height: data.height, version: -1 };
     }
     if (data && data.canvas && !(data instanceof HTMLCanvasElement)) data = data.canvas; // a 2d context
     const t = texture(gl, gl.LINEAR);
@@ -235,7 +245,8 @@ export class DataTileDrawer extends OSD.DrawerBase {
     if (window.__nelouraSyncDraw) gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4)); // benchmark: wait for the GPU
     this.stats.draws += 1;
     this.stats.coloured = coloured;
-    this.stats.ms = performance.now() - start;
+    this.stats.at = performance.now();
+    this.stats.ms = this.stats.at - start;
   }
 
   _matrix(tile, view) {
@@ -247,7 +258,6 @@ export class DataTileDrawer extends OSD.DrawerBase {
   _colour(info, state, size) {
     const gl = this.gl;
     const { program, uniforms: u } = this.dataProgram;
-    const d = info.tile;
     gl.bindFramebuffer(gl.FRAMEBUFFER, this.framebuffer);
     gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, info.texture, 0);
     gl.viewport(0, 0, info.width, info.height);
@@ -260,10 +270,10 @@ export class DataTileDrawer extends OSD.DrawerBase {
     gl.bindTexture(gl.TEXTURE_2D, this.tableTexture);
     gl.activeTexture(gl.TEXTURE2);
     gl.bindTexture(gl.TEXTURE_2D, this.paletteTexture);
-    gl.uniform1i(u.u_codes, 0);
+    gl.uniform1i(u.u_values, 0);
     gl.uniform1i(u.u_table, 1);
     gl.uniform1i(u.u_palette, 2);
-    gl.uniform4f(u.u_dec, d.u0, d.du, (d.m - state.vmin) * scale + 0.5, d.s * scale);
+    gl.uniform2f(u.u_limits, state.vmin, scale);
     const [r, g, b, a] = state.nan.map((c) => c / 255);
     gl.uniform4f(u.u_nan, r * a, g * a, b * a, a);
     gl.uniform1i(u.u_invert, state.invert ? 1 : 0);
