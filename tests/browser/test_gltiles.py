@@ -140,3 +140,25 @@ def test_gl_0_keeps_the_png_tiles(page: Any, live_server: Any) -> None:
     page.evaluate("() => window.neloura.ctx.bus.emit('display:set', { stretch: 'log' })")
     page.wait_for_function("() => window.neloura.ctx.viewer.element.dataset.tileQuery.includes('stretch=log')")
     assert any("/api/images/tiles/" in u for u in urls)
+
+
+STRETCH_CASES = [("linear", None), ("log", None), ("log", 30.0), ("sqrt", None), ("squared", None)]
+STRETCH_CASES += [("power", 3.5), ("asinh", None), ("sinh", None)]
+
+
+def test_the_pages_stretch_tables_equal_the_servers(page: Any, live_server: Any) -> None:
+    """The page computes the analytic tables itself (no request on a stretch change): byte for
+    byte the table the PNG tiles use."""
+    page.goto(live_server.url + "/")
+    page.wait_for_selector('body[data-ready="1"]')
+    for stretch, exponent in STRETCH_CASES:
+        mine = page.evaluate(
+            """async ([stretch, exponent]) => {
+              const m = await import('/static/js/viewer/gl-display.js');
+              return Array.from(m.analyticTable(stretch, exponent));
+            }""",
+            [stretch, exponent],
+        )
+        query = f"path=demo/galaxy.fits&hdu=1&stretch={stretch}&vmin=0&vmax=1"
+        served = live_server.get(f"/api/images/stretch-table?{query}" + (f"&exponent={exponent}" if exponent else ""))
+        assert np.array_equal(np.asarray(mine, dtype=np.uint8), np.frombuffer(served, np.uint8)), (stretch, exponent)
