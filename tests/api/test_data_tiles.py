@@ -130,3 +130,15 @@ def test_stretch_table_is_the_png_renderers_table(client: TestClient, data: np.n
     assert again.status_code == 304
     bad = client.get("/api/images/stretch-table", params={"path": "img.fits", "stretch": "cubic"})
     assert bad.status_code == 422
+
+
+def test_tile_compressed_multi_extension_file(client: TestClient, settings: Settings) -> None:
+    rng = np.random.default_rng(3)
+    array = rng.integers(-500, 20000, size=(200, 300)).astype(np.int32)
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(array, compression_type="RICE_1")]).writeto(
+        settings.files_dir / "comp.fits"
+    )
+    got = decode(client.get("/api/images/data-tiles/9/0_0.u16", params={"path": "comp.fits", "hdu": 1}))
+    want = array[::-1][:, :256].astype(np.float64)  # full resolution: the first 256 columns
+    # uniform values over 20,500: about one linear 16-bit step of the tile's range
+    np.testing.assert_allclose(got, want, rtol=0, atol=2 * np.ptp(want) / dt.MAX_CODE)
