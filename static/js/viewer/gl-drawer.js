@@ -7,6 +7,10 @@
 // change uploads two small tables and recolours the tiles as they are next drawn: no tile is
 // fetched. Tiles that are images (PNG tiles of other layers, e.g. RGB composites) are drawn as
 // plain textures.
+// Why a drawer rather than OpenSeadragon 6's `tile-invalidated` / `requestInvalidate` routine:
+// invalidation re-runs every cached tile's data through JS into a new 2d canvas (or image) that the
+// drawer then uploads again; here the tile stays on the GPU and a display change is two small table
+// uploads (drawer private cache: internalCacheCreate / internalCacheFree).
 
 const OSD = window.OpenSeadragon;
 export const DATA_TYPE = 'neloura-data';
