@@ -25,6 +25,7 @@ ROUTERS: tuple[str, ...] = (
     "health",
     "images",
     "tiles",
+    "data_tiles",
     "files",
     "coding",  # before "admin": its /local-coding/{rest} catch-all must not shadow these routes
     "admin",

@@ -59,7 +59,9 @@ def set_view(page: Any, cx: float, cy: float, zoom: float) -> None:
 
 SAMPLE_CANVAS = """(n) => {
   const v = window.neloura.ctx.viewer; const im = v.image;
-  const c = v.osd.drawer.canvas; const g = c.getContext('2d', { willReadFrequently: true });
+  const c = v.osd.drawer.canvas; // a 2d copy: the WebGL drawer's canvas has no 2d context
+  const copy = document.createElement('canvas'); copy.width = c.width; copy.height = c.height;
+  const g = copy.getContext('2d', { willReadFrequently: true }); g.drawImage(c, 0, 0);
   const dpr = c.width / c.clientWidth;
   const r = v.visibleImageRect();
   const x0 = Math.max(0, Math.ceil(r.x0) + 1), x1 = Math.min(im.width - 1, Math.floor(r.x1) - 1);

@@ -3,6 +3,7 @@
 // pointer, click and viewport changes on the bus. See static/js/README.md for the contract.
 
 import { tileSource, tileParams, defaultDisplay, cleanDisplay } from './tiles.js';
+import { drawerOption, createGLTiles } from './gl-tiles.js';
 
 const OSD = window.OpenSeadragon;
 const NEAREST_FROM_SCALE = 1.0; // CSS px per image px above which pixels are drawn as squares
@@ -11,7 +12,7 @@ export function createViewer(element, { bus, api }) {
   const osd = OSD({
     element,
     prefixUrl: '/vendor/openseadragon/build/openseadragon/images/',
-    drawer: 'canvas',
+    drawer: drawerOption(), // WebGL data tiles, else canvas + PNG tiles (gl-tiles.js)
     showNavigationControl: false,
     showNavigator: true,
     navigatorPosition: 'BOTTOM_RIGHT',
@@ -31,6 +32,20 @@ export function createViewer(element, { bus, api }) {
     gestureSettingsTouch: { clickToZoom: false },
     keyboardNavEnabled: false, // our own shortcuts (toolbar) work everywhere, not only on focus
   });
+
+  // WebGL renderer: data tiles coloured on the GPU, so display changes need no tile request
+  const gl = createGLTiles(osd, api);
+  element.dataset.renderer = gl.active ? 'webgl' : 'png';
+  let glApplied = 0;
+  function applyGL() {
+    gl.apply(image, display).then((done) => { if (done) glDrawn(); },
+      (err) => bus.emit('notify', { message: `display: ${err.detail || err.message || err}`, level: 'error' }));
+  }
+  const glShows = () => gl.active && !custom; // a feature's own tiles (RGB) stay PNG
+  function glDrawn() { // the shader shows `display`: say so as the PNG path does, by its tile query
+    element.dataset.glDisplay = String(++glApplied);
+    if (glShows() && element.dataset.imageReady === '1') element.dataset.tileQuery = tileSource(api, image, display).query;
+  }
 
   const layers = new Set();
   const viewportListeners = new Set();
@@ -157,7 +172,8 @@ export function createViewer(element, { bus, api }) {
 
   // --- tiles ----------------------------------------------------------------------------
   function showTiles({ initial = false } = {}) {
-    const own = tileSource(api, image, display);
+    const own = glShows() ? gl.source(image) : tileSource(api, image, display);
+    if (glShows() && !initial) applyGL(); // a plane's histequ table differs
     const source = custom ? { ...own, query: custom.query, getTileUrl: custom.url } : own;
     element.dataset.imageReady = '0';
     const token = ++renderToken;
@@ -170,7 +186,7 @@ export function createViewer(element, { bus, api }) {
           if (other !== item) osd.world.removeItem(other);
         }
         element.dataset.imageReady = '1';
-        element.dataset.tileQuery = source.query;
+        element.dataset.tileQuery = glShows() ? tileSource(api, image, display).query : source.query;
       });
     };
     if (initial) {
@@ -198,6 +214,8 @@ export function createViewer(element, { bus, api }) {
       image = { path, hdu: index, plane: info.plane, width: info.width, height: info.height, info, tiles: tiles ? tiles.kind : null };
       element.classList.add('has-image');
       display = await checkedCmap(cleanDisplay({ ...defaultDisplay(), vmin: info.vmin, vmax: info.vmax, ...wanted }));
+      if (token !== openToken) return;
+      if (glShows() && await gl.apply(image, display)) glDrawn();
       if (token !== openToken) return;
       osd.addOnceHandler('open', () => {
         if (view) panTo(view.cx, view.cy, view.zoom, true);
@@ -244,7 +262,8 @@ export function createViewer(element, { bus, api }) {
       if (cmapNames && !cmapNames.has(next.cmap)) next = rejectCmap(next);
       if (JSON.stringify(next) === JSON.stringify(display)) return;
       display = next;
-      showTiles();
+      if (glShows()) applyGL(); // the shader recolours the loaded data tiles: no tile request
+      else showTiles();
       bus.emit('display:changed', { ...display });
     }),
     // Overview tiles asked for before the plane's block-mean levels existed were strided

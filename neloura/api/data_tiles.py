@@ -1,0 +1,119 @@
+"""Data tiles and stretch tables for the page's WebGL renderer (display changes without a tile
+request).
+
+``GET /api/images/data-tiles/{level}/{col}_{row}.u16``: the physical values under the Deep Zoom
+tile of the same name as ``/api/images/tiles`` (same pyramid, block-mean levels and BSCALE/BZERO/
+BLANK conversion; row 0 = top of the display), as asinh-companded uint16 codes with NaN kept
+(layout: :mod:`neloura.core.data_tiles`), gzip-encoded when the client accepts it. Cached like
+the PNG tiles: ``Cache-Control`` and a strong ``ETag`` that answers ``If-None-Match`` with 304.
+
+``GET /api/images/stretch-table``: the 65,536 palette indices the PNG renderer maps normalised
+values through, for a stretch, exponent and limits (the page computes the analytic stretches
+itself; ``histequ`` depends on the plane's sample and the limits, so it comes from here).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from neloura.api.deps import ServicesDep
+from neloura.api.tiles import CACHE_CONTROL, HduQ, PathQ, PlaneQ
+from neloura.core.data_tiles import MEDIA_TYPE
+from neloura.errors import InvalidParameter
+from neloura.runtime.data_tiles import data_etag, data_spec, render_data_tile, stretch_table
+
+router = APIRouter(prefix="/api/images", tags=["images"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"description": "path outside the data folder"},
+    404: {"description": "no such image"},
+    415: {"description": "not a FITS image"},
+    422: {"description": "bad level, tile, HDU, plane or display parameter"},
+}
+
+
+def _parse_name(name: str) -> tuple[int, int]:
+    stem, dot, ext = name.rpartition(".")
+    col, underscore, row = stem.partition("_")
+    if not (dot and ext == "u16" and underscore and col.isdigit() and row.isdigit()):
+        raise InvalidParameter(f"data tile name must look like COL_ROW.u16, got {name!r}")
+    return int(col), int(row)
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    if not header:
+        return False
+    return header.strip() == "*" or any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+@router.get(
+    "/data-tiles/{level}/{name}",
+    response_class=Response,
+    responses={200: {"content": {MEDIA_TYPE: {}}}, 304: {"description": "not modified"}, **ERRORS},
+)
+async def data_tile(
+    level: int, name: str, request: Request, services: ServicesDep, path: PathQ, hdu: HduQ = 0, plane: PlaneQ = 0
+) -> Response:
+    """Physical values of one Deep Zoom tile (``name`` is ``COL_ROW.u16``) as uint16 codes."""
+    col, row = _parse_name(name)
+    tiles = services.tiles
+    if tiles.ready(path, hdu, plane):
+        spec = data_spec(tiles, path, level, col, row, hdu=hdu, plane=plane)
+    else:  # first use: opens the file and computes the default limits
+        spec = await run_in_threadpool(data_spec, tiles, path, level, col, row, hdu=hdu, plane=plane)
+    gzip = "gzip" in request.headers.get("accept-encoding", "").lower()
+    etag = data_etag(spec, gzip=gzip)
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "no-store" if spec.provisional else CACHE_CONTROL,
+        "Vary": "Accept-Encoding",
+    }
+    if gzip:
+        headers["Content-Encoding"] = "gzip"
+    if _matches(request.headers.get("if-none-match"), etag):
+        headers.pop("Content-Encoding", None)
+        return Response(status_code=304, headers=headers)
+    body = await run_in_threadpool(render_data_tile, tiles, spec, gzip=gzip)
+    return Response(content=body, media_type=MEDIA_TYPE, headers=headers)
+
+
+@router.get(
+    "/stretch-table",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}, 304: {"description": "not modified"}, **ERRORS},
+)
+async def stretch_table_route(
+    request: Request,
+    services: ServicesDep,
+    path: PathQ,
+    hdu: HduQ = 0,
+    plane: PlaneQ = 0,
+    stretch: Annotated[str, Query(description="linear log sqrt squared power asinh sinh histequ")] = "histequ",
+    exponent: Annotated[float | None, Query(description="log: a (default 1000); power: p (default 2)")] = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+) -> Response:
+    """65,536 palette indices (bytes 0..254): entry ``i`` is the index of ``x = i / 65535``
+    between the limits, exactly as the PNG tiles map values."""
+    key = services.images.plane_key(path, hdu, plane)
+    text = "|".join(map(repr, (str(key[0]), key[1], hdu, plane, stretch, exponent, vmin, vmax)))
+    etag = '"' + hashlib.blake2b(text.encode(), digest_size=16).hexdigest() + '"'
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    table = await run_in_threadpool(
+        stretch_table,
+        services.tiles,
+        path,
+        hdu=hdu,
+        plane=plane,
+        stretch=stretch,
+        exponent=exponent,
+        vmin=vmin,
+        vmax=vmax,
+    )
+    return Response(content=table, media_type="application/octet-stream", headers=headers)

@@ -1,0 +1,82 @@
+// The WebGL tile renderer's side of the viewer: which drawer OpenSeadragon gets, the data-tile
+// source (one URL per tile whatever the display: values, not colours), and display changes
+// applied as new shader tables plus a redraw, with no tile request.
+//
+// Off with ?gl=0 in the page URL or localStorage 'neloura-gl' = '0'; without WebGL2 OpenSeadragon
+// falls back to its canvas drawer by itself and the viewer keeps the PNG tiles.
+
+import { DataTileDrawer, DATA_TYPE, DRAWER_TYPE, decodeDataTile, setDrawerDisplay } from './gl-drawer.js';
+import { createDisplayTables } from './gl-display.js';
+
+export function glWanted() {
+  if (new URLSearchParams(window.location.search).get('gl') === '0') return false;
+  try { return window.localStorage.getItem('neloura-gl') !== '0'; } catch { return true; }
+}
+
+/** OpenSeadragon's `drawer` option: the WebGL data-tile drawer first, the canvas drawer next. */
+export function drawerOption() {
+  return glWanted() ? [DataTileDrawer, 'canvas'] : 'canvas';
+}
+
+function dataSource(api, image) {
+  const info = image.info;
+  const params = { path: image.path, hdu: image.hdu, plane: image.plane };
+  if (info && info.version) params.v = info.version; // a replaced file gets new URLs
+  if (image.lv) params.lv = image.lv; // bumped at levels:ready: provisional overview tiles are asked again
+  const query = new URLSearchParams(Object.entries(params)).toString();
+  return {
+    width: image.width,
+    height: image.height,
+    tileSize: info.tile_size || 256,
+    tileOverlap: 0,
+    minLevel: 0,
+    maxLevel: info.max_level,
+    query: `data&${query}`,
+    getTileUrl(level, x, y) {
+      return api.url(`/api/images/data-tiles/${level}/${x}_${y}.u16`, params);
+    },
+    hasTransparency() { return true; }, // NaN may be transparent, as in the PNG tiles
+    downloadTileStart(context) {
+      context.userData.request = window.OpenSeadragon.makeAjaxRequest({
+        url: context.src,
+        responseType: 'arraybuffer',
+        success(request) {
+          try {
+            context.finish(decodeDataTile(request.response), request, DATA_TYPE);
+          } catch (err) {
+            context.fail(`data tile: ${err.message || err}`, request);
+          }
+        },
+        error(request) { context.fail(`data tile: HTTP ${request.status}`, request); },
+      });
+    },
+    downloadTileAbort(context) {
+      if (context.userData.request) context.userData.request.abort();
+    },
+  };
+}
+
+/** The renderer of one viewer: `active` when OpenSeadragon took the WebGL drawer. */
+export function createGLTiles(osd, api) {
+  const active = !!osd.drawer && osd.drawer.getType() === DRAWER_TYPE;
+  const tables = createDisplayTables(api);
+  let token = 0;
+  return {
+    active,
+    source: (image) => dataSource(api, image),
+    /** Make the shader show `display` (fetches a palette or histequ table the first time only);
+     * false when a later call overtook this one. */
+    async apply(image, display) {
+      if (!active) return false;
+      const mine = ++token;
+      const state = await tables.resolve(image, display);
+      if (mine !== token) return false;
+      setDrawerDisplay(osd, state);
+      osd.forceRedraw();
+      if (osd.navigator) osd.navigator.forceRedraw();
+      return true;
+    },
+    /** The main drawer's last draw: { draws, ms } (for the benchmark and tests). */
+    stats: () => (active ? { ...osd.drawer.stats } : null),
+  };
+}
