@@ -88,8 +88,8 @@ FAST_FORMS = (
     "fk5\ncircle(150.1,2.2,3.5\")\ncircle(150.1,2.2,0.5')\ncircle(150.1,2.2,0.001)\ncircle(150.1d,-2.2d,0.01d)\n"
     "circle(2.62r,0.04r,1e-5r)\npoint(150.2,2.3) # point=cross\nline(150,2,150.01,2.01)\n"
     "polygon(150,2,150.01,2,150.01,2.01)\nellipse(150,2,3\",1',45)\nellipse(150,2,3\",1',0)\n"
-    "box(150,2,4\",2\",-30.5)\nbox(150,2,4\",2\")\nellipse(150,2,3\",1',0.5r)\n"
-    "galactic\ncircle(120.5,-30.25,2\")\nimage\ncircle(10.5,20,5)\nellipse(10,20,3,1,30)\nbox(5,6,2,3,0)\n"
+    'box(150,2,4",2",-30.5)\nbox(150,2,4",2")\nellipse(150,2,3",1\',0.5r)\n'
+    'galactic\ncircle(120.5,-30.25,2")\nimage\ncircle(10.5,20,5)\nellipse(10,20,3,1,30)\nbox(5,6,2,3,0)\n'
     "point(1,1)\npolygon(1,1,5,1,5,5,1,5)\nline(1,2,3,4)\n-circle(3,3,1e1)\n"
 )
 
