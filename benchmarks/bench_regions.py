@@ -156,7 +156,7 @@ def page_bench(n: int, runs: int) -> list[tuple[str, str, float]]:
             for r in parsed[:500]:
                 r.to_pixel(wcs.wcs)
             t_pix = (time.perf_counter() - t0) * n / 500
-        loads, draws = [], []
+        loads, draws, parses, models = [], [], [], []
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
             for _ in range(runs):
@@ -171,9 +171,13 @@ def page_bench(n: int, runs: int) -> list[tuple[str, str, float]]:
                 page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
                 loads.append(time.perf_counter() - t0)
                 draws.append(float(page.evaluate("() => Number(document.body.dataset.regionsDrawMs)")) / 1000)
+                parses.append(float(page.evaluate("() => Number(document.body.dataset.regionsParseMs)")) / 1000)
+                models.append(float(page.evaluate("() => Number(document.body.dataset.regionsImportMs)")) / 1000)
                 page.context.close()
             browser.close()
         rows += [(f"{n:,} sky circles", "page: import -> all drawn", statistics.median(loads)),
+                 (f"{n:,} sky circles", "  of which POST /parse from the page", statistics.median(parses)),
+                 (f"{n:,} sky circles", "  of which parse + model + panel", statistics.median(models)),
                  (f"{n:,} sky circles", "page: one full redraw", statistics.median(draws)),
                  (f"{n:,} sky circles", "POST /api/regions/parse", parse_t),
                  (f"{n:,} sky circles", "Regions.parse (package)", t_parse),
