@@ -170,6 +170,7 @@ def render_panels(panels: list[Panel], layout: str, options: FigureOptions) -> b
         draw_panel(fig, ax, panel.data, panel.wcs, panel.origin, panel.factor, panel.options, sample=panel.sample)
         if panel.options.title:
             ax.set_title(panel.options.title, fontsize=12)
+    fig.subplots_adjust(wspace=0.55, hspace=0.35)  # room for each panel's colorbar and the next one's labels
     if options.title:
         fig.suptitle(options.title, fontsize=16)
     return _save(fig, options)
