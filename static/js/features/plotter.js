@@ -11,7 +11,7 @@ import { binDensity, decodePlot, extent, indicesOfRows, markerSizes, rowsOfBins,
 
 const PLOTLY = '/vendor/plotly.js-dist-min/plotly.min.js';
 const DENSITY_ABOVE = 100_000;  // auto: a scatter up to this many points, a binned density above
-const DENSITY_BINS = 200;
+const DENSITY_BINS = 200;  // bins a side at most (fewer points: about sqrt(n) bins, 40 at least)
 const SELECTED = '#ff3030';
 let plotlyPromise = null;
 
@@ -195,7 +195,8 @@ export function mount(ctx) {
   /** [all points, selected points] binned over st.view (heatmap attributes z, x0, dx, y0, dy). */
   function densityGrids(indices) {
     const grid = (idx) => {
-      const g = binDensity(st.hx, st.hy, st.view.x, st.view.y, DENSITY_BINS, DENSITY_BINS, { indices: idx });
+      const bins = Math.max(40, Math.min(DENSITY_BINS, Math.round(Math.sqrt(st.hx.length))));
+      const g = binDensity(st.hx, st.hy, st.view.x, st.view.y, bins, bins, { indices: idx });
       return { z: g.z, x0: g.x0, dx: g.dx, y0: g.y0, dy: g.dy };
     };
     return [grid(null), grid(indices)];
