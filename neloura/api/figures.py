@@ -11,10 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from neloura.api.deps import ServicesDep, SettingsDep, resolve_hdu
 from neloura.api.jobs import user_of
-from neloura.core.figures import FigureOptions
+from neloura.api.rgb import Channel
+from neloura.core.figures import LAYOUTS, FigureOptions
+from neloura.core.rgb import MAX_CHANNELS
 from neloura.errors import InvalidParameter
 from neloura.runtime.detection import safe_stem
+from neloura.runtime.figure_layouts import panels_task, rgb_task
 from neloura.runtime.figures import figure_task
+from neloura.runtime.rgb import ChannelRequest, plan_composite
+from neloura.runtime.rgb_render import DisplayQuery
 
 router = APIRouter(prefix="/api", tags=["figures"])
 
@@ -37,10 +42,59 @@ class Contours(BaseModel):
     color: Annotated[str, Field(max_length=32)] = "#ffcc00"
 
 
+class PanelDisplay(BaseModel):
+    stretch: Annotated[str, Field(max_length=16)] = "linear"
+    exponent: Annotated[float | None, Field(gt=0, le=1e6)] = None
+    vmin: float | None = None
+    vmax: float | None = None
+    cmap: Annotated[str, Field(max_length=64)] = "gray"
+    invert: bool = False
+
+
+class PanelView(BaseModel):
+    cx: float = Field(description="view centre, 0-based image pixels")
+    cy: float
+    zoom: Annotated[float, Field(gt=0, le=1e6, description="screen pixels per image pixel")]
+
+
+class FigurePanel(BaseModel):
+    """One panel as the page's ``ctx.state().panels`` holds it (plus its size on screen)."""
+
+    path: Annotated[str, Field(min_length=1, max_length=4096, description="image path relative to files/")]
+    hdu: Annotated[int | None, Field(ge=0, le=100_000)] = None
+    plane: Annotated[int, Field(ge=0)] = 0
+    display: PanelDisplay = PanelDisplay()
+    view: PanelView | None = Field(None, description="the panel's view; none: the whole image")
+    view_px: Annotated[
+        tuple[float, float], Field(description="the panel's size on screen (CSS px): the view's extent")
+    ] = (800.0, 800.0)
+    title: Annotated[str, Field(max_length=300)] = ""
+
+
+class RgbFigure(BaseModel):
+    """A composite by ``id`` (built by POST /api/rgb) or by its ``channels`` (the same body as POST
+    /api/rgb: the same id; built first when it is not yet: 409 until it is)."""
+
+    id: Annotated[str | None, Field(max_length=64)] = None
+    channels: Annotated[list[Channel] | None, Field(max_length=MAX_CHANNELS)] = None
+    reference: Annotated[int | None, Field(ge=0)] = None
+    method: Annotated[str, Field(max_length=16)] = "interp"
+    mode: Literal["add", "lupton"] = "add"
+    q: Annotated[float, Field(gt=0, le=1e4)] = 8.0
+    lupton_stretch: Annotated[float, Field(gt=0, le=1e4)] = 0.5
+
+
 class FigureBody(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt option is an error, not silently the default
 
-    path: Annotated[str, Field(min_length=1, max_length=4096, description="image path relative to files/")]
+    path: Annotated[str | None, Field(min_length=1, max_length=4096, description="image path relative to files/")] = (
+        None
+    )
+    rgb: RgbFigure | None = Field(None, description="instead of path: an RGB composite")
+    panels: Annotated[list[FigurePanel] | None, Field(max_length=4, description="instead of path: a panel layout")] = (
+        None
+    )
+    layout: Literal["1", "1x2", "2x1", "2x2"] | None = Field(None, description="the panels' grid (rows x columns)")
     hdu: Annotated[int | None, Field(ge=0, le=100_000)] = None
     plane: Annotated[int, Field(ge=0)] = 0
     format: Literal["pdf", "svg", "png"] = "pdf"
@@ -82,8 +136,42 @@ def _region(body: FigureBody, width: int, height: int) -> tuple[int, int, int, i
     return box[0], box[1], end[0], end[1]
 
 
-@router.post("/figures", summary="A publication figure of an image (WCSAxes; PDF, SVG or PNG): returns the job")
+class FigureJob(BaseModel):
+    """The job that renders the figure (GET /api/jobs/{id}; its result names the file)."""
+
+    id: str
+    kind: str
+    state: str
+    progress: float
+    message: str
+    eta_s: float | None
+    created: float
+    started: float | None
+    finished: float | None
+    result: dict[str, Any] | None
+    error: str | None
+
+
+@router.post(
+    "/figures",
+    summary="A publication figure of an image, an RGB composite or a panel layout (WCSAxes; PDF, SVG or PNG): the job",
+    response_model=FigureJob,
+    responses={
+        404: {"description": "no such image or composite"},
+        409: {"description": "the composite is not built (yet)"},
+        413: {"description": "more jobs than allowed"},
+        422: {"description": "bad options, no celestial WCS, not exactly one of path / rgb / panels"},
+    },
+)
 def figures(request: Request, services: ServicesDep, settings: SettingsDep, body: FigureBody) -> dict[str, Any]:
+    sources = [body.path is not None, body.rgb is not None, body.panels is not None]
+    if sum(sources) != 1:
+        raise InvalidParameter("give exactly one of path (an image), rgb (a composite) or panels (a layout)")
+    if body.rgb is not None:
+        return rgb_figure(request, services, settings, body, body.rgb)
+    if body.panels is not None:
+        return panels_figure(request, services, settings, body, body.panels)
+    assert body.path is not None
     file = services.images.resolve(body.path)
     hdu = resolve_hdu(file, body.hdu)
     image = services.images.get_resolved(file, hdu)
@@ -99,28 +187,7 @@ def figures(request: Request, services: ServicesDep, settings: SettingsDep, body
     sample = None
     if body.stretch == "histequ":
         sample = services.images.sample(body.path, hdu, body.plane)[::4].tolist()
-    options = FigureOptions(
-        fmt=body.format,
-        width_in=body.width_in,
-        height_in=body.height_in,
-        dpi=body.dpi,
-        frame=body.frame,
-        title=body.title,
-        stretch=body.stretch,
-        exponent=body.exponent,
-        vmin=float(vmin),
-        vmax=float(vmax),
-        cmap=body.cmap,
-        invert=body.invert,
-        unit=image.bunit,
-        grid=body.grid,
-        colorbar=body.colorbar,
-        compass=body.compass,
-        scalebar_arcsec=body.scalebar_arcsec,
-        distance_mpc=body.distance_mpc,
-        contour_levels=list(body.contours.levels) if body.contours else [],
-        contour_color=body.contours.color if body.contours else "#ffcc00",
-    )
+    options = _options(body, float(vmin), float(vmax), image.bunit)
     if body.catalog is not None:
         ra, dec = services.catalogs.radec(body.catalog.name, body.catalog.ra_col, body.catalog.dec_col)
         rows = services.catalogs.select(body.catalog.name, body.catalog.filter) if body.catalog.filter else None
@@ -160,3 +227,138 @@ def figures(request: Request, services: ServicesDep, settings: SettingsDep, body
         memory_bytes=600 * 2**20,
     )
     return job.public()
+
+
+def _options(body: FigureBody, vmin: float, vmax: float, unit: str) -> FigureOptions:
+    return FigureOptions(
+        fmt=body.format,
+        width_in=body.width_in,
+        height_in=body.height_in,
+        dpi=body.dpi,
+        frame=body.frame,
+        title=body.title,
+        stretch=body.stretch,
+        exponent=body.exponent,
+        vmin=vmin,
+        vmax=vmax,
+        cmap=body.cmap,
+        invert=body.invert,
+        unit=unit,
+        grid=body.grid,
+        colorbar=body.colorbar,
+        compass=body.compass,
+        scalebar_arcsec=body.scalebar_arcsec,
+        distance_mpc=body.distance_mpc,
+        contour_levels=list(body.contours.levels) if body.contours else [],
+        contour_color=body.contours.color if body.contours else "#ffcc00",
+    )
+
+
+def _submit(request: Request, services: ServicesDep, task: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    job = services.jobs.submit("figure", task, kwargs, user=user_of(request), memory_bytes=600 * 2**20)
+    return job.public()
+
+
+def _out(settings: SettingsDep, stem: str, fmt: str) -> dict[str, str]:
+    tag = uuid.uuid4().hex[:12]
+    return {"out_dir": str(settings.images_dir / "figures" / tag), "name": f"{stem}_{tag}.{fmt}"}
+
+
+def rgb_figure(
+    request: Request, services: ServicesDep, settings: SettingsDep, body: FigureBody, rgb: RgbFigure
+) -> dict[str, Any]:
+    """The composite named by ``rgb`` (id, or channels -> the same id; built when it is not yet)."""
+    cid = rgb.id
+    if rgb.channels is not None:
+        requests = [ChannelRequest(c.path, c.hdu, c.plane) for c in rgb.channels]
+        plan = plan_composite(services.images, resolve_hdu, requests, rgb.reference, rgb.method)
+        if cid is not None and cid != plan.id:
+            raise InvalidParameter("rgb: the id is not the composite of these channels")
+        cid = plan.id
+        if not (services.rgb.folder(cid) / "complete").is_file():
+            services.rgb.create(plan, user=user_of(request))  # builds it (a job); 409 below until done
+    if cid is None:
+        raise InvalidParameter("rgb: give the composite's id or its channels")
+    comp = services.rgb.get(cid)
+    channels = rgb.channels or []
+    if channels and len(channels) != comp.count:
+        raise InvalidParameter(f"rgb: {len(channels)} channels given, the composite has {comp.count}")
+
+    def entries(name: str) -> str:
+        values = [getattr(c, name) for c in channels]
+        return ",".join("" if v is None else ("1" if v is True else "0" if v is False else str(v)) for v in values)
+
+    query = DisplayQuery(
+        color=entries("color"),
+        vmin=entries("vmin"),
+        vmax=entries("vmax"),
+        stretch=entries("stretch"),
+        visible=entries("visible"),
+        weight=entries("weight"),
+        mode=rgb.mode,
+        q=rgb.q,
+        lupton_stretch=rgb.lupton_stretch,
+    )
+    resolved = services.rgb_render.resolve(comp, query)
+    header = services.rgb.reference_header(comp)
+    if not len(header):
+        raise InvalidParameter("a figure needs a composite with a celestial WCS (this one is in pixel mode)")
+    options = _options(body, 0.0, 1.0, "")
+    options.colorbar = False
+    options.check()
+    kwargs = {
+        "folder": str(services.rgb.folder(cid)),
+        "displays": list(resolved.displays),
+        "mode": resolved.mode,
+        "q": resolved.q,
+        "lupton_stretch": resolved.lupton_stretch,
+        "wcs_header": header.tostring(),
+        "region": _region(body, int(comp.meta["width"]), int(comp.meta["height"])),
+        "options": options.__dict__,
+        **_out(settings, f"rgb_{cid[:8]}", body.format),
+    }
+    return _submit(request, services, rgb_task, kwargs)
+
+
+def _panel_spec(services: ServicesDep, panel: FigurePanel, body: FigureBody, index: int) -> dict[str, Any]:
+    file = services.images.resolve(panel.path)
+    hdu = resolve_hdu(file, panel.hdu)
+    image = services.images.get_resolved(file, hdu)
+    image.plane(panel.plane)
+    if not image.wcs.has_celestial:
+        raise InvalidParameter(f"panel {index + 1}: a figure needs an image with a celestial WCS")
+    d = panel.display
+    vmin, vmax = d.vmin, d.vmax
+    if vmin is None or vmax is None:
+        default = services.images.default_limits(panel.path, hdu, panel.plane)
+        vmin, vmax = (default[0] if vmin is None else vmin), (default[1] if vmax is None else vmax)
+    region = (0, 0, image.width, image.height)
+    if panel.view is not None:  # the panel's view: its centre and its size on screen at its zoom
+        half_x, half_y = panel.view_px[0] / 2 / panel.view.zoom, panel.view_px[1] / 2 / panel.view.zoom
+        view = (panel.view.cx - half_x, panel.view.cy - half_y, panel.view.cx + half_x, panel.view.cy + half_y)
+        region = _region(body.model_copy(update={"region": view}), image.width, image.height)
+    options = _options(body, float(vmin), float(vmax), image.bunit)
+    options.stretch, options.exponent, options.cmap, options.invert = d.stretch, d.exponent, d.cmap, d.invert
+    options.title, options.scalebar_arcsec = panel.title, body.scalebar_arcsec
+    options.contour_levels = []
+    options.check()
+    sample = services.images.sample(panel.path, hdu, panel.plane)[::4].tolist() if d.stretch == "histequ" else None
+    return {"image_path": str(file), "hdu": hdu, "plane": panel.plane, "region": region,
+            "options": options.__dict__, "sample": sample}  # fmt: skip
+
+
+def panels_figure(
+    request: Request, services: ServicesDep, settings: SettingsDep, body: FigureBody, panels: list[FigurePanel]
+) -> dict[str, Any]:
+    """One WCSAxes subplot per panel, in ``layout`` (default: 1, 1x2 or 2x2 by the panel count)."""
+    if not panels:
+        raise InvalidParameter("panels: at least one panel")
+    layout = body.layout or {1: "1", 2: "1x2"}.get(len(panels), "2x2")
+    rows, cols = LAYOUTS[layout]
+    if len(panels) > rows * cols:
+        raise InvalidParameter(f"layout {layout} holds {rows * cols} panel(s), got {len(panels)}")
+    specs = [_panel_spec(services, p, body, i) for i, p in enumerate(panels)]
+    options = _options(body, 0.0, 1.0, "")
+    options.check()
+    kwargs = {"panels": specs, "layout": layout, "options": options.__dict__, **_out(settings, "panels", body.format)}
+    return _submit(request, services, panels_task, kwargs)

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ImageRef, PlaneRef, ServicesDep, SettingsDep, resolve_hdu
+from neloura.core.photometry import flux_unit
 from neloura.core.region_files import RegionText, read_regions
 from neloura.core.region_stats import (
     check_size,
@@ -25,7 +26,6 @@ from neloura.core.region_stats import (
     histogram,
     member_values,
     radial_profile,
-    region_flux_unit,
     region_stats,
 )
 from neloura.core.regions import PixelShape, celestial, to_pixel_shapes, to_region, write_regions
@@ -113,11 +113,7 @@ def _units(plane: PlaneRef) -> tuple[float, str, float | None]:
     image = plane.ref.image
     wcs = image.wcs
     area_sr = wcs.pixel_area_sr() if wcs.has_celestial else None
-    beam_sr = None
-    bmaj, bmin = image.header.get("BMAJ"), image.header.get("BMIN")
-    if isinstance(bmaj, (int, float)) and isinstance(bmin, (int, float)) and bmaj > 0 and bmin > 0:
-        beam_sr = math.pi / (4 * math.log(2)) * math.radians(bmaj) * math.radians(bmin)
-    factor, unit = region_flux_unit(image.bunit, area_sr, beam_sr)
+    factor, unit = flux_unit(image.bunit, area_sr, image.header)
     area_arcsec2 = None if area_sr is None else area_sr * (180 / math.pi * 3600) ** 2
     return factor, unit, area_arcsec2
 

@@ -11,8 +11,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from neloura.api.cutouts import Where, image_names
-from neloura.api.deps import ServicesDep, SettingsDep
-from neloura.core.sed import sed_csv, sed_figure
+from neloura.api.deps import ServicesDep, SettingsDep, resolve_hdu
+from neloura.core.cutouts import cutout
+from neloura.core.sed import MAX_INSETS, sed_csv, sed_figure
 from neloura.errors import InvalidParameter
 from neloura.runtime.footprints import select
 from neloura.runtime.sed import SedRequest, catalog_point, measure_sed
@@ -78,8 +79,17 @@ class PlotPoint(BaseModel):
     hdu: int | None = None
 
 
+class Insets(BaseModel):
+    """Cutout insets above the plot: one per point that names its image (path, hdu), by wavelength."""
+
+    ra_deg: Annotated[float, Field(ge=-360, le=720)]
+    dec_deg: Annotated[float, Field(ge=-90, le=90)]
+    size_arcsec: Annotated[float, Field(gt=0, le=3600)] = 5.0
+
+
 class PlotBody(BaseModel):
     points: Annotated[list[PlotPoint], Field(max_length=1000)]
+    insets: Insets | None = None
     format: Literal["png", "pdf", "svg", "csv"] = "png"
     width_in: Annotated[float, Field(gt=1, le=40)] = 18.0
     height_in: Annotated[float, Field(gt=1, le=40)] = 14.0
@@ -153,14 +163,50 @@ def sed(services: ServicesDep, settings: SettingsDep, body: SedBody) -> dict[str
 _MEDIA = {"png": "image/png", "pdf": "application/pdf", "svg": "image/svg+xml", "csv": "text/csv"}
 
 
-@router.post("/plot", summary="An SED (points as POST /api/sed returns them) as PNG, PDF, SVG or CSV")
-def sed_plot(body: PlotBody) -> Response:
+@router.post(
+    "/plot",
+    summary="An SED (points as POST /api/sed returns them) as PNG, PDF, SVG or CSV, with cutout insets",
+    response_class=Response,
+    responses={
+        200: {"content": {"image/png": {}, "application/pdf": {}, "image/svg+xml": {}, "text/csv": {}}},
+        404: {"description": "an inset's image does not exist"},
+        422: {"description": "bad points, size or inset position"},
+    },
+)
+def sed_plot(services: ServicesDep, body: PlotBody) -> Response:
     points = [p.model_dump() for p in body.points]
     if body.format == "csv":
         content: bytes = sed_csv(points).encode()
     else:
+        insets = _insets(services, body.points, body.insets) if body.insets else None
         content = sed_figure(
-            points, body.format, width_in=body.width_in, height_in=body.height_in, dpi=body.dpi, title=body.title
+            points,
+            body.format,
+            width_in=body.width_in,
+            height_in=body.height_in,
+            dpi=body.dpi,
+            title=body.title,
+            insets=insets,
         )
     disposition = f'attachment; filename="sed.{body.format}"'
     return Response(content, media_type=_MEDIA[body.format], headers={"Content-Disposition": disposition})
+
+
+def _insets(services: Services, points: list[PlotPoint], where: Insets) -> list[tuple[str, np.ndarray]]:
+    """A cutout of each point's image (by wavelength; points without an image, or whose image
+    does not hold the position, get none)."""
+    out = []
+    named = sorted((p for p in points if p.path), key=lambda p: p.wavelength_um or 0.0)
+    for p in named[:MAX_INSETS]:
+        assert p.path is not None
+        file = services.images.resolve(p.path)
+        image = services.images.get_resolved(file, resolve_hdu(file, p.hdu))
+        if not image.wcs.has_celestial or image.wcs.wcs is None:
+            continue
+        try:
+            piece = cutout(image.plane(0).read, (image.height, image.width), image.wcs.wcs, where.ra_deg % 360.0,
+                           where.dec_deg, where.size_arcsec)  # fmt: skip
+        except InvalidParameter:
+            continue
+        out.append((p.filter or p.path, piece.data))
+    return out

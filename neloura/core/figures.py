@@ -14,6 +14,7 @@ import io
 import math
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from astropy.utils.exceptions import AstropyWarning
@@ -126,31 +127,105 @@ def render(
     contour_data: np.ndarray | None = None,
 ) -> bytes:
     """The figure as bytes. ``data`` covers pixels from ``origin`` (x0, y0) of ``wcs``'s image
-    in blocks of ``factor`` x ``factor``; ``contour_data`` (same grid) defaults to ``data``."""
+    in blocks of ``factor`` x ``factor``; ``contour_data`` (same grid) defaults to ``data``.
+    ``data`` of shape (ny, nx, 4) is an RGBA composite (uint8): drawn as it is, no colorbar."""
+    options.check()
+    fig = _figure(options.width_in, options.height_in, options.dpi)
+    ax = fig.add_subplot(projection=wcs)
+    draw_panel(fig, ax, data, wcs, origin, factor, options, sample=sample, contour_data=contour_data)
+    if options.title:
+        ax.set_title(options.title, fontsize=16)
+    return _save(fig, options)
+
+
+@dataclass
+class Panel:
+    """One panel of a multi-panel figure: its pixels (as for :func:`render`) and what it shows."""
+
+    data: np.ndarray
+    wcs: WCS
+    origin: tuple[float, float]
+    factor: int
+    options: FigureOptions
+    sample: np.ndarray | None = None
+
+
+LAYOUTS = {"1": (1, 1), "1x2": (1, 2), "2x1": (2, 1), "2x2": (2, 2)}  # rows x columns, as the page's panels
+
+
+def render_panels(panels: list[Panel], layout: str, options: FigureOptions) -> bytes:
+    """A figure of up to four panels in a ``layout`` grid (``"1x2"``: one row of two), each a WCSAxes
+    subplot in its own image's WCS with its own stretch, limits, colormap and colorbar; the title,
+    size, DPI and format from ``options``; panels fill the grid row by row."""
+    if layout not in LAYOUTS:
+        raise InvalidParameter(f"layout must be one of {', '.join(LAYOUTS)}")
+    rows, cols = LAYOUTS[layout]
+    if not 1 <= len(panels) <= rows * cols:
+        raise InvalidParameter(f"layout {layout} holds 1 to {rows * cols} panels, got {len(panels)}")
+    options.check()
+    fig = _figure(options.width_in, options.height_in, options.dpi)
+    for i, panel in enumerate(panels):
+        panel.options.check()
+        ax = fig.add_subplot(rows, cols, i + 1, projection=panel.wcs)
+        draw_panel(fig, ax, panel.data, panel.wcs, panel.origin, panel.factor, panel.options, sample=panel.sample)
+        if panel.options.title:
+            ax.set_title(panel.options.title, fontsize=12)
+    fig.subplots_adjust(wspace=0.55, hspace=0.35)  # room for each panel's colorbar and the next one's labels
+    if options.title:
+        fig.suptitle(options.title, fontsize=16)
+    return _save(fig, options)
+
+
+def _figure(width_in: float, height_in: float, dpi: float) -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    options.check()
     if not _OUTLINE:
         from matplotlib import patheffects
 
         _OUTLINE.append(patheffects.withStroke(linewidth=2.5, foreground="black"))
-    fig = Figure(figsize=(options.width_in, options.height_in), dpi=options.dpi)
-    ax = fig.add_subplot(projection=wcs)
+    return Figure(figsize=(width_in, height_in), dpi=dpi)
+
+
+def _save(fig: Any, options: FigureOptions) -> bytes:
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fig.savefig(buffer, format=options.fmt, dpi=options.dpi, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def draw_panel(
+    fig: Any,
+    ax: Any,
+    data: np.ndarray,
+    wcs: WCS,
+    origin: tuple[float, float],
+    factor: int,
+    options: FigureOptions,
+    *,
+    sample: np.ndarray | None = None,
+    contour_data: np.ndarray | None = None,
+) -> None:
+    """The image, grid, colorbar, contours, markers, scale bar and compass on one WCSAxes."""
     x0, y0 = origin
-    ny, nx = data.shape
+    ny, nx = data.shape[:2]
     extent = (x0 - 0.5, x0 - 0.5 + nx * factor, y0 - 0.5, y0 - 0.5 + ny * factor)
-    cmap = options.cmap + ("_r" if options.invert and not options.cmap.endswith("_r") else "")
-    if options.invert and options.cmap.endswith("_r"):
-        cmap = options.cmap[:-2]
-    norm = stretch_norm(options, sample)
-    image = ax.imshow(data, origin="lower", extent=extent, cmap=cmap, norm=norm, interpolation="nearest")
+    rgb = data.ndim == 3
+    if rgb:
+        image = ax.imshow(data, origin="lower", extent=extent, interpolation="nearest")
+    else:
+        cmap = options.cmap + ("_r" if options.invert and not options.cmap.endswith("_r") else "")
+        if options.invert and options.cmap.endswith("_r"):
+            cmap = options.cmap[:-2]
+        norm = stretch_norm(options, sample)
+        image = ax.imshow(data, origin="lower", extent=extent, cmap=cmap, norm=norm, interpolation="nearest")
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     _coordinates(ax, options)
-    if options.colorbar:
+    if options.colorbar and not rgb:
         from matplotlib.ticker import MaxNLocator
 
         bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
@@ -158,7 +233,7 @@ def render(
         bar.set_ticks([t for t in ticks if options.vmin <= t <= options.vmax])
         bar.set_label(options.unit or "image units")
     levels = sorted(v for v in options.contour_levels if math.isfinite(v))
-    if levels:
+    if levels and (contour_data is not None or not rgb):
         values = data if contour_data is None else contour_data
         ax.contour(values, levels=levels, colors=options.contour_color, linewidths=0.8, extent=extent, origin="lower")
     if options.marker_ra:
@@ -177,13 +252,6 @@ def render(
         _scalebar(ax, extent, length / _scale_arcsec(wcs), scalebar_label(length, options.distance_mpc))
     if options.compass:
         _compass(ax, wcs, extent)
-    if options.title:
-        ax.set_title(options.title, fontsize=16)
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fig.savefig(buffer, format=options.fmt, dpi=options.dpi, bbox_inches="tight")
-    return buffer.getvalue()
 
 
 def _scale_arcsec(wcs: WCS) -> float:

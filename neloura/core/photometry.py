@@ -16,6 +16,9 @@ angle and reported in µJy; a flux-per-pixel unit (``Jy``, ``Jy/pix``) is summed
 from __future__ import annotations
 
 import warnings
+from collections import ChainMap
+from collections.abc import Mapping, MutableMapping
+from typing import Any, cast
 
 import astropy.units as u
 import numpy as np
@@ -23,34 +26,30 @@ from astropy.table import Table
 from photutils.geometry import circular_overlap_grid
 
 from neloura.core.background import clip_correction, clipped_stats
+from neloura.core.fluxunits import conversion
 from neloura.errors import InvalidParameter
 
 FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 _CHUNK = 4096
 
 
-def flux_unit(bunit: str, pixel_area_sr: float | None) -> tuple[float, str]:
+def flux_unit(bunit: str, pixel_area_sr: float | None, header: Mapping[str, Any] | None = None) -> tuple[float, str]:
     """Factor turning a sum of pixel values into the reported flux, and that flux's unit.
 
-    ``MJy/sr`` with a pixel solid angle gives µJy (1 MJy/sr x 1 sr = 1e12 µJy); counts stay counts.
+    The one conversion path of the package, :func:`neloura.core.fluxunits.conversion` (photometry,
+    region statistics, segments, completeness, SED): ``MJy/sr`` with a pixel solid angle gives µJy
+    (1 MJy/sr x 1 sr = 1e12 µJy), ``Jy``/``Jy/pix`` µJy; with ``header`` also ``Jy/beam`` (BMAJ,
+    BMIN) and count rates calibrated by PHOTFNU, PHOTFLAM/PHOTPLAM, PHOTMJSR or an AB zero point.
+    Anything else keeps its unit (factor 1): BUNIT's text, ``count`` when BUNIT is empty.
     """
     text = (bunit or "").strip()
-    if not text:
-        return 1.0, "count"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            unit = u.Unit(text.replace("pixel", "pix"), parse_strict="silent")
-        except (ValueError, TypeError):
-            return 1.0, text
-    if isinstance(unit, u.UnrecognizedUnit):
-        return 1.0, text
-    if pixel_area_sr and (unit * u.sr).is_equivalent(u.uJy):
-        return float((unit * u.sr).to(u.uJy) * pixel_area_sr), "uJy"
-    for candidate in (unit, unit * u.pix):
-        if candidate.is_equivalent(u.uJy):
-            return float(candidate.to(u.uJy)), "uJy"
-    return 1.0, text
+    cards: Mapping[str, Any] = {"BUNIT": text}
+    if header is not None:  # BUNIT as given (the image's own reading), the rest from the header
+        cards = ChainMap({"BUNIT": text}, cast(MutableMapping[str, Any], header))
+    found = conversion(cards, pixel_area_sr)
+    if found.calibrated:
+        return found.factor, found.unit
+    return 1.0, text or "count"
 
 
 def gaussian_aperture_correction(radius_px: float, fwhm_px: float) -> float:

@@ -3,7 +3,8 @@
 Membership follows DS9: a pixel belongs to a region when its centre is inside
 (``regions``' ``to_mask(mode="center")``); NaN/blank pixels are left out of every statistic.
 ``flux`` sums the physical values weighted by the exact sub-pixel overlap
-(``mode="exact"``), times the factor of :func:`region_flux_unit`. An annulus also gives the
+(``mode="exact"``), times the factor of :func:`neloura.core.photometry.flux_unit` (µJy when the header
+calibrates, the one conversion path of the package). An annulus also gives the
 background-subtracted flux of its inner disk: ``net_flux = (sum_exact(inner disk) -
 median(annulus) * exact area(inner disk)) * factor`` (the annulus median per pixel, centre rule).
 
@@ -19,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import astropy.units as u
 import numpy as np
 from regions import CirclePixelRegion, PixCoord, RegionMask
 
@@ -28,42 +28,6 @@ from neloura.errors import InvalidParameter
 
 Reader = Callable[[int, int, int, int], np.ndarray]
 MAX_STATS_PIXELS = 400_000_000  # bounding-box pixels summed over one request
-
-
-def region_flux_unit(bunit: str, pixel_area_sr: float | None, beam_area_sr: float | None = None) -> tuple[float, str]:
-    """Factor turning a sum of pixel values into a flux, and its unit.
-
-    Surface brightness (``MJy/sr``, ``Jy/sr``...) times the pixel solid angle -> ``Jy``;
-    ``Jy/beam`` times pixel area / beam area (BMAJ, BMIN) -> ``Jy``; flux per pixel (``Jy``,
-    ``Jy/pix``) summed -> ``Jy``; anything else is summed in its own unit (``count`` when BUNIT is
-    empty). Unlike photometry's point sources (µJy), regions are extended: Jy reads better.
-    """
-    text = (bunit or "").strip()
-    if not text:
-        return 1.0, "count"
-    lowered = text.lower().replace(" ", "")
-    if lowered.endswith("/beam") and beam_area_sr and pixel_area_sr:
-        try:
-            per_beam = u.Unit(text[: text.lower().rfind("/beam")], parse_strict="silent")
-            if per_beam.is_equivalent(u.Jy):
-                return float(per_beam.to(u.Jy) * pixel_area_sr / beam_area_sr), "Jy"
-        except (ValueError, TypeError):
-            pass
-        return 1.0, text
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            unit = u.Unit(text.replace("pixel", "pix"), parse_strict="silent")
-        except (ValueError, TypeError):
-            return 1.0, text
-    if isinstance(unit, u.UnrecognizedUnit):
-        return 1.0, text
-    if pixel_area_sr and (unit * u.sr).is_equivalent(u.Jy):
-        return float((unit * u.sr).to(u.Jy) * pixel_area_sr), "Jy"
-    for candidate in (unit, unit * u.pix):
-        if candidate.is_equivalent(u.Jy):
-            return float(candidate.to(u.Jy)), "Jy"
-    return 1.0, text
 
 
 @dataclass(frozen=True)

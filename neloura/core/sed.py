@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from astropy.stats import SigmaClip
@@ -134,8 +135,12 @@ def sed_figure(
     height_in: float = 14.0,
     dpi: float = 150.0,
     title: str = "",
+    insets: list[tuple[str, np.ndarray]] | None = None,
 ) -> bytes:
-    """Flux density (µJy) against wavelength (µm), log-log, error bars, upper limits as arrows."""
+    """Flux density (µJy) against wavelength (µm), log-log, error bars, upper limits as arrows;
+    ``insets`` (label, cutout pixels, FITS orientation) drawn in a row above the plot, in the
+    order given (the page gives them by wavelength), each scaled between its 1st and 99.5th
+    percentiles."""
     import io
 
     import matplotlib
@@ -145,7 +150,7 @@ def sed_figure(
 
     check_figure_size(width_in, height_in, dpi)
     fig = Figure(figsize=(width_in, height_in), dpi=dpi)
-    ax = fig.add_subplot()
+    ax = _inset_row(fig, insets or [], height_in) if insets else fig.add_subplot()
     usable = [p for p in points if _positive(p.get("wavelength_um")) and _positive(p.get("flux_ujy"))]
     detected = [p for p in usable if not p.get("upper_limit")]
     limits = [p for p in usable if p.get("upper_limit")]
@@ -181,6 +186,24 @@ def sed_figure(
 
 
 MAX_FIGURE_PIXELS = 60_000_000
+MAX_INSETS = 24
+
+
+def _inset_row(fig: Any, insets: list[tuple[str, np.ndarray]], height_in: float) -> Any:
+    """The cutouts in a row of small panels above the plot; returns the plot's axes."""
+    grid = fig.add_gridspec(2, 1, height_ratios=[1, 3.2], hspace=0.25)
+    row = grid[0].subgridspec(1, min(len(insets), MAX_INSETS), wspace=0.08)
+    for i, (label, pixels) in enumerate(insets[:MAX_INSETS]):
+        inset = fig.add_subplot(row[0, i])
+        values = np.asarray(pixels, dtype=np.float64)
+        finite = values[np.isfinite(values)]
+        lo, hi = (float(v) for v in np.percentile(finite, [1.0, 99.5])) if finite.size else (0.0, 1.0)
+        hi = hi if hi > lo else lo + 1.0
+        inset.imshow(values, origin="lower", cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
+        inset.set_xticks([])
+        inset.set_yticks([])
+        inset.set_title(label, fontsize=max(8, int(height_in * 0.8)))
+    return fig.add_subplot(grid[1])
 
 
 def check_figure_size(width_in: float, height_in: float, dpi: float) -> None:

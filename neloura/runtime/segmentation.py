@@ -148,7 +148,7 @@ class SegmentationStore:
         data = image.plane(plane).read(y0, y1, x0, x1)
         wcs = image.wcs
         area_sr = wcs.pixel_area_sr() if wcs.has_celestial else None
-        factor, unit = flux_unit(image.bunit, area_sr)
+        factor, unit = flux_unit(image.bunit, area_sr, image.header)
         props = segment_properties(
             data, segmap.labels[y0:y1, x0:x1], label, offset=(x0, y0), pixel_area_sr=area_sr, flux_factor=factor
         )

@@ -54,8 +54,8 @@ def test_stats_of_a_sky_circle_on_physical_pixels(client: TestClient, scene: dic
     assert row["sum"] == pytest.approx(values.sum(), rel=1e-6) and row["median"] == pytest.approx(np.median(values))
     pix_sr = (SCALE / 206264.80624709636) ** 2
     exact = CirclePixelRegion(PixCoord(35.2, 15.3), 12.26).to_mask(mode="exact").to_image((H, W))
-    flux = np.nansum(scene["physical"] * exact) * 1e6 * pix_sr
-    assert row["flux_unit"] == "Jy" and row["flux"] == pytest.approx(flux, rel=1e-3)
+    flux = np.nansum(scene["physical"] * exact) * 1e12 * pix_sr  # MJy/sr x sr -> µJy
+    assert row["flux_unit"] == "uJy" and row["flux"] == pytest.approx(flux, rel=1e-3)
     assert row["area_arcsec2"] == pytest.approx(
         np.sum(np.where(np.isfinite(scene["physical"]), exact, 0)) * SCALE**2, rel=1e-3
     )
@@ -254,8 +254,8 @@ def test_stats_on_a_cube_plane_and_a_tile_compressed_image(client: TestClient, s
         assert row["mean"] == pytest.approx(float(cube[plane][mask].mean()), rel=1e-6)
         beam_px = math.pi / (4 * math.log(2)) * 3.0 * 3.0  # beam area in 1" pixels
         exact = CirclePixelRegion(PixCoord(20, 20), 6).to_mask(mode="exact").to_image((40, 50))
-        assert row["flux_unit"] == "Jy" and row["flux"] == pytest.approx(
-            float(np.sum(cube[plane] * exact)) / beam_px, rel=1e-4
+        assert row["flux_unit"] == "uJy" and row["flux"] == pytest.approx(
+            1e6 * float(np.sum(cube[plane] * exact)) / beam_px, rel=1e-4
         )
     assert client.post("/api/regions/stats", json={"path": "cube.fits", "plane": 6, "regions": text}).status_code == 422
     comp = fits.CompImageHDU(cube[3], header=make_wcs_header((40, 50), 150.0, 2.0, 1.0), compression_type="RICE_1")

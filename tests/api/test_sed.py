@@ -179,3 +179,29 @@ def test_sed_exports(field: Settings, client: TestClient) -> None:
         assert response.status_code == 200 and response.content.startswith(magic)
     csv = client.post("/api/sed/plot", json={"points": points, "format": "csv"}).text.splitlines()
     assert csv[0].startswith("filter,instrument,wavelength_um,flux_ujy") and len(csv) == 3
+
+
+def test_sed_export_with_cutout_insets(field: Settings, client: TestClient) -> None:
+    """Each point's image gives a cutout inset above the plot, titled by its filter."""
+    import io
+
+    from pypdf import PdfReader
+
+    ra, dec, _ = SOURCES[0]
+    points = _sed(client, ra, dec)["points"]
+    assert {p["filter"] for p in points} == {"F150W", "F160W"}
+
+    def text(insets: dict | None) -> str:
+        body = {"points": points, "format": "pdf", "width_in": 8, "height_in": 6, "insets": insets}
+        response = client.post("/api/sed/plot", json=body)
+        assert response.status_code == 200, response.text
+        return PdfReader(io.BytesIO(response.content)).pages[0].extract_text()
+
+    plain = text(None)
+    with_insets = text({"ra_deg": ra, "dec_deg": dec, "size_arcsec": 3})
+    for name in ("F150W", "F160W"):  # the point's label, and the inset's title
+        assert plain.count(name) == 1 and with_insets.count(name) == 2
+    far = text({"ra_deg": (ra + 1.0) % 360, "dec_deg": dec, "size_arcsec": 3})  # off every image: no inset
+    assert far.count("F150W") == 1
+    bad = client.post("/api/sed/plot", json={"points": points, "insets": {"ra_deg": ra, "dec_deg": 95}})
+    assert bad.status_code == 422

@@ -21,6 +21,11 @@ EMIT = "(detail) => window.neloura.ctx.bus.emit('catalog:rows-selected', detail)
 SHOW = "(detail) => window.neloura.ctx.bus.emit('plotter:show', detail)"
 DOCK_SELECTED = "(n) => document.querySelector('.plotter-dock').dataset.selected === String(n)"
 FRAME = "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+# the points counted in a heatmap trace of the density view (z holds log10(count), empty bins null)
+BINNED = """(k) => document.querySelector('.plot-graph').data[k].z.flat()
+  .reduce((a, v) => a + (v === null ? 0 : Math.round(10 ** v)), 0)"""
+RELAYOUT = """([xr, yr]) => window.Plotly.relayout(document.querySelector('.plot-graph'),
+  {'xaxis.range': xr, 'yaxis.range': yr})"""
 # data -> page pixels through plotly's own axes
 TO_PAGE = """([x, y]) => {
   const g = document.querySelector('.plot-graph');
@@ -110,9 +115,22 @@ def test_histogram_density_colour_and_errors(page: Any, live_server: Any, consol
     assert page.locator(".plot-graph .colorbar").count() == 1
     page.screenshot(path="/tmp/plotter_colour.png")
     page.evaluate(SHOW, {"name": CATALOG, "x": "ra", "y": "dec", "kind": "density"})
-    page.wait_for_function("() => document.querySelector('.plot-graph').data[0].type === 'histogram2d'")
-    # a lasso on the density selects the points inside it (computed on the data, drawn on top)
+    page.wait_for_function("() => document.querySelector('.plot-graph').data[0].type === 'heatmap'")
     ra, dec = truth["ra"], truth["dec"]
+    # binned in the page over the full extent: every point counted once
+    assert page.evaluate(BINNED, 0) == len(ra)
+    # a zoom re-bins for the new ranges: the counts are the points inside them
+    r0, r1 = np.percentile(ra, [10, 70])
+    d0, d1 = np.percentile(dec, [10, 70])
+    page.evaluate(RELAYOUT, [[r0, r1], [d0, d1]])
+    page.wait_for_function("() => Number(document.querySelector('.plot-graph').dataset.rebins) > 0")
+    inside = int(((ra >= r0) & (ra <= r1) & (dec >= d0) & (dec <= d1)).sum())
+    assert page.evaluate(BINNED, 0) == inside
+    trace = "() => document.querySelector('.plot-graph').data[0]"
+    dx = page.evaluate(f"() => ({trace})().dx")
+    bins = page.evaluate(f"() => ({trace})().z[0].length")
+    assert bins == round(len(ra) ** 0.5) and dx == pytest.approx((r1 - r0) / bins)  # ~sqrt(n) bins a side
+    # a lasso on the density selects the points inside it (computed on the data, their bins drawn on top)
     r0, r1 = np.percentile(ra, [20, 60])
     d0, d1 = np.percentile(dec, [20, 60])
     _lasso(page, [(r0, d0), (r1, d0), (r1, d1), (r0, d1)])
@@ -120,9 +138,9 @@ def test_histogram_density_colour_and_errors(page: Any, live_server: Any, consol
     er, ed = 0.02 * (r1 - r0), 0.02 * (d1 - d0)
     sure = int(((ra > r0 + er) & (ra < r1 - er) & (dec > d0 + ed) & (dec < d1 - ed)).sum())
     maybe = int(((ra > r0 - er) & (ra < r1 + er) & (dec > d0 - ed) & (dec < d1 + ed)).sum())
-    shown = page.evaluate("() => document.querySelector('.plot-graph').data[1].x.length")
+    shown = int(page.locator(".plotter-dock").get_attribute("data-selected"))
     assert sure <= shown <= maybe
-    assert int(page.locator(".plotter-dock").get_attribute("data-selected")) == shown
+    page.wait_for_function(f"() => ({BINNED})(1) === {shown}")
     page.screenshot(path="/tmp/plotter_density.png")
     page.fill(".plot-x", "nosuchcolumn * 2")
     page.click(".plot-go")

@@ -109,3 +109,38 @@ def test_publication_figure_downloaded_and_opened(page: Any, live_server: Any, f
         assert image.format == "PNG" and image.size[0] > 500
         image.save(SHOTS / "figure.png")
         page.wait_for_function("() => document.getElementById('figure-preview').naturalWidth > 500")
+
+
+def test_figure_of_the_pages_panels(page: Any, live_server: Any, field: Path) -> None:
+    """With several panels on the page (ctx.state().panels, from the panels feature; stood in for
+    here), the figure is one subplot per panel in the page's layout, each with its display and view."""
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    open_view(page, live_server, f"/open/sedtest/{NIRCAM.name}.fits?hdu=1")
+    page.evaluate(
+        """(path) => { const ctx = window.neloura.ctx; const own = ctx.state;
+        ctx.state = () => ({ ...own(), layout: '1x2', panels: [
+          { path, hdu: 1, plane: 0, display: { stretch: 'sqrt', cmap: 'magma' }, view: { cx: 200, cy: 200, zoom: 1 } },
+          { path, hdu: 1, plane: 0, display: { stretch: 'linear', cmap: 'gray' },
+            view: { cx: 100, cy: 100, zoom: 4 } }] }); }""",
+        f"sedtest/{NIRCAM.name}.fits",
+    )
+    bodies: list[Any] = []
+    page.on("request", lambda r: bodies.append(r.post_data_json) if r.url.endswith("/api/figures") else None)
+    page.click("#menubar >> text=File")
+    page.click("#menu-figure")
+    page.select_option("#fig-format", "png")
+    page.fill("#fig-width", "10")
+    page.fill("#fig-height", "5")
+    page.fill("#fig-dpi", "60")
+    page.click("#figure-run")
+    page.wait_for_selector("#figure-download", timeout=120_000)
+    body = bodies[-1]
+    assert "path" not in body and body["layout"] == "1x2" and len(body["panels"]) == 2
+    assert body["panels"][1]["view"] == {"cx": 100, "cy": 100, "zoom": 4}
+    assert body["panels"][0]["display"] == {"stretch": "sqrt", "cmap": "magma"}
+    page.wait_for_function("() => document.getElementById('figure-preview').naturalWidth > 0")
+    size = page.evaluate(
+        "() => { const i = document.getElementById('figure-preview'); return [i.naturalWidth, i.naturalHeight]; }"
+    )
+    assert size[0] > 1.5 * size[1]  # two panels side by side
+    page.screenshot(path=str(SHOTS / "figure-panels-1600.png"))

@@ -82,3 +82,45 @@ def test_malformed_text_names_the_line_and_reason(text: str, line: int, words: s
 def test_format_detection() -> None:
     assert detect_format("  #CRTFv0\n") == "crtf"
     assert detect_format("# Region file format: DS9\n") == "ds9"
+
+
+FAST_FORMS = (
+    "fk5\ncircle(150.1,2.2,3.5\")\ncircle(150.1,2.2,0.5')\ncircle(150.1,2.2,0.001)\ncircle(150.1d,-2.2d,0.01d)\n"
+    "circle(2.62r,0.04r,1e-5r)\npoint(150.2,2.3) # point=cross\nline(150,2,150.01,2.01)\n"
+    "polygon(150,2,150.01,2,150.01,2.01)\nellipse(150,2,3\",1',45)\nellipse(150,2,3\",1',0)\n"
+    'box(150,2,4",2",-30.5)\nbox(150,2,4",2")\nellipse(150,2,3",1\',0.5r)\n'
+    'galactic\ncircle(120.5,-30.25,2")\nimage\ncircle(10.5,20,5)\nellipse(10,20,3,1,30)\nbox(5,6,2,3,0)\n'
+    "point(1,1)\npolygon(1,1,5,1,5,5,1,5)\nline(1,2,3,4)\n-circle(3,3,1e1)\n"
+)
+
+
+def test_plain_number_lines_read_like_the_package() -> None:
+    """The fast path (plain numbers, unit suffixes) gives the records of the package's own parser."""
+    ours = read_regions(FAST_FORMS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = [record_from_region(r) for r in Regions.parse(FAST_FORMS, format="ds9")]
+    assert len(ours.records) == len(reference) == 21
+    for a, b in zip(ours.records, reference, strict=True):
+        assert (a.shape, a.frame, a.include) == (b.shape, b.frame, b.include)
+        assert np.allclose(a.points, b.points, rtol=1e-12, atol=1e-9)
+        assert a.sizes == pytest.approx(b.sizes, rel=1e-12)
+        assert a.angle_deg == pytest.approx(b.angle_deg, abs=1e-9)
+    assert ours.records[0].sizes == (3.5,) and ours.records[1].sizes == pytest.approx((30.0,))
+    assert ours.records[2].sizes == pytest.approx((3.6,))  # a bare sky size is in degrees (DS9)
+    assert ours.records[14].points == [(9.5, 19.0)]  # 1-based pixels
+    # without an angle: DS9's angle 0 (the package's own reader takes the 4th value for the angle),
+    # by the fast path and by the package path (sexagesimal) alike
+    box = read_regions("image\nbox(5,6,2,3)\n").records[0]
+    assert (box.points, box.sizes, box.angle_deg) == ([(4.0, 5.0)], (2.0, 3.0), 0.0)
+    for text in ("fk5\nellipse(150,2,3\",1')\n", "fk5\nellipse(10:00:00,2:00:00,3\",1')\n"):
+        ellipse = read_regions(text).records[0]
+        assert ellipse.sizes == pytest.approx((6.0, 120.0)) and ellipse.angle_deg == 0.0
+
+
+def test_forms_outside_the_fast_path_go_through_the_package() -> None:
+    circle = read_regions("image\ncircle(1i,2i,3i)\n").records[0]  # DS9's "i" suffix: image pixels
+    assert (circle.points, circle.sizes) == ([(0.0, 1.0)], (3.0,))
+    for line in ('circle(1,2,3")', "circle(1:2:3,4,5)"):
+        with pytest.raises(InvalidRegions, match="line 2"):
+            read_regions(f"image\n{line}\n")

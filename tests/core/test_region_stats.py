@@ -12,12 +12,12 @@ from photutils.aperture import ApertureStats, CircularAnnulus, CircularAperture,
 from photutils.profiles import RadialProfile
 from regions import PixCoord, PolygonPixelRegion, RectanglePixelRegion
 
+from neloura.core.photometry import flux_unit
 from neloura.core.region_stats import (
     cutout_hdus,
     histogram,
     member_values,
     radial_profile,
-    region_flux_unit,
     region_stats,
 )
 from neloura.core.regions import PixelShape, to_region
@@ -133,16 +133,21 @@ def test_annulus_background_subtracted_flux_equals_photutils() -> None:
     assert out["net_flux"] == pytest.approx(400.0, rel=0.02)  # the injected source (one pixel blank)
 
 
-def test_flux_units_through_bunit_and_pixel_solid_angle() -> None:
+def test_flux_units_are_photometrys_one_conversion_path() -> None:
+    """Region fluxes go through photometry's flux_unit (fluxunits.conversion): µJy like the SED."""
     pix_sr = (0.1 / 206264.806) ** 2
-    factor, unit = region_flux_unit("MJy/sr", pix_sr)
-    assert unit == "Jy" and factor == pytest.approx(1e6 * pix_sr)
-    beam = 1.133 * (1 / 206264.806) ** 2
-    factor, unit = region_flux_unit("Jy/beam", pix_sr, beam)
-    assert unit == "Jy" and factor == pytest.approx(pix_sr / beam)
-    assert region_flux_unit("mJy", None) == (pytest.approx(1e-3), "Jy")
-    assert region_flux_unit("", None) == (1.0, "count")
-    assert region_flux_unit("DN/s", pix_sr) == (1.0, "DN/s")
+    factor, unit = flux_unit("MJy/sr", pix_sr)
+    assert unit == "uJy" and factor == pytest.approx(1e12 * pix_sr)
+    header = fits.Header({"BUNIT": "Jy/beam", "BMAJ": 1 / 3600, "BMIN": 1 / 3600})
+    beam = math.pi / (4 * math.log(2)) * (1 / 206264.806) ** 2
+    factor, unit = flux_unit("Jy/beam", pix_sr, header)
+    assert unit == "uJy" and factor == pytest.approx(1e6 * pix_sr / beam, rel=1e-6)
+    assert flux_unit("Jy/beam", pix_sr) == (1.0, "Jy/beam")  # no beam known: image units, said so
+    assert flux_unit("mJy", None) == (pytest.approx(1e3), "uJy")
+    assert flux_unit("", None) == (1.0, "count")
+    assert flux_unit("DN/s", pix_sr) == (1.0, "DN/s")
+    factor, unit = flux_unit("e/s", None, fits.Header({"BUNIT": "e/s", "PHOTFNU": 2e-7}))
+    assert unit == "uJy" and factor == pytest.approx(2e-7 * 1e6)  # HST PHOTFNU (Jy s/e)
 
 
 def test_nan_only_region_gives_nulls(image: np.ndarray) -> None:

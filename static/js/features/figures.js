@@ -1,4 +1,5 @@
-// Publication figure of the current view: matplotlib WCSAxes on the server (a job), with the
+// Publication figure of the current view (or of the RGB composite on screen, or of every panel
+// when the page shows several: ctx.state().panels + layout): matplotlib WCSAxes on the server (a job), with the
 // viewer's stretch, limits and colormap and the visible region; sky grid and labels in a chosen
 // frame, colorbar in physical units, scale bar (arcsec, kpc at a distance), compass, catalog
 // markers, contours, title; PDF, SVG or PNG at a chosen size and DPI. Defaults: 10 x 10 inch.
@@ -8,6 +9,7 @@
 // Everything shown goes through el()/textContent.
 
 import { jobPanel } from '../lib/form.js';
+import { readComposite } from './rgb-url.js';
 
 const FRAMES = ['icrs', 'fk5', 'fk4', 'galactic', 'ecliptic'];
 
@@ -69,7 +71,39 @@ export function mount(ctx) {
       const r = ctx.viewer.visibleImageRect();
       if (r) out.region = [r.x0, r.y0, r.x1, r.y1];
     }
-    return out;
+    return Object.assign(out, composite() || layout(v.whole.checked) || {});
+  }
+
+  /** An RGB composite on screen: its channels (the same body as POST /api/rgb), colours and limits. */
+  function composite() {
+    if (ctx.viewer.image?.tiles !== 'rgb') return null;
+    const comp = readComposite();
+    if (!comp) return null;
+    const { channels, reference, method, mode, q, lstretch } = comp;
+    return { path: undefined, rgb: { channels, reference, method, mode, q, lupton_stretch: lstretch } };
+  }
+
+  /** More than one panel on the page (ctx.state().panels, when the page has them): every panel
+   * with its display and view, in the page's layout; each panel's screen size bounds its view. */
+  function layout(whole) {
+    const state = ctx.state();
+    const panels = Array.isArray(state.panels) ? state.panels : [];
+    if (panels.length < 2) return null;
+    const grid = { '1x2': [1, 2], '2x1': [2, 1], '2x2': [2, 2] }[state.layout] || (panels.length === 2 ? [1, 2] : [2, 2]);
+    const box = document.getElementById('viewer-wrap')?.getBoundingClientRect();
+    const cell = box ? [box.width / grid[1], box.height / grid[0]] : [800, 800];
+    const keys = ['stretch', 'vmin', 'vmax', 'cmap', 'invert', 'exponent'];
+    return {
+      path: undefined,
+      layout: `${grid[0]}x${grid[1]}`,
+      panels: panels.slice(0, grid[0] * grid[1]).map((p) => {
+        const display = {};
+        for (const k of keys) if (p.display && p.display[k] !== undefined && p.display[k] !== null) display[k] = p.display[k];
+        const one = { path: p.path, hdu: p.hdu ?? null, plane: p.plane || 0, display, view_px: cell };
+        if (!whole && p.view && p.view.zoom > 0) one.view = { cx: p.view.cx, cy: p.view.cy, zoom: p.view.zoom };
+        return one;
+      }),
+    };
   }
 
   function finished(state) {

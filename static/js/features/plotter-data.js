@@ -108,3 +108,56 @@ export function rowsOfBins(points, payloadRows) {
   for (const p of points || []) for (const k of p.pointNumbers || []) rows.push(payloadRows[k]);
   return rows.sort((a, b) => a - b);
 }
+
+/** [min, max] of the finite values (a small margin; [0, 1] when none). */
+export function extent(values) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < lo) lo = v;  // NaN compares false both ways
+    if (v > hi) hi = v;
+  }
+  if (!(hi >= lo)) return [0, 1];
+  const pad = hi > lo ? 0.01 * (hi - lo) : Math.abs(lo) * 0.01 || 0.5;
+  return [lo - pad, hi + pad];
+}
+
+/**
+ * A 2-D histogram of the points (x[i], y[i]) for i in `indices` (all points when null) in an
+ * nx x ny grid over the ranges xr, yr (the axes' current view: re-binned on every pan/zoom).
+ * Returns {z, x0, dx, y0, dy, total, max}: z[j][i] is the count of bin (i, j) (j along y), empty
+ * bins null (drawn transparent), or log10(count) when `log`; x0/y0 are the first bin's centre
+ * (plotly heatmap convention); a point on the upper edge counts in the last bin; NaN never counts.
+ */
+export function binDensity(x, y, xr, yr, nx, ny, { indices = null, log = true } = {}) {
+  const [xa, xb] = xr[0] <= xr[1] ? xr : [xr[1], xr[0]];
+  const [ya, yb] = yr[0] <= yr[1] ? yr : [yr[1], yr[0]];
+  const dx = (xb - xa) / nx || 1;
+  const dy = (yb - ya) / ny || 1;
+  const counts = new Uint32Array(nx * ny);
+  let total = 0;
+  const add = (i) => {
+    const px = x[i];
+    const py = y[i];
+    if (!(px >= xa && px <= xb && py >= ya && py <= yb)) return;
+    const bx = Math.min(nx - 1, Math.floor((px - xa) / dx));
+    const by = Math.min(ny - 1, Math.floor((py - ya) / dy));
+    counts[by * nx + bx] += 1;
+    total += 1;
+  };
+  if (indices) for (let k = 0; k < indices.length; k++) add(indices[k]);
+  else for (let i = 0; i < x.length; i++) add(i);
+  let max = 0;
+  const z = new Array(ny);
+  for (let j = 0; j < ny; j++) {
+    const row = new Array(nx);
+    for (let i = 0; i < nx; i++) {
+      const c = counts[j * nx + i];
+      if (c > max) max = c;
+      row[i] = c ? (log ? Math.log10(c) : c) : null;
+    }
+    z[j] = row;
+  }
+  return { z, x0: xa + dx / 2, dx, y0: ya + dy / 2, dy, total, max };
+}

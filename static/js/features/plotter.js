@@ -7,10 +7,11 @@
 // Exports the plot as PNG/SVG (Plotly.toImage) and the selection as a catalog (POST /api/plotter/export).
 // Bus: listens to catalog:loaded, catalog:filter-changed, catalog:rows-selected, catalog:row-clicked;
 // emits catalog:rows-selected {source: 'plotter'} and plotter:plotted {name, kind, points}.
-import { decodePlot, indicesOfRows, markerSizes, rowsOfBins, selectPoints } from './plotter-data.js';
+import { binDensity, decodePlot, extent, indicesOfRows, markerSizes, rowsOfBins, selectPoints } from './plotter-data.js';
 
 const PLOTLY = '/vendor/plotly.js-dist-min/plotly.min.js';
-const DENSITY_ABOVE = 100_000;
+const DENSITY_ABOVE = 100_000;  // auto: a scatter up to this many points, a binned density above
+const DENSITY_BINS = 200;  // bins a side at most (fewer points: about sqrt(n) bins, 40 at least)
 const SELECTED = '#ff3030';
 let plotlyPromise = null;
 
@@ -129,6 +130,12 @@ export function mount(ctx) {
     st.spec = { ...want, kind, logX: logX.checked, logY: logY.checked };
     const { traces, layout } = figure(st.spec, data);
     st.shownSelection = 0;
+    st.selectedIndices = [];
+    if (graph.data && graph.dataset.kind !== kind) {  // a new plot type: a new scene, not the old one reused
+      Plotly.purge(graph);
+      delete graph.dataset.wired;
+    }
+    graph.dataset.kind = kind;
     await Plotly.react(graph, traces, layout, { responsive: true, displaylogo: false, scrollZoom: true,
       modeBarButtonsToRemove: ['toImage'] });
     if (!graph.dataset.wired) wirePlotly();
@@ -161,19 +168,60 @@ export function mount(ctx) {
       selected: { marker: { color: SELECTED, opacity: 1 } }, unselected: { marker: { opacity: 0.3 } },
       hovertemplate: `${spec.x}=%{x}<br>${spec.y}=%{y}<extra></extra>` };
     if (spec.kind === 'scatter') return { layout, traces: [scatter] };
-    // density: counts binned by plotly (histogram2d); the selected points alone are drawn on top
+    // density: the counts binned here for the axes' current ranges (a 200x200 heatmap, re-binned
+    // on every pan/zoom, TOPCAT/CARTA style), never one WebGL point each; the selection is a
+    // second heatmap of the selected points' counts in the same bins, and an empty SVG scatter
+    // lets plotly draw the lasso/box (its shape is evaluated on the data, not on the bins)
     layout.xaxis.type = 'linear'; layout.yaxis.type = 'linear';
     const hx = spec.logX ? Float64Array.from(data.x, (v) => (v > 0 ? Math.log10(v) : NaN)) : data.x;
     const hy = spec.logY ? Float64Array.from(data.y, (v) => (v > 0 ? Math.log10(v) : NaN)) : data.y;
     st.hx = hx;
     st.hy = hy;
+    st.view = { x: extent(hx), y: extent(hy) };
     if (spec.logX) layout.xaxis.title.text = `log10(${spec.x})`;
     if (spec.logY) layout.yaxis.title.text = `log10(${spec.y})`;
-    const density = { type: 'histogram2d', x: hx, y: hy, nbinsx: 200, nbinsy: 200, colorscale: 'Viridis',
-      zsmooth: false, colorbar: { title: { text: 'count', side: 'right' }, thickness: 12 }, hoverinfo: 'skip' };
-    const points = { type: 'scattergl', mode: 'markers', x: [], y: [], marker: { size: 3, color: SELECTED },
-      hoverinfo: 'skip', selected: { marker: { opacity: 1 } }, unselected: { marker: { opacity: 1 } } };
-    return { layout, traces: [density, points] };
+    Object.assign(layout.xaxis, { range: st.view.x.slice(), autorange: false });
+    Object.assign(layout.yaxis, { range: st.view.y.slice(), autorange: false });
+    const [all, picked] = densityGrids([]);
+    const density = { type: 'heatmap', ...all, colorscale: 'Viridis', zsmooth: false, hoverinfo: 'skip',
+      colorbar: { title: { text: 'log10 count', side: 'right' }, thickness: 12 } };
+    const selection = { type: 'heatmap', ...picked, showscale: false, zsmooth: false, hoverinfo: 'skip',
+      colorscale: [[0, 'rgba(255,48,48,0.75)'], [1, 'rgba(255,48,48,1)']] };
+    const anchor = { type: 'scatter', mode: 'markers', x: [], y: [], hoverinfo: 'skip' };
+    return { layout, traces: [density, selection, anchor] };
+  }
+
+  // ---- density: binning for the current view ----
+  /** [all points, selected points] binned over st.view (heatmap attributes z, x0, dx, y0, dy). */
+  function densityGrids(indices) {
+    const grid = (idx) => {
+      const bins = Math.max(40, Math.min(DENSITY_BINS, Math.round(Math.sqrt(st.hx.length))));
+      const g = binDensity(st.hx, st.hy, st.view.x, st.view.y, bins, bins, { indices: idx });
+      return { z: g.z, x0: g.x0, dx: g.dx, y0: g.y0, dy: g.dy };
+    };
+    return [grid(null), grid(indices)];
+  }
+
+  /** After a pan/zoom (or a double-click reset): re-bin for the new axis ranges, in the next frame. */
+  function onRelayout(event) {
+    if (st.kind !== 'density' || !event || !Object.keys(event).some((k) => /^[xy]axis/.test(k))) return;
+    if (event['xaxis.autorange'] || event['yaxis.autorange']) {  // reset: the data's full extent
+      window.Plotly.relayout(graph, { 'xaxis.range': extent(st.hx), 'yaxis.range': extent(st.hy) });
+      return;
+    }
+    if (st.rebin) return;
+    st.rebin = requestAnimationFrame(() => {
+      st.rebin = 0;
+      const { xaxis, yaxis } = graph.layout;
+      if (st.kind !== 'density' || !xaxis?.range || !yaxis?.range) return;
+      st.view = { x: xaxis.range.map(Number), y: yaxis.range.map(Number) };
+      const [all, picked] = densityGrids(st.selectedIndices || []);
+      const attrs = {};
+      for (const key of ['z', 'x0', 'dx', 'y0', 'dy']) attrs[key] = [all[key], picked[key]];
+      Promise.resolve(window.Plotly.restyle(graph, attrs, [0, 1])).then(() => {
+        graph.dataset.rebins = String(Number(graph.dataset.rebins || 0) + 1);
+      });
+    });
   }
 
   // ---- selection: plot -> bus ----
@@ -199,6 +247,7 @@ export function mount(ctx) {
       select(rows, false, true);
     });
     graph.on('plotly_deselect', () => { if (!st.clearing) select([], false, true); });
+    graph.on('plotly_relayout', onRelayout);
   }
 
   // fromPlot: plotly has already styled its own lasso selection of a scatter (no second redraw)
@@ -234,8 +283,9 @@ export function mount(ctx) {
     if (!shown && !indices.length) return;  // nothing drawn as selected, nothing to draw: no redraw
     cleared.then(() => {
       if (st.kind === 'density') {
-        const pick = (a) => Float64Array.from(indices, (i) => a[i]);
-        window.Plotly.restyle(graph, { x: [pick(st.hx)], y: [pick(st.hy)] }, [1]);
+        st.selectedIndices = indices;
+        const [, picked] = densityGrids(indices);
+        window.Plotly.restyle(graph, { z: [picked.z], x0: [picked.x0], dx: [picked.dx], y0: [picked.y0], dy: [picked.dy] }, [1]);
       } else {
         window.Plotly.restyle(graph, { selectedpoints: [indices.length ? indices : null] }, [0]);
       }

@@ -149,7 +149,7 @@ export function mount(ctx) {
       status.textContent = `${cut.cutouts.length} images cover the position; measuring…`;
       const sed = await ctx.api.post('/api/sed', { ra_deg: ra, dec_deg: dec, radius_arcsec: Number(parts.radius.value),
         psf_match: parts.psfMatch.checked, wavelengths_um: wavelengths });
-      last = { ra, dec, points: sed.points, cutouts: cut.cutouts };
+      last = { ra, dec, points: sed.points, cutouts: cut.cutouts, size: Number(parts.size.value) };
       if (sed.missing_wavelengths.length) askWavelengths(sed.missing_wavelengths, ra, dec);
       const insets = [...cut.cutouts]
         .sort((a, b) => (a.pivot_um ?? 1e9) - (b.pivot_um ?? 1e9))
@@ -191,7 +191,8 @@ export function mount(ctx) {
     if (!last) return;
     const title = `RA ${last.ra.toFixed(5)} Dec ${last.dec.toFixed(5)}`;
     try {
-      const blob = await ctx.api.post('/api/sed/plot', { points: last.points, format, title });
+      const insets = format === 'csv' ? null : { ra_deg: last.ra, dec_deg: last.dec, size_arcsec: last.size || 5 };
+      const blob = await ctx.api.post('/api/sed/plot', { points: last.points, format, title, insets });
       download(doc, blob, `sed.${format}`);
     } catch (e) { ctx.ui.notify(e.detail || String(e), 'error'); }
   }

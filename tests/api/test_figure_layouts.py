@@ -1,0 +1,121 @@
+"""POST /api/figures of a panel layout (one WCSAxes subplot per panel, each its own view and
+display) and of an RGB composite (by id or by its channels), on real FITS files."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from fastapi.testclient import TestClient
+from PIL import Image
+from pypdf import PdfReader
+
+from neloura.core.synthetic import make_wcs_header
+from neloura.settings import Settings
+from tests.api.job_helpers import wait_job
+from tests.api.test_rgb import wait_ready
+from tests.core.rgb_fields import write_fields
+from tests.sed_fields import NIRCAM, WFC3, write_band
+
+BARE = {"grid": False, "colorbar": False, "compass": False, "scalebar_arcsec": 0}
+
+
+def _run(client: TestClient, body: dict) -> bytes:
+    start = client.post("/api/figures", json=body)
+    assert start.status_code == 200, start.text
+    job = wait_job(client, start.json()["id"])
+    assert job["state"] == "done", job
+    return client.get(f"/api/jobs/{job['id']}/files/{job['result']['figure']}").content
+
+
+@pytest.fixture
+def bands(settings: Settings) -> Settings:
+    write_band(settings.files_dir, NIRCAM, seed=1)
+    write_band(settings.files_dir, WFC3, seed=2)
+    header = make_wcs_header((100, 200), 150.0, 2.0, 0.1)
+    half = np.zeros((100, 200), np.float32)
+    half[:, 100:] = 1000.0  # the right half bright
+    fits.PrimaryHDU(half, header).writeto(settings.files_dir / "halves.fits")
+    return settings
+
+
+def test_a_1x2_layout_pdf_has_both_panels_with_their_units_and_titles(bands: Settings, client: TestClient) -> None:
+    panels = [
+        {"path": "nircam_f150w.fits", "display": {"stretch": "asinh", "cmap": "magma"}, "title": "F150W panel"},
+        {"path": "wfc3_f160w.fits", "display": {"stretch": "sqrt", "vmin": 0, "vmax": 5}, "title": "F160W panel"},
+    ]
+    content = _run(client, {"panels": panels, "layout": "1x2", "format": "pdf", "title": "Both bands", "width_in": 12})
+    text = PdfReader(io.BytesIO(content)).pages[0].extract_text()
+    assert "F150W panel" in text and "F160W panel" in text and "bands" in text
+    assert "MJy/sr" in text and "ELECTRONS/S" in text  # one colorbar per panel, its own unit
+    assert text.count("RA (ICRS)") == 2 and text.count("Dec (ICRS)") == 2
+
+
+def test_each_panel_draws_its_own_view(bands: Settings, client: TestClient) -> None:
+    """A view centred on the bright half and one on the dark half: the left panel white, the right black."""
+    display = {"vmin": 0, "vmax": 1000, "cmap": "gray"}
+    view = {"zoom": 4.0}
+    panels = [
+        {"path": "halves.fits", "display": display, "view": {**view, "cx": 150, "cy": 50}, "view_px": [160, 160]},
+        {"path": "halves.fits", "display": display, "view": {**view, "cx": 50, "cy": 50}, "view_px": [160, 160]},
+    ]
+    png = _run(client, {"panels": panels, "layout": "1x2", "format": "png", "width_in": 8, "height_in": 4,
+                        "dpi": 60, **BARE})  # fmt: skip
+    image = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
+    h, w = image.shape
+    middle = image[h // 3 : 2 * h // 3]
+    left, right = middle[:, w // 8 : 3 * w // 8], middle[:, 5 * w // 8 : 7 * w // 8]
+    assert left.mean() > 200 and right.mean() < 60
+
+
+def test_a_2x2_layout_with_three_panels_and_bad_layouts(bands: Settings, client: TestClient) -> None:
+    panel = {"path": "nircam_f150w.fits"}
+    png = _run(client, {"panels": [panel] * 3, "layout": "2x2", "format": "png", "width_in": 6, "height_in": 6,
+                        "dpi": 50})  # fmt: skip
+    assert Image.open(io.BytesIO(png)).format == "PNG"
+    bad = [
+        ({"panels": [panel] * 2, "layout": "1"}, "layout 1"),
+        ({"panels": [panel] * 5}, "panels"),
+        ({"panels": [panel], "path": "nircam_f150w.fits"}, "exactly one"),
+        ({}, "exactly one"),
+        ({"panels": [{"path": "nircam_f150w.fits", "display": {"stretch": "wobbly"}}]}, "stretch"),
+        ({"panels": [{"path": "nope.fits"}]}, "nope"),
+    ]
+    for body, words in bad:
+        r = client.post("/api/figures", json={"format": "png", **body})
+        assert r.status_code in (404, 422) and words in str(r.json()["detail"]), (body, r.text)
+
+
+@pytest.fixture
+def composite(client: TestClient, settings: Settings) -> tuple[str, list[str]]:
+    names = write_fields(settings.files_dir)
+    state = wait_ready(client, client.post("/api/rgb", json={"channels": [{"path": n} for n in names]}).json()["id"])
+    assert state["state"] == "ready", state
+    return state["id"], names
+
+
+def test_rgb_composite_figure_by_id_and_by_channels(composite: tuple[str, list[str]], client: TestClient) -> None:
+    rgb_id, names = composite
+    png = _run(client, {"rgb": {"id": rgb_id}, "format": "png", "width_in": 5, "height_in": 5, "dpi": 60})
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+    assert (pixels.min(axis=2) > 200).sum() > 50  # the stars, white where the three channels add up
+    # by its channels, all shown red: no blue or green left in the image
+    red = [{"path": n, "color": "#ff0000"} for n in names]
+    png = _run(client, {"rgb": {"channels": red}, "format": "png", "width_in": 5, "height_in": 5, "dpi": 60, **BARE})
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+    h, w = pixels.shape[:2]
+    pixels = pixels[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4]  # inside the axes (no white margin)
+    bright = pixels[..., 0] > 150
+    assert bright.sum() > 20 and np.all(pixels[bright][:, 2] < pixels[bright][:, 0])
+    pdf = _run(client, {"rgb": {"id": rgb_id}, "format": "pdf", "frame": "galactic", "title": "RGB"})
+    assert "RGB" in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+
+
+def test_bad_rgb_figures(composite: tuple[str, list[str]], client: TestClient) -> None:
+    rgb_id, names = composite
+    assert client.post("/api/figures", json={"rgb": {"id": "0" * 32}}).status_code == 404
+    assert client.post("/api/figures", json={"rgb": {}}).status_code == 422
+    wrong = {"id": rgb_id, "channels": [{"path": n} for n in names[:2]]}
+    assert client.post("/api/figures", json={"rgb": wrong}).status_code == 422
