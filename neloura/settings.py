@@ -61,6 +61,11 @@ class Settings(BaseSettings):
 
     # jobs
     job_workers: int = 2
+    results_keep_hours: float = Field(
+        default=168.0,
+        gt=0,
+        description="Job results (detections, photometry, completeness, cutouts, files/results) kept this long",
+    )
     dask_scheduler: str = ""
 
     # sandboxed Python runs (/local-coding/*, admin only)
@@ -105,6 +110,11 @@ class Settings(BaseSettings):
     @property
     def cache_dir(self) -> Path:
         return self.root / ".cache"
+
+    @property
+    def jobs_db(self) -> Path:
+        """The durable job store (SQLite, WAL), shared by every server process on this root."""
+        return self.cache_dir / "jobs.sqlite"
 
     @property
     def is_loopback(self) -> bool:

@@ -1,8 +1,8 @@
 """``/local-coding/*``: sandboxed Python runs (admin only, like ``/admin/*``).
 
 Every route needs :data:`~neloura.api.admin.AdminDep` (403 without NELOURA_ADMIN=true; off
-loopback the ``X-Admin-Token`` too). Runs belong to their user (``user_of``: the client address
-and the page's ``X-Neloura-Session``): another user's run is a 404 here.
+loopback the ``X-Admin-Token`` too). Runs belong to the browser session (``api.session``: the
+page's HttpOnly cookie): another session's run is a 404 here, even for another admin.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from neloura.api.admin import AdminDep
 from neloura.api.deps import ServicesDep, SettingsDep, resolve_hdu
-from neloura.api.jobs import user_of
+from neloura.api.session import owner_of
 from neloura.errors import InvalidParameter
 from neloura.runtime.catalog_export import export_stream
 from neloura.runtime.coding_sandbox import Limits
@@ -77,22 +77,22 @@ def start_run(
         context["cursor"] = body.cursor.model_dump()
     if body.view is not None:
         context["view"] = body.view
-    run = services.coding.submit(user_of(request), body.code, limits, context, files)
+    run = services.coding.submit(owner_of(request), body.code, limits, context, files)
     return {"run_id": run.id, "state": run.public()["state"]}
 
 
 @router.get("/runs/{run_id}", summary="State, output, figures, exit code and reason of one of your runs")
 def get_run(_: AdminDep, run_id: RunId, request: Request, services: ServicesDep) -> dict[str, Any]:
-    return services.coding.get(run_id, user_of(request)).public()
+    return services.coding.get(run_id, owner_of(request)).public()
 
 
 @router.delete("/runs/{run_id}", summary="Stop one of your runs (kills its whole process group)")
 def stop_run(_: AdminDep, run_id: RunId, request: Request, services: ServicesDep) -> dict[str, Any]:
-    return services.coding.request_stop(run_id, user_of(request)).public()
+    return services.coding.request_stop(run_id, owner_of(request)).public()
 
 
 @router.get("/runs/{run_id}/figures/{index}", summary="One matplotlib figure of one of your runs (PNG)")
 def run_figure(
     _: AdminDep, run_id: RunId, index: Annotated[int, Path(ge=0, le=10_000)], request: Request, services: ServicesDep
 ) -> FileResponse:
-    return FileResponse(services.coding.figure(run_id, user_of(request), index), media_type="image/png")
+    return FileResponse(services.coding.figure(run_id, owner_of(request), index), media_type="image/png")

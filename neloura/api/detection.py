@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ServicesDep, SettingsDep
-from neloura.api.jobs import user_of
+from neloura.api.session import owner_of
 from neloura.core.fitsio import FitsImage
 from neloura.core.wcs import ImageWcs
 from neloura.errors import InvalidParameter
@@ -99,7 +99,7 @@ def start_detection(
             "segmentation_dir": str(settings.files_dir / "results" / "segmentation"),
             "files_root": str(settings.files_dir),
         },
-        user=user_of(request),
+        user=owner_of(request),
         memory_bytes=job_memory(image.width, image.height),
     )
     return job.public()

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from neloura.api.deps import ServicesDep, SettingsDep, resolve_hdu
-from neloura.api.jobs import user_of
+from neloura.api.session import owner_of
 from neloura.core.figures import FigureOptions
 from neloura.errors import InvalidParameter
 from neloura.runtime.detection import safe_stem
@@ -156,7 +156,7 @@ def figures(request: Request, services: ServicesDep, settings: SettingsDep, body
             "out_dir": str(settings.images_dir / "figures" / tag),
             "name": name,
         },
-        user=user_of(request),
+        user=owner_of(request),
         memory_bytes=600 * 2**20,
     )
     return job.public()

@@ -1,7 +1,7 @@
 """The code runner: a warm pool of sandboxed interpreters, fair queues, runs with live output.
 
-- Runs belong to the user who started them (``api.jobs.user_of``: client address + the page's
-  session header): another user gets 404 for them, cannot stop them, and their output travels
+- Runs belong to the browser session that started them (``api.session``: the owner key of the
+  page's HttpOnly session cookie): another session gets 404 for them, cannot stop them, and their output travels
   over ``/ws`` only to the sockets of the same user (``EventBus.publish(..., audience=user)``).
 - At most ``workers`` runs at a time; queued runs start round-robin across users (one user's ten
   runs do not hold back another's one); each user may queue ``max_queued_per_user``.

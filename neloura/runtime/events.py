@@ -2,7 +2,7 @@
 
 ``publish`` may be called from any thread (job threads, process-pool callbacks); subscribers
 are asyncio queues living on the server's event loop. An event published with an ``audience``
-(a user key, see ``neloura.api.jobs.user_of``) reaches only the subscribers of that user.
+(a session's owner key, see ``neloura.api.session``) reaches only the subscribers of that user.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ from neloura.core.tiles import Pyramid
 from neloura.errors import Conflict, InvalidParameter, NotFound, RgbNotFound
 from neloura.runtime.disk_cache import touch
 from neloura.runtime.images import ImageStore
-from neloura.runtime.jobs import Job, JobRegistry
+from neloura.runtime.job_store import JobRecord
+from neloura.runtime.jobs import JobRegistry
 from neloura.runtime.rgb_build import build_composite
 from neloura.settings import Settings
 
@@ -228,7 +229,7 @@ class RgbStore:
         )
         self._builds[plan.id] = job.id
 
-    def _job(self, job_id: str | None) -> Job | None:
+    def _job(self, job_id: str | None) -> JobRecord | None:
         if job_id is None:
             return None
         try:

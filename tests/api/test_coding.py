@@ -20,8 +20,8 @@ from neloura.core.demo import GalaxyField, write_demo
 from neloura.settings import Settings
 
 SESSION = "a" * 32
-HEADERS = {"X-Neloura-Session": SESSION}
-OTHER = {"X-Neloura-Session": "b" * 32}
+HEADERS = {"Cookie": f"neloura_session={SESSION}"}  # the page's HttpOnly session cookie
+OTHER = {"Cookie": "neloura_session=" + "b" * 32}
 TOKEN = "coding-test-admin-token-5d1e"
 IMAGE = "demo/galaxy.fits"
 
@@ -82,7 +82,7 @@ def test_output_streams_over_ws_before_the_run_ends(env: tuple[TestClient, Setti
     code = (
         "import os, time\nprint('first line')\nwhile not os.path.exists('go'):\n    time.sleep(0.02)\nprint('second')\n"
     )
-    with client.websocket_connect(f"/ws?session={SESSION}") as ws:
+    with client.websocket_connect("/ws", headers=HEADERS) as ws:
         assert ws.receive_json()["type"] == "hello"
         run_id = start(client, code)
         seen = ""
