@@ -45,8 +45,10 @@ class Services:
         self.levels = LevelStore(settings)
         self.tiles = TileService(settings, self.images, self.levels, self.events)
         self.views = LiveViews(settings.upload_hold_hours * 3600.0)
-        self.cleanup = CleanupWorker(settings, self.views, self.events, on_removed=self.catalogs.forget)
         self.job_store = JobStore(settings.jobs_db)
+        self.cleanup = CleanupWorker(
+            settings, self.views, self.events, on_removed=self.catalogs.forget, expire_jobs=self.job_store.expire
+        )
         self.jobs = JobRegistry(settings.job_workers, self.events, store=self.job_store)
         self.segmentation = SegmentationStore(self.catalogs)
         self.coding = CodingRunner(
