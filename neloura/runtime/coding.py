@@ -213,7 +213,8 @@ class CodingRunner:
     # ------------------------------------------------------------------ scheduling (spawner thread)
     def _loop(self) -> None:
         try:
-            self.isolation = probe_isolation()
+            self.mpl_dir.mkdir(parents=True, exist_ok=True)
+            self.isolation = probe_isolation(reach=(self.files_dir, self.uploads_dir, self.mpl_dir.parent))
             log.info("coding sandbox isolation: %s", self.isolation.describe())
         except Exception:  # the runner must still answer (runs will fail with the reason)
             log.exception("coding sandbox probe failed")
