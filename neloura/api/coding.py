@@ -7,6 +7,7 @@ page's HttpOnly cookie): another session's run is a 404 here, even for another a
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -37,6 +38,11 @@ class CatalogContext(BaseModel):
     filter: str | None = Field(default=None, max_length=10_000)
 
 
+class SelectionContext(BaseModel):
+    catalog: str = Field(min_length=1, max_length=4096, description="the catalog the rows belong to")
+    rows: list[Annotated[int, Field(ge=0)]] = Field(max_length=1_000_000, description="0-based row numbers")
+
+
 class Point(BaseModel):
     x: float
     y: float
@@ -49,6 +55,12 @@ class RunIn(BaseModel):
     catalog: CatalogContext | None = Field(default=None, description="catalog + filter (neloura_session.catalog())")
     cursor: Point | None = Field(default=None, description="last pointer position, 0-based pixels")
     view: dict[str, float] | None = Field(default=None, description="{cx, cy, zoom} of the viewer")
+    regions: str | None = Field(
+        default=None, max_length=2_000_000, description="DS9 text of the page's regions (neloura_session.regions())"
+    )
+    selection: SelectionContext | None = Field(
+        default=None, description="selected catalog rows (neloura_session.selection())"
+    )
 
 
 def _image_context(services: Services, image: ImageContext) -> dict[str, Any]:
@@ -73,6 +85,12 @@ def start_run(
     if body.catalog is not None and "catalog" in body.code:  # exported only for scripts that can ask for it
         files["catalog.fits"] = export_stream(services.catalogs, body.catalog.name, "fits", filter=body.catalog.filter)
         context["catalog"] = {"file": "catalog.fits", "name": body.catalog.name, "filter": body.catalog.filter}
+    if body.regions:  # files in the scratch folder: the spec line stays small whatever the page sends
+        files["regions.reg"] = [body.regions.encode()]
+        context["regions"] = "regions.reg"
+    if body.selection is not None:
+        files["selection.json"] = [json.dumps(body.selection.model_dump()).encode()]
+        context["selection"] = "selection.json"
     if body.cursor is not None:
         context["cursor"] = body.cursor.model_dump()
     if body.view is not None:
