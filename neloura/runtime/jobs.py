@@ -26,7 +26,6 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -34,9 +33,10 @@ from typing import Any
 
 import psutil
 
-from neloura.errors import Conflict, JobNotFound, NelouraError, PayloadTooLarge
+from neloura.errors import JobNotFound, NelouraError, PayloadTooLarge
 from neloura.runtime.bounded import die_with_parent, watch_parent_pipe
 from neloura.runtime.events import EventBus
+from neloura.runtime.fair_queue import FairQueue
 from neloura.runtime.job_store import FINISHED, JobRecord, JobState, JobStore
 
 JobFunc = Callable[..., dict[str, Any]]
@@ -136,7 +136,7 @@ class JobRegistry:
         self.memory_budget = memory_budget_bytes or int(psutil.virtual_memory().total * 0.5)
         self.max_queued_per_user = max_queued_per_user
         self._jobs: dict[str, Job] = {}  # this process's queued and running jobs
-        self._queues: OrderedDict[str, deque[Job]] = OrderedDict()
+        self._queue: FairQueue[Job] = FairQueue(max_queued_per_user, "jobs")
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -175,14 +175,15 @@ class JobRegistry:
                 f"{self.memory_budget / 2**30:.1f} GiB allowed for jobs"
             )
         with self._lock:
-            queue = self._queues.setdefault(user, deque())
-            if len(queue) >= self.max_queued_per_user:
-                raise Conflict(f"you already have {len(queue)} jobs waiting; cancel some or wait")
             job = Job(uuid.uuid4().hex, kind, user, created=time.time(), func=func, kwargs=kwargs)
             job.memory_bytes = int(memory_bytes)
-            self.store.insert(job)
+            self._queue.push(user, job)
+            try:
+                self.store.insert(job)
+            except BaseException:
+                self._queue.remove(user, job)
+                raise
             self._jobs[job.id] = job
-            queue.append(job)
         self._publish(job)
         self._wake.set()
         return job
@@ -231,9 +232,7 @@ class JobRegistry:
     # ------------------------------------------------------------------ scheduling
     def _cancel_local(self, job: Job) -> None:
         if job.state == "queued":
-            queue = self._queues.get(job.owner)
-            if queue is not None and job in queue:
-                queue.remove(job)
+            self._queue.remove(job.owner, job)
             self._finish(job, "cancelled", message="cancelled before it started")
         elif job.state == "running":
             _kill(job)
@@ -244,12 +243,7 @@ class JobRegistry:
 
     def _next_fair(self, memory_free: int, nothing_running: bool) -> Job | None:
         """The head of the next user's queue (round-robin) that fits in memory."""
-        for _ in range(len(self._queues)):
-            user, queue = next(iter(self._queues.items()))
-            self._queues.move_to_end(user)
-            if queue and (queue[0].memory_bytes <= memory_free or nothing_running):
-                return queue.popleft()
-        return None
+        return self._queue.pop_next(lambda job: job.memory_bytes <= memory_free or nothing_running)
 
     def _schedule(self) -> None:
         with self._lock:
