@@ -175,14 +175,15 @@ async def _detections(url: str, end: float, tally: Tally) -> None:
     import httpx
     from websockets.asyncio.client import connect
 
-    ws_url = url.replace("http://", "ws://") + "/ws?session=bench"
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client, connect(ws_url) as ws:
+    ws_url = url.replace("http://", "ws://") + "/ws"
+    cookie = {"Cookie": "neloura_session=" + "b" * 43}  # job events reach only their owner's sockets
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client, connect(ws_url, additional_headers=cookie) as ws:
         await ws.recv()  # hello
         start = time.monotonic()
         while start < end:
             t0 = time.perf_counter()
             body = {"path": IMAGE, "threshold_sigma": 5, "fwhm_px": 3}
-            response = await client.post("/api/detection", json=body, headers={"X-Neloura-Session": "bench"})
+            response = await client.post("/api/detection", json=body, headers=cookie)
             if response.status_code != 200:
                 tally.error(f"detection {response.status_code}")
             else:

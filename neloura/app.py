@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from neloura import __version__
 from neloura.api.body_limit import BodyLimitMiddleware
 from neloura.api.origin import HostPolicy, OriginMiddleware
+from neloura.api.session import SessionMiddleware
 from neloura.errors import InvalidFilter, NelouraError, status_for
 from neloura.runtime.services import Services, stop_with_master
 from neloura.settings import Settings
@@ -114,6 +115,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_bytes=settings.upload_max_mb * 1024 * 1024,
         upload_paths=UPLOAD_PATHS,
     )
+    # every job and run belongs to the browser session of this cookie (neloura.api.session)
+    app.add_middleware(SessionMiddleware)
     # outermost: a foreign Host or Origin is refused before anything reads the request
     app.add_middleware(OriginMiddleware, policy=HostPolicy(settings.allowed_hosts, settings.host))
     app.add_exception_handler(NelouraError, _domain_error)

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
 
     # jobs
     job_workers: int = 2
+    results_keep_hours: float = Field(
+        default=168.0,
+        gt=0,
+        description="Job results (detections, photometry, completeness, cutouts, files/results) kept this long",
+    )
     dask_scheduler: str = ""
 
     # sandboxed Python runs (/local-coding/*, admin only)
@@ -114,6 +119,11 @@ class Settings(BaseSettings):
     def events_path(self) -> Path:
         """The event broker's SQLite file (several workers only)."""
         return self.cache_dir / "events.sqlite"
+
+    @property
+    def jobs_db(self) -> Path:
+        """The durable job store (SQLite, WAL), shared by every server process on this root."""
+        return self.cache_dir / "jobs.sqlite"
 
     @property
     def is_loopback(self) -> bool:

@@ -30,13 +30,14 @@ AdminDep = Annotated[None, Depends(require_admin)]
 router = APIRouter(tags=["admin"])
 
 
-@router.get("/api/config", summary="What the page needs to know: admin mode, upload limit, cleanup interval")
+@router.get("/api/config", summary="What the page needs: admin mode, upload limit, how long uploads and results stay")
 def config(settings: SettingsDep) -> dict[str, Any]:
     return {
         "admin": settings.admin,
         "admin_token_required": settings.admin and not settings.is_loopback,
         "upload_max_mb": settings.upload_max_mb,
         "cleanup_interval_minutes": settings.cleanup_interval_minutes,
+        "results_keep_hours": settings.results_keep_hours,
     }
 
 

@@ -1,12 +1,13 @@
 """``/local-coding/*``: sandboxed Python runs (admin only, like ``/admin/*``).
 
 Every route needs :data:`~neloura.api.admin.AdminDep` (403 without NELOURA_ADMIN=true; off
-loopback the ``X-Admin-Token`` too). Runs belong to their user (``user_of``: the client address
-and the page's ``X-Neloura-Session``): another user's run is a 404 here.
+loopback the ``X-Admin-Token`` too). Runs belong to the browser session (``api.session``: the
+page's HttpOnly cookie): another session's run is a 404 here, even for another admin.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -15,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from neloura.api.admin import AdminDep
 from neloura.api.deps import ServicesDep, SettingsDep, resolve_hdu
-from neloura.api.jobs import user_of
+from neloura.api.session import owner_of
 from neloura.errors import InvalidParameter
 from neloura.runtime.catalog_export import export_stream
 from neloura.runtime.coding_sandbox import Limits
@@ -37,6 +38,11 @@ class CatalogContext(BaseModel):
     filter: str | None = Field(default=None, max_length=10_000)
 
 
+class SelectionContext(BaseModel):
+    catalog: str = Field(min_length=1, max_length=4096, description="the catalog the rows belong to")
+    rows: list[Annotated[int, Field(ge=0)]] = Field(max_length=1_000_000, description="0-based row numbers")
+
+
 class Point(BaseModel):
     x: float
     y: float
@@ -49,6 +55,12 @@ class RunIn(BaseModel):
     catalog: CatalogContext | None = Field(default=None, description="catalog + filter (neloura_session.catalog())")
     cursor: Point | None = Field(default=None, description="last pointer position, 0-based pixels")
     view: dict[str, float] | None = Field(default=None, description="{cx, cy, zoom} of the viewer")
+    regions: str | None = Field(
+        default=None, max_length=2_000_000, description="DS9 text of the page's regions (neloura_session.regions())"
+    )
+    selection: SelectionContext | None = Field(
+        default=None, description="selected catalog rows (neloura_session.selection())"
+    )
 
 
 def _image_context(services: Services, image: ImageContext) -> dict[str, Any]:
@@ -73,26 +85,32 @@ def start_run(
     if body.catalog is not None and "catalog" in body.code:  # exported only for scripts that can ask for it
         files["catalog.fits"] = export_stream(services.catalogs, body.catalog.name, "fits", filter=body.catalog.filter)
         context["catalog"] = {"file": "catalog.fits", "name": body.catalog.name, "filter": body.catalog.filter}
+    if body.regions:  # files in the scratch folder: the spec line stays small whatever the page sends
+        files["regions.reg"] = [body.regions.encode()]
+        context["regions"] = "regions.reg"
+    if body.selection is not None:
+        files["selection.json"] = [json.dumps(body.selection.model_dump()).encode()]
+        context["selection"] = "selection.json"
     if body.cursor is not None:
         context["cursor"] = body.cursor.model_dump()
     if body.view is not None:
         context["view"] = body.view
-    run = services.coding.submit(user_of(request), body.code, limits, context, files)
+    run = services.coding.submit(owner_of(request), body.code, limits, context, files)
     return {"run_id": run.id, "state": run.public()["state"]}
 
 
 @router.get("/runs/{run_id}", summary="State, output, figures, exit code and reason of one of your runs")
 def get_run(_: AdminDep, run_id: RunId, request: Request, services: ServicesDep) -> dict[str, Any]:
-    return services.coding.get(run_id, user_of(request)).public()
+    return services.coding.get(run_id, owner_of(request)).public()
 
 
 @router.delete("/runs/{run_id}", summary="Stop one of your runs (kills its whole process group)")
 def stop_run(_: AdminDep, run_id: RunId, request: Request, services: ServicesDep) -> dict[str, Any]:
-    return services.coding.request_stop(run_id, user_of(request)).public()
+    return services.coding.request_stop(run_id, owner_of(request)).public()
 
 
 @router.get("/runs/{run_id}/figures/{index}", summary="One matplotlib figure of one of your runs (PNG)")
 def run_figure(
     _: AdminDep, run_id: RunId, index: Annotated[int, Path(ge=0, le=10_000)], request: Request, services: ServicesDep
 ) -> FileResponse:
-    return FileResponse(services.coding.figure(run_id, user_of(request), index), media_type="image/png")
+    return FileResponse(services.coding.figure(run_id, owner_of(request), index), media_type="image/png")

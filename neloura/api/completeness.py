@@ -13,7 +13,7 @@ from pydantic import Field, model_validator
 
 from neloura.api.deps import PlaneDep, ServicesDep, SettingsDep
 from neloura.api.detection import DetectionParams, ImageRef, job_image, job_memory
-from neloura.api.jobs import user_of
+from neloura.api.session import owner_of
 from neloura.core.completeness import default_flux_range
 from neloura.core.paths import confine
 from neloura.core.psf import PsfModel
@@ -118,7 +118,7 @@ def start_completeness(
             "n_workers": workers,
             "dask_address": settings.dask_scheduler,
         },
-        user=user_of(request),
+        user=owner_of(request),
         memory_bytes=job_memory(image.width, image.height, factor=10 * (1 + workers)),
     )
     return job.public()

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, FiniteFloat
 
 from neloura.api.deps import ImageRef, ServicesDep, SettingsDep, resolve_hdu
-from neloura.api.jobs import user_of
+from neloura.api.session import owner_of
 from neloura.core import cubes
 from neloura.core.cube_moments import CHUNK_BYTES
 from neloura.errors import InvalidParameter
@@ -83,7 +83,7 @@ def _submit(
     args.update(
         out_dir=str(settings.files_dir / "results"), files_root=str(settings.files_dir), job_tag=uuid.uuid4().hex[:8]
     )
-    return services.jobs.submit(kind, func, args, user=user_of(request), memory_bytes=memory).public()
+    return services.jobs.submit(kind, func, args, user=owner_of(request), memory_bytes=memory).public()
 
 
 def _moment_planes(ref: ImageRef, body: MomentRequest, unit: str | None) -> tuple[int, int]:

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ServicesDep, SettingsDep
-from neloura.api.jobs import user_of
+from neloura.api.session import owner_of
 from neloura.core.footprints import Footprint
 from neloura.core.stretch import check_stretch
 from neloura.errors import InvalidParameter
@@ -175,7 +175,7 @@ def batch(request: Request, services: ServicesDep, settings: SettingsDep, body: 
         "cutouts",
         func,
         args,
-        user=user_of(request),
+        user=owner_of(request),
         memory_bytes=400 * 2**20,
     )
     return job.public()

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ServicesDep, SettingsDep
-from neloura.api.jobs import user_of
+from neloura.api.session import owner_of
 from neloura.core.fitsio import FitsImage
 from neloura.core.wcs import ImageWcs
 from neloura.errors import InvalidParameter
@@ -105,7 +105,7 @@ def start_detection(
         "detection",
         func,
         args,
-        user=user_of(request),
+        user=owner_of(request),
         memory_bytes=job_memory(image.width, image.height),
     )
     return job.public()

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from neloura.api.deps import ServicesDep, SettingsDep, resolve_hdu
-from neloura.api.jobs import user_of
 from neloura.api.rgb import Channel
+from neloura.api.session import owner_of
 from neloura.core.figures import LAYOUTS, FigureOptions
 from neloura.core.rgb import MAX_CHANNELS
 from neloura.errors import InvalidParameter
@@ -223,7 +223,7 @@ def figures(request: Request, services: ServicesDep, settings: SettingsDep, body
             "out_dir": str(settings.images_dir / "figures" / tag),
             "name": name,
         },
-        user=user_of(request),
+        user=owner_of(request),
         memory_bytes=600 * 2**20,
     )
     return job.public()
@@ -255,7 +255,7 @@ def _options(body: FigureBody, vmin: float, vmax: float, unit: str) -> FigureOpt
 
 
 def _submit(request: Request, services: ServicesDep, task: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    job = services.jobs.submit("figure", task, kwargs, user=user_of(request), memory_bytes=600 * 2**20)
+    job = services.jobs.submit("figure", task, kwargs, user=owner_of(request), memory_bytes=600 * 2**20)
     return job.public()
 
 
@@ -276,7 +276,7 @@ def rgb_figure(
             raise InvalidParameter("rgb: the id is not the composite of these channels")
         cid = plan.id
         if not (services.rgb.folder(cid) / "complete").is_file():
-            services.rgb.create(plan, user=user_of(request))  # builds it (a job); 409 below until done
+            services.rgb.create(plan, user=owner_of(request))  # builds it (a job); 409 below until done
     if cid is None:
         raise InvalidParameter("rgb: give the composite's id or its channels")
     comp = services.rgb.get(cid)

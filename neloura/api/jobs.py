@@ -1,15 +1,22 @@
-"""Background jobs (detection, artificial-source tests): status, progress, result, cancel, downloads."""
+"""Background jobs (detection, artificial-source tests...): status, progress, result, cancel, downloads.
+
+A job belongs to the browser session that queued it (:mod:`neloura.api.session`): another
+session gets 404 for it (status, cancel, files); an admin sees every job. States are read from
+the durable job store, so any server process answers for any job."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import FileResponse
 
-from neloura.api.deps import ServicesDep
-from neloura.errors import NotFound
+from neloura.api.admin import require_admin
+from neloura.api.deps import ServicesDep, SettingsDep
+from neloura.api.session import owner_of
+from neloura.errors import Forbidden, NotFound
+from neloura.runtime.services import Services
 
 router = APIRouter(prefix="/api/jobs", tags=["jobs"])
 
@@ -24,35 +31,48 @@ _MEDIA = {
 }
 
 
-def user_of(request: Request) -> str:
-    """Who queued a job, for fair queueing: the browser session header, else the client address."""
-    session = request.headers.get("x-neloura-session", "")[:64]
-    host = request.client.host if request.client else "local"
-    return f"{host}/{session}" if session else host
+def viewer_of(
+    request: Request, settings: SettingsDep, x_admin_token: Annotated[str | None, Header()] = None
+) -> str | None:
+    """Whose jobs the request may see: its session's owner key, or None (every job) for an admin
+    (admin mode on and, off loopback, the right ``X-Admin-Token``: the rule of ``/admin/*``)."""
+    try:
+        require_admin(settings, x_admin_token)
+    except Forbidden:
+        return owner_of(request)
+    return None
 
 
-@router.get("", summary="Jobs of the server, newest last")
-def list_jobs(services: ServicesDep) -> dict[str, Any]:
-    return {"jobs": [job.public() for job in services.jobs.all()]}
+ViewerDep = Annotated[str | None, Depends(viewer_of)]
 
 
-@router.get("/{job_id}", summary="Status, progress, ETA and (when done) the result of a job")
-def job_status(services: ServicesDep, job_id: str) -> dict[str, Any]:
-    return services.jobs.get(job_id).public()
+@router.get("", summary="Your session's jobs (an admin's: every job), oldest first")
+def list_jobs(services: ServicesDep, viewer: ViewerDep) -> dict[str, Any]:
+    return {"jobs": [job.public() for job in services.jobs.all(viewer)]}
 
 
-@router.delete("/{job_id}", summary="Cancel a queued or running job")
-def cancel_job(services: ServicesDep, job_id: str) -> dict[str, Any]:
-    return services.jobs.cancel(job_id).public()
+@router.get("/{job_id}", summary="Status, progress, ETA and (when done) the result of one of your jobs")
+def job_status(services: ServicesDep, viewer: ViewerDep, job_id: str) -> dict[str, Any]:
+    return services.jobs.get(job_id, viewer).public()
 
 
-@router.get("/{job_id}/files/{name}", summary="Download one result file of a finished job")
-def job_file(services: ServicesDep, job_id: str, name: str) -> FileResponse:
-    job = services.jobs.get(job_id)
+@router.delete("/{job_id}", summary="Cancel one of your queued or running jobs")
+def cancel_job(services: ServicesDep, viewer: ViewerDep, job_id: str) -> dict[str, Any]:
+    return services.jobs.cancel(job_id, viewer).public()
+
+
+@router.get("/{job_id}/files/{name}", summary="Download one result file of one of your finished jobs")
+def job_file(services: ServicesDep, viewer: ViewerDep, job_id: str, name: str) -> FileResponse:
+    job = services.jobs.get(job_id, viewer)
     files: dict[str, str] = (job.result or {}).get("files", {})
     if name not in files:  # only names the job itself produced: no path ever comes from the request
         raise NotFound(f"job {job_id} has no result file {name!r}")
     path = Path(files[name])
     if not path.is_file():
-        raise NotFound(f"{name} is no longer on the server")
+        raise NotFound(f"{name} is no longer on the server (results are kept {_kept(services)})")
     return FileResponse(path, media_type=_MEDIA.get(path.suffix, "application/octet-stream"), filename=name)
+
+
+def _kept(services: Services) -> str:
+    hours = services.settings.results_keep_hours
+    return f"{hours / 24:g} days" if hours >= 48 else f"{hours:g} hours"

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from neloura.api.deps import ServicesDep, resolve_hdu
-from neloura.api.jobs import user_of
+from neloura.api.session import owner_of
 from neloura.api.tiles import CACHE_CONTROL, _etag_matches
 from neloura.core.bandpasses import order_by_wavelength, preset_colors
 from neloura.core.limits import LIMIT_MODES
@@ -79,7 +79,7 @@ def create_rgb(request: Request, services: ServicesDep, body: RgbRequest) -> dic
     requests = [ChannelRequest(c.path, c.hdu, c.plane) for c in body.channels]
     plan = plan_composite(services.images, resolve_hdu, requests, body.reference, body.method)
     display = _display(body, {})  # bad colours/limits: 422 before any work
-    return {**services.rgb.create(plan, user=user_of(request)), **display}
+    return {**services.rgb.create(plan, user=owner_of(request)), **display}
 
 
 @router.get("/api/rgb/{rgb_id}", summary="State of a composite: building (progress), ready or failed")

@@ -1,6 +1,7 @@
-"""``/ws``: one WebSocket per page. Server -> page: every event of ``services.events`` (job progress,
-server events) as JSON. Page -> server: ``{"type": "view", "path": "..."}`` says which file the page
-shows, so that the cleanup worker keeps it."""
+"""``/ws``: one WebSocket per page. Server -> page: the events of ``services.events`` for everyone
+and for the page's session (its cookie, sent with the handshake: job progress, run output) as
+JSON. Page -> server: ``{"type": "view", "path": "..."}`` says which file the page shows, so that
+the cleanup worker keeps it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from neloura.api.session import socket_owner
 from neloura.core.paths import confine
 from neloura.errors import NelouraError
 from neloura.runtime.services import Services
@@ -18,16 +20,8 @@ from neloura.runtime.services import Services
 router = APIRouter(tags=["events"])
 
 
-def socket_user(ws: WebSocket) -> str:
-    """The socket's user key, as ``api.jobs.user_of`` computes it for HTTP requests (the page passes
-    its session as ``/ws?session=``): events published for that user reach this socket."""
-    session = ws.query_params.get("session", "")[:64]
-    host = ws.client.host if ws.client else "local"
-    return f"{host}/{session}" if session else host
-
-
 async def _forward(ws: WebSocket, services: Services) -> None:
-    async for event in services.events.subscribe(socket_user(ws)):
+    async for event in services.events.subscribe(socket_owner(ws)):
         await ws.send_json(event)
 
 

@@ -9,6 +9,10 @@ Inside a run, ``import neloura_session as ns`` gives:
 - ``ns.open_image(path, hdu=None, plane=0)``: any image under ``files/`` (``path`` as the file
   browser shows it; the panel completes paths inside strings with Ctrl-Space), ``ns.data_path(path)``;
 - ``ns.catalog()``: the catalog loaded in the page with its current filter, an astropy Table;
+- ``ns.regions()``: the page's regions as a ``regions.Regions`` list (astropy-regions pixel
+  regions, 0-based; ``ns.regions_text()`` the DS9 text the page sent: image frame, 1-based);
+- ``ns.selection()``: the catalog rows selected in the page (table, plot, region or cross-match):
+  ``{"catalog": name or None, "rows": int64 array}`` (0-based row numbers of that catalog);
 - ``ns.cursor()``: the last pointer position on the image ``(x, y)`` (0-based) or None; ``ns.view()``
   the view centre and zoom;
 - ``ns.show_image(data, wcs=None, header=None, name=...)``: writes a FITS image into the run's
@@ -141,6 +145,29 @@ def cursor() -> tuple[float, float] | None:
     """The last pointer position on the image, 0-based pixels, or None."""
     pos = _state["context"].get("cursor")
     return None if not pos else (float(pos["x"]), float(pos["y"]))
+
+
+def regions_text() -> str:
+    """The DS9 text of the page's regions ("" when it has none): image frame, 1-based pixels."""
+    name = _state["context"].get("regions")
+    return "" if not name else (_state["scratch"] / str(name)).read_text()
+
+
+def regions() -> Any:
+    """The page's regions as a ``regions.Regions`` list of pixel regions (0-based, as astropy-regions uses)."""
+    from regions import Regions
+
+    text = regions_text()
+    return Regions.parse(text, format="ds9") if text.strip() else Regions([])
+
+
+def selection() -> dict[str, Any]:
+    """The selected rows of the page's catalog: ``{"catalog": name or None, "rows": int64 array}``."""
+    name = _state["context"].get("selection")
+    if not name:
+        return {"catalog": None, "rows": np.zeros(0, dtype=np.int64)}
+    chosen = json.loads((_state["scratch"] / str(name)).read_text())
+    return {"catalog": chosen.get("catalog"), "rows": np.asarray(chosen.get("rows", []), dtype=np.int64)}
 
 
 def view() -> dict[str, Any] | None:

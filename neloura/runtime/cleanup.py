@@ -1,4 +1,11 @@
-"""The cleanup worker: files/uploads/ and catalogs/uploads/ are temporary workspaces.
+"""The cleanup worker: files/uploads/ and catalogs/uploads/ are temporary workspaces, and job
+results are kept ``NELOURA_RESULTS_KEEP_HOURS``.
+
+Job results live in :data:`RESULT_FOLDERS` (detections, photometry, completeness reports, batch
+and single cutouts, figures, cube products, injected images, segmentation maps): every sweep removes their
+entries older than the retention (same rules as uploads: files open in a live view are kept,
+symlinks are removed as links), and the job store forgets the jobs finished before it
+(``expire_jobs``), so a job's record and its files go together.
 
 Every ``cleanup_interval_minutes`` it removes the entries of both folders older than that
 interval (modification time), except files open in a live view (a view holds a file at most
@@ -27,6 +34,20 @@ from neloura.settings import Settings
 log = logging.getLogger("neloura.cleanup")
 
 
+# Where jobs write their results, relative to the data root (written by: api/detection.py the
+# detections and photometry catalogs; api/completeness.py the reports; api/cutouts.py single and
+# batch cutouts; api/figures.py the figures; files/results: api/cube_jobs.py products, detection's
+# segmentation maps, completeness's injected images). catalogs/uploads is an upload folder.
+RESULT_FOLDERS: tuple[str, ...] = (
+    "catalogs/detections",
+    "catalogs/photometry",
+    "images/completeness",
+    "images/cutouts",
+    "images/figures",
+    "files/results",
+)
+
+
 def _inside(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
@@ -38,11 +59,13 @@ class CleanupWorker:
         views: LiveViews,
         events: EventBus | None = None,
         on_removed: Callable[[Path], object] | None = None,
+        expire_jobs: Callable[[float], object] | None = None,
     ) -> None:
         self.settings = settings
         self.views = views
         self.events = events
         self.on_removed = on_removed
+        self.expire_jobs = expire_jobs
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -65,6 +88,24 @@ class CleanupWorker:
         self._report(removed, "cleanup")
         if removed and self.events is not None:
             self.events.publish({"type": "uploads:cleaned", "removed": [p.name for p in removed]})
+        return removed
+
+    @property
+    def result_roots(self) -> tuple[Path, ...]:
+        """The folders of job results (:data:`RESULT_FOLDERS`)."""
+        return tuple(self.settings.root / folder for folder in RESULT_FOLDERS)
+
+    def sweep_results(self, now: float | None = None) -> list[Path]:
+        """Remove job results older than ``results_keep_hours``; forget the jobs finished before."""
+        cutoff = (time.time() if now is None else now) - self.settings.results_keep_hours * 3600.0
+        removed: list[Path] = []
+        keep = self.views.open_paths()
+        for root in self.result_roots:
+            if root.is_dir():
+                self._sweep(root, root.resolve(), cutoff, keep, removed)
+        self._report(removed, "results")
+        if self.expire_jobs is not None:
+            self.expire_jobs(cutoff)
         return removed
 
     def erase_all(self) -> list[Path]:
@@ -112,7 +153,7 @@ class CleanupWorker:
             return False
         resolved = entry.resolve()
         if not _inside(resolved, root) or resolved == root:
-            log.warning("cleanup: skipped %s (resolves outside uploads/)", entry)
+            log.warning("cleanup: skipped %s (resolves outside its folder)", entry)
             return False
         if entry.is_dir():
             # The folder's own age is taken before the sweep (removing its files makes it look new).
@@ -142,10 +183,12 @@ class CleanupWorker:
         return prune(self.settings.cache_dir, self.settings.disk_cache_max_mb * 1024 * 1024)
 
     async def _loop(self) -> None:
+        await self._off_loop(self.sweep_results)  # once at start, then every interval
         await self._off_loop(self.prune_caches)  # once at start, then after every sweep
         while True:
             await asyncio.sleep(max(self.max_age_s, 1.0))
             await self._off_loop(self.run_once)
+            await self._off_loop(self.sweep_results)
             await self._off_loop(self.prune_caches)
 
     @staticmethod

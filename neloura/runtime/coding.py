@@ -1,10 +1,16 @@
 """The code runner: a warm pool of sandboxed interpreters, fair queues, runs with live output.
 
-- Runs belong to the user who started them (``api.jobs.user_of``: client address + the page's
-  session header): another user gets 404 for them, cannot stop them, and their output travels
+- Runs belong to the browser session that started them (``api.session``: the owner key of the
+  page's HttpOnly session cookie): another session gets 404 for them, cannot stop them, and their output travels
   over ``/ws`` only to the sockets of the same user (``EventBus.publish(..., audience=user)``).
-- At most ``workers`` runs at a time; queued runs start round-robin across users (one user's ten
-  runs do not hold back another's one); each user may queue ``max_queued_per_user``.
+- At most ``workers`` runs at a time; queued runs start round-robin across sessions through the
+  job registry's fairness code (:class:`~neloura.runtime.fair_queue.FairQueue`: one session's ten
+  runs do not hold back another's one); each may queue ``max_queued_per_user``. Runs are not jobs
+  of the :class:`~neloura.runtime.jobs.JobRegistry` itself: a job is a function forked from the
+  job fork server that reports progress and one result, while a run needs an interpreter that
+  was started (and warmed with numpy/astropy) before the run existed, from one long-lived thread
+  (its ``--pdeathsig`` is tied to it), with stdout/stderr streamed live; both share the owner key
+  (the session cookie) and the queueing code.
 - ``warm`` interpreters wait with numpy, astropy and matplotlib imported, so a run's first line
   comes back in milliseconds; a used interpreter is never reused (one run per process).
 - Each run gets a scratch folder ``files/uploads/coding-<id>/`` (the only place it may write;
@@ -30,9 +36,10 @@ from pathlib import Path
 from typing import Any
 
 from neloura.core.paths import confine
-from neloura.errors import Conflict, NelouraError, NotFound
+from neloura.errors import NelouraError, NotFound
 from neloura.runtime.coding_sandbox import Isolation, Limits, SandboxProcess, probe_isolation, run_spec, supervise
 from neloura.runtime.events import EventBus
+from neloura.runtime.fair_queue import FairQueue
 
 log = logging.getLogger("neloura.coding")
 
@@ -117,7 +124,8 @@ class CodingRunner:
         self.keep_finished = keep_finished
         self.isolation: Isolation | None = None
         self._runs: OrderedDict[str, Run] = OrderedDict()
-        self._queues: OrderedDict[str, deque[Run]] = OrderedDict()
+        # the job registry's fairness code (neloura.runtime.fair_queue): one queue per session, round-robin
+        self._queue: FairQueue[Run] = FairQueue(max_queued_per_user, "runs")
         self._pool: deque[SandboxProcess] = deque()
         self._running: set[str] = set()
         self._lock = threading.RLock()
@@ -158,9 +166,7 @@ class CodingRunner:
     ) -> Run:
         """Queue a run; ``files`` (name -> bytes) are written into its scratch folder first."""
         with self._lock:
-            queue = self._queues.setdefault(user, deque())
-            if len(queue) >= self.max_queued_per_user:
-                raise Conflict(f"you already have {len(queue)} runs waiting; stop some or wait")
+            self._queue.check(user)  # before the scratch folder is made
             run_id = uuid.uuid4().hex
             scratch = self.uploads_dir / f"coding-{run_id[:12]}"
             scratch.mkdir(parents=True, exist_ok=False)
@@ -169,8 +175,8 @@ class CodingRunner:
                 with open(scratch / name, "wb") as out:
                     for chunk in chunks:
                         out.write(chunk)
+            self._queue.push(user, run)
             self._runs[run_id] = run
-            queue.append(run)
         self._wake.set()
         return run
 
@@ -186,9 +192,7 @@ class CodingRunner:
         with self._lock:
             run = self.get(run_id, user)
             if run.state == "queued":
-                queue = self._queues.get(run.user)
-                if queue is not None and run in queue:
-                    queue.remove(run)
+                self._queue.remove(run.user, run)
                 self._finish(run, "stopped", None, "stopped by the user")
             elif run.state == "running":
                 run.stop_requested = True
@@ -213,7 +217,8 @@ class CodingRunner:
     # ------------------------------------------------------------------ scheduling (spawner thread)
     def _loop(self) -> None:
         try:
-            self.isolation = probe_isolation()
+            self.mpl_dir.mkdir(parents=True, exist_ok=True)
+            self.isolation = probe_isolation(reach=(self.files_dir, self.uploads_dir, self.mpl_dir.parent))
             log.info("coding sandbox isolation: %s", self.isolation.describe())
         except Exception:  # the runner must still answer (runs will fail with the reason)
             log.exception("coding sandbox probe failed")
@@ -240,7 +245,7 @@ class CodingRunner:
 
     def _has_queued(self) -> bool:
         with self._lock:
-            return any(self._queues.values()) and len(self._running) < self.workers
+            return self._queue.waiting() and len(self._running) < self.workers
 
     def _spawn(self) -> SandboxProcess | None:
         assert self.isolation is not None
@@ -254,15 +259,11 @@ class CodingRunner:
         with self._lock:
             if len(self._running) >= self.workers:
                 return None
-            for _ in range(len(self._queues)):
-                user, queue = next(iter(self._queues.items()))
-                self._queues.move_to_end(user)
-                if queue:
-                    run = queue.popleft()
-                    run.state, run.started = "running", time.time()
-                    self._running.add(run.id)
-                    return run
-        return None
+            run = self._queue.pop_next()
+            if run is not None:
+                run.state, run.started = "running", time.time()
+                self._running.add(run.id)
+            return run
 
     def _start_queued(self) -> None:
         while (run := self._next_fair()) is not None:

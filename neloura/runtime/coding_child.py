@@ -79,10 +79,11 @@ def _vm_size_bytes() -> int:
 
 
 def _limit(which: int, value: int) -> None:
+    """Soft and hard limit both: the script cannot raise it back (an unprivileged process never can)."""
     _soft, hard = resource.getrlimit(which)
     if hard != resource.RLIM_INFINITY:
         value = min(value, hard)
-    resource.setrlimit(which, (value, value if hard == resource.RLIM_INFINITY else hard))
+    resource.setrlimit(which, (value, value))
 
 
 def _apply_limits(spec: dict[str, Any]) -> None:

@@ -11,6 +11,10 @@ which Stop kills as a whole), behind the strongest isolation prefix the machine 
 2. the same inside an unprivileged user namespace (``--map-root-user``);
 3. nothing: sockets are then refused by the audit-hook guard only.
 
+When the server runs as root, each of these is tried first with ``setpriv`` to ``nobody`` after
+the namespaces (:mod:`neloura.runtime.coding_user`): the process limit then holds and the
+server's files are out of reach; the probe checks that user can reach the data folders.
+
 ``setpriv --pdeathsig KILL`` in front ties the sandbox's life to the spawning server thread: if
 the server dies, the kernel kills the sandbox. Resource limits (CPU, address space, file size,
 open files, processes) are set by the child itself before the script starts.
@@ -19,6 +23,7 @@ open files, processes) are set by the child itself before the script starts.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import selectors
 import shutil
@@ -32,14 +37,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from neloura.runtime.coding_child import EXIT_MEMORY, EXIT_VIOLATION
+from neloura.runtime.coding_outcome import Outcome, outcome_of
+from neloura.runtime.coding_user import SandboxUser, sandbox_user
+
+__all__ = ["Isolation", "Limits", "Outcome", "SandboxProcess", "outcome_of", "probe_isolation", "run_once", "supervise"]
+
+log = logging.getLogger("neloura.coding")
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 CHILD = Path(__file__).resolve().parent / "coding_child.py"
 
 _PROBE = (
-    "import json, os, socket\n"
-    "print(json.dumps({'ifaces': [n for _, n in socket.if_nameindex()], 'pid': os.getpid()}))\n"
+    "import json, os, socket, sys\n"
+    "reach = all(os.access(p, os.R_OK | os.X_OK) for p in sys.argv[1:])\n"
+    "print(json.dumps({'ifaces': [n for _, n in socket.if_nameindex()], 'pid': os.getpid(),"
+    " 'uid': os.getuid(), 'reach': reach}))\n"
 )
 _NAMESPACES = ["--net", "--pid", "--fork", "--kill-child=SIGKILL", "--mount-proc"]
 
@@ -52,11 +64,13 @@ class Isolation:
     prefix: tuple[str, ...]
     network_namespace: bool
     pid_namespace: bool
+    user: SandboxUser | None = None
 
     def describe(self) -> str:
         net = "no network (empty network namespace)" if self.network_namespace else "sockets refused by the audit hook"
         pid = "own PID namespace" if self.pid_namespace else "shared PID space (signals refused by the audit hook)"
-        return f"{self.name}: {net}; {pid}"
+        who = f"; runs as {self.user.name} (uid {self.user.uid}: process limit enforced)" if self.user else ""
+        return f"{self.name}: {net}; {pid}{who}"
 
 
 @dataclass(frozen=True)
@@ -79,11 +93,19 @@ def _candidates() -> list[Isolation]:
     unshare = shutil.which("unshare")
     setpriv = shutil.which("setpriv")
     death: tuple[str, ...] = (setpriv, "--pdeathsig", "KILL", "--") if setpriv else ()
-    out = []
+    base = []
     if unshare:
-        out.append(Isolation("namespaces", (*death, unshare, *_NAMESPACES, "--"), True, True))
-        out.append(Isolation("user-namespaces", (*death, unshare, "--map-root-user", *_NAMESPACES, "--"), True, True))
-    out.append(Isolation("audit-hook-only", death, False, False))
+        base.append(Isolation("namespaces", (*death, unshare, *_NAMESPACES, "--"), True, True))
+        base.append(Isolation("user-namespaces", (*death, unshare, "--map-root-user", *_NAMESPACES, "--"), True, True))
+    base.append(Isolation("audit-hook-only", death, False, False))
+    user = sandbox_user()
+    if user is None:
+        return base
+    out = []
+    for candidate in base:  # each one first as the unprivileged user, then as the server's
+        dropped = (*candidate.prefix, *user.setpriv())
+        out.append(Isolation(candidate.name, dropped, candidate.network_namespace, candidate.pid_namespace, user))
+        out.append(candidate)
     return out
 
 
@@ -102,12 +124,13 @@ def clean_environment(mpl_dir: Path) -> dict[str, str]:
     }
 
 
-def probe_isolation(python: str = sys.executable) -> Isolation:
-    """The first isolation prefix that starts Python here (network-isolated ones must show only ``lo``)."""
+def probe_isolation(python: str = sys.executable, reach: tuple[Path, ...] = ()) -> Isolation:
+    """The first isolation prefix that starts Python here (network-isolated ones must show only
+    ``lo``; one that runs as another user must reach the folders ``reach``: the data, the scratch)."""
     for candidate in _candidates():
         try:
             done = subprocess.run(  # noqa: S603 - our own fixed command line
-                [*candidate.prefix, python, "-I", "-c", _PROBE],
+                [*candidate.prefix, python, "-I", "-c", _PROBE, *map(str, reach)],
                 capture_output=True,
                 timeout=20,
                 env={"PATH": "/usr/bin:/bin"},
@@ -120,6 +143,9 @@ def probe_isolation(python: str = sys.executable) -> Isolation:
             continue
         if candidate.network_namespace and seen.get("ifaces") != ["lo"]:
             continue
+        if candidate.user is not None and (seen.get("uid") != candidate.user.uid or not seen.get("reach")):
+            log.warning("coding sandbox: %s cannot reach %s; runs keep the server's user", candidate.user.name, reach)
+            continue
         return candidate
     return Isolation("audit-hook-only", (), False, False)
 
@@ -129,6 +155,8 @@ class SandboxProcess:
 
     def __init__(self, isolation: Isolation, mpl_dir: Path, python: str = sys.executable) -> None:
         mpl_dir.mkdir(parents=True, exist_ok=True)
+        if isolation.user is not None:  # matplotlib's caches: written by the unprivileged user
+            isolation.user.give(mpl_dir, recursive=True)
         read_fd, write_fd = os.pipe()
         try:
             self.popen = subprocess.Popen(  # noqa: S603 - our own fixed command line
@@ -215,65 +243,6 @@ class SandboxProcess:
             pass
 
 
-@dataclass
-class Outcome:
-    """How a run ended: ``state`` done/failed/stopped, the shell-style exit code, the one-line reason."""
-
-    state: str
-    exit_code: int | None
-    reason: str | None
-    elapsed_s: float
-    output_bytes: int = 0
-
-
-def _signal_reason(signum: int, limits: Limits) -> str:
-    if signum == signal.SIGXCPU:
-        return f"sandbox: CPU time limit of {limits.cpu_s} s exceeded"
-    if signum == signal.SIGXFSZ:
-        return f"sandbox: file size limit of {limits.file_mb} MB exceeded"
-    if signum == signal.SIGSEGV:
-        return "sandbox: the interpreter crashed (segmentation fault; memory limit?)"
-    try:
-        name = signal.Signals(signum).name
-    except ValueError:
-        name = str(signum)
-    return f"sandbox: the interpreter was killed ({name})"
-
-
-def outcome_of(
-    returncode: int,
-    *,
-    limits: Limits,
-    stopped: bool = False,
-    timed_out: bool = False,
-    over_output: bool = False,
-    refused: str | None = None,
-    elapsed_s: float = 0.0,
-    last_error: str = "",
-) -> Outcome:
-    """Turn what the supervisor saw into an :class:`Outcome` (pure: unit-tested)."""
-    code = 128 - returncode if returncode < 0 else returncode
-    if stopped:
-        return Outcome("stopped", code, "stopped by the user", elapsed_s)
-    if timed_out:
-        return Outcome("failed", code, f"sandbox: time limit of {limits.timeout_s:g} s exceeded", elapsed_s)
-    if over_output:
-        return Outcome("failed", code, f"sandbox: output limit of {limits.output_mb:g} MB exceeded", elapsed_s)
-    if refused:
-        return Outcome("failed", code, refused, elapsed_s)
-    if returncode < 0:
-        return Outcome("failed", code, _signal_reason(-returncode, limits), elapsed_s)
-    if returncode == EXIT_MEMORY:
-        return Outcome("failed", code, f"sandbox: memory limit of {limits.memory_mb} MB reached", elapsed_s)
-    if returncode == EXIT_VIOLATION:
-        return Outcome("failed", code, "sandbox: a refused operation stopped the script", elapsed_s)
-    if returncode == 1 and last_error:
-        return Outcome("failed", code, f"the script failed: {last_error[:300]}", elapsed_s)
-    if returncode != 0:
-        return Outcome("failed", code, f"the script exited with code {returncode}", elapsed_s)
-    return Outcome("done", 0, None, elapsed_s)
-
-
 OnOutput = Callable[[str, str], None]
 OnControl = Callable[[dict[str, Any]], None]
 
@@ -292,6 +261,8 @@ def supervise(
     import codecs
 
     start = time.monotonic()
+    if proc.isolation.user is not None:  # the only folder the run may write in
+        proc.isolation.user.give(Path(spec["scratch"]))
     proc.start(spec)
     assert proc.popen.stdout is not None and proc.popen.stderr is not None
     decoders = {name: codecs.getincrementaldecoder("utf-8")("replace") for name in ("stdout", "stderr")}
@@ -380,8 +351,12 @@ def run_once(
     mpl_dir: Path | None = None,
 ) -> Outcome:
     """One run in a fresh sandbox, start to end (command line, benchmarks): no pool, no server."""
-    isolation = isolation or probe_isolation()
     scratch.mkdir(parents=True, exist_ok=True)
+    if isolation is None and (user := sandbox_user()) is not None:
+        user.give(scratch)  # before the probe: it checks that user reaches the scratch folder
+    image = (context or {}).get("image") or {}
+    reach = (scratch, *([Path(image["file"]).parent] if image.get("file") else []))
+    isolation = isolation or probe_isolation(reach=reach)
     proc = SandboxProcess(isolation, mpl_dir or Path(tempfile.gettempdir()) / "neloura-coding-mpl")
     if not proc.wait_ready(timeout=120):
         proc.close()

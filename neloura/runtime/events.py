@@ -2,7 +2,7 @@
 
 ``publish`` may be called from any thread (job threads, process-pool callbacks); subscribers
 are asyncio queues living on the server's event loop. An event published with an ``audience``
-(a user key, see ``neloura.api.jobs.user_of``) reaches only the subscribers of that user.
+(a session's owner key, see ``neloura.api.session``) reaches only the subscribers of that user.
 
 With several server workers, a relay (:class:`neloura.runtime.broker.SqliteBroker`) also sends each
 event to the other workers, which hand it to their own bus with :meth:`EventBus.publish_local`.

@@ -18,75 +18,57 @@ optional ``"files"`` entry of its result (name -> absolute path) lists downloada
 
 from __future__ import annotations
 
-import itertools
+import logging
 import multiprocessing
 import os
 import signal
+import sqlite3
 import threading
 import time
 import uuid
-from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any, Literal
+from typing import Any
 
 import psutil
 
-from neloura.errors import Conflict, JobNotFound, NelouraError, PayloadTooLarge
+from neloura.errors import JobNotFound, NelouraError, PayloadTooLarge
 from neloura.runtime.bounded import die_with_parent, watch_parent_pipe
 from neloura.runtime.events import EventBus
+from neloura.runtime.fair_queue import FairQueue
+from neloura.runtime.job_store import FINISHED, JobRecord, JobState, JobStore
 
-JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 JobFunc = Callable[..., dict[str, Any]]
-_FINISHED = ("done", "failed", "cancelled")
+_FINISHED = FINISHED
+log = logging.getLogger("neloura.jobs")
+# Imported once by the fork server: each job then forks with these ready (no import per job).
+PRELOAD = (
+    "neloura.runtime.detection",
+    "neloura.runtime.completeness",
+    "neloura.runtime.rgb_build",
+    "neloura.runtime.cubes",
+    "neloura.runtime.cutouts",
+    "neloura.runtime.figures",
+)
+INTERRUPTED = "interrupted: the server stopped before the job finished"
+RECOVER_EVERY_S = 15.0  # how often jobs of a vanished server process are marked failed
+CANCEL_POLL_S = 0.25  # how often the cancel flags set by other processes are read
 
 
 @dataclass
-class Job:
-    id: str
-    kind: str
-    user: str
-    func: JobFunc
-    kwargs: dict[str, Any]
-    memory_bytes: int
-    state: JobState = "queued"
-    progress: float = 0.0
-    message: str = "queued"
-    created: float = field(default_factory=time.time)
-    started: float | None = None
-    finished: float | None = None
-    result: dict[str, Any] | None = None
-    error: str | None = None
+class Job(JobRecord):
+    """A job this process runs: its record plus the function, arguments and process handles."""
+
+    func: JobFunc | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    memory_bytes: int = 0
     process: Any = None
     conn: Connection | None = None
 
     @property
-    def eta_s(self) -> float | None:
-        if self.state != "running" or self.started is None or self.progress <= 0.02:
-            return None
-        elapsed = time.time() - self.started
-        return max(0.0, elapsed / self.progress * (1.0 - self.progress))
-
-    def public(self) -> dict[str, Any]:
-        """What clients see (no paths of result files, only their names)."""
-        result = None
-        if self.result is not None:
-            result = {k: v for k, v in self.result.items() if k != "files"}
-            result["files"] = sorted(self.result.get("files", {}))
-        return {
-            "id": self.id,
-            "kind": self.kind,
-            "state": self.state,
-            "progress": round(self.progress, 4),
-            "message": self.message,
-            "eta_s": None if self.eta_s is None else round(self.eta_s, 1),
-            "created": self.created,
-            "started": self.started,
-            "finished": self.finished,
-            "result": result,
-            "error": self.error,
-        }
+    def user(self) -> str:
+        return self.owner
 
 
 def _stop_group(*_: object) -> None:
@@ -137,35 +119,38 @@ def _kill(job: Job) -> None:
 
 
 class JobRegistry:
+    """Jobs of this server process, recorded in ``store`` (read by every process sharing it)."""
+
     def __init__(
         self,
         workers: int,
         events: EventBus,
         *,
+        store: JobStore | None = None,
         memory_budget_bytes: int | None = None,
         max_queued_per_user: int = 20,
-        keep_finished: int = 200,
     ) -> None:
         self.workers = max(1, workers)
         self.events = events
+        self.store = store if store is not None else JobStore(None)
         self.memory_budget = memory_budget_bytes or int(psutil.virtual_memory().total * 0.5)
         self.max_queued_per_user = max_queued_per_user
-        self.keep_finished = keep_finished
-        self._jobs: OrderedDict[str, Job] = OrderedDict()
-        self._queues: OrderedDict[str, deque[Job]] = OrderedDict()
+        self._jobs: dict[str, Job] = {}  # this process's queued and running jobs
+        self._queue: FairQueue[Job] = FairQueue(max_queued_per_user, "jobs")
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._ctx = multiprocessing.get_context("forkserver")
         # the fork server imports the heavy modules once; each job then forks from it in milliseconds
-        self._ctx.set_forkserver_preload(["neloura.runtime.detection", "neloura.runtime.completeness"])
+        self._ctx.set_forkserver_preload(list(PRELOAD))
         # every job holds the read end; only the server holds the write end (see ``_child``)
         self._alive_r, self._alive_w = self._ctx.Pipe(duplex=False)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         if self._thread is None:
+            self._recover()
             self._stop.clear()
             self._thread = threading.Thread(target=self._loop, name="neloura-jobs", daemon=True)
             self._thread.start()
@@ -177,75 +162,88 @@ class JobRegistry:
             self._thread.join(timeout=5)
             self._thread = None
         with self._lock:
-            for job in self._jobs.values():
-                if job.state in ("queued", "running"):
-                    _kill(job)
-                    self._finish(job, "cancelled", message="server stopped")
+            for job in list(self._jobs.values()):
+                _kill(job)
+                self._finish(job, "failed", error=INTERRUPTED)
 
     # ------------------------------------------------------------------ public API
     def submit(self, kind: str, func: JobFunc, kwargs: dict[str, Any], *, user: str, memory_bytes: int) -> Job:
+        """Queue ``func(progress, **kwargs)`` for owner ``user`` (a session's owner key)."""
         if memory_bytes > self.memory_budget:
             raise PayloadTooLarge(
                 f"this job needs about {memory_bytes / 2**30:.1f} GiB, more than the "
                 f"{self.memory_budget / 2**30:.1f} GiB allowed for jobs"
             )
         with self._lock:
-            queue = self._queues.setdefault(user, deque())
-            if len(queue) >= self.max_queued_per_user:
-                raise Conflict(f"you already have {len(queue)} jobs waiting; cancel some or wait")
-            job = Job(uuid.uuid4().hex, kind, user, func, kwargs, int(memory_bytes))
+            job = Job(uuid.uuid4().hex, kind, user, created=time.time(), func=func, kwargs=kwargs)
+            job.memory_bytes = int(memory_bytes)
+            self._queue.push(user, job)
+            try:
+                self.store.insert(job)
+            except BaseException:
+                self._queue.remove(user, job)
+                raise
             self._jobs[job.id] = job
-            queue.append(job)
         self._publish(job)
         self._wake.set()
         return job
 
-    def get(self, job_id: str) -> Job:
+    def get(self, job_id: str, owner: str | None = None) -> JobRecord:
+        """The job as recorded in the store; 404 when missing or (``owner`` given) someone else's."""
+        record = self.store.get(job_id)
+        if record is None or (owner is not None and record.owner != owner):
+            raise JobNotFound(f"no such job: {job_id}")
+        return record
+
+    def local(self, job_id: str) -> Job | None:
+        """The live job if this process runs it (process handles), else None."""
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def all(self, owner: str | None = None) -> list[JobRecord]:
+        """Jobs of ``owner`` (every owner's when None), oldest first."""
+        return self.store.list(owner)
+
+    def cancel(self, job_id: str, owner: str | None = None, *, wait_s: float = 3.0) -> JobRecord:
+        """Cancel a queued or running job: at once when this process runs it, else through the
+        store's flag (the process running it stops it within ``CANCEL_POLL_S``; waited ``wait_s``)."""
+        record = self.get(job_id, owner)
         with self._lock:
             job = self._jobs.get(job_id)
-        if job is None:
-            raise JobNotFound(f"no such job: {job_id}")
-        return job
-
-    def all(self, user: str | None = None) -> list[Job]:
-        with self._lock:
-            jobs = list(self._jobs.values())
-        return [j for j in jobs if user is None or j.user == user]
-
-    def cancel(self, job_id: str) -> Job:
-        with self._lock:
-            job = self.get(job_id)
-            if job.state == "queued":
-                queue = self._queues.get(job.user)
-                if queue is not None and job in queue:
-                    queue.remove(job)
-                self._finish(job, "cancelled", message="cancelled before it started")
-            elif job.state == "running":
-                _kill(job)
-                self._finish(job, "cancelled", message="cancelled")
+            if job is not None:
+                self._cancel_local(job)
+        if job is None and record.state not in _FINISHED:
+            self.store.request_cancel(job_id)
+            end = time.monotonic() + wait_s
+            while (record := self.get(job_id)).state not in _FINISHED and time.monotonic() < end:
+                time.sleep(0.05)
         self._wake.set()
-        return job
+        return self.get(job_id)
 
-    def wait(self, job_id: str, timeout: float = 60.0) -> Job:
+    def wait(self, job_id: str, timeout: float = 60.0) -> JobRecord:
         """Block until the job finishes (tests and command lines)."""
         end = time.monotonic() + timeout
-        job = self.get(job_id)
-        while job.state not in _FINISHED and time.monotonic() < end:
+        record = self.get(job_id)
+        while record.state not in _FINISHED and time.monotonic() < end:
             time.sleep(0.05)
-        return job
+            record = self.get(job_id)
+        return record
 
     # ------------------------------------------------------------------ scheduling
+    def _cancel_local(self, job: Job) -> None:
+        if job.state == "queued":
+            self._queue.remove(job.owner, job)
+            self._finish(job, "cancelled", message="cancelled before it started")
+        elif job.state == "running":
+            _kill(job)
+            self._finish(job, "cancelled", message="cancelled")
+
     def _running(self) -> list[Job]:
         return [j for j in self._jobs.values() if j.state == "running"]
 
     def _next_fair(self, memory_free: int, nothing_running: bool) -> Job | None:
         """The head of the next user's queue (round-robin) that fits in memory."""
-        for _ in range(len(self._queues)):
-            user, queue = next(iter(self._queues.items()))
-            self._queues.move_to_end(user)
-            if queue and (queue[0].memory_bytes <= memory_free or nothing_running):
-                return queue.popleft()
-        return None
+        return self._queue.pop_next(lambda job: job.memory_bytes <= memory_free or nothing_running)
 
     def _schedule(self) -> None:
         with self._lock:
@@ -312,12 +310,32 @@ class JobRegistry:
             job.conn = None
         if job.process is not None:
             job.process.join(timeout=2)
+        self._jobs.pop(job.id, None)
         self._publish(job)
-        finished = [j for j in self._jobs.values() if j.state in _FINISHED]
-        for old in itertools.islice(finished, max(0, len(finished) - self.keep_finished)):
-            self._jobs.pop(old.id, None)
+
+    def _recover(self) -> None:
+        try:
+            for job_id in self.store.recover(INTERRUPTED):
+                log.info("job %s marked failed: %s", job_id, INTERRUPTED)
+        except sqlite3.Error:  # the store is busy: the next round tries again
+            log.exception("job store: recovery failed")
+
+    def _poll_cancels(self) -> None:
+        with self._lock:
+            ids = list(self._jobs)
+        try:
+            flagged = self.store.cancel_requested(ids)
+        except sqlite3.Error:
+            log.exception("job store: reading cancel flags failed")
+            return
+        with self._lock:
+            for job_id in flagged:
+                job = self._jobs.get(job_id)
+                if job is not None:
+                    self._cancel_local(job)
 
     def _loop(self) -> None:
+        next_cancel_poll = next_recover = time.monotonic()
         while not self._stop.is_set():
             self._schedule()
             with self._lock:
@@ -326,10 +344,22 @@ class JobRegistry:
                 with self._lock:
                     if job.state == "running":
                         self._poll(job)
+            now = time.monotonic()
+            if now >= next_cancel_poll:
+                next_cancel_poll = now + CANCEL_POLL_S
+                self._poll_cancels()
+            if now >= next_recover:
+                next_recover = now + RECOVER_EVERY_S
+                self._recover()
             self._wake.wait(0.05)
             self._wake.clear()
 
     def _publish(self, job: Job) -> None:
+        """Record the job's state in the store, then tell its owner's pages."""
+        try:
+            self.store.save(job)
+        except sqlite3.Error:  # a locked store loses one progress step, never the job
+            log.exception("job store: could not record job %s", job.id)
         eta = job.eta_s
         self.events.publish(
             {
@@ -340,5 +370,6 @@ class JobRegistry:
                 "progress": round(job.progress, 4),
                 "message": job.message,
                 "eta_s": None if eta is None else round(eta, 1),
-            }
+            },
+            audience=job.owner,
         )

@@ -32,7 +32,8 @@ from neloura.runtime.dask_jobs import on_cluster
 from neloura.runtime.disk_cache import touch
 from neloura.runtime.file_lock import is_locked
 from neloura.runtime.images import ImageStore
-from neloura.runtime.jobs import Job, JobRegistry
+from neloura.runtime.job_store import JobRecord
+from neloura.runtime.jobs import JobRegistry
 from neloura.runtime.rgb_build import build_composite
 from neloura.settings import Settings
 
@@ -236,7 +237,7 @@ class RgbStore:
         )
         self._builds[plan.id] = job.id
 
-    def _job(self, job_id: str | None) -> Job | None:
+    def _job(self, job_id: str | None) -> JobRecord | None:
         if job_id is None:
             return None
         try:

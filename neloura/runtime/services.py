@@ -25,6 +25,7 @@ from neloura.runtime.crossmatch import SkyIndexCache
 from neloura.runtime.events import Event, EventBus
 from neloura.runtime.footprints import FootprintIndex
 from neloura.runtime.images import ImageStore
+from neloura.runtime.job_store import JobStore
 from neloura.runtime.jobs import JobRegistry
 from neloura.runtime.levels import LevelStore
 from neloura.runtime.overlay import OverlayService
@@ -62,8 +63,11 @@ class Services:
         self.levels = LevelStore(settings)
         self.tiles = TileService(settings, self.images, self.levels, self.events)
         self.views = LiveViews(settings.upload_hold_hours * 3600.0)
-        self.cleanup = CleanupWorker(settings, self.views, self.events, on_removed=self.catalogs.forget)
-        self.jobs = JobRegistry(settings.job_workers, self.events)
+        self.job_store = JobStore(settings.jobs_db)
+        self.cleanup = CleanupWorker(
+            settings, self.views, self.events, on_removed=self.catalogs.forget, expire_jobs=self.job_store.expire
+        )
+        self.jobs = JobRegistry(settings.job_workers, self.events, store=self.job_store)
         self.segmentation = SegmentationStore(self.catalogs)
         self.coding = CodingRunner(
             self.events,
@@ -108,7 +112,7 @@ class Services:
             except OSError as exc:  # a read-only data folder must not stop the server
                 logging.getLogger("neloura").warning("demo data not written: %s", exc)
         self.cleanup.start()
-        self.jobs.start()
+        await asyncio.to_thread(self.jobs.start)  # marks jobs of a stopped server failed (SQLite)
         threading.Thread(target=self.bounded.warm, name="bounded-warm", daemon=True).start()
         if self.settings.admin:  # /local-coding/* answers 403 otherwise: no sandbox to keep warm
             self.coding.start()
@@ -118,6 +122,7 @@ class Services:
         await self.cleanup.stop()
         await asyncio.to_thread(self.jobs.stop)
         await asyncio.to_thread(self.coding.stop)
+        self.job_store.close()
         self.levels.close()
         self.images.close()
         self.catalogs.close()

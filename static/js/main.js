@@ -43,7 +43,7 @@ async function start() {
   const viewer = createViewer(document.getElementById('viewer'), { bus, api });
   // Fetch the configuration and every feature module at once (no import waterfall).
   const modules = FEATURES.map((name) => import(`./features/${name}.js`).then((m) => ({ m }), (err) => ({ err })));
-  let config = { admin: false, upload_max_mb: 0, cleanup_interval_minutes: 60 };
+  let config = { admin: false, upload_max_mb: 0, cleanup_interval_minutes: 60, results_keep_hours: 168 };
   try {
     config = await api.get('/api/config');
   } catch (err) {

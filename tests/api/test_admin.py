@@ -42,6 +42,7 @@ def test_admin_on_loopback_needs_no_token(admin_client: TestClient) -> None:
         "admin_token_required": False,
         "upload_max_mb": 2048,
         "cleanup_interval_minutes": 60.0,
+        "results_keep_hours": 168.0,
     }
 
 

@@ -20,8 +20,8 @@ from neloura.core.demo import GalaxyField, write_demo
 from neloura.settings import Settings
 
 SESSION = "a" * 32
-HEADERS = {"X-Neloura-Session": SESSION}
-OTHER = {"X-Neloura-Session": "b" * 32}
+HEADERS = {"Cookie": f"neloura_session={SESSION}"}  # the page's HttpOnly session cookie
+OTHER = {"Cookie": "neloura_session=" + "b" * 32}
 TOKEN = "coding-test-admin-token-5d1e"
 IMAGE = "demo/galaxy.fits"
 
@@ -82,7 +82,7 @@ def test_output_streams_over_ws_before_the_run_ends(env: tuple[TestClient, Setti
     code = (
         "import os, time\nprint('first line')\nwhile not os.path.exists('go'):\n    time.sleep(0.02)\nprint('second')\n"
     )
-    with client.websocket_connect(f"/ws?session={SESSION}") as ws:
+    with client.websocket_connect("/ws", headers=HEADERS) as ws:
         assert ws.receive_json()["type"] == "hello"
         run_id = start(client, code)
         seen = ""
@@ -134,6 +134,37 @@ def test_helper_values_equal_the_pixel_endpoint(env: tuple[TestClient, Settings,
         assert value == ref["value"] == value2  # float32 physical values, bit for bit
         assert ra == pytest.approx(ref["ra_deg"], abs=1e-12) and dec == pytest.approx(ref["dec_deg"], abs=1e-12)
         assert got["unit"] == ref["unit"]
+
+
+def test_helper_gives_the_pages_regions_and_selection(env: tuple[TestClient, Settings, Path]) -> None:
+    client, _, _ = env
+    ds9 = (  # what the page's regions feature sends: DS9 text, image frame, 1-based pixels
+        "# Region file format: DS9 version 4.1\nimage\ncircle(65,65,10)\nbox(20.5,30,8,4,30) # color=red\n"
+    )
+    code = (
+        "import json, numpy as np, neloura_session as ns\nimg = ns.image()\nregs = ns.regions()\n"
+        "circle = regs[0]\nsel = ns.selection()\n"
+        "values = circle.to_mask(mode='center').get_values(img.data)\n"
+        "print(json.dumps({'n': len(regs), 'kinds': [type(r).__name__ for r in regs],\n"
+        "    'centre': [circle.center.x, circle.center.y], 'r': circle.radius, 'count': int(values.size),\n"
+        "    'sum': float(np.nansum(values)), 'text': ns.regions_text() == EXPECTED,\n"
+        "    'catalog': sel['catalog'], 'rows': sel['rows'].tolist(), 'dtype': str(sel['rows'].dtype)}))\n"
+    ).replace("EXPECTED", repr(ds9))
+    body = run(
+        client,
+        code,
+        image={"path": IMAGE, "hdu": 1},
+        regions=ds9,
+        selection={"catalog": "demo_sources.csv", "rows": [3, 1, 4, 159]},
+    )
+    assert body["state"] == "done", body
+    got = json.loads(body["stdout"])
+    assert got["n"] == 2 and got["kinds"] == ["CirclePixelRegion", "RectanglePixelRegion"] and got["text"]
+    assert got["centre"] == [64.0, 64.0] and got["r"] == 10.0  # 1-based DS9 -> 0-based pixels
+    assert 300 < got["count"] < 330  # pi r^2 pixels of the image inside the circle (r = 10)
+    assert got["catalog"] == "demo_sources.csv" and got["rows"] == [3, 1, 4, 159] and got["dtype"] == "int64"
+    empty = run(client, "import neloura_session as ns\nprint(len(ns.regions()), ns.selection()['catalog'])")
+    assert empty["stdout"] == "0 None\n"
 
 
 def test_images_and_tables_come_back(env: tuple[TestClient, Settings, Path]) -> None:
@@ -272,6 +303,8 @@ def test_script_errors_and_exit_codes(env: tuple[TestClient, Settings, Path]) ->
         ({"code": "print(1)", "image": {"path": IMAGE, "hdu": 1, "plane": 5}}, 422),
         ({"code": "catalog", "catalog": {"name": "demo_sources.csv", "filter": "nope >"}}, 422),
         ({"code": "catalog", "catalog": {"name": "../secret.csv"}}, 403),
+        ({"code": "print(1)", "selection": {"catalog": "demo_sources.csv", "rows": [-1]}}, 422),
+        ({"code": "print(1)", "regions": "x" * 2_000_001}, 422),
     ],
 )
 def test_bad_requests(env: tuple[TestClient, Settings, Path], body: dict[str, Any], status: int) -> None:

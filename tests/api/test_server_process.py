@@ -29,6 +29,8 @@ from neloura.core.synthetic import make_wcs_header
 from tests import hostile_corpus as corpus
 
 PROJECT = Path(__file__).resolve().parents[2]
+# one browser session for every request of these tests (jobs belong to the session cookie)
+SESSION = {"Cookie": "neloura_session=" + "s" * 43}
 
 
 def _free_port() -> int:
@@ -65,13 +67,13 @@ class Server:
 
     def get(self, path: str, timeout: float = 60) -> tuple[int, bytes]:
         try:
-            with urllib.request.urlopen(self.url + path, timeout=timeout) as r:
+            with urllib.request.urlopen(urllib.request.Request(self.url + path, headers=SESSION), timeout=timeout) as r:
                 return r.status, r.read()
         except urllib.error.HTTPError as e:
             return e.code, e.read()
 
     def post(self, path: str, body: bytes, content_type: str, timeout: float = 120) -> tuple[int, bytes]:
-        request = urllib.request.Request(self.url + path, data=body, headers={"Content-Type": content_type})
+        request = urllib.request.Request(self.url + path, data=body, headers={**SESSION, "Content-Type": content_type})
         try:
             with urllib.request.urlopen(request, timeout=timeout) as r:
                 return r.status, r.read()
@@ -187,3 +189,13 @@ def test_no_process_of_the_server_survives_kill_9(server: Server) -> None:
     for p in alive:  # leave nothing behind even when the test fails
         p.kill()
     assert alive == []
+    again = Server(server.root)  # a restart on the same data root: the job store says what happened
+    try:
+        status, body = again.get(f"/api/jobs/{job}")
+        assert status == 200, body
+        record = json.loads(body)
+        assert record["state"] == "failed"
+        assert record["error"] == "interrupted: the server stopped before the job finished"
+        assert [j["id"] for j in json.loads(again.get("/api/jobs")[1])["jobs"]] == [job]
+    finally:
+        again.stop()

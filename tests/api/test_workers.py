@@ -25,7 +25,7 @@ from tests.api.job_helpers import write_field
 websockets_sync = pytest.importorskip("websockets.sync.client")
 
 PROJECT = Path(__file__).resolve().parents[2]
-SESSION = "workers-test-session"
+SESSION = "w" * 43  # the page's session cookie (job events reach only their owner's sockets)
 
 
 def _free_port() -> int:
@@ -78,10 +78,12 @@ def two_workers(tmp_path: Path) -> Iterator[str]:
 
 def _sockets_on_both_workers(url: str, stack: contextlib.ExitStack) -> list[tuple[Any, str]]:
     """Open /ws connections until both workers hold at least one (the kernel spreads accepts)."""
-    ws_url = url.replace("http://", "ws://") + f"/ws?session={SESSION}"
+    ws_url = url.replace("http://", "ws://") + "/ws"
     sockets: list[tuple[Any, str]] = []
     for _ in range(60):
-        ws = stack.enter_context(websockets_sync.connect(ws_url, additional_headers={"X-Neloura-Session": SESSION}))
+        ws = stack.enter_context(
+            websockets_sync.connect(ws_url, additional_headers={"Cookie": f"neloura_session={SESSION}"})
+        )
         hello = json.loads(ws.recv(timeout=30))
         assert hello["type"] == "hello"
         sockets.append((ws, hello["worker"]))
@@ -111,7 +113,7 @@ def test_job_events_reach_the_sockets_of_every_worker(two_workers: str) -> None:
         request = urllib.request.Request(
             two_workers + "/api/detection",
             data=body,
-            headers={"Content-Type": "application/json", "X-Neloura-Session": SESSION},
+            headers={"Content-Type": "application/json", "Cookie": f"neloura_session={SESSION}"},
         )
         with urllib.request.urlopen(request, timeout=60) as response:
             job = json.loads(response.read())

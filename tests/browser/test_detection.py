@@ -23,6 +23,7 @@ def test_detection_panel_runs_a_job_and_overlays_the_catalog(page: Any, live_ser
     open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1")
     page.evaluate(RECORD_JOBS)
     page.click("#detection-panel .panel-head")
+    assert "7 days" in page.text_content("#detection-form .det-keep")  # how long results are kept
     page.fill("#detection-form input[name=threshold_sigma]", "6")
     page.fill("#detection-form input[name=fwhm_px]", "2.5")
     page.click("#detection-run")

@@ -127,3 +127,44 @@ def test_worker_runs_with_the_server(tmp_path: Path) -> None:
         while old.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not old.exists()
+
+
+def test_job_results_expire_after_the_retention_and_the_store_forgets_their_jobs(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from neloura.runtime.cleanup import RESULT_FOLDERS
+    from neloura.runtime.job_store import JobRecord, JobStore
+
+    store = JobStore(settings.jobs_db)
+    now = time.time()
+    store.insert(JobRecord("old", "detection", "a", state="done", created=now - 50 * HOUR, finished=now - 49 * HOUR))
+    store.insert(JobRecord("new", "detection", "a", state="done", created=now - 2 * HOUR, finished=now - HOUR))
+    worker = CleanupWorker(
+        settings.model_copy(update={"results_keep_hours": 48.0}), LiveViews(), expire_jobs=store.expire
+    )
+    old, young = [], []
+    for folder in RESULT_FOLDERS:
+        root = settings.root / folder / "sub"
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "old.csv").write_bytes(b"o")
+        (root / "young.csv").write_bytes(b"y")
+        _age(root / "old.csv", 49 * HOUR)
+        old.append(root / "old.csv")
+        young.append(root / "young.csv")
+    outside = tmp_path / "precious.csv"  # a link out of a result folder: the link goes, never its target
+    outside.write_bytes(b"keep")
+    (settings.catalogs_dir / "detections" / "link.csv").symlink_to(outside)
+    _age(settings.catalogs_dir / "detections" / "link.csv", 49 * HOUR)
+    kept_by_view = settings.files_dir / "results" / "shown.fits"
+    kept_by_view.write_bytes(b"s")
+    _age(kept_by_view, 100 * HOUR)
+    worker.views.update("page", kept_by_view)
+    user_catalog = settings.catalogs_dir / "mine.csv"  # beside the result folders: never touched
+    user_catalog.write_bytes(b"u")
+    _age(user_catalog, 1000 * HOUR)
+    with caplog.at_level(logging.INFO, logger="neloura.cleanup"):
+        removed = worker.sweep_results()
+    assert sorted(removed) == sorted([*old, settings.catalogs_dir / "detections" / "link.csv"])
+    assert all(p.exists() for p in young) and outside.exists() and kept_by_view.exists() and user_catalog.exists()
+    assert "results: removed" in caplog.text and "old.csv" in caplog.text
+    assert [r.id for r in store.list("a")] == ["new"]

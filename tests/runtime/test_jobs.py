@@ -32,7 +32,7 @@ def test_progress_reaches_the_event_bus_and_the_result_comes_back() -> None:
         events: list[dict] = []
         try:
             job = jobs.submit("count", jf.count, {"steps": 4, "delay": 0.15}, user="a", memory_bytes=1)
-            async for event in bus.subscribe():
+            async for event in bus.subscribe("a"):  # job events reach their owner's pages
                 events.append(event)
                 if event["state"] in ("done", "failed"):
                     break
@@ -55,7 +55,7 @@ def test_cancel_stops_a_running_job_process(registry: JobRegistry) -> None:
     end = time.monotonic() + 30
     while registry.get(job.id).state != "running" and time.monotonic() < end:
         time.sleep(0.05)
-    process = registry.get(job.id).process
+    process = registry.local(job.id).process
     registry.cancel(job.id)
     assert registry.get(job.id).state == "cancelled"
     process.join(5)
@@ -68,7 +68,7 @@ def test_cancel_also_stops_the_worker_processes_a_job_started(registry: JobRegis
     end = time.monotonic() + 30
     while registry.get(job.id).progress < 0.5 and time.monotonic() < end:
         time.sleep(0.05)
-    children = psutil.Process(registry.get(job.id).process.pid).children(recursive=True)
+    children = psutil.Process(registry.local(job.id).process.pid).children(recursive=True)
     assert len(children) == 2
     registry.cancel(job.id)
     _, alive = psutil.wait_procs(children, timeout=10)

@@ -31,6 +31,20 @@ print(f"x={x:.1f} y={y:.1f}  sky={sky:.4g}  flux={phot['aperture_sum'][0]:.4g} {
 `,
   },
   {
+    label: 'Regions and selected rows',
+    code: `import numpy as np
+import neloura_session as ns
+
+img = ns.image()
+for region in ns.regions():          # the page's regions (astropy-regions, 0-based pixels)
+    mask = region.to_mask(mode="center")
+    values = mask.get_values(img.data)
+    print(f"{type(region).__name__}: {np.count_nonzero(np.isfinite(values))} px, sum {np.nansum(values):.4g} {img.unit}")
+chosen = ns.selection()              # rows selected in the table, plot or by a region
+print(chosen["catalog"], len(chosen["rows"]), "rows selected:", chosen["rows"][:10])
+`,
+  },
+  {
     label: 'Plot a catalog column',
     code: `import numpy as np
 import matplotlib.pyplot as plt

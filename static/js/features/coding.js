@@ -48,7 +48,7 @@ function loadCodeMirror() {
 export function mount(ctx) {
   if (!ctx.config.admin) return () => {};
   const { el } = ctx.escape;
-  const st = { run: null, starting: false, pending: [], timer: null, started: 0, cursor: null, catalog: null, editor: null };
+  const st = { run: null, starting: false, pending: [], timer: null, started: 0, cursor: null, catalog: null, regions: '', selection: null, editor: null };
 
   const snippets = el('select', { class: 'code-snippets', title: 'Insert a snippet' },
     el('option', { value: '' }, 'Snippets…'), ...SNIPPETS.map((s, i) => el('option', { value: String(i) }, s.label)));
@@ -141,6 +141,8 @@ export function mount(ctx) {
       catalog: st.catalog || undefined,
       cursor: st.cursor || undefined,
       view: ctx.viewer.viewState() || undefined,
+      regions: st.regions || undefined, // DS9 text of the page's regions (neloura_session.regions())
+      selection: st.selection || undefined, // selected catalog rows (neloura_session.selection())
     };
     setRunning(true);
     st.starting = true;
@@ -221,6 +223,8 @@ export function mount(ctx) {
     ctx.bus.on('viewer:click', (p) => { st.cursor = { x: p.x, y: p.y }; }),
     ctx.bus.on('catalog:loaded', ({ name }) => { st.catalog = { name, filter: st.catalog?.name === name ? st.catalog.filter : null }; }),
     ctx.bus.on('catalog:filter-changed', ({ name, filter }) => { st.catalog = { name, filter: filter || null }; }),
+    ctx.bus.on('regions:changed', ({ count, ds9 }) => { st.regions = count ? ds9 || '' : ''; }),
+    ctx.bus.on('catalog:rows-selected', ({ name, rows }) => { st.selection = name && rows?.length ? { catalog: name, rows: [...rows] } : null; }),
     ctx.ui.addMenuItem('Analysis', { label: 'Python code…', id: 'menu-coding', onClick: () => (panel.hidden ? open() : (panel.hidden = true)) }),
   ];
   return () => {

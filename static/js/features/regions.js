@@ -60,7 +60,7 @@ export function mount(ctx) {
     panel.render();
     scheduleStats();
     scheduleUrl();
-    ctx.bus.emit('regions:changed', { count: st.regions.length });
+    ctx.bus.emit('regions:changed', { count: st.regions.length, ds9: toDs9(st.regions) });
   }
   function add(region, before) {
     push(before);

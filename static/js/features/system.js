@@ -2,6 +2,7 @@
 // dialog with "Erase uploads". Absent when the server is not in admin mode.
 
 import { formatBytes } from '../lib/format.js';
+import { keptFor } from '../lib/form.js';
 
 export function mount(ctx) {
   const { bus, api, ui, config, escape: { el } } = ctx;
@@ -45,6 +46,7 @@ export function mount(ctx) {
     }
     modal.body.append(
       el('p', {}, `Uploads under files/uploads/ are temporary: the cleanup worker removes them ${config.cleanup_interval_minutes} minutes after upload (never a file open in a view).`),
+      el('p', {}, `Job results (detections, photometry, completeness reports, cutouts, files/results/) are kept ${keptFor(config.results_keep_hours)}, then removed the same way.`),
       el('p', { class: 'muted' }, `Largest upload accepted: ${config.upload_max_mb} MB.`), erase);
     erase.addEventListener('click', async () => {
       if (!window.confirm('Delete every file in files/uploads/ now?')) return;

@@ -35,23 +35,11 @@ async function detailOf(response) {
 // Off loopback, admin endpoints need X-Admin-Token; the admin types it once per browser session.
 const TOKEN_KEY = 'neloura-admin-token';
 
-// One random session per browser tab: the server keys the tab's own runs and /ws events by it
-// (a sandboxed run of one tab is invisible to every other tab and user).
-const SESSION_KEY = 'neloura-session';
-
-function session() {
-  let id = window.sessionStorage.getItem(SESSION_KEY);
-  if (!id) {
-    const bytes = new Uint8Array(16);
-    window.crypto.getRandomValues(bytes);
-    id = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-    window.sessionStorage.setItem(SESSION_KEY, id);
-  }
-  return id;
-}
+// The session: an HttpOnly cookie the server hands out on the first request (the page never
+// sees it; fetch, XHR and the /ws handshake send it). The page's jobs and runs belong to it.
 
 function headersFor(path, body) {
-  const headers = { 'X-Neloura-Session': session() };
+  const headers = {};
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const token = window.sessionStorage.getItem(TOKEN_KEY);
   if (token && (path.startsWith('/admin/') || path.startsWith('/local-coding/'))) headers['X-Admin-Token'] = token;
@@ -113,7 +101,7 @@ export const api = {
     let delay = 500;
     const connect = () => {
       const proto = window.location.protocol === 'https:' ? 'wss' : 'ws';
-      ws = new WebSocket(`${proto}://${window.location.host}/ws?session=${session()}`);
+      ws = new WebSocket(`${proto}://${window.location.host}/ws`);
       ws.onopen = () => { delay = 500; if (onOpen) onOpen(send); };
       ws.onmessage = (e) => { try { onMessage(JSON.parse(e.data)); } catch { /* ignore non-JSON */ } };
       ws.onclose = () => {

@@ -19,6 +19,11 @@ export function numberFields(form, fields, min = () => '0') {
 
 const ENDED = ['done', 'failed', 'cancelled'];
 
+// "7 days" / "12 hours": how long the server keeps job results (NELOURA_RESULTS_KEEP_HOURS).
+export function keptFor(hours) {
+  return hours >= 48 ? `${Math.round((hours / 24) * 10) / 10} days` : `${hours} hours`;
+}
+
 // A panel's server job: run and cancel buttons (appended to form), a progress bar, a status line
 // and a results box (ids `${prefix}-run`, -progress, -status, -results; the caller places the
 // last three). Submitting the form POSTs { path, hdu, plane of the open image, ...body() } to url;
@@ -29,6 +34,8 @@ export function jobPanel(ctx, form, { prefix, runLabel, url, body, onEnd }) {
   const run = el('button', { type: 'submit', class: 'det-run', id: `${prefix}-run` }, runLabel);
   const cancel = el('button', { type: 'button', class: 'det-cancel', hidden: true }, 'Cancel');
   form.append(el('div', { class: 'det-actions' }, run, cancel));
+  const keep = ctx.config && ctx.config.results_keep_hours;
+  if (keep) form.append(el('small', { class: 'det-help det-keep' }, `Results stay on the server ${keptFor(keep)} (then they are removed), visible only to this browser.`));
   const bar = el('progress', { class: 'det-progress', max: '1', value: '0', hidden: true, id: `${prefix}-progress` });
   const status = el('div', { class: 'det-status', id: `${prefix}-status`, 'aria-live': 'polite' });
   const results = el('div', { class: 'det-results', id: `${prefix}-results` });
