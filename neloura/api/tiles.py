@@ -91,8 +91,9 @@ async def tile(
         vmin=vmin,
         vmax=vmax,
     )
-    if tiles.ready(path, hdu, plane):
-        spec = tiles.spec(*args, **kwargs)
+    key = tiles.ready_key(path, hdu, plane)
+    if key is not None:
+        spec = tiles.spec(*args, **kwargs, key=key)
     else:  # first use: opens the file and computes the default limits
         spec = await run_in_threadpool(tiles.spec, *args, **kwargs)
     headers = {"ETag": spec.etag, "Cache-Control": "no-store" if spec.provisional else CACHE_CONTROL}

@@ -323,7 +323,11 @@ class ImageStore:
 
     def is_ready(self, relative: str, hdu: int, plane: int = 0) -> bool:
         """True when the image is open and its default limits are cached (no I/O but a stat)."""
-        path, mtime, _, _ = key = self.plane_key(relative, hdu, plane)
+        return self.key_ready(self.plane_key(relative, hdu, plane))
+
+    def key_ready(self, key: PlaneKey) -> bool:
+        """:meth:`is_ready` for a :meth:`plane_key` already resolved (no I/O at all)."""
+        path, mtime, hdu, _ = key
         with self._lock:
             return (path, hdu, mtime) in self._open and key in self._limits
 
