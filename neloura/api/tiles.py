@@ -84,7 +84,7 @@ async def tile(
         vmin=vmin,
         vmax=vmax,
     )
-    key = tiles.ready_key(path, hdu, plane)
+    key = tiles.ready_key(path, hdu, plane, limits_given=vmin is not None and vmax is not None)
     if key is not None:
         spec = tiles.spec(*args, **kwargs, key=key)
     else:  # first use: opens the file and computes the default limits

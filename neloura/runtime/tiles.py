@@ -272,11 +272,12 @@ class TileService:
         """True when :meth:`spec` needs no file I/O beyond a stat (image open, limits cached)."""
         return self.images.is_ready(relative, hdu, plane)
 
-    def ready_key(self, relative: str, hdu: int, plane: int) -> PlaneKey | None:
+    def ready_key(self, relative: str, hdu: int, plane: int, *, limits_given: bool = False) -> PlaneKey | None:
         """The plane's key when :meth:`spec` needs no file I/O beyond a stat (pass it on as
-        ``spec(..., key=...)``: one path resolution per tile request), else None."""
+        ``spec(..., key=...)``: one path resolution per tile request), else None.
+        ``limits_given``: the request names both vmin and vmax (no default limits needed)."""
         key = self.images.plane_key(relative, hdu, plane)
-        return key if self.images.key_ready(key) else None
+        return key if self.images.key_ready(key, need_limits=not limits_given) else None
 
     def warm(self, relative: str, hdu: int = 0, plane: int = 0) -> None:
         """Start building the reduced levels of a plane now (e.g. when an image is opened), so
