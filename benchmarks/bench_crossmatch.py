@@ -12,6 +12,7 @@ sources server-side; cross-match no slower than astropy's search_around_sky in t
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import statistics
 import time
@@ -20,11 +21,13 @@ import astropy.units as u
 import numpy as np
 from _common import Server, timed
 from astropy.coordinates import SkyCoord, search_around_sky
+from isal import igzip
 
 from neloura.core.crossmatch import SkyIndex, cone_search, crossmatch
 from neloura.core.overlay import encode_overlay, image_footprint, project_inside, within_footprint
 from neloura.core.synthetic import make_wcs_header
 from neloura.core.wcs import ImageWcs
+from neloura.runtime.overlay import GZIP_LEVEL
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS
 
 
@@ -84,6 +87,13 @@ def bench_overlay(sources: int, repeat: int) -> None:
     print(f"\n== overlay, {sources:,} sources inside a {size}x{size} TAN image (footprint + projection + packing)")
     row("overlay payload time", t_bin, t_json, note="(baseline: JSON objects)")
     row("overlay bytes per source", len(data) / sources, len(text) / sources, unit="bytes")
+    # issue 16: the route's gzip (ISA-L level 1, sent when it saves >= 10 %) vs zlib level 6
+    t_gz, packed = timed(lambda: igzip.compress(data, GZIP_LEVEL), repeat)
+    t_z6, packed6 = timed(lambda: gzip.compress(data, 6), max(1, repeat // 2))
+    row("overlay gzip time (ISA-L 1 vs zlib 6)", t_gz, t_z6)
+    row("overlay gzip size / raw (ISA-L 1 vs zlib 6)", len(packed) / len(data), len(packed6) / len(data), unit="")
+    t_in, _ = timed(lambda: gzip.decompress(packed), repeat)
+    row("overlay gunzip time (what the browser adds)", t_in)
 
 
 def bench_crossmatch(n_a: int, n_b: int, repeat: int) -> None:

@@ -15,12 +15,14 @@ from neloura.runtime.services import Services
 from neloura.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+# async: FastAPI runs a plain ``def`` dependency in the thread pool, a hop (two thread switches)
+# per request for an attribute read; these two run on the event loop instead.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 

@@ -11,9 +11,10 @@ from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from neloura.api.conditional import etag_matches
 from neloura.api.deps import ServicesDep, resolve_hdu
 from neloura.api.session import owner_of
-from neloura.api.tiles import CACHE_CONTROL, _etag_matches
+from neloura.api.tiles import CACHE_CONTROL
 from neloura.core.bandpasses import order_by_wavelength, preset_colors
 from neloura.core.limits import LIMIT_MODES
 from neloura.core.rgb import MAX_CHANNELS, MIN_CHANNELS, hex_color
@@ -123,7 +124,7 @@ async def rgb_tile(
     resolved = render.resolve(comp, display)
     tag = render.etag(resolved, level, int(col), int(row))
     headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
-    if _etag_matches(request.headers.get("if-none-match"), tag):
+    if etag_matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=headers)
     data = render.cache.get(tag)
     if data is None:

@@ -24,6 +24,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from neloura.api.conditional import etag_matches
 from neloura.api.deps import ServicesDep
 from neloura.core.colormaps import TRANSPARENT
 from neloura.core.histogram import MAX_BINS, histogram
@@ -45,14 +46,6 @@ def _parse_tile_name(name: str) -> tuple[int, int, str]:
     if not (dot and underscore and col.isdigit() and row.isdigit()):
         raise InvalidParameter(f"tile name must look like COL_ROW.png or COL_ROW.jpg, got {name!r}")
     return int(col), int(row), fmt.lower()
-
-
-def _etag_matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    if header.strip() == "*":
-        return True
-    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
 
 
 @router.get(
@@ -91,12 +84,13 @@ async def tile(
         vmin=vmin,
         vmax=vmax,
     )
-    if tiles.ready(path, hdu, plane):
-        spec = tiles.spec(*args, **kwargs)
+    key = tiles.ready_key(path, hdu, plane, limits_given=vmin is not None and vmax is not None)
+    if key is not None:
+        spec = tiles.spec(*args, **kwargs, key=key)
     else:  # first use: opens the file and computes the default limits
         spec = await run_in_threadpool(tiles.spec, *args, **kwargs)
     headers = {"ETag": spec.etag, "Cache-Control": "no-store" if spec.provisional else CACHE_CONTROL}
-    if _etag_matches(request.headers.get("if-none-match"), spec.etag):
+    if etag_matches(request.headers.get("if-none-match"), spec.etag):
         return Response(status_code=304, headers=headers)
     data = tiles.cache.get(spec.etag)
     if data is None:

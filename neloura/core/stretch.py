@@ -126,9 +126,11 @@ def apply(values: np.ndarray, vmin: float, vmax: float, lut: np.ndarray) -> np.n
     if not vmax > vmin:
         raise InvalidParameter(f"vmin ({vmin}) must be smaller than vmax ({vmax})")
     scale = (LUT_SIZE - 1) / (float(vmax) - float(vmin))
-    x = np.asarray(values, dtype=np.float32) - np.float32(vmin)
+    # five passes over a tile, each in place after the first (the same float32 arithmetic, in the
+    # same order, as the earlier asarray / subtract / nan_to_num / fancy-index version: equal bytes)
+    x = np.subtract(values, np.float32(vmin), dtype=np.float32)
     x *= np.float32(scale)
     x += np.float32(0.5)  # round to the nearest table entry
-    np.clip(x, 0, LUT_SIZE - 1, out=x)
-    np.nan_to_num(x, copy=False, nan=LUT_SIZE)
-    return lut[x.astype(np.int32)]
+    np.clip(x, 0, LUT_SIZE - 1, out=x)  # +/-inf end here; NaN stays NaN
+    np.copyto(x, np.float32(LUT_SIZE), where=np.isnan(x))
+    return lut.take(x.astype(np.int32))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 from neloura.errors import InvalidParameter
 
@@ -67,7 +68,7 @@ class Pyramid:
         if self.tile_size < 1:
             raise InvalidParameter(f"tile size must be positive, got {self.tile_size}")
 
-    @property
+    @cached_property  # asked a dozen times per tile request (factor, level_size, grid, tile)
     def max_level(self) -> int:
         return max_level(self.width, self.height)
 

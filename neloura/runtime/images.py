@@ -323,9 +323,14 @@ class ImageStore:
 
     def is_ready(self, relative: str, hdu: int, plane: int = 0) -> bool:
         """True when the image is open and its default limits are cached (no I/O but a stat)."""
-        path, mtime, _, _ = key = self.plane_key(relative, hdu, plane)
+        return self.key_ready(self.plane_key(relative, hdu, plane))
+
+    def key_ready(self, key: PlaneKey, *, need_limits: bool = True) -> bool:
+        """:meth:`is_ready` for a :meth:`plane_key` already resolved (no I/O at all);
+        ``need_limits=False``: the image open is enough (the caller gives its own limits)."""
+        path, mtime, hdu, _ = key
         with self._lock:
-            return (path, hdu, mtime) in self._open and key in self._limits
+            return (path, hdu, mtime) in self._open and (not need_limits or key in self._limits)
 
     def close(self) -> None:
         with self._lock:

@@ -209,12 +209,14 @@ class TileService:
         nan_color: str = TRANSPARENT,
         vmin: float | None = None,
         vmax: float | None = None,
+        key: PlaneKey | None = None,
     ) -> TileSpec:
         """Validate a tile request and resolve its defaults (may open the file and compute the
-        default limits on first use: call from a worker thread unless :meth:`ready`)."""
+        default limits on first use: call from a worker thread unless :meth:`ready`). ``key``:
+        the plane's :meth:`ready_key` when the caller already has it (saves resolving the path)."""
         if fmt not in FORMATS:
             raise InvalidParameter(f"unknown tile format {fmt!r}; use png or jpg")
-        key = self.images.plane_key(relative, hdu, plane)
+        key = key if key is not None else self.images.plane_key(relative, hdu, plane)
         image = self.images.get_resolved(key[0], hdu)
         image_plane = image.plane(plane)  # validates the plane index
         box = Pyramid(image.width, image.height, self.settings.tile_size).tile(level, col, row)
@@ -269,6 +271,13 @@ class TileService:
     def ready(self, relative: str, hdu: int, plane: int) -> bool:
         """True when :meth:`spec` needs no file I/O beyond a stat (image open, limits cached)."""
         return self.images.is_ready(relative, hdu, plane)
+
+    def ready_key(self, relative: str, hdu: int, plane: int, *, limits_given: bool = False) -> PlaneKey | None:
+        """The plane's key when :meth:`spec` needs no file I/O beyond a stat (pass it on as
+        ``spec(..., key=...)``: one path resolution per tile request), else None.
+        ``limits_given``: the request names both vmin and vmax (no default limits needed)."""
+        key = self.images.plane_key(relative, hdu, plane)
+        return key if self.images.key_ready(key, need_limits=not limits_given) else None
 
     def warm(self, relative: str, hdu: int = 0, plane: int = 0) -> None:
         """Start building the reduced levels of a plane now (e.g. when an image is opened), so

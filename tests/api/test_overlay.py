@@ -148,3 +148,44 @@ def test_symlinks_leading_out_are_refused(client: TestClient, scene: dict, setti
     assert r.status_code == 403, r.text
     r = client.get("/api/catalogs/overlay?name=field.csv&path=%2e%2e%2f%2e%2e%2fetc%2fpasswd")
     assert r.status_code == 403, r.text
+
+
+def test_overlay_is_gzip_encoded_when_accepted_and_it_pays(client: TestClient, scene: dict) -> None:
+    params = {**BASE, "size_col": "radius_arcsec", "color_col": "flux"}
+    plain = client.get("/api/catalogs/overlay", params=params, headers={"Accept-Encoding": "identity"})
+    packed = client.get("/api/catalogs/overlay", params=params, headers={"Accept-Encoding": "gzip, deflate"})
+    assert plain.status_code == packed.status_code == 200
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "accept-encoding" in packed.headers["vary"].lower()
+    assert int(packed.headers["content-length"]) <= 0.9 * len(plain.content)  # on the wire
+    assert packed.content == plain.content  # httpx inflated it: the same payload, byte for byte
+    assert packed.headers["etag"] != plain.headers["etag"]  # one strong tag per representation
+    assert decode_overlay(packed.content).rows.size == scene["inside"].size
+
+
+def test_overlay_stays_raw_when_gzip_would_not_pay(client: TestClient, scene: dict) -> None:
+    params = {**BASE, "filter": "flux < 0"}  # nothing passes: a 48-byte header, gzip would grow it
+    r = client.get("/api/catalogs/overlay", params=params, headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and "content-encoding" not in r.headers
+    assert len(r.content) == HEADER_BYTES and decode_overlay(r.content).rows.size == 0
+
+
+def test_overlay_revalidates_by_etag_and_changes_with_the_catalog(
+    client: TestClient, scene: dict, settings: Settings
+) -> None:
+    first = client.get("/api/catalogs/overlay", params=BASE, headers={"Accept-Encoding": "identity"})
+    tag = first.headers["etag"]
+    assert first.headers["cache-control"] == "no-cache" and tag.startswith('"')
+    for sent in (tag, f"W/{tag}", f'"other", {tag}', "*"):
+        again = client.get("/api/catalogs/overlay", params=BASE, headers={"If-None-Match": sent})
+        assert again.status_code == 304 and again.content == b""
+    gz = client.get("/api/catalogs/overlay", params=BASE, headers={"Accept-Encoding": "gzip"}).headers["etag"]
+    assert client.get("/api/catalogs/overlay", params=BASE, headers={"If-None-Match": gz}).status_code == 304
+    other = client.get("/api/catalogs/overlay", params={**BASE, "size_col": "7"}, headers={"If-None-Match": tag})
+    assert other.status_code == 200 and other.headers["etag"] != tag  # other parameters, other payload
+    table = scene["table"][:100]  # the catalog changes on disk: the old tag no longer matches
+    table.write(settings.catalogs_dir / "field.csv", format="ascii.csv", overwrite=True)
+    changed = client.get("/api/catalogs/overlay", params=BASE, headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+    assert decode_overlay(changed.content).rows.max() < 100

@@ -96,3 +96,35 @@ def test_histequ_needs_a_sample_and_apply_needs_ordered_limits() -> None:
 
 def test_every_registered_stretch_is_covered() -> None:
     assert set(STRETCHES) == {*FORMULAS, "histequ"}
+
+
+def _apply_before_issue_16(values: np.ndarray, vmin: float, vmax: float, lut: np.ndarray) -> np.ndarray:
+    """The earlier :func:`apply`, kept here as the reference its faster rewrite must equal."""
+    scale = (LUT_SIZE - 1) / (float(vmax) - float(vmin))
+    x = np.asarray(values, dtype=np.float32) - np.float32(vmin)
+    x *= np.float32(scale)
+    x += np.float32(0.5)
+    np.clip(x, 0, LUT_SIZE - 1, out=x)
+    np.nan_to_num(x, copy=False, nan=LUT_SIZE)
+    return lut[x.astype(np.int32)]
+
+
+@pytest.mark.parametrize("dtype", ["f4", ">f4", "f8", ">f8", "i2", ">i4", "u1"])
+@pytest.mark.parametrize("name", ["linear", "log", "asinh", "histequ"])
+def test_apply_equals_the_earlier_implementation_index_for_index(dtype: str, name: str) -> None:
+    rng = np.random.default_rng(16)
+    lut = lookup_table(name, sample=rng.normal(100, 5, 5000), limits=(90.0, 130.0))
+    for _ in range(5):
+        raw = rng.normal(100, 20, size=(257, 131))
+        if np.dtype(dtype).kind == "f":
+            values = raw.astype(dtype)
+            values.flat[rng.integers(0, values.size, 500)] = np.nan
+            values.flat[rng.integers(0, values.size, 20)] = np.inf
+            values.flat[rng.integers(0, values.size, 20)] = -np.inf
+        else:
+            values = np.clip(raw, 0, 255).astype(dtype)
+        # limits straddling the data, rounding boundaries included (vmax - vmin not a power of 2)
+        for vmin, vmax in ((90.0, 130.0), (-3.3, 301.7), (99.999, 100.001), (70, 71)):
+            got = apply(values, vmin, vmax, lut)
+            assert got.dtype == np.uint8 and got.shape == values.shape
+            np.testing.assert_array_equal(got, _apply_before_issue_16(values, vmin, vmax, lut))

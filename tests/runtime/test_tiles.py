@@ -83,3 +83,17 @@ def test_opening_a_plane_builds_its_levels(service: TileService) -> None:
     key = service.images.plane_key("t.fits", 0, 0)
     assert key in service.levels._entries
     assert service.levels._entries[key].done.wait(30)
+
+
+def test_ready_key_needs_the_open_image_and_the_default_limits_only_when_used(service: TileService) -> None:
+    """A request naming vmin and vmax is ready (spec on the event loop, no thread hop) as soon
+    as the image is open; without them, once the default limits are cached."""
+    assert service.ready_key("t.fits", 0, 0, limits_given=True) is None  # not open yet
+    service.images.get("t.fits", 0)
+    key = service.ready_key("t.fits", 0, 0, limits_given=True)
+    assert key is not None and key == service.images.plane_key("t.fits", 0, 0)
+    assert service.ready_key("t.fits", 0, 0) is None  # default limits not computed yet
+    spec = service.spec("t.fits", 10, 0, 0, "png", vmin=-1.0, vmax=1.0, key=key)
+    assert spec.etag == service.spec("t.fits", 10, 0, 0, "png", vmin=-1.0, vmax=1.0).etag
+    service.images.default_limits("t.fits", 0, 0)
+    assert service.ready_key("t.fits", 0, 0) == key
