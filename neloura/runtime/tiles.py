@@ -174,6 +174,15 @@ class TileCache:
             self._items.clear()
             self._size = 0
 
+    def evict_one(self) -> int:
+        """Drop the least recently used tile; bytes freed (0 when empty)."""
+        with self._lock:
+            if not self._items:
+                return 0
+            _, dropped = self._items.popitem(last=False)
+            self._size -= len(dropped)
+            return len(dropped)
+
 
 class TileService:
     def __init__(
@@ -187,6 +196,7 @@ class TileService:
         self._provisional_lock = threading.Lock()
         levels.on_done.append(self._levels_done)
         self.cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
+        images.budget.register("tiles", lambda: self.cache.nbytes, self.cache.evict_one)
         self._luts: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
         self._lut_lock = threading.Lock()
         self.mapped = MappedPages()
