@@ -85,7 +85,7 @@ def _region(body: FigureBody, width: int, height: int) -> tuple[int, int, int, i
 @router.post("/figures", summary="A publication figure of an image (WCSAxes; PDF, SVG or PNG): returns the job")
 def figures(request: Request, services: ServicesDep, settings: SettingsDep, body: FigureBody) -> dict[str, Any]:
     file = services.images.resolve(body.path)
-    hdu = resolve_hdu(file, body.hdu)
+    hdu = resolve_hdu(file, body.hdu, services.images)
     image = services.images.get_resolved(file, hdu)
     image.plane(body.plane)
     if not image.wcs.has_celestial:
@@ -137,7 +137,7 @@ def figures(request: Request, services: ServicesDep, settings: SettingsDep, body
     contours = None
     if body.contours is not None and body.contours.path:
         other = services.images.resolve(body.contours.path)
-        other_hdu = resolve_hdu(other, body.contours.hdu)
+        other_hdu = resolve_hdu(other, body.contours.hdu, services.images)
         services.images.get_resolved(other, other_hdu)
         contours = {"image_path": str(other), "hdu": other_hdu}
     tag = uuid.uuid4().hex[:12]

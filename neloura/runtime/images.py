@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from neloura.core import fits_compressed
+from neloura.core.fits_inspect import with_listing
 from neloura.core.fits_scan import OverBudget
 from neloura.core.fitsio import FitsImage, FitsInspection, HeaderCard, header_cards, inspect_fits
 from neloura.core.limits import percentile_limits
@@ -48,6 +49,11 @@ FileKey = tuple[Path, int, int]  # path, mtime_ns, size
 def _file_key(path: Path) -> FileKey:
     st = path.stat()
     return (path, st.st_mtime_ns, st.st_size)
+
+
+def inspect_listed(path: Path) -> FitsInspection:
+    """:func:`inspect_fits` with its JSON listing rendered (run in the bounded worker)."""
+    return with_listing(inspect_fits(path))
 
 
 def _header_rows(path: Path, hdu: int) -> list[tuple[str, object, str]]:
@@ -156,7 +162,7 @@ class ImageStore:
             try:
                 found = inspect_fits(path, budget=SMALL_FILE)
             except OverBudget:
-                found = self.runner.run(inspect_fits, path, what=f"reading {path.name}")
+                found = self.runner.run(inspect_listed, path, what=f"reading {path.name}")
             self._keep(key, found)
         return found
 
@@ -168,9 +174,18 @@ class ImageStore:
             try:
                 found = await asyncio.to_thread(inspect_fits, path, SMALL_FILE)
             except OverBudget:
-                found = await self.runner.run_async(inspect_fits, path, what=f"reading {path.name}")
+                found = await self.runner.run_async(inspect_listed, path, what=f"reading {path.name}")
             self._keep(key, found)
         return found
+
+    def listing(self, path: Path) -> bytes:
+        """The JSON array of the HDUs of a confined ``path`` (see
+        :func:`~neloura.core.fits_inspect.listing_json`), rendered once per file version (by the
+        bounded worker for a large file)."""
+        found = self.inspect(path)
+        if not found.listing:
+            found = self._keep(_file_key(path), with_listing(found))
+        return found.listing
 
     def remember(self, path: Path, found: FitsInspection) -> None:
         """Keep an inspection made elsewhere (an upload's validation) for ``path`` as it is now."""
