@@ -260,9 +260,12 @@ class FitsImage:
 
     def release_pages(self) -> None:
         """Drop the mapped file pages this process holds; they are read again when next needed
-        (a read-only copy-on-write map: nothing is lost). Does nothing without a memory map."""
+        (a read-only copy-on-write map: nothing is lost). Does nothing without a memory map.
+        For a compressed image: the pages of the compressed tiles read so far."""
         mapping = _file_map(self._data)
-        if mapping is None:
+        if mapping is None and self.compressed and self._hdul is not None:
+            mapping = getattr(getattr(self._hdul, "_file", None), "_mmap", None)
+        if not isinstance(mapping, mmap.mmap):
             return
         try:
             mapping.madvise(mmap.MADV_DONTNEED)

@@ -12,7 +12,9 @@ from astropy.io import fits
 import neloura.core.fits_compressed as fits_compressed
 from neloura.errors import MemoryBudgetExceeded, status_for
 from neloura.runtime.images import ImageStore
+from neloura.runtime.levels import LevelStore
 from neloura.runtime.memory import MB, MemoryBudget, resident_bytes, unique_bytes
+from neloura.runtime.tiles import TileService
 from neloura.settings import Settings
 
 
@@ -96,3 +98,21 @@ def test_open_compressed_images_stay_under_the_budget(settings: Settings, monkey
     assert store.get("c0.fits.fz", 1).nbytes == 0  # the oldest gave them back
     assert float(store.get("c0.fits.fz", 1).plane().read(0, 1, 0, 1)[0, 0]) > 50  # and reads again
     store.close()
+
+
+def test_levels_that_cannot_fit_are_refused_but_full_resolution_tiles_are_served(settings: Settings) -> None:
+    settings.limits_sample_size = 10_000
+    data = np.random.default_rng(2).normal(0, 1, (1024, 1024)).astype(np.float32)
+    fits.PrimaryHDU(data).writeto(settings.files_dir / "a.fits")
+    budget = _budget(1)  # 1 MB: the levels need 1.3 MB
+    images = ImageStore(settings, budget=budget)
+    levels = LevelStore(settings, budget)
+    tiles = TileService(settings, images, levels)
+    try:
+        top = 10  # full resolution of 1024²
+        assert tiles.render(tiles.spec("a.fits", top, 1, 1, "png"))[:4] == b"\x89PNG"
+        with pytest.raises(MemoryBudgetExceeded, match=r"overview levels of a\.fits"):
+            tiles.render(tiles.spec("a.fits", top - 2, 0, 0, "png"))
+    finally:
+        levels.close()
+        images.close()
