@@ -53,7 +53,8 @@ class RowReader:
         self.plane = plane
         self.dtype = np.dtype(_RAW_DTYPES[int(image.header["BITPIX"])])
         with fits.open(image.path, memmap=False, lazy_load_hdus=True) as hdul:
-            data_start = int(hdul.fileinfo(image.hdu_index)["datLoc"])
+            # the HDU's own fileinfo: HDUList.fileinfo reads every header of the file first
+            data_start = int(hdul[image.hdu_index].fileinfo()["datLoc"])
         first = int(np.ravel_multi_index((*plane.prefix, 0, 0), image.shape))
         self.row_bytes = plane.width * self.dtype.itemsize
         self.offset = data_start + first * self.dtype.itemsize
