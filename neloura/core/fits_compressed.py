@@ -44,7 +44,8 @@ def _int(value: Any) -> int:
 def compression_tile(hdu_obj: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
     """The compression tile shape (numpy order) of a ``CompImageHDU``: ``ZTILEn``, by default
     one row (``ZTILE1 = NAXIS1``, the others 1) as the FITS convention says."""
-    header = hdu_obj._bintable.header  # the table header keeps the Z keywords
+    table = getattr(hdu_obj, "_bintable", None)  # astropy's table header keeps the Z keywords
+    header = getattr(table, "header", None) or {}
     fits_order = shape[::-1]
     tile = [_int(header.get(f"ZTILE{i + 1}", fits_order[i] if i == 0 else 1)) for i in range(len(shape))]
     return tuple(tile[::-1])
