@@ -57,7 +57,14 @@ class Server:
     loopback port, started and answering ``/api/health`` when the constructor returns."""
 
     def __init__(
-        self, root: Path, *, demo: bool = False, disk_cache: bool = True, timeout: float = 60, **settings: object
+        self,
+        root: Path,
+        *,
+        demo: bool = False,
+        disk_cache: bool = True,
+        timeout: float = 60,
+        project: Path = ROOT,
+        **settings: object,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -67,7 +74,8 @@ class Server:
             f"uvicorn.run(create_app(Settings(root={str(root)!r}, demo={demo}, disk_cache={disk_cache}{extra})), "
             f"host='127.0.0.1', port={self.port}, log_level='warning', access_log=False)"
         )
-        self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL)
+        # ``project``: the checkout whose code runs (another one gives a baseline in the same run)
+        self.proc = subprocess.Popen([sys.executable, "-c", code], cwd=project, stdout=subprocess.DEVNULL)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:

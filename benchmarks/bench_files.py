@@ -14,7 +14,9 @@ Prints medians of ``--runs`` runs, with a baseline measured in the same run:
   ``c1=c0+c0...`` chain of 20 computed columns, and ``/api/health`` p50/p99/max while hostile
   files (SIP order 9999, 3,000 HDUs, the 100k-card header) are uploaded and opened.
 
-Usage: ``python benchmarks/bench_files.py [--size 8192] [--upload-mb 256] [--files 20000] [--runs 3] [--hostile]``
+Usage: ``python benchmarks/bench_files.py [--size 8192] [--upload-mb 256] [--files 20000] [--runs 3] [--hostile]``;
+``--health-rounds N [--baseline-project /work/main]``: only the health measure, N rounds, alternating
+with a server run from another checkout (the baseline, same run).
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ import http.client
 import shutil
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
 
 import numpy as np
-from _common import Server, pct
+from _common import ROOT, Server, pct
 from astropy.io import fits
 
 from tests import hostile_corpus as corpus
@@ -139,31 +142,51 @@ def hostile(root: Path, runs: int) -> None:
             refused.append(time.perf_counter() - t)
             conn.close()
         row(f"20-step doubling chain refused ({status}) (ms)", f"{med(refused) * 1e3:.1f}")
-        idle = [get(port, "/api/health")[0] for _ in range(100)]
-        import threading
+        health_under_hostile(port, many[0], runs, "")
 
-        latencies: list[float] = []
-        stop = threading.Event()
 
-        def poll() -> None:
-            while not stop.is_set():
-                latencies.append(get(port, "/api/health")[0])
-                time.sleep(0.02)
+def health_under_hostile(port: int, many: Path, runs: int, label: str) -> None:
+    """``/api/health`` latencies idle, then while the SIP 9999 and 3,000-HDU files are uploaded
+    and the latter opened, and the 100k-card headers (``hostile/head{i}.fits``) read."""
+    idle = [get(port, "/api/health")[0] for _ in range(100)]
+    latencies: list[float] = []
+    stop = threading.Event()
 
-        poller = threading.Thread(target=poll)
-        poller.start()
-        sip = corpus.sip_order(9999)
-        data = many[0].read_bytes()
-        for i in range(runs):
-            upload_bytes(port, f"sip{i}.fits", sip)
-            upload_bytes(port, f"many{i}.fits", data)
-            get(port, f"/api/images/info?path=uploads/many{i}.fits")
-            get(port, f"/api/images/header?path=hostile/head{i}.fits&limit=200&offset=1000")
-        stop.set()
-        poller.join()
-        row("health p50 / p99 idle (ms)", f"{pct(idle, 50) * 1e3:.1f} / {pct(idle, 99) * 1e3:.1f}")
-        shown = f"{pct(latencies, 50) * 1e3:.1f} / {pct(latencies, 99) * 1e3:.1f} / {max(latencies) * 1e3:.0f}"
-        row("health p50 / p99 / max under hostile load (ms)", shown)
+    def poll() -> None:
+        while not stop.is_set():
+            latencies.append(get(port, "/api/health")[0])
+            time.sleep(0.02)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    sip = corpus.sip_order(9999)
+    data = many.read_bytes()
+    for i in range(runs):
+        upload_bytes(port, f"sip{i}.fits", sip)
+        upload_bytes(port, f"many{i}.fits", data)
+        get(port, f"/api/images/info?path=uploads/many{i}.fits")
+        get(port, f"/api/images/header?path=hostile/head{i}.fits&limit=200&offset=1000")
+    stop.set()
+    poller.join()
+    row(f"health p50 / p99 idle (ms){label}", f"{pct(idle, 50) * 1e3:.1f} / {pct(idle, 99) * 1e3:.1f}")
+    shown = f"{pct(latencies, 50) * 1e3:.1f} / {pct(latencies, 99) * 1e3:.1f} / {max(latencies) * 1e3:.0f}"
+    row(f"health p50 / p99 / max under hostile load (ms){label}", shown)
+
+
+def health_rounds(root: Path, runs: int, rounds: int, baseline: Path | None) -> None:
+    """The health measure alone, ``rounds`` times, alternating with a server run from another
+    checkout (``baseline``, e.g. the main branch) in the same run: fresh roots each time."""
+    for r in range(rounds):
+        for project, label in ((ROOT, ""), (baseline, " [baseline]")):
+            if project is None:
+                continue
+            here = root / f"round{r}{'b' if label else ''}"
+            (here / "files" / "hostile").mkdir(parents=True)
+            many = corpus.many_hdus(here / "many.fits", 3000)
+            for i in range(runs):
+                corpus.huge_header(here / "files" / "hostile" / f"head{i}.fits", 100_000)
+            with Server(here, project=project) as server:
+                health_under_hostile(server.port, many, runs, label)
 
 
 def main() -> None:
@@ -173,8 +196,15 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=20000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--hostile", action="store_true", help="also measure the hostile files of issue 13")
+    ap.add_argument("--health-rounds", type=int, default=0, help="only the health-under-hostile-load measure, N times")
+    ap.add_argument("--baseline-project", type=Path, help="with --health-rounds: alternate with this checkout's server")
     args = ap.parse_args()
     med = statistics.median
+    if args.health_rounds:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(f"machine: 2 shared cores (noisy); {args.runs} uploads of each hostile file per round")
+            health_rounds(Path(tmp), args.runs, args.health_rounds, args.baseline_project)
+        return
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         files = root / "files"

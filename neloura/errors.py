@@ -72,6 +72,14 @@ class PayloadTooLarge(NelouraError):
     pass
 
 
+class ImageTooLarge(PayloadTooLarge):
+    """A compressed image decompresses beyond the server's per-image ceiling (413)."""
+
+
+class MemoryBudgetExceeded(NelouraError):
+    """The work would take the server past its memory budget even with its caches emptied (507)."""
+
+
 class Forbidden(NelouraError):
     pass
 
@@ -99,6 +107,7 @@ STATUS_BY_ERROR: dict[type[NelouraError], int] = {
     Conflict: 409,
     DeadlineExceeded: 422,
     ServerBusy: 503,
+    MemoryBudgetExceeded: 507,
 }
 
 

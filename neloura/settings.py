@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     )
     disk_cache_max_mb: int = Field(default=20480, description="Disk budget of .cache/levels and .cache/catalogs")
     limits_sample_size: int = 1_000_000
+    memory_mb: int = Field(
+        default=4096,
+        description="Memory budget of the server process: the open images and in-memory caches are "
+        "emptied to stay within it, and work that cannot fit is refused with 507; 0: no budget",
+    )
+    decompressed_max_mb: int = Field(
+        default=2048, description="Largest decompressed size of one tile-compressed image (413 beyond); 0: none"
+    )
 
     # uploads and the temporary workspace
     upload_max_mb: int = 2048

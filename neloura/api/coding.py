@@ -65,7 +65,7 @@ class RunIn(BaseModel):
 
 def _image_context(services: Services, image: ImageContext) -> dict[str, Any]:
     file = services.images.resolve(image.path)
-    hdu = resolve_hdu(file, image.hdu)
+    hdu = resolve_hdu(file, image.hdu, services.images)
     services.images.get_resolved(file, hdu).plane(image.plane)  # 415 / 422 now, not inside the run
     return {"file": str(file), "path": image.path, "hdu": hdu, "plane": image.plane}
 

@@ -40,7 +40,7 @@ class ContourRequest(PlaneRef):
 
 def _run(services: Services, body: ContourRequest) -> dict[str, Any]:
     def name(ref: PlaneRef) -> PlaneName:
-        return PlaneName(ref.path, resolve_hdu(services.images.resolve(ref.path), ref.hdu), ref.plane)
+        return PlaneName(ref.path, resolve_hdu(services.images.resolve(ref.path), ref.hdu, services.images), ref.plane)
 
     spec = ContourSpec(
         levels=body.levels, n_levels=body.n_levels, vmin=body.vmin, vmax=body.vmax, spacing=body.spacing,

@@ -69,7 +69,7 @@ class ConvolveRequest(CubeRef):
 
 def _job_cube(services: Services, body: CubeRef) -> tuple[ImageRef, dict[str, Any]]:
     file = services.images.resolve(body.path)
-    index = resolve_hdu(file, body.hdu)
+    index = resolve_hdu(file, body.hdu, services.images)
     ref = ImageRef(body.path, file, index, services.images.get_resolved(file, index))
     cubes.require_cube(ref.image)
     if cubes.spectral_axis(ref.image).kind == "pixel":

@@ -8,8 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from neloura.core.fitsio import FitsImage, ImagePlane, list_hdus
-from neloura.errors import NotAFitsImage
+from neloura.core.fitsio import FitsImage, ImagePlane
 from neloura.runtime.images import ImageStore
 from neloura.runtime.services import Services
 from neloura.settings import Settings
@@ -55,20 +54,10 @@ class PlaneRef:
     plane: ImagePlane
 
 
-def resolve_hdu(file: Path, hdu: int | None, images: ImageStore | None = None) -> int:
-    """``hdu`` itself, or the file's recommended image HDU when None.
-
-    Pass ``images`` (``services.images``): the listing then comes from the store's cached,
-    bounded inspection (a worker process with a deadline). Without it the file is listed in
-    this thread (kept for callers that have no store at hand)."""
-    if hdu is not None:
-        return hdu
-    if images is not None:
-        return images.recommended(file)
-    _, recommended = list_hdus(file)
-    if recommended is None:
-        raise NotAFitsImage(f"{file.name} holds no image HDU")
-    return recommended
+def resolve_hdu(file: Path, hdu: int | None, images: ImageStore) -> int:
+    """``hdu`` itself, or the file's recommended image HDU when None, from the store's cached,
+    bounded inspection (a worker process with a deadline; WCS keyword bounds checked)."""
+    return images.recommended(file, hdu)
 
 
 def get_image(services: ServicesDep, path: PathQuery, hdu: HduQuery = None) -> ImageRef:

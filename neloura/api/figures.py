@@ -173,7 +173,7 @@ def figures(request: Request, services: ServicesDep, settings: SettingsDep, body
         return panels_figure(request, services, settings, body, body.panels)
     assert body.path is not None
     file = services.images.resolve(body.path)
-    hdu = resolve_hdu(file, body.hdu)
+    hdu = resolve_hdu(file, body.hdu, services.images)
     image = services.images.get_resolved(file, hdu)
     image.plane(body.plane)
     if not image.wcs.has_celestial:
@@ -204,7 +204,7 @@ def figures(request: Request, services: ServicesDep, settings: SettingsDep, body
     contours = None
     if body.contours is not None and body.contours.path:
         other = services.images.resolve(body.contours.path)
-        other_hdu = resolve_hdu(other, body.contours.hdu)
+        other_hdu = resolve_hdu(other, body.contours.hdu, services.images)
         services.images.get_resolved(other, other_hdu)
         contours = {"image_path": str(other), "hdu": other_hdu}
     tag = uuid.uuid4().hex[:12]
@@ -271,7 +271,7 @@ def rgb_figure(
     cid = rgb.id
     if rgb.channels is not None:
         requests = [ChannelRequest(c.path, c.hdu, c.plane) for c in rgb.channels]
-        plan = plan_composite(services.images, resolve_hdu, requests, rgb.reference, rgb.method)
+        plan = plan_composite(services.images, requests, rgb.reference, rgb.method)
         if cid is not None and cid != plan.id:
             raise InvalidParameter("rgb: the id is not the composite of these channels")
         cid = plan.id
@@ -322,7 +322,7 @@ def rgb_figure(
 
 def _panel_spec(services: ServicesDep, panel: FigurePanel, body: FigureBody, index: int) -> dict[str, Any]:
     file = services.images.resolve(panel.path)
-    hdu = resolve_hdu(file, panel.hdu)
+    hdu = resolve_hdu(file, panel.hdu, services.images)
     image = services.images.get_resolved(file, hdu)
     image.plane(panel.plane)
     if not image.wcs.has_celestial:

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import asdict
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from neloura.api.deps import ServicesDep, SettingsDep
 from neloura.core.files import list_folder, search, thumbnail_png
-from neloura.core.fitsio import FitsInspection
 from neloura.core.paths import confine, relative_to_root
 from neloura.errors import InvalidParameter, NotFound, PayloadTooLarge
 from neloura.runtime.uploads import receive_upload
@@ -91,7 +90,7 @@ _UPLOAD_BODY = {
 @router.post(
     "/upload", summary="Upload a FITS file into files/uploads/ (validated; temporary)", openapi_extra=_UPLOAD_BODY
 )
-async def upload(request: Request, services: ServicesDep, settings: SettingsDep) -> JSONResponse:
+async def upload(request: Request, services: ServicesDep, settings: SettingsDep) -> Response:
     """Streams the body to disk as it arrives: the size limit is enforced before the body is read
     when Content-Length says it is too big, and as bytes arrive otherwise (for ``.gz`` uploads,
     on the decompressed bytes). Validation and the HDU listing run in a bounded worker: the
@@ -103,21 +102,17 @@ async def upload(request: Request, services: ServicesDep, settings: SettingsDep)
         settings, request.headers.get("content-type", ""), request.stream(), images=services.images
     )
     found = await services.images.inspect_async(kept)
-    # built and rendered in a thread: thousands of HDUs take the loop tens of milliseconds to encode
-    return await asyncio.to_thread(_upload_answer, settings, kept, found)
-
-
-def _upload_answer(settings: Any, kept: Path, found: FitsInspection) -> JSONResponse:
-    return JSONResponse(
-        {
-            "path": relative_to_root(settings.files_dir, kept),
-            "name": kept.name,
-            "size": kept.stat().st_size,
-            "hdus": [{**asdict(h), "shape": list(h.shape)} for h in found.hdus],
-            "recommended": found.recommended,
-            "temporary_minutes": _minutes(settings),
-        }
-    )
+    # the HDU list comes rendered from the worker that validated a large file (3,000 HDUs
+    # rendered here would hold the GIL, and so the event loop, for tens of milliseconds)
+    listing = found.listing or await asyncio.to_thread(services.images.listing, kept)
+    head = {
+        "path": relative_to_root(settings.files_dir, kept),
+        "name": kept.name,
+        "size": kept.stat().st_size,
+        "recommended": found.recommended,
+        "temporary_minutes": _minutes(settings),
+    }
+    return Response(json.dumps(head)[:-1].encode() + b',"hdus":' + listing + b"}", media_type="application/json")
 
 
 def _minutes(settings: Any) -> float:

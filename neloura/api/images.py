@@ -6,8 +6,8 @@ Paths are relative to files/; pixel ``x``, ``y`` are 0-based array indices (``da
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +15,7 @@ import numpy as np
 from astropy import units as u
 from astropy.coordinates import Angle
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import (
@@ -61,11 +61,14 @@ BodySizeChecked = Depends(_check_body_size)
 
 
 @router.get("/hdus", summary="Every HDU of a FITS file, with the recommended image HDU")
-def hdus(services: ServicesDep, path: PathQuery) -> dict[str, Any]:
-    """``truncated``: the file ends inside this HDU's data; ``problem``: why opening it is refused."""
-    found = services.images.inspect(services.images.resolve(path))
-    rows = [{**asdict(s), "shape": list(s.shape), "recommended": s.index == found.recommended} for s in found.hdus]
-    return {"path": path, "recommended": found.recommended, "hdus": rows}
+def hdus(services: ServicesDep, path: PathQuery) -> Response:
+    """``{"path", "recommended", "hdus": [{"index", "name", "kind", "shape", ..., "recommended"}]}``;
+    ``truncated``: the file ends inside this HDU's data; ``problem``: why opening it is refused.
+    The HDU list is rendered once per file version (a large file's by the parse worker)."""
+    file = services.images.resolve(path)
+    listing = services.images.listing(file)
+    head = json.dumps({"path": path, "recommended": services.images.inspect(file).recommended})
+    return Response(head[:-1].encode() + b',"hdus":' + listing + b"}", media_type="application/json")
 
 
 HEADER_PAGE_MAX = 10_000

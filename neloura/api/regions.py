@@ -79,7 +79,7 @@ class PointsBody(ImageBody):
 
 def _plane(services: ServicesDep, body: ImageBody) -> PlaneRef:
     file = services.images.resolve(body.path)
-    hdu = resolve_hdu(file, body.hdu)
+    hdu = resolve_hdu(file, body.hdu, services.images)
     image = services.images.get_resolved(file, hdu)
     return PlaneRef(ImageRef(body.path, file, hdu, image), body.plane, image.plane(body.plane))
 

@@ -78,7 +78,7 @@ def create_rgb(request: Request, services: ServicesDep, body: RgbRequest) -> dic
     if not MIN_CHANNELS <= len(body.channels) <= MAX_CHANNELS:
         raise InvalidParameter(f"a composite has {MIN_CHANNELS} to {MAX_CHANNELS} channels, got {len(body.channels)}")
     requests = [ChannelRequest(c.path, c.hdu, c.plane) for c in body.channels]
-    plan = plan_composite(services.images, resolve_hdu, requests, body.reference, body.method)
+    plan = plan_composite(services.images, requests, body.reference, body.method)
     display = _display(body, {})  # bad colours/limits: 422 before any work
     return {**services.rgb.create(plan, user=owner_of(request)), **display}
 
@@ -188,7 +188,7 @@ def rgb_presets(services: ServicesDep, body: PresetRequest) -> dict[str, Any]:
     found = []
     for ch in body.channels:
         file = services.images.resolve(ch.path)
-        hdu = resolve_hdu(file, ch.hdu)
+        hdu = resolve_hdu(file, ch.hdu, services.images)
         image = services.images.get_resolved(file, hdu)
         found.append(({"path": ch.path, "hdu": hdu, "plane": ch.plane}, image_band(image)))
     order = order_by_wavelength([band for _, band in found])

@@ -200,7 +200,7 @@ def _insets(services: Services, points: list[PlotPoint], where: Insets) -> list[
     for p in named[:MAX_INSETS]:
         assert p.path is not None
         file = services.images.resolve(p.path)
-        image = services.images.get_resolved(file, resolve_hdu(file, p.hdu))
+        image = services.images.get_resolved(file, resolve_hdu(file, p.hdu, services.images))
         if not image.wcs.has_celestial or image.wcs.wcs is None:
             continue
         try:

@@ -38,7 +38,7 @@ def get_segmentation(
 ) -> SegRef:
     """The segmentation map ``seg`` on the grid of the image ``path``/``hdu``."""
     file = services.images.resolve(seg)
-    index = resolve_hdu(file, seg_hdu)
+    index = resolve_hdu(file, seg_hdu, services.images)
     image = services.images.get_resolved(file, index)
     segmap = services.segmentation.get(plane.ref.image, image, seg)
     return SegRef(seg, index, segmap)

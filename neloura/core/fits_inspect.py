@@ -9,12 +9,13 @@ problem that opening the HDU would meet.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import warnings
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -73,6 +74,9 @@ class FitsInspection:
     expected_size: int | None
     read_error: str = ""  # why reading stopped before the end of the file (the HDUs before it are listed)
     cards: int = 0  # header cards in all HDUs
+    # the HDU list as JSON (see listing_json), rendered where the inspection was made: a worker
+    # process renders a 3,000-HDU listing without taking the server's GIL; b"" when not rendered
+    listing: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def complete(self) -> bool:
@@ -241,6 +245,18 @@ def inspect_fits(path: Path, budget: tuple[int, int] | None = None) -> FitsInspe
         raise NotAFitsImage(f"{path.name} is not a FITS file (it is empty)")
     expected = None if end is None else -(-end // BLOCK) * BLOCK
     return FitsInspection(tuple(summaries), _recommended(summaries), file_size, expected, error, cards)
+
+
+def listing_json(found: FitsInspection) -> bytes:
+    """The JSON array of ``found``'s HDUs, each with ``recommended`` (fields read directly, no
+    deep copy: 3,000 HDUs render in a few milliseconds)."""
+    rows = [{**vars(s), "shape": list(s.shape), "recommended": s.index == found.recommended} for s in found.hdus]
+    return json.dumps(rows, separators=(",", ":")).encode()
+
+
+def with_listing(found: FitsInspection) -> FitsInspection:
+    """``found`` with its :attr:`FitsInspection.listing` rendered."""
+    return found if found.listing else replace(found, listing=listing_json(found))
 
 
 def list_hdus(path: Path) -> tuple[list[HduSummary], int | None]:

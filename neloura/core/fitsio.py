@@ -16,7 +16,6 @@ import mmap
 import threading
 import warnings
 import zlib
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +25,8 @@ import numpy as np
 from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
+from neloura.core import fits_compressed
+from neloura.core.fits_compressed import BandReader, check_compressed_bounds
 from neloura.core.fits_inspect import (  # noqa: F401 - the listing API, re-exported here
     FitsInspection,
     HduKind,
@@ -44,9 +45,6 @@ from neloura.errors import InvalidParameter, NotAFitsImage
 
 # zlib.error and lzma.LZMAError (corrupt .gz / .xz streams) are not OSErrors.
 _READ_ERRORS = (OSError, ValueError, TypeError, IndexError, KeyError, EOFError, zlib.error, lzma.LZMAError)
-COMPRESSED_IN_MEMORY_MAX_PIXELS = 64 * 1024 * 1024  # 256 MB of float32
-BAND_ROWS = 256  # rows of a large compressed plane decompressed together
-BAND_CACHE_BYTES = 128 * 1024 * 1024  # per image
 FITS_BLOCK = 2880
 
 
@@ -97,24 +95,25 @@ class FitsImage:
     """One image HDU, opened lazily. Thread-safe for reads.
 
     Uncompressed data stay memory mapped (raw values; scaling is applied per window).
-    Tile-compressed data small enough (``COMPRESSED_IN_MEMORY_MAX_PIXELS``) are decompressed
-    once into a float32 plane; larger ones are read window by window through astropy's
-    ``CompImageHDU.section``, which decompresses only the tiles a window touches.
+    Tile-compressed data small enough (``fits_compressed.IN_MEMORY_MAX_PIXELS``) are
+    decompressed once into a float32 plane; larger ones are read window by window through
+    astropy's ``CompImageHDU.section``, which decompresses only the tiles a window touches.
+    ``decompressed_max_bytes`` (0: none) refuses (413) a compressed HDU larger than that once
+    decompressed; :attr:`nbytes` is the memory the image holds (see :meth:`trim`).
 
     ``planes`` counts the slices along the plane axis: the spectral axis of a cube, otherwise
     the first non-degenerate extra axis (other extra axes take index 0, e.g. STOKES).
     """
 
-    def __init__(self, path: Path, hdu: int) -> None:
+    def __init__(self, path: Path, hdu: int, *, decompressed_max_bytes: int = 0) -> None:
         self.path = path
         self.hdu_index = hdu
         self._lock = threading.Lock()
         self._wcs_lock = threading.Lock()
         self._wcs: ImageWcs | None = None
         self._hdul: fits.HDUList | None = None
-        self._section: Any = None
-        self._bands: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
-        self._scaled_hdul: fits.HDUList | None = None
+        self._section: BandReader | None = None
+        self._max_bytes = decompressed_max_bytes
         self._hdul = hdul = _open(path, do_not_scale_image_data=True)
         try:
             hdu_obj = _hdu(hdul, hdu, path)
@@ -137,7 +136,7 @@ class FitsImage:
     def _load(self, hdu_obj: Any) -> Any:
         self._scale, self._zero, self._blank = scaling(hdu_obj.header)
         if self.compressed:
-            return self._load_compressed()
+            return self._load_compressed(hdu_obj)
         try:
             data = hdu_obj.data
         except _READ_ERRORS as exc:
@@ -146,24 +145,19 @@ class FitsImage:
             raise NotAFitsImage(f"{self.path.name}: HDU {self.hdu_index} data is truncated or corrupt")
         return data
 
-    def _load_compressed(self) -> Any:
-        """astropy applies ZSCALE/ZZERO/BSCALE/BZERO, ZBLANK/BLANK and dequantisation here.
-
-        ``memmap=False`` because astropy refuses scaled data from a memory-mapped file.
-        """
-        self._scale, self._zero, self._blank = 1.0, 0.0, None
-        self._scaled_hdul = _open(self.path, memmap=False)
+    def _load_compressed(self, hdu_obj: Any) -> Any:
+        """Raw stored values through the section of the memory-mapped file (astropy
+        dequantises floats; :meth:`physical` applies BSCALE/BZERO/BLANK), by tile."""
+        check_compressed_bounds(hdu_obj, self.shape, f"{self.path.name}, HDU {self.hdu_index},", self._max_bytes)
         try:
-            section = self._scaled_hdul[self.hdu_index].section
-            if int(np.prod(self.shape)) <= COMPRESSED_IN_MEMORY_MAX_PIXELS:
-                data = np.asarray(section[...], dtype=np.float32)
-                self._scaled_hdul.close()
-                self._scaled_hdul = None
-                return _finite_or_nan(np.array(data, dtype=np.float32, copy=True))
-            section[(0,) * len(self.shape)]  # decompress one tile now: corrupt data fails at open
+            section = hdu_obj.section
+            if int(np.prod(self.shape, dtype=np.float64)) <= fits_compressed.IN_MEMORY_MAX_PIXELS:
+                return self.physical(np.asarray(section[...]))
+            reader = BandReader(section, self.shape, self.physical)
+            reader.read_direct((0,) * len(self.shape))  # decompress one tile now: corrupt data fails at open
         except _READ_ERRORS as exc:
             raise NotAFitsImage(f"{self.path.name}: compressed HDU {self.hdu_index} cannot be read: {exc}") from exc
-        self._section = section
+        self._section = reader
         return section
 
     def _choose_plane_axis(self) -> int | None:
@@ -201,7 +195,7 @@ class FitsImage:
         """Raw stored values -> float32 physical values with NaN for blank/NaN/inf."""
         if self._scale != 1.0 or self._zero != 0.0:
             # float64 for the affine step keeps 32-bit integers with BZERO exact enough.
-            out = (raw.astype(np.float64) * self._scale + self._zero).astype(np.float32)
+            out = np.asarray((raw.astype(np.float64) * self._scale + self._zero), dtype=np.float32)
         else:
             out = raw.astype(np.float32, copy=True)
         if self._blank is not None:
@@ -211,10 +205,10 @@ class FitsImage:
     def read_index(self, index: tuple[Any, ...]) -> np.ndarray:
         """Physical float32 values of ``data[index]`` (basic or strided slices and ints)."""
         if self._section is not None:
-            rows, cols = index[-2], index[-1]
-            if isinstance(rows, slice) and isinstance(cols, slice) and rows.step in (None, 1):
-                return self._section_window(index[:-2], rows, cols)
-            return self._section_read(index)
+            try:
+                return self._section.read(index)
+            except _READ_ERRORS as exc:
+                raise NotAFitsImage(f"{self.path.name}: compressed data cannot be read: {exc}") from exc
         raw = self._data[index]
         if self.compressed:
             return np.array(raw, dtype=np.float32, copy=True)
@@ -223,46 +217,18 @@ class FitsImage:
         except _READ_ERRORS as exc:
             raise NotAFitsImage(f"{self.path.name} cannot be read: {exc}") from exc
 
-    def _section_read(self, index: tuple[Any, ...]) -> np.ndarray:
-        with self._lock:  # the section shares one file handle
-            try:
-                values = np.asarray(self._section[index], dtype=np.float32)
-            except _READ_ERRORS as exc:
-                raise NotAFitsImage(f"{self.path.name}: compressed data cannot be read: {exc}") from exc
-        return _finite_or_nan(np.array(values, dtype=np.float32, copy=True))
+    @property
+    def nbytes(self) -> int:
+        """Memory this image holds: a small compressed plane decompressed whole, or the bands
+        of a larger one kept (memory-mapped file pages are not counted: see release_pages)."""
+        if self._section is not None:
+            return self._section.nbytes
+        return int(self._data.nbytes) if self.compressed and self._data is not None else 0
 
-    def _section_window(self, prefix: tuple[Any, ...], rows: slice, cols: slice) -> np.ndarray:
-        """A window of a large compressed plane, from full-width bands of ``BAND_ROWS`` rows
-        decompressed once and kept (LRU, ``BAND_CACHE_BYTES``): neighbouring tiles of one
-        band share the decompression instead of each decompressing the same image rows."""
-        y0, y1, _ = rows.indices(self.height)
-        x0, x1, _ = cols.indices(self.width)
-        out = np.empty((max(0, y1 - y0), max(0, x1 - x0)), np.float32)
-        if out.size == 0:
-            return out
-        for band in range(y0 // BAND_ROWS, (y1 - 1) // BAND_ROWS + 1):
-            values = self._band(prefix, band)
-            top = band * BAND_ROWS
-            a, b = max(y0, top), min(y1, top + BAND_ROWS)
-            out[a - y0 : b - y0] = values[a - top : b - top, x0:x1]
-        return out
-
-    def _band(self, prefix: tuple[Any, ...], band: int) -> np.ndarray:
-        key = (*prefix, band)
-        with self._lock:
-            cached = self._bands.get(key)
-            if cached is not None:
-                self._bands.move_to_end(key)
-                return cached
-        top = band * BAND_ROWS
-        values = self._section_read((*prefix, slice(top, min(self.height, top + BAND_ROWS)), slice(0, self.width)))
-        values.setflags(write=False)
-        keep = max(2, BAND_CACHE_BYTES // max(1, BAND_ROWS * self.width * 4))
-        with self._lock:
-            self._bands[key] = values
-            while len(self._bands) > keep:
-                self._bands.popitem(last=False)
-        return values
+    def trim(self) -> int:
+        """Give back what can be recomputed (kept bands, mapped pages); bytes freed."""
+        self.release_pages()
+        return self._section.trim() if self._section is not None else 0
 
     @contextmanager
     def random_access(self) -> Iterator[None]:
@@ -294,9 +260,12 @@ class FitsImage:
 
     def release_pages(self) -> None:
         """Drop the mapped file pages this process holds; they are read again when next needed
-        (a read-only copy-on-write map: nothing is lost). Does nothing without a memory map."""
+        (a read-only copy-on-write map: nothing is lost). Does nothing without a memory map.
+        For a compressed image: the pages of the compressed tiles read so far."""
         mapping = _file_map(self._data)
-        if mapping is None:
+        if mapping is None and self.compressed and self._hdul is not None:
+            mapping = getattr(getattr(self._hdul, "_file", None), "_mmap", None)
+        if not isinstance(mapping, mmap.mmap):
             return
         try:
             mapping.madvise(mmap.MADV_DONTNEED)
@@ -304,11 +273,8 @@ class FitsImage:
             pass  # closed meanwhile, or a platform without madvise
 
     def close(self) -> None:
-        self._section = None
-        self._bands.clear()
-        if self._scaled_hdul is not None:
-            self._scaled_hdul.close()
-            self._scaled_hdul = None
+        if self._section is not None:
+            self._section.trim()
         if self._hdul is not None:
             self._hdul.close()
             self._hdul = None

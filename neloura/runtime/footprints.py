@@ -5,6 +5,10 @@ file): new and changed files (size or mtime) have their headers read again, dele
 the index; file contents are never scanned. A covering query then tests the footprints (a cap
 test, then the full WCS, see :mod:`neloura.core.footprints`) and reads one pixel per candidate to
 drop positions on NaN padding. Unreadable or hostile files are remembered per version and skipped.
+
+Headers are read through the image store's bounded inspection (cached per file version): HDUs it
+refuses (WCS keywords out of bounds, truncated) are skipped before astropy builds a WCS from them,
+and a large file (many HDUs or cards) is read in the bounded worker, with the parse deadline.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from astropy.utils.exceptions import AstropyWarning
 from neloura.core.footprints import Footprint, build_footprint, merged_header
 from neloura.core.paths import stays_inside
 from neloura.errors import InvalidParameter
-from neloura.runtime.images import ImageStore
+from neloura.runtime.images import SMALL_FILE, ImageStore
 
 log = logging.getLogger("neloura.footprints")
 
@@ -49,27 +53,40 @@ def _is_fits_name(name: str) -> bool:
     return not name.startswith(".") and lower.endswith(FITS_SUFFIXES)
 
 
-def read_footprints(file: Path, relative: str) -> list[Footprint]:
-    """Footprints of every image HDU of one file, from its headers (no data read)."""
-    found: list[Footprint] = []
+def image_headers(file: Path, skip: frozenset[int] = frozenset()) -> tuple[str, list[tuple[int, str]]]:
+    """The primary header and those of the image HDUs (``NAXIS >= 2``, first :data:`MAX_HDUS`)
+    as text (picklable: read in the bounded worker for large files); ``skip``: HDUs left out."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AstropyWarning)
         with fits.open(file, memmap=True, lazy_load_hdus=True) as hdul:
-            images: list[tuple[int, fits.Header]] = []
+            images: list[tuple[int, str]] = []
             for index, hdu in enumerate(hdul):
                 if index >= MAX_HDUS:
                     break
-                if getattr(hdu, "is_image", False) and int(hdu.header.get("NAXIS", 0) or 0) >= 2:
-                    images.append((index, hdu.header))
-            primary = hdul[0].header
-            for index, header in images:
-                if str(header.get("EXTNAME", "")).strip().upper() in AUX_EXTNAMES:
-                    continue
-                meta = merged_header(primary if index else None, header)
-                err = _error_hdu(images, header)
-                footprint = build_footprint(relative, index, header, meta, err)
-                if footprint is not None:
-                    found.append(footprint)
+                if index not in skip and getattr(hdu, "is_image", False) and int(hdu.header.get("NAXIS", 0) or 0) >= 2:
+                    images.append((index, hdu.header.tostring()))
+            return hdul[0].header.tostring(), images
+
+
+def read_footprints(file: Path, relative: str, skip: frozenset[int] = frozenset()) -> list[Footprint]:
+    """Footprints of every image HDU of one file but ``skip``, from its headers (no data read)."""
+    return footprints_from_headers(relative, *image_headers(file, skip))
+
+
+def footprints_from_headers(relative: str, primary_text: str, texts: list[tuple[int, str]]) -> list[Footprint]:
+    """Footprints from :func:`image_headers`' text."""
+    found: list[Footprint] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AstropyWarning)
+        primary = fits.Header.fromstring(primary_text)
+        images = [(index, fits.Header.fromstring(text)) for index, text in texts]
+        for index, header in images:
+            if str(header.get("EXTNAME", "")).strip().upper() in AUX_EXTNAMES:
+                continue
+            meta = merged_header(primary if index else None, header)
+            footprint = build_footprint(relative, index, header, meta, _error_hdu(images, header))
+            if footprint is not None:
+                found.append(footprint)
     return found
 
 
@@ -130,11 +147,20 @@ class FootprintIndex:
                 if known is not None and known[0] == version:
                     continue
                 try:
-                    footprints = read_footprints(path, relative)
+                    footprints = self._read(path, relative)
                 except Exception as exc:  # noqa: BLE001 - a broken or hostile file is skipped, not fatal
                     log.info("footprint index skips %s: %s", relative, exc)
                     footprints = []
                 self._entries[relative] = (version, footprints)
+
+    def _read(self, path: Path, relative: str) -> list[Footprint]:
+        """Footprints of one file through the bounded inspection (see the module doc)."""
+        found = self.images.inspect(path)
+        skip = frozenset(h.index for h in found.hdus if h.problem or h.truncated)
+        if len(found.hdus) <= SMALL_FILE[0] and found.cards <= SMALL_FILE[1]:
+            return read_footprints(path, relative, skip)
+        texts = self.images.runner.run(image_headers, path, skip, what=f"indexing the sky footprints of {path.name}")
+        return footprints_from_headers(relative, *texts)
 
     def footprints(self, folder: str | None = None) -> list[Footprint]:
         """Every indexed footprint (under ``folder``, relative to files/, when given), refreshed."""

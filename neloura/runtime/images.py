@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from neloura.core import fits_compressed
+from neloura.core.fits_inspect import with_listing
 from neloura.core.fits_scan import OverBudget
 from neloura.core.fitsio import FitsImage, FitsInspection, HeaderCard, header_cards, inspect_fits
 from neloura.core.limits import percentile_limits
@@ -30,6 +32,7 @@ from neloura.core.paths import confine_file
 from neloura.errors import ImageNotFound, InvalidParameter, NotAFitsImage
 from neloura.runtime.bounded import BoundedRunner
 from neloura.runtime.levels import RowReader
+from neloura.runtime.memory import MB, MemoryBudget
 from neloura.settings import Settings
 
 log = logging.getLogger("neloura.images")
@@ -46,6 +49,11 @@ FileKey = tuple[Path, int, int]  # path, mtime_ns, size
 def _file_key(path: Path) -> FileKey:
     st = path.stat()
     return (path, st.st_mtime_ns, st.st_size)
+
+
+def inspect_listed(path: Path) -> FitsInspection:
+    """:func:`inspect_fits` with its JSON listing rendered (run in the bounded worker)."""
+    return with_listing(inspect_fits(path))
 
 
 def _header_rows(path: Path, hdu: int) -> list[tuple[str, object, str]]:
@@ -102,10 +110,15 @@ def _strided_rows(image: FitsImage, prefix: tuple[int, ...], rows: slice, cols: 
 
 
 class ImageStore:
-    def __init__(self, settings: Settings, runner: BoundedRunner | None = None) -> None:
+    def __init__(
+        self, settings: Settings, runner: BoundedRunner | None = None, budget: MemoryBudget | None = None
+    ) -> None:
         self.settings = settings
         self.runner = runner or BoundedRunner(settings.parse_workers, settings.parse_timeout_s)
         self._own_runner = runner is None
+        # open images and their samples count against the server's memory budget
+        self.budget = budget or MemoryBudget(settings.memory_mb)
+        self.budget.register("images", self.nbytes, self._evict_one)
         self._inspections: OrderedDict[FileKey, FitsInspection] = OrderedDict()
         self._headers: OrderedDict[tuple[FileKey, int], list[HeaderCard]] = OrderedDict()
         self._open: OrderedDict[tuple[Path, int, float], FitsImage] = OrderedDict()
@@ -149,7 +162,7 @@ class ImageStore:
             try:
                 found = inspect_fits(path, budget=SMALL_FILE)
             except OverBudget:
-                found = self.runner.run(inspect_fits, path, what=f"reading {path.name}")
+                found = self.runner.run(inspect_listed, path, what=f"reading {path.name}")
             self._keep(key, found)
         return found
 
@@ -161,9 +174,18 @@ class ImageStore:
             try:
                 found = await asyncio.to_thread(inspect_fits, path, SMALL_FILE)
             except OverBudget:
-                found = await self.runner.run_async(inspect_fits, path, what=f"reading {path.name}")
+                found = await self.runner.run_async(inspect_listed, path, what=f"reading {path.name}")
             self._keep(key, found)
         return found
+
+    def listing(self, path: Path) -> bytes:
+        """The JSON array of the HDUs of a confined ``path`` (see
+        :func:`~neloura.core.fits_inspect.listing_json`), rendered once per file version (by the
+        bounded worker for a large file)."""
+        found = self.inspect(path)
+        if not found.listing:
+            found = self._keep(_file_key(path), with_listing(found))
+        return found.listing
 
     def remember(self, path: Path, found: FitsInspection) -> None:
         """Keep an inspection made elsewhere (an upload's validation) for ``path`` as it is now."""
@@ -229,9 +251,12 @@ class ImageStore:
             image = self._open.get(key)
             if image is not None:
                 self._open.move_to_end(key)
-                return image
+        if image is not None:
+            self.budget.make_room(0, f"reading {path.name}")  # kept bands grow with reads
+            return image
         self._check_openable(path, hdu)
-        image = FitsImage(path, hdu)
+        self.budget.make_room(self._open_cost(path, hdu), f"opening {path.name}")
+        image = FitsImage(path, hdu, decompressed_max_bytes=self.settings.decompressed_max_mb * MB)
         with self._lock:
             existing = self._open.get(key)
             if existing is not None:  # another thread opened it meanwhile
@@ -242,6 +267,41 @@ class ImageStore:
                 _, old = self._open.popitem(last=False)
                 old.close()
         return image
+
+    def _open_cost(self, path: Path, hdu: int) -> int:
+        """Memory an image takes once open: a compressed one, its plane or its kept bands."""
+        summary = self.inspect(path).hdus[hdu]
+        if not summary.compressed:
+            return 0  # memory mapped
+        pixels = int(np.prod(summary.shape[-2:], dtype=np.float64)) if summary.shape else 0
+        return min(4 * pixels, fits_compressed.BAND_CACHE_BYTES)
+
+    # -- the memory budget ----------------------------------------------------------------------
+    def nbytes(self) -> int:
+        """Memory held by open images (decompressed planes, kept bands) and samples."""
+        with self._lock:
+            images = sum(image.nbytes for image in self._open.values())
+            samples = sum(v.nbytes for v in self._samples.values()) + sum(g.values.nbytes for g in self._grids.values())
+        return images + samples
+
+    def _evict_one(self) -> int:
+        """Give back the least recently used memory: an open image's bands, else the image
+        itself (a small compressed plane held whole), else a sample. Never the most recent."""
+        with self._lock:
+            for key, image in list(self._open.items())[:-1]:
+                if image.nbytes <= 0:
+                    continue
+                freed = image.trim()
+                if freed <= 0:  # a plane held whole: close it (a reader holding it keeps its array)
+                    freed = image.nbytes
+                    del self._open[key]
+                    image.close()
+                return freed
+            for plane_key in list(self._samples)[:-1]:
+                values = self._samples.pop(plane_key)
+                grid = self._grids.pop(plane_key, None)
+                return values.nbytes + (grid.values.nbytes if grid is not None else 0)
+        return 0
 
     def plane_key(self, relative: str, hdu: int, plane: int) -> PlaneKey:
         """Cache key of one plane: resolved path, mtime, hdu, plane."""
@@ -263,6 +323,7 @@ class ImageStore:
                 cached = self._samples.get(key)
             if cached is not None:
                 return cached
+            self.budget.make_room(8 * self.settings.limits_sample_size, f"sampling {key[0].name}")
             grid = self._compute_grid(key[0], hdu, plane)
             grid.values.setflags(write=False)
             values = grid.values[np.isfinite(grid.values)]

@@ -9,7 +9,6 @@ level exists, and levels come out of the cascade largest first (factor 2, 4, 8..
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import hashlib
 import json
 import logging
@@ -31,6 +30,7 @@ from neloura.errors import NelouraError, NotAFitsImage
 from neloura.runtime.atomic import write_atomic
 from neloura.runtime.disk_cache import LEVEL_STAMP, source_stamp, touch
 from neloura.runtime.file_lock import exclusive
+from neloura.runtime.memory import MemoryBudget, release_free_heap
 from neloura.settings import Settings
 
 log = logging.getLogger("neloura.levels")
@@ -38,14 +38,6 @@ log = logging.getLogger("neloura.levels")
 PlaneKey = tuple[Path, float, int, int]
 DISK_CACHE_MIN_PIXELS = 4_000_000  # smaller images rebuild faster than they load
 DISK_LEVEL_MIN_BYTES = 64 * 1024 * 1024  # levels at least this large are built straight into their file
-
-
-def _release_free_heap() -> None:
-    """Give the build's freed temporaries back to the system (glibc keeps freed heap otherwise)."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass  # not glibc
 
 
 _RAW_DTYPES = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
@@ -64,7 +56,8 @@ class RowReader:
         self.plane = plane
         self.dtype = np.dtype(_RAW_DTYPES[int(image.header["BITPIX"])])
         with fits.open(image.path, memmap=False, lazy_load_hdus=True) as hdul:
-            data_start = int(hdul.fileinfo(image.hdu_index)["datLoc"])
+            # the HDU's own fileinfo: HDUList.fileinfo reads every header of the file first
+            data_start = int(hdul[image.hdu_index].fileinfo()["datLoc"])
         first = int(np.ravel_multi_index((*plane.prefix, 0, 0), image.shape))
         self.row_bytes = plane.width * self.dtype.itemsize
         self.offset = data_start + first * self.dtype.itemsize
@@ -167,8 +160,11 @@ class PlaneLevels:
 
 
 class LevelStore:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, budget: MemoryBudget | None = None) -> None:
         self.settings = settings
+        # levels count against the server's memory budget (besides level_cache_mb)
+        self.budget = budget or MemoryBudget(settings.memory_mb)
+        self.budget.register("levels", self.nbytes, self._evict_one)
         self._entries: OrderedDict[PlaneKey, PlaneLevels] = OrderedDict()
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neloura-levels")
@@ -179,11 +175,18 @@ class LevelStore:
         )
 
     def levels(self, key: PlaneKey, plane: ImagePlane) -> PlaneLevels:
-        """The levels of ``plane`` (cached), starting their build on first use."""
+        """The levels of ``plane`` (cached), starting their build on first use (507 when the
+        memory budget cannot hold them even with the other caches emptied)."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
                 self._entries.move_to_end(key)
+                return entry
+        # every reduced level together: a third of the plane's float32 pixels
+        self.budget.make_room(plane.width * plane.height * 4 // 3, f"the overview levels of {key[0].name}")
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
                 return entry
             entry = PlaneLevels(key, plane.width, plane.height)
             self._entries[key] = entry
@@ -229,7 +232,7 @@ class LevelStore:
                     log.exception("levels hook failed for %s", entry.key[0])
             self._evict()
             self._save_to_disk(entry)
-            _release_free_heap()
+            release_free_heap()  # the build's temporaries
         except BaseException as exc:  # handed to every waiting request
             log.exception("building levels of %s failed", entry.key[0])
             entry.fail(exc)
@@ -262,6 +265,21 @@ class LevelStore:
                 if entry.done.is_set():
                     total -= entry.nbytes
                     del self._entries[key]
+
+    def nbytes(self) -> int:
+        """Bytes of every level held (in memory or mapped from the disk cache)."""
+        with self._lock:
+            return sum(e.nbytes for e in self._entries.values())
+
+    def _evict_one(self) -> int:
+        """Drop the least recently used finished levels (never the most recent); bytes freed."""
+        with self._lock:
+            for key in list(self._entries)[:-1]:
+                entry = self._entries[key]
+                if entry.done.is_set():
+                    del self._entries[key]
+                    return entry.nbytes
+        return 0
 
     # -- optional disk cache ---------------------------------------------------------------
 

@@ -85,7 +85,6 @@ def image_band(image: FitsImage) -> Bandpass:
 
 def plan_composite(
     images: ImageStore,
-    resolve_hdu: Any,
     channels: list[ChannelRequest],
     reference: int | None = None,
     method: str = "interp",
@@ -99,7 +98,7 @@ def plan_composite(
     grids: list[ChannelGrid] = []
     for ch in channels:
         file = images.resolve(ch.path)
-        hdu = resolve_hdu(file, ch.hdu)
+        hdu = images.recommended(file, ch.hdu)  # bounded inspection
         image = images.get_resolved(file, hdu)
         image.plane(ch.plane)  # 422 out of range
         wcs = image.wcs.wcs if image.wcs.has_celestial else None

@@ -28,6 +28,7 @@ from neloura.runtime.images import ImageStore
 from neloura.runtime.job_store import JobStore
 from neloura.runtime.jobs import JobRegistry
 from neloura.runtime.levels import LevelStore
+from neloura.runtime.memory import MemoryBudget
 from neloura.runtime.overlay import OverlayService
 from neloura.runtime.rgb import RgbStore
 from neloura.runtime.rgb_render import RgbRenderer
@@ -55,12 +56,14 @@ class Services:
         self.events = EventBus()
         # bounded work (FITS/WCS parses, see neloura.runtime.bounded): shared by every store
         self.bounded = BoundedRunner(settings.parse_workers, settings.parse_timeout_s)
-        self.images = ImageStore(settings, self.bounded)
+        # one memory budget (settings.memory_mb) for open images, levels and tiles
+        self.memory = MemoryBudget(settings.memory_mb)
+        self.images = ImageStore(settings, self.bounded, self.memory)
         self.catalogs = CatalogStore(settings, self.events, runner=self.bounded)
         self.sky = SkyIndexCache(self.catalogs)
         self.catalogs.on_loaded(self.sky.prepare)
         self.overlays = OverlayService(self.images, self.sky)
-        self.levels = LevelStore(settings)
+        self.levels = LevelStore(settings, self.memory)
         self.tiles = TileService(settings, self.images, self.levels, self.events)
         self.views = LiveViews(settings.upload_hold_hours * 3600.0)
         self.job_store = JobStore(settings.jobs_db)

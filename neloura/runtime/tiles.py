@@ -19,7 +19,7 @@ from neloura.core.encode import FORMATS, MEDIA_TYPES, encode
 from neloura.core.fitsio import FitsImage, ImagePlane
 from neloura.core.limits import minmax_limits, user_limits
 from neloura.core.tiles import Pyramid
-from neloura.errors import InvalidParameter
+from neloura.errors import InvalidParameter, MemoryBudgetExceeded
 from neloura.runtime.events import EventBus
 from neloura.runtime.images import ImageStore, PlaneKey, SampleGrid
 from neloura.runtime.levels import LevelStore
@@ -174,6 +174,15 @@ class TileCache:
             self._items.clear()
             self._size = 0
 
+    def evict_one(self) -> int:
+        """Drop the least recently used tile; bytes freed (0 when empty)."""
+        with self._lock:
+            if not self._items:
+                return 0
+            _, dropped = self._items.popitem(last=False)
+            self._size -= len(dropped)
+            return len(dropped)
+
 
 class TileService:
     def __init__(
@@ -187,6 +196,7 @@ class TileService:
         self._provisional_lock = threading.Lock()
         levels.on_done.append(self._levels_done)
         self.cache = TileCache(settings.tile_cache_mb * 1024 * 1024)
+        images.budget.register("tiles", lambda: self.cache.nbytes, self.cache.evict_one)
         self._luts: OrderedDict[tuple[object, ...], np.ndarray] = OrderedDict()
         self._lut_lock = threading.Lock()
         self.mapped = MappedPages()
@@ -329,13 +339,17 @@ class TileService:
         plane = image.plane(spec.plane)
         geometry = Pyramid(image.width, image.height, self.settings.tile_size)
         box = geometry.tile(spec.level, spec.col, spec.row)
-        entry = self.levels.levels(spec.key, plane)  # starts the background build on first use
         if box.factor == 1:
+            try:
+                self.levels.levels(spec.key, plane)  # starts the background build on first use
+            except MemoryBudgetExceeded:
+                pass  # the overview cannot be built now; full-resolution tiles need no level
             y0, y1 = geometry.array_rows(box)
             values = plane.read(y0, y1, box.x0, box.x1)[::-1]
             if not image.compressed:
                 self.mapped.touched(image, y0, y1, image.width * int(abs(image.header.get("BITPIX", 32))) // 8)
             return values
+        entry = self.levels.levels(spec.key, plane)  # 507 when its levels cannot fit the budget
         if spec.provisional and not entry.has(box.factor):
             grid = self.images.sample_grid(spec.relative, spec.hdu, spec.plane)
             return _strided(plane, box.factor, box.y0, box.y1, box.x0, box.x1, grid)

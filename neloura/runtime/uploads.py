@@ -24,6 +24,7 @@ from python_multipart.exceptions import ParseError
 from python_multipart.multipart import parse_options_header
 
 from neloura.core.files import is_fits_name, validate_fits
+from neloura.core.fits_inspect import FitsInspection, with_listing
 from neloura.core.fits_scan import OverBudget
 from neloura.core.paths import confine
 from neloura.errors import InvalidParameter, NotAFitsImage, PayloadTooLarge
@@ -32,6 +33,7 @@ from neloura.settings import Settings
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 _FIELD_MAX = 4096
+WRITE_BATCH = 1 << 20  # body bytes handed to the multipart parser at once
 
 
 def safe_name(filename: str) -> str:
@@ -118,6 +120,13 @@ class _Form:
             self.fields[self._name] = self._text.decode("utf-8", "replace")
 
 
+def _feed(parser: MultipartParser, chunks: list[bytes]) -> None:
+    """One parser call for a batch of body chunks (each call crosses threads and runs the
+    multipart callbacks: once per megabyte instead of once per 64 KB network read)."""
+    if chunks:
+        parser.write(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+
+
 def _boundary(content_type: str) -> bytes:
     kind, options = parse_options_header(content_type)
     if kind != b"multipart/form-data" or b"boundary" not in options:
@@ -173,9 +182,13 @@ async def receive_upload(
             form = _Form(sink, limit, settings.upload_max_mb)
             parser = MultipartParser(_boundary(content_type), form.callbacks())
             try:
-                async for chunk in body:
-                    if chunk:
-                        await asyncio.to_thread(parser.write, chunk)
+                pending: list[bytes] = []
+                async for chunk in body:  # parsed in a thread, WRITE_BATCH bytes at a time
+                    pending.append(chunk)
+                    if sum(map(len, pending)) >= WRITE_BATCH:
+                        await asyncio.to_thread(_feed, parser, pending)
+                        pending = []
+                await asyncio.to_thread(_feed, parser, pending)
                 parser.finalize()
             except ParseError as exc:  # malformed body, or a part header over the parser's limits
                 raise InvalidParameter(f"malformed multipart upload: {exc}") from exc
@@ -188,8 +201,10 @@ async def receive_upload(
         if images is not None:
             try:  # a small file at once in a thread, a larger one in the bounded worker
                 found = await asyncio.to_thread(validate_fits, data, repr(form.filename), SMALL_FILE)
-            except OverBudget:
-                found = await images.runner.run_async(validate_fits, data, repr(form.filename), what=f"reading {name}")
+            except OverBudget:  # the worker also renders the HDU list (the answer's JSON)
+                found = await images.runner.run_async(
+                    validate_listed, data, repr(form.filename), what=f"reading {name}"
+                )
         else:
             found = await asyncio.to_thread(validate_fits, data, repr(form.filename))
         kept = await asyncio.to_thread(_keep, settings, data, form, name, folder_default)
@@ -199,6 +214,11 @@ async def receive_upload(
     finally:
         part.unlink(missing_ok=True)
         plain.unlink(missing_ok=True)
+
+
+def validate_listed(path: Path, name: str) -> FitsInspection:
+    """:func:`validate_fits` with the JSON listing rendered (run in the bounded worker)."""
+    return with_listing(validate_fits(path, name))
 
 
 def _without_gz(name: str) -> str:

@@ -185,3 +185,27 @@ def test_malformed_multipart_is_a_422(client: TestClient, settings: Settings) ->
     r = client.post("/api/files/upload", files={"file": (long_name, _fits_bytes(np.zeros((4, 4), "f4")))})
     assert r.status_code == 422
     assert os.listdir(settings.uploads_dir) == []
+
+
+@pytest.mark.parametrize("count", [3, 100])  # listed here / in the bounded worker (over 64 HDUs)
+def test_upload_answer_and_hdu_listing_carry_every_hdu(client: TestClient, settings: Settings, count: int) -> None:
+    """The HDU list rendered once (by the parse worker for a large file) is the listing itself:
+    every field of every HDU, the recommended one flagged, in the upload answer and in /hdus.
+    The body arrives in 1 MB batches: a 3 MB upload crosses several."""
+    hdus = [fits.PrimaryHDU()] + [fits.ImageHDU(np.zeros((2, 3), np.float32), name=f"E{i}") for i in range(count)]
+    hdus.append(fits.ImageHDU(np.ones((1024, 768), np.float32), name="BIG"))
+    buffer = io.BytesIO()
+    fits.HDUList(hdus).writeto(buffer)
+    answer = client.post("/api/files/upload", files={"file": ("many.fits", buffer.getvalue())})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["recommended"] == count + 1 and body["size"] == len(buffer.getvalue())
+    listing = client.get("/api/images/hdus", params={"path": body["path"]}).json()
+    assert listing["recommended"] == count + 1 and listing["path"] == body["path"]
+    assert body["hdus"] == listing["hdus"] and len(listing["hdus"]) == count + 2
+    big = listing["hdus"][-1]
+    assert big["name"] == "BIG" and big["shape"] == [1024, 768] and big["kind"] == "image" and big["recommended"]
+    assert [h["recommended"] for h in listing["hdus"]].count(True) == 1
+    expected = {"index", "name", "kind", "shape", "bitpix", "bunit", "has_celestial_wcs", "compressed"}
+    assert expected | {"truncated", "problem", "columns", "recommended"} == set(big)
+    assert "listing" not in big

@@ -3,7 +3,10 @@
 - while hostile files are uploaded and opened (a SIP order of 9999, 3,000 HDUs, a 100,000-card
   header), ``/api/health`` keeps answering: the event loop never parses FITS;
 - after ``kill -9`` of the server, no process of its tree (fork server, parse workers, a
-  running job and its workers) is alive 5 s later.
+  running job and its workers) is alive 5 s later;
+- issue 8.2: a compressed bomb (a 1 MB file of 256 MB of pixels) is served by tile without the
+  server's USS passing ``NELOURA_MEMORY_MB``, and one beyond ``NELOURA_DECOMPRESSED_MAX_MB`` is
+  refused with 413.
 """
 
 from __future__ import annotations
@@ -40,11 +43,12 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, **settings: str) -> None:
         self.root = root
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "NELOURA_DEMO": "false", "NELOURA_DISK_CACHE": "false", "NELOURA_JOB_WORKERS": "1"}
+        env.update({f"NELOURA_{key.upper()}": value for key, value in settings.items()})
         env.pop("NELOURA_ALLOWED_HOSTS", None)
         self.log = (root / "server.log").open("wb")
         self.proc = subprocess.Popen(
@@ -81,6 +85,9 @@ class Server:
             return e.code, e.read()
 
     def upload(self, name: str, data: bytes) -> int:
+        return self.upload_answer(name, data)[0]
+
+    def upload_answer(self, name: str, data: bytes) -> tuple[int, bytes]:
         boundary = "neloura-test-boundary"
         body = (
             (
@@ -90,7 +97,7 @@ class Server:
             + data
             + f"\r\n--{boundary}--\r\n".encode()
         )
-        return self.post("/api/files/upload", body, f"multipart/form-data; boundary={boundary}")[0]
+        return self.post("/api/files/upload", body, f"multipart/form-data; boundary={boundary}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -139,7 +146,8 @@ def test_health_answers_while_hostile_files_are_uploaded_and_opened(server: Serv
     poller.start()
     try:
         assert server.upload("sip.fits", corpus.sip_order(9999)) == 422
-        assert server.upload("many.fits", many) == 200
+        status, answer = server.upload_answer("many.fits", many)  # 17 MB received, validated, listed
+        assert status == 200 and len(json.loads(answer)["hdus"]) == 3001
         status, body = server.get("/api/images/hdus?path=uploads/many.fits")
         assert status == 200 and len(json.loads(body)["hdus"]) == 3001
         status, body = server.get("/api/images/header?path=header_100k.fits&hdu=0&limit=200")
@@ -199,3 +207,49 @@ def test_no_process_of_the_server_survives_kill_9(server: Server) -> None:
         assert [j["id"] for j in json.loads(again.get("/api/jobs")[1])["jobs"]] == [job]
     finally:
         again.stop()
+
+
+def _peak_uss(pid: int, stop: threading.Event, out: list[int]) -> None:
+    process = psutil.Process(pid)
+    while not stop.is_set():
+        out.append(process.memory_full_info().uss)
+        time.sleep(0.05)
+
+
+def test_a_compressed_bomb_is_served_by_tile_within_the_memory_budget(tmp_path: Path) -> None:
+    files = tmp_path / "files"
+    files.mkdir()
+    zeros = np.zeros((8192, 8192), np.int16)  # 256 MB of float32 once decompressed
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(zeros, compression_type="RICE_1")]).writeto(
+        files / "bomb.fits.fz"
+    )
+    del zeros
+    assert (files / "bomb.fits.fz").stat().st_size < 2_000_000
+    big = np.zeros((9000, 8192), np.uint8)  # 281 MB decompressed: over the ceiling below
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(big, compression_type="GZIP_1")]).writeto(files / "big.fits.fz")
+    del big
+    budget_mb = 640  # the server itself takes ~250 MB; decompressing the bomb whole would pass it
+    live = Server(tmp_path, memory_mb=str(budget_mb), decompressed_max_mb="270")
+    samples: list[int] = []
+    stop = threading.Event()
+    watcher = threading.Thread(target=_peak_uss, args=(live.proc.pid, stop, samples))
+    watcher.start()
+    try:
+        status, body = live.get("/api/images/info?path=big.fits.fz&hdu=1")
+        assert status == 413 and "NELOURA_DECOMPRESSED_MAX_MB" in json.loads(body)["detail"]
+        status, body = live.get("/api/images/info?path=bomb.fits.fz&hdu=1")
+        assert status == 200, body
+        top = json.loads(body)["max_level"]  # 13: full resolution
+        for level, col, row in ((top, 16, 16), (top, 0, 31), (top - 3, 1, 1), (top - 5, 0, 0)):
+            status, _ = live.get(f"/api/images/tiles/{level}/{col}_{row}.png?path=bomb.fits.fz&hdu=1")
+            assert status == 200
+        assert live.get("/api/images/histogram?path=bomb.fits.fz&hdu=1")[0] == 200
+        status, body = live.get("/api/images/pixel?path=bomb.fits.fz&hdu=1&x=4000&y=5000")
+        assert status == 200 and json.loads(body)["value"] == 0.0
+    finally:
+        stop.set()
+        watcher.join()
+        live.stop()
+    peak_mb = max(samples) / 2**20
+    print(f"\nserver USS peak {peak_mb:.0f} MB (budget {budget_mb} MB)")
+    assert peak_mb < budget_mb

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-import neloura.core.fitsio as fitsio
+import neloura.core.fits_compressed as fits_compressed
 from neloura.core.fitsio import FitsImage, header_cards, list_hdus
 from neloura.core.synthetic import CubeSpec, make_cube, make_wcs_header
 from neloura.errors import InvalidParameter, NotAFitsImage
@@ -47,15 +47,15 @@ REAL_IMAGES = [
 ]
 
 
-@pytest.mark.parametrize("in_memory_max", [fitsio.COMPRESSED_IN_MEMORY_MAX_PIXELS, 0])
+@pytest.mark.parametrize("in_memory_max", [fits_compressed.IN_MEMORY_MAX_PIXELS, 0])
 @pytest.mark.parametrize(("path", "hdu"), REAL_IMAGES, ids=lambda v: v.name if isinstance(v, Path) else str(v))
 def test_physical_values_equal_astropy_scaled_data(
     path: Path, hdu: int, in_memory_max: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(fitsio, "COMPRESSED_IN_MEMORY_MAX_PIXELS", in_memory_max)
+    monkeypatch.setattr(fits_compressed, "IN_MEMORY_MAX_PIXELS", in_memory_max)
     if in_memory_max == 0:  # windowed path: windows straddle bands of 3 rows, 2 bands kept
-        monkeypatch.setattr(fitsio, "BAND_ROWS", 3)
-        monkeypatch.setattr(fitsio, "BAND_CACHE_BYTES", 1)
+        monkeypatch.setattr(fits_compressed, "BAND_ROWS", 3)
+        monkeypatch.setattr(fits_compressed, "BAND_CACHE_BYTES", 1)
     reference = _astropy_plane(path, hdu)
     with FitsImage(path, hdu) as image:
         plane = image.plane(0)
@@ -66,7 +66,7 @@ def test_physical_values_equal_astropy_scaled_data(
         np.testing.assert_allclose(window, reference[1:4, 2:7].astype(np.float32), rtol=1e-6, equal_nan=True)
         if image.compressed and in_memory_max == 0:
             assert image._section is not None  # large-image path: window by window
-            assert len(image._bands) == 2
+            assert len(image._section._bands) == 2
             np.testing.assert_allclose(plane.read(2, 9, 0, 3), reference[2:9, :3].astype(np.float32), equal_nan=True)
         finite = reference[np.isfinite(reference)]
         sample = plane.sample(10_000)
@@ -305,13 +305,13 @@ def test_read_clips_and_value_outside_is_none(tmp_path: Path) -> None:
         assert plane.value(3, 2) == 11.0  # data[y, x]
 
 
-@pytest.mark.parametrize("in_memory_max", [fitsio.COMPRESSED_IN_MEMORY_MAX_PIXELS, 0])
+@pytest.mark.parametrize("in_memory_max", [fits_compressed.IN_MEMORY_MAX_PIXELS, 0])
 def test_read_grid_gives_physical_values_at_rows_and_columns(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_memory_max: int
 ) -> None:
     """Strided looks (provisional overview tiles) read physical values of scaled integers and of
     in-memory compressed data; a compressed plane read by section only says it cannot."""
-    monkeypatch.setattr(fitsio, "COMPRESSED_IN_MEMORY_MAX_PIXELS", in_memory_max)
+    monkeypatch.setattr(fits_compressed, "IN_MEMORY_MAX_PIXELS", in_memory_max)
     raw = np.random.default_rng(3).integers(-3000, 3000, (60, 80)).astype(np.int16)
     plain = tmp_path / "scaled.fits"
     hdu = fits.PrimaryHDU(raw)

@@ -15,6 +15,7 @@ from neloura.core.synthetic import make_wcs_header
 from neloura.runtime.footprints import FootprintIndex
 from neloura.runtime.images import ImageStore
 from neloura.settings import Settings
+from tests import hostile_corpus as corpus
 
 
 def _write(path: Path, shape: tuple[int, int], ra: float, dec: float, scale: float, **kw: object) -> WCS:
@@ -96,3 +97,21 @@ def test_broken_files_and_images_without_wcs_are_skipped(index: FootprintIndex, 
     fits.PrimaryHDU(np.ones((10, 10), np.float32)).writeto(settings.files_dir / "nowcs.fits")
     _write(settings.files_dir / "ok.fits", (50, 50), 1.0, 1.0, 1.0)
     assert {fp.path for fp in index.footprints()} == {"ok.fits"}
+
+
+def test_hostile_and_large_files_are_read_through_the_bounded_inspection(
+    index: FootprintIndex, settings: Settings
+) -> None:
+    """A SIP order of 9999 (minutes for astropy) is skipped at once from the inspection's bounds;
+    a file of many HDUs is indexed in the bounded worker (its footprints pickled back)."""
+    files = settings.files_dir
+    (files / "sip.fits").write_bytes(corpus.sip_order(9999))
+    corpus.many_hdus(files / "many.fits", 80, celestial=True)
+    _write(files / "plain.fits", (50, 50), 150.0, 2.0, 1.0)
+    found = index.footprints()
+    assert {fp.path for fp in found} >= {"plain.fits", "many.fits"}
+    assert not any(fp.path == "sip.fits" for fp in found)
+    many = [fp for fp in found if fp.path == "many.fits"]
+    assert len(many) >= 64 and many[0].wcs.has_celestial
+    problem = index.images.inspect(files / "sip.fits").hdus[0].problem
+    assert "A_ORDER" in problem
