@@ -261,3 +261,35 @@ def test_crosshair_lock_blink_fade_and_contours(page, live_server, fields) -> No
     assert visible == ["1", "2"]
     page.screenshot(path=str(SHOTS / "fade.png"))
     assert json.loads(json.dumps(page.evaluate("() => window.neloura.ctx.state().layout"))) == "2x2"
+
+
+def _regions(page) -> int:
+    return int(page.evaluate("() => Number(document.body.dataset.regionsCount || 0)"))
+
+
+def test_regions_drawn_in_panel_2_stay_with_it(page, live_server, fields) -> None:
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    open_view(page, live_server, f"/open/{fields[0]}")
+    page.click('.menu-button[data-menu="View"]')
+    page.click("#menu-panels")
+    page.click('#panels-panel button[data-layout="1x2"]')
+    _open_in(page, 1, fields[2])
+    page.click('.menu-button[data-menu="Analysis"]')
+    page.click("#menu-regions")
+    page.click('[data-tool="circle"]')
+    box = page.locator(_panel(2)).bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 20, y + 15, steps=3)
+    page.mouse.move(x + 40, y + 25, steps=3)
+    page.mouse.up()
+    page.wait_for_function("() => Number(document.body.dataset.regionsCount) === 1")
+    assert page.evaluate("() => window.neloura.ctx.panels.active") == 1  # drawn in panel 2
+    page.keyboard.press("Escape")  # deselect, then back to the select tool: the clicks below only pick panels
+    page.keyboard.press("Escape")
+    page.click(_panel(1), position={"x": 30, "y": 60})
+    page.wait_for_function("() => Number(document.body.dataset.regionsCount) === 0")  # panel 1 has none
+    page.click(_panel(2), position={"x": 30, "y": 60})
+    page.wait_for_function("() => Number(document.body.dataset.regionsCount) === 1")  # panel 2's came back
+    assert _regions(page) == 1
