@@ -293,3 +293,38 @@ def test_regions_drawn_in_panel_2_stay_with_it(page, live_server, fields) -> Non
     page.click(_panel(2), position={"x": 30, "y": 60})
     page.wait_for_function("() => Number(document.body.dataset.regionsCount) === 1")  # panel 2's came back
     assert _regions(page) == 1
+
+
+def test_view_from_jacobian_recovers_scale_rotation_and_parity(page, live_server) -> None:
+    """The lock's decomposition, on exact maps: a follower rotated by r (and mirrored) gets the view
+    that undoes it, at the zoom that keeps the angular scale."""
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("body[data-ready='1']")
+    out = page.evaluate(
+        """async () => {
+          const m = await import('/static/js/features/panels-lock.js');
+          const rad = (d) => d * Math.PI / 180;
+          // leader drawn at zoom 2, no rotation: screen = 2 * diag(1, -1) * pixel
+          const lead = [[2, 0], [0, -2]];
+          const cases = [];
+          for (const [rot, flip, k] of [[0, false, 1], [37, true, 0.5], [180, false, 0.03 / 0.11], [-90, true, 3]]) {
+            const c = Math.cos(rad(rot)), s = Math.sin(rad(rot));
+            // follower pixel = k * R(rot) * F * leader pixel
+            const f = flip ? -1 : 1;
+            const map = [[k * c * f, -k * s], [k * s * f, k * c]];
+            const v = m.viewFromJacobian(lead, map);
+            // check: the follower's screen Jacobian times the map equals the leader's
+            const zr = rad(v.rotation), cz = Math.cos(zr), sz = Math.sin(zr), fl = v.flip ? -1 : 1;
+            const a = [[v.zoom * fl * cz, -v.zoom * fl * -sz], [v.zoom * sz, -v.zoom * cz]];
+            const prod = [[a[0][0] * map[0][0] + a[0][1] * map[1][0], a[0][0] * map[0][1] + a[0][1] * map[1][1]],
+                          [a[1][0] * map[0][0] + a[1][1] * map[1][0], a[1][0] * map[0][1] + a[1][1] * map[1][1]]];
+            cases.push({ v, prod, flip, k });
+          }
+          return cases;
+        }"""
+    )
+    for case in out:
+        assert case["v"]["flip"] is case["flip"]
+        assert abs(case["v"]["zoom"] - 2 / case["k"]) < 1e-9
+        for got, want in zip(np.ravel(case["prod"]), [2, 0, 0, -2], strict=True):
+            assert abs(got - want) < 1e-9, case

@@ -140,8 +140,22 @@ export function mount(ctx) {
     p.viewer.onViewportChange(() => { if (p.index !== panels.active) lock.sync(); });
     for (const name of ['viewport:changed', 'display:changed', 'plane:changed', 'image:opened']) p.bus.on(name, writeSoon);
   }
+  // the colorbar describes the active panel: it sits in that panel's lower-left corner
+  function placeColorbar() {
+    const bar = document.getElementById('colorbar');
+    if (!bar) return;
+    const a = panels.list().find((p) => p.index === panels.active)?.element;
+    const multi = panels.layout !== '1' && !panels.mode && a;
+    bar.style.left = multi ? `${a.offsetLeft + 12}px` : '';
+    bar.style.bottom = multi ? `${host.clientHeight - a.offsetTop - a.offsetHeight + 10}px` : '';
+    bar.style.width = multi ? `min(420px, ${Math.round(a.offsetWidth * 0.6)}px)` : '';
+  }
+  const onResize = () => placeColorbar();
+  window.addEventListener('resize', onResize);
+  offs.push(() => window.removeEventListener('resize', onResize));
   offs.push(panels.onChange(() => {
     for (const p of panels.list()) watch(p);
+    placeColorbar();
     render();
     lock.sync();
     writeSoon();
