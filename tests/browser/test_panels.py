@@ -164,7 +164,7 @@ def test_wcs_lock_same_sky_at_every_centre(page, live_server, fields, width: int
                 _wait_panel_tiles(page, i)
             SHOTS.mkdir(exist_ok=True)
             page.screenshot(path=str(SHOTS / f"lock_{width}.png"))
-            page.add_style_tag(content=".navigator { visibility: hidden !important; }")
+            page.add_style_tag(content=".navigator, #colorbar { visibility: hidden !important; }")
             # each panel draws the stars where its own WCS puts them (OpenSeadragon's drawing is
             # good to ~0.7 px here), so the panels agree with each other on screen
             ra, dec = star_sky()
