@@ -328,3 +328,25 @@ def test_view_from_jacobian_recovers_scale_rotation_and_parity(page, live_server
         assert abs(case["v"]["zoom"] - 2 / case["k"]) < 1e-9
         for got, want in zip(np.ravel(case["prod"]), [2, 0, 0, -2], strict=True):
             assert abs(got - want) < 1e-9, case
+
+
+def test_pixel_lock_for_images_without_wcs(page, live_server) -> None:
+    folder = live_server.files_dir / "paneltest"
+    folder.mkdir(exist_ok=True)
+    rng = np.random.default_rng(3)
+    for name in ("nowcs_a.fits", "nowcs_b.fits"):
+        fits.PrimaryHDU(rng.normal(0, 1, (200, 300)).astype(np.float32)).writeto(folder / name, overwrite=True)
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    open_view(page, live_server, "/open/paneltest/nowcs_a.fits")
+    page.click('.menu-button[data-menu="View"]')
+    page.click("#menu-panels")
+    page.click('#panels-panel button[data-layout="2x1"]')
+    _open_in(page, 1, "paneltest/nowcs_b.fits")
+    page.click(_panel(1), position={"x": 30, "y": 60})
+    page.select_option("#panels-lock", "wcs")  # no celestial WCS in either: the pixel map is used
+    page.wait_for_function("() => document.getElementById('viewer-wrap').dataset.lock === 'synced'")
+    _synced(page, "window.neloura.ctx.viewer.panTo(50.5, 70.25, 3, true);")
+    follower = _panel_view(page, 1)
+    assert abs(follower["view"]["cx"] - 50.5) < 1e-6 and abs(follower["view"]["cy"] - 70.25) < 1e-6
+    assert abs(follower["view"]["zoom"] - 3) < 1e-9 and follower["o"]["flip"] is False
+    assert abs(follower["o"]["rotation"]) < 1e-9
