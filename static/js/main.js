@@ -5,7 +5,7 @@ import { createBus } from './lib/bus.js';
 import { api } from './lib/api.js';
 import { el, escapeHtml } from './lib/escape.js';
 import { createUi } from './lib/ui.js';
-import { createViewer } from './viewer/viewer.js';
+import { createPanels } from './viewer/panels.js';
 
 const FEATURES = [
   'notify',
@@ -35,12 +35,17 @@ const FEATURES = [
   'rgb', 'contours',
   'regions',
   'sed', 'figures',
+  'panels',
 ];
 
 async function start() {
   const bus = createBus();
   const ui = createUi(document);
-  const viewer = createViewer(document.getElementById('viewer'), { bus, api });
+  // One viewer per panel; ctx.viewer is the ACTIVE panel's (see viewer/panels.js).
+  const panels = createPanels(document.getElementById('viewer-wrap'), document.getElementById('viewer'), {
+    bus, api, layout: new URLSearchParams(window.location.search).get('layout') || '1',
+  });
+  const viewer = panels.facade;
   // Fetch the configuration and every feature module at once (no import waterfall).
   const modules = FEATURES.map((name) => import(`./features/${name}.js`).then((m) => ({ m }), (err) => ({ err })));
   let config = { admin: false, upload_max_mb: 0, cleanup_interval_minutes: 60, results_keep_hours: 168 };
@@ -58,7 +63,15 @@ async function start() {
     config,
     escape: { el, escapeHtml },
     ready: (fn) => readyFns.push(fn), // called once every feature is mounted
-    state: () => ({ ...(viewer.image || {}), display: viewer.display, view: viewer.viewState() }),
+    panels,
+    state: () => ({
+      ...(viewer.image || {}),
+      display: viewer.display,
+      view: viewer.viewState(),
+      layout: panels.layout,
+      active: panels.active,
+      panels: panels.list().map(({ viewer: v }) => ({ ...(v.image || { path: null }), display: v.display, view: v.viewState(), orientation: v.orientation() })),
+    }),
   };
   const unmounts = [];
   for (const [i, name] of FEATURES.entries()) {

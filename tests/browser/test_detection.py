@@ -42,7 +42,8 @@ def test_detection_panel_runs_a_job_and_overlays_the_catalog(page: Any, live_ser
     assert n_sources > 20
     page.wait_for_function("() => Number(document.body.dataset.overlayCount || 0) > 0", timeout=120_000)
     assert 0 < int(page.evaluate("() => Number(document.body.dataset.overlayCount)")) <= n_sources
-    assert page.locator("#detection-results table tbody tr").count() > 0
+    # the results table is filled by its own request, which may end after the overlay's
+    page.wait_for_selector("#detection-results table tbody tr")
     # cross-match with the demo catalog: matched detections are highlighted, counts shown
     page.wait_for_selector(
         "#detection-xmatch-catalog option[value='demo_sources.csv']", state="attached", timeout=60_000

@@ -115,3 +115,28 @@ def test_contours_follow_the_view(page, live_server) -> None:
     page.wait_for_timeout(600)
     zoomed = _shot(page, "contours_zoomed")
     assert np.abs(zoomed - shot).mean() > 1  # redrawn at the new zoom
+
+
+DISPLAY_STATE = """() => ({ note: !document.querySelector('#display-rgb-note').hidden,
+  limits: !document.querySelector('#display-vmin').closest('[hidden]'),
+  colormap: !document.querySelector('#colormap-panel').hidden })"""
+
+
+@pytest.mark.parametrize("width", [1600, 900])
+def test_colorbar_and_display_describe_the_composite(page, live_server, fields, width: int) -> None:
+    page.set_viewport_size({"width": width, "height": 1000})
+    page.goto(f"{live_server.url}/open-rgb?r={fields[2]}&g={fields[1]}&b={fields[0]}")
+    _composite_shown(page)
+    page.wait_for_selector('#colorbar[data-rgb="3"]')
+    rows = page.locator("#colorbar .cb-channel")
+    assert rows.count() == 3
+    assert [rows.nth(i).locator(".band").text_content() for i in range(3)] == ["F444W", "F814W", "F438W"]
+    assert page.locator("#colorbar-ticks").count() == 0  # no single-image ticks under a composite
+    # (DOM state: at 900 px the side panels are in the closed drawer)
+    assert page.evaluate(DISPLAY_STATE) == {"note": True, "limits": False, "colormap": False}
+    _shot(page, f"rgb_colorbar_{width}")
+    # back to the plain image: the image's colorbar and display controls return
+    page.evaluate("(p) => window.neloura.ctx.bus.emit('image:open', { path: p })", fields[0])
+    page.wait_for_selector("#colorbar:not([data-rgb]) #colorbar-ticks")
+    page.wait_for_function("() => document.querySelector('#colorbar').dataset.ticks")
+    assert page.evaluate(DISPLAY_STATE) == {"note": False, "limits": True, "colormap": True}

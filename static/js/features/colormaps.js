@@ -62,5 +62,10 @@ export function mount(ctx) {
     currentName.textContent = `${d.cmap}${d.invert ? ' (inverted)' : ''}`;
     currentSwatch.src = api.url(`/api/images/colormaps/${encodeURIComponent(d.cmap)}.png`, { width: 288, height: 12, invert: d.invert ? 'true' : undefined });
   });
-  return () => { off(); removers.forEach((r) => r()); panel.remove(); };
+  // a colormap does not apply to an RGB composite (each channel has its colour): the panel hides
+  const offRgb = [
+    bus.on('rgb:shown', (d) => { panel.panel.hidden = !!d && ctx.viewer.image?.tiles === 'rgb'; }),
+    bus.on('image:opened', (d) => { if (d.tiles !== 'rgb') panel.panel.hidden = false; }),
+  ];
+  return () => { off(); offRgb.forEach((o) => o()); removers.forEach((r) => r()); panel.remove(); };
 }

@@ -9,6 +9,7 @@ export function mount(ctx) {
   let live = false; // do not overwrite the incoming URL before the requested image is open
   const sync = () => {
     if (!live) return;
+    if (ctx.panels && ctx.panels.layout !== '1') return; // the panels feature writes the URL of every panel
     const image = viewer.image;
     if (!image) return;
     writeUrl({ path: image.path, hdu: image.hdu, plane: image.plane, display: viewer.display, view: viewer.viewState() });

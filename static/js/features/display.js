@@ -37,6 +37,20 @@ export function mount(ctx) {
       el('label', { for: 'display-invert', style: { minWidth: 0, marginLeft: '8px' } }, invertBox, ' invert'), resetButton),
   );
 
+  // While an RGB composite is shown, these controls (one image's limits and stretch) do not apply:
+  // each channel's are in the RGB panel. The panel says so instead of describing the reference image.
+  const controls = [...panel.element.children];
+  const rgbNote = el('div', { class: 'muted', id: 'display-rgb-note', hidden: true });
+  panel.element.append(rgbNote);
+  function rgbShown(detail) {
+    const on = !!detail && viewer.image?.tiles === 'rgb';
+    for (const c of controls) c.hidden = on;
+    rgbNote.hidden = !on;
+    rgbNote.textContent = on
+      ? `RGB composite of ${detail.channels.length} channels: each channel's limits, stretch, colour and weight are set in the RGB panel.`
+      : '';
+  }
+
   let display = null;
   let histTimer = 0;
 
@@ -109,6 +123,8 @@ export function mount(ctx) {
       scheduleHistogram();
     }),
     bus.on('plane:changed', scheduleHistogram),
+    bus.on('rgb:shown', rgbShown),
+    bus.on('image:opened', (d) => { if (d.tiles !== 'rgb') rgbShown(null); }),
   ];
   exponentRow.hidden = true;
   return () => { offs.forEach((off) => off()); menuRemovers.forEach((r) => r()); clearTimeout(histTimer); panel.remove(); };

@@ -17,14 +17,14 @@ export function contrastBias({ vmin, vmax }, dxFrac, dyFrac) {
 
 export function mount(ctx) {
   const { viewer, bus, ui } = ctx;
-  const el = viewer.element;
+  const host = viewer.host || viewer.element; // every panel's events; the active panel's element
   let drag = null;
   let timer = 0;
   let last = 0;
 
   function apply(e, final) {
     if (!drag) return;
-    const r = el.getBoundingClientRect();
+    const r = viewer.element.getBoundingClientRect();
     const limits = contrastBias(drag.start, (e.clientX - drag.x) / r.width, (e.clientY - drag.y) / r.height);
     if (!(Number.isFinite(limits.vmin) && Number.isFinite(limits.vmax) && limits.vmax > limits.vmin)) return;
     drag.pending = limits;
@@ -42,12 +42,12 @@ export function mount(ctx) {
       e.preventDefault();
       e.stopPropagation();  // OpenSeadragon must not start a pan
       drag = { x: e.clientX, y: e.clientY, start: { vmin: d.vmin, vmax: d.vmax }, id: e.pointerId };
-      el.setPointerCapture?.(e.pointerId);
-      el.dataset.contrastDrag = '1';
+      viewer.element.setPointerCapture?.(e.pointerId);
+      viewer.element.dataset.contrastDrag = '1';
     } else if (e.button === 1) {
       e.preventDefault();  // no autoscroll
       e.stopPropagation();
-      const r = el.getBoundingClientRect();
+      const r = viewer.element.getBoundingClientRect();
       const p = viewer.screenToImage(e.clientX - r.left, e.clientY - r.top);
       viewer.panTo(p.x, p.y);
     }
@@ -57,30 +57,30 @@ export function mount(ctx) {
     if (!drag || e.pointerId !== drag.id) return;
     e.stopPropagation();
     apply(e, true);
-    el.releasePointerCapture?.(e.pointerId);
+    viewer.element.releasePointerCapture?.(e.pointerId);
     drag = null;
-    delete el.dataset.contrastDrag;
+    delete viewer.element.dataset.contrastDrag;
   };
   const noMenu = (e) => { if (viewer.image) e.preventDefault(); };
   const noAuto = (e) => { if (e.button === 1) e.preventDefault(); };
-  el.addEventListener('pointerdown', onDown, true);
-  el.addEventListener('pointermove', onMove, true);
-  el.addEventListener('pointerup', onUp, true);
-  el.addEventListener('pointercancel', onUp, true);
-  el.addEventListener('contextmenu', noMenu);
-  el.addEventListener('mousedown', noAuto, true);
+  host.addEventListener('pointerdown', onDown, true);
+  host.addEventListener('pointermove', onMove, true);
+  host.addEventListener('pointerup', onUp, true);
+  host.addEventListener('pointercancel', onUp, true);
+  host.addEventListener('contextmenu', noMenu);
+  host.addEventListener('mousedown', noAuto, true);
   const removers = [
     ui.addShortcut('Right-drag', 'contrast (up/down) and bias (left/right), as in DS9'),
     ui.addShortcut('Middle-click', 'centre the view on the clicked point'),
   ];
   return () => {
     clearTimeout(timer);
-    el.removeEventListener('pointerdown', onDown, true);
-    el.removeEventListener('pointermove', onMove, true);
-    el.removeEventListener('pointerup', onUp, true);
-    el.removeEventListener('pointercancel', onUp, true);
-    el.removeEventListener('contextmenu', noMenu);
-    el.removeEventListener('mousedown', noAuto, true);
+    host.removeEventListener('pointerdown', onDown, true);
+    host.removeEventListener('pointermove', onMove, true);
+    host.removeEventListener('pointerup', onUp, true);
+    host.removeEventListener('pointercancel', onUp, true);
+    host.removeEventListener('contextmenu', noMenu);
+    host.removeEventListener('mousedown', noAuto, true);
     removers.forEach((r) => r());
   };
 }

@@ -11,12 +11,14 @@ const DEFAULT_PX = 24;
 
 export function attachEditor(ctx, st, hooks) {
   const { viewer } = ctx;
-  const element = viewer.element;
+  // events of every panel arrive at the host (a press first makes its panel active); the rect
+  // and cursor are the active panel's
+  const host = viewer.host || viewer.element;
   let drag = null;      // { mode: 'move'|'handle'|'create', region, handle?, start, last, before }
   let polygon = null;   // the polygon being drawn (a region of the model, not yet committed)
 
   const local = (e) => {
-    const rect = element.getBoundingClientRect();
+    const rect = viewer.element.getBoundingClientRect();
     const sx = e.clientX - rect.left;
     const sy = e.clientY - rect.top;
     const p = viewer.screenToImage(sx, sy);
@@ -141,7 +143,7 @@ export function attachEditor(ctx, st, hooks) {
     const p = local(e);
     if (polygon) { polygon.points[polygon.points.length - 1] = [p.x, p.y]; hooks.redraw(); }
     const over = hitHandle(viewer, st.selected, p.sx, p.sy) ? 'grab' : regionAt(p.x, p.y) ? 'move' : st.tool !== 'select' ? 'crosshair' : '';
-    if (element.style.cursor !== over) element.style.cursor = over;
+    if (viewer.element.style.cursor !== over) viewer.element.style.cursor = over;
   }
 
   function onKey(e) {
@@ -155,20 +157,20 @@ export function attachEditor(ctx, st, hooks) {
     }
   }
 
-  element.addEventListener('pointerdown', onDown, true);
-  element.addEventListener('dblclick', onDblClick, true);
-  element.addEventListener('pointermove', onHover);
+  host.addEventListener('pointerdown', onDown, true);
+  host.addEventListener('dblclick', onDblClick, true);
+  host.addEventListener('pointermove', onHover);
   document.addEventListener('keydown', onKey);
   return {
     cancel() { polygon = null; drag = null; hooks.setDraft(null); },
     detach() {
-      element.removeEventListener('pointerdown', onDown, true);
-      element.removeEventListener('dblclick', onDblClick, true);
-      element.removeEventListener('pointermove', onHover);
+      host.removeEventListener('pointerdown', onDown, true);
+      host.removeEventListener('dblclick', onDblClick, true);
+      host.removeEventListener('pointermove', onHover);
       document.removeEventListener('keydown', onKey);
       window.removeEventListener('pointermove', onMove, true);
       window.removeEventListener('pointerup', onUp, true);
-      element.style.cursor = '';
+      viewer.element.style.cursor = '';
     },
   };
 }

@@ -27,6 +27,8 @@ export function mount(ctx) {
   };
   const offs = [];
   let imageKey = null;
+  let panelIndex = ctx.panels ? ctx.panels.active : 0; // panels: each keeps its regions (stash) while another is active
+  const stash = new Map();
   let restoring = null;
 
   const layer = ctx.viewer.addCanvasLayer((g, viewer) => {
@@ -237,7 +239,15 @@ export function mount(ctx) {
 
   offs.push(ctx.bus.on('image:opened', async (d) => {
     const key = `${d.path}#${d.hdu}`;
-    if (imageKey && imageKey !== key) { st.regions = []; st.selected = null; st.undo = []; st.stats.clear(); afterChange(); }
+    const now = ctx.panels ? ctx.panels.active : 0;
+    if (now !== panelIndex) {
+      // another panel became active: keep this panel's regions until it is active again
+      stash.set(panelIndex, { key: imageKey, regions: st.regions });
+      const back = stash.get(now);
+      st.regions = back && back.key === key ? back.regions : [];
+      st.selected = null; st.undo = []; st.stats.clear(); afterChange();
+      panelIndex = now;
+    } else if (imageKey && imageKey !== key) { st.regions = []; st.selected = null; st.undo = []; st.stats.clear(); afterChange(); }
     imageKey = key;
     if (restoring) {
       const value = restoring;

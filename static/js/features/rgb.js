@@ -28,17 +28,25 @@ export function mount(ctx) {
     };
   };
 
+  // What the colorbar and the Display panel describe while the composite is shown (null: the image).
+  const announce = () => bus.emit('rgb:shown', showing && comp ? {
+    id: comp.id, mode: comp.mode, q: comp.q, lupton_stretch: comp.lstretch,
+    channels: comp.channels.map((c, i) => ({ ...c, filter: comp.info?.channels?.[i]?.filter || '', bunit: comp.info?.channels?.[i]?.bunit || '' })),
+  } : null);
+
   function changed() {
     cancelAnimationFrame(redraw);
     redraw = requestAnimationFrame(() => {
       if (!showing || !comp) return;
       viewer.setTiles(tiles());
       writeComposite(comp);
+      announce();
     });
   }
 
   function leave() {
     showing = false;
+    announce();
     if (panel) { panel.remove(); panel = null; }
     writeComposite(null);
   }
@@ -209,6 +217,7 @@ export function mount(ctx) {
         panel = createRgbPanel(ctx, comp, { onChange: changed, onClose: () => bus.emit('image:open', { path: d.path, hdu: d.hdu, plane: d.plane }), downloads });
         writeComposite(comp);
         document.body.dataset.rgb = comp.id;
+        announce();
       } else if (showing) {
         leave();
         delete document.body.dataset.rgb;

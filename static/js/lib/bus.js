@@ -18,6 +18,7 @@ export const EVENTS = Object.freeze([
   'segmentation:open', 'segmentation:segment',
   'cubes:axis', 'cubes:spectrum',
   'regions:changed', 'region:spectrum',
+  'rgb:shown',
 ]);
 
 const KNOWN = new Set(EVENTS);

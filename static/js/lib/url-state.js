@@ -64,7 +64,8 @@ export function toQuery(state) {
   return q.toString();
 }
 
-const OWN_KEYS = ['path', 'hdu', 'plane', ...DISPLAY_KEYS, 'cx', 'cy', 'zoom', 'search'];
+/** Keys of the view (and of the panels feature's layout: layout, lock, xlock, active, p2..p4). */
+export const OWN_KEYS = ['path', 'hdu', 'plane', ...DISPLAY_KEYS, 'cx', 'cy', 'zoom', 'search', 'layout', 'lock', 'xlock', 'active', 'p2', 'p3', 'p4'];
 
 /** Replace the address bar (no history entry per pan) with the state's URL. Keys this module
  * does not own (e.g. a catalog overlay's) are kept, after ours. */

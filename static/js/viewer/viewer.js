@@ -60,15 +60,19 @@ export function createViewer(element, { bus, api }) {
   const current = () => osd.world.getItemAt(osd.world.getItemCount() - 1);
 
   // --- coordinates: FITS 0-based, y up, pixel centres at integers --------------------------
+  // A flipped viewport is mirrored by the drawer about the container's vertical centre line;
+  // OpenSeadragon's own pixel<->point conversions ignore the flip, so it is applied here.
+  const flipped = () => osd.viewport.getFlip();
+  const containerWidth = () => osd.viewport.getContainerSize().x;
   function imageToScreen(x, y) {
     if (!image) return { x: NaN, y: NaN };
     const w = image.width;
     const p = osd.viewport.pixelFromPoint(new OSD.Point((x + 0.5) / w, (image.height - y - 0.5) / w), true);
-    return { x: p.x, y: p.y };
+    return { x: flipped() ? containerWidth() - p.x : p.x, y: p.y };
   }
   function screenToImage(sx, sy) {
     if (!image) return { x: NaN, y: NaN };
-    const p = osd.viewport.pointFromPixel(new OSD.Point(sx, sy), true);
+    const p = osd.viewport.pointFromPixel(new OSD.Point(flipped() ? containerWidth() - sx : sx, sy), true);
     return { x: p.x * image.width - 0.5, y: image.height - p.y * image.width - 0.5 };
   }
   function imageScale() {
@@ -77,9 +81,11 @@ export function createViewer(element, { bus, api }) {
   }
   function visibleImageRect() {
     const r = element.getBoundingClientRect();
-    const a = screenToImage(0, r.height);
-    const b = screenToImage(r.width, 0);
-    return { x0: a.x, y0: a.y, x1: b.x, y1: b.y };
+    // the four corners: the view may be rotated or flipped
+    const c = [[0, 0], [r.width, 0], [0, r.height], [r.width, r.height]].map(([sx, sy]) => screenToImage(sx, sy));
+    const xs = c.map((p) => p.x);
+    const ys = c.map((p) => p.y);
+    return { x0: Math.min(...xs), y0: Math.min(...ys), x1: Math.max(...xs), y1: Math.max(...ys) };
   }
   function panTo(x, y, scale, immediately = false) {
     if (!image) return;
@@ -147,6 +153,7 @@ export function createViewer(element, { bus, api }) {
     layers.add(layer);
     return layer;
   }
+  function removeLayer(layer) { layers.delete(layer); layer.element.remove(); }
 
   // --- pointer --------------------------------------------------------------------------
   let pending = null;
@@ -317,11 +324,21 @@ export function createViewer(element, { bus, api }) {
     addCanvasLayer(draw) {
       const layer = addLayer(document.createElement('canvas'), draw);
       drawLayer(layer);
-      return { canvas: layer.canvas, redraw: () => drawLayer(layer), remove: () => { layers.delete(layer); layer.canvas.remove(); } };
+      return { canvas: layer.canvas, redraw: () => drawLayer(layer), remove: () => removeLayer(layer) };
     },
     addDomLayer() {
       const layer = addLayer(document.createElement('div'), null);
-      return { element: layer.element, remove: () => { layers.delete(layer); layer.element.remove(); } };
+      return { element: layer.element, remove: () => removeLayer(layer) };
+    },
+    /** Panels: move a layer node (canvas or div, with its draw or null) onto this viewer -> handle. */
+    attachLayer(node, draw) { const layer = addLayer(node, draw); if (draw) drawLayer(layer); return layer; },
+    detachLayer(layer) { removeLayer(layer); },
+    redrawLayer(layer) { if (layers.has(layer)) drawLayer(layer); },
+    /** View orientation: rotation in degrees (clockwise on screen) and a horizontal mirror. */
+    orientation() { return { rotation: osd.viewport.getRotation(true), flip: osd.viewport.getFlip() }; },
+    setOrientation({ rotation = 0, flip = false }, immediately = true) {
+      if (osd.viewport.getFlip() !== !!flip) osd.viewport.setFlip(!!flip);
+      if (Math.abs(osd.viewport.getRotation(true) - rotation) > 1e-9) osd.viewport.setRotation(rotation, immediately);
     },
     destroy() { offs.forEach((off) => off()); osd.destroy(); },
   };
