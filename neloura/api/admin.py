@@ -10,6 +10,7 @@ import psutil
 from fastapi import APIRouter, Depends, Header
 
 from neloura.api.deps import ServicesDep, SettingsDep
+from neloura.api.openapi import errors
 from neloura.errors import Forbidden, NotFound
 
 
@@ -27,7 +28,7 @@ def require_admin(settings: SettingsDep, x_admin_token: Annotated[str | None, He
 
 AdminDep = Annotated[None, Depends(require_admin)]
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(responses=errors(422), tags=["admin"])
 
 
 @router.get("/api/config", summary="What the page needs to know: admin mode, upload limit, cleanup interval")

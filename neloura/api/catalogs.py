@@ -14,12 +14,13 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
 
 from neloura.api.deps import ServicesDep, SettingsDep
+from neloura.api.openapi import EXPORT_MEDIA, binary, errors
 from neloura.core.filters import FUNCTIONS
 from neloura.errors import PayloadTooLarge
 from neloura.runtime.catalog_export import EXPORT_FORMATS, export_filename, export_stream
 from neloura.runtime.catalog_stats import column_stats
 
-router = APIRouter(prefix="/api/catalogs", tags=["catalogs"])
+router = APIRouter(responses=errors(404, 409, 413, 415, 422, 503), prefix="/api/catalogs", tags=["catalogs"])
 
 NameQ = Annotated[str, Query(description="catalog path relative to catalogs/ (uploads/... for uploads)")]
 FilterQ = Annotated[str | None, Query(description="filter expression, e.g. `flux > 10 && dec < -30`")]
@@ -105,7 +106,15 @@ def stats(
     return column_stats(services.catalogs, name, column, filter=filter, bins=bins, computed=computed)
 
 
-@router.get("/export", summary="The filtered rows and chosen columns as CSV, FITS, VOTable or Parquet (streamed)")
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses=binary(
+        *EXPORT_MEDIA,
+        description="the rows, streamed",
+    ),
+    summary="The filtered rows and chosen columns as CSV, FITS, VOTable or Parquet (streamed)",
+)
 def export(
     services: ServicesDep,
     name: NameQ,

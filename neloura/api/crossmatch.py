@@ -16,12 +16,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ServicesDep
+from neloura.api.openapi import EXPORT_MEDIA, binary, errors
 from neloura.core.catalogs import ColumnInfo
 from neloura.core.crossmatch import MatchResult, join_indices, parse_dec_deg, parse_ra_deg
 from neloura.runtime.catalog_export import EXPORT_FORMATS, export_filename, table_stream
 from neloura.runtime.crossmatch import joined_names, joined_table, split_columns, table_rows
 
-router = APIRouter(prefix="/api/catalogs", tags=["catalogs"])
+router = APIRouter(responses=errors(404, 409, 413, 415, 422, 503), prefix="/api/catalogs", tags=["catalogs"])
 
 MAX_ROWS = 10_000
 MAX_PAIRS = 100_000
@@ -184,7 +185,15 @@ def crossmatch(services: ServicesDep, body: CrossmatchBody) -> dict[str, Any]:
     return answer
 
 
-@router.get("/crossmatch/export", summary="The joined table of a cross-match as CSV, FITS, VOTable or Parquet")
+@router.get(
+    "/crossmatch/export",
+    response_class=StreamingResponse,
+    responses=binary(
+        *EXPORT_MEDIA,
+        description="the joined table, streamed",
+    ),
+    summary="The joined table of a cross-match as CSV, FITS, VOTable or Parquet",
+)
 def crossmatch_export(
     services: ServicesDep,
     a: str,

@@ -14,13 +14,14 @@ from pydantic import BaseModel, Field, FiniteFloat
 
 from neloura.api.deps import ImageRef, ServicesDep, SettingsDep, resolve_hdu
 from neloura.api.jobs import user_of
+from neloura.api.openapi import IMAGE_ERRORS, errors
 from neloura.core import cubes
 from neloura.core.cube_moments import CHUNK_BYTES
 from neloura.errors import InvalidParameter
 from neloura.runtime import cubes as jobs
 from neloura.runtime.services import Services
 
-router = APIRouter(prefix="/api/cubes", tags=["cubes"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS, 409), prefix="/api/cubes", tags=["cubes"])
 ConventionName = Literal["radio", "optical", "relativistic"]
 
 

@@ -13,13 +13,14 @@ from pydantic import BaseModel, Field
 
 from neloura.api.deps import ServicesDep, SettingsDep
 from neloura.api.jobs import user_of
+from neloura.api.openapi import IMAGE_ERRORS, errors
 from neloura.core.fitsio import FitsImage
 from neloura.core.wcs import ImageWcs
 from neloura.errors import InvalidParameter
 from neloura.runtime.detection import detection_task, photometry_at, safe_stem, write_table
 from neloura.runtime.services import Services
 
-router = APIRouter(prefix="/api", tags=["detection"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS, 409), prefix="/api", tags=["detection"])
 
 
 class ImageRef(BaseModel):

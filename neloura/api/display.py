@@ -8,13 +8,14 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from neloura.api.deps import PlaneDep, ServicesDep
+from neloura.api.openapi import IMAGE_ERRORS, binary, errors
 from neloura.core.colormaps import colormap_names
 from neloura.core.display import colorbar_ticks, swatch_png
 from neloura.core.limits import LIMIT_MODES, compute_limits, user_limits
 from neloura.core.stretch import STRETCHES
 from neloura.errors import InvalidParameter
 
-router = APIRouter(prefix="/api/images", tags=["display"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/images", tags=["display"])
 _CACHE = {"Cache-Control": "public, max-age=86400"}
 
 
@@ -23,7 +24,12 @@ def colormaps() -> dict[str, Any]:
     return {"colormaps": colormap_names(), "stretches": list(STRETCHES), "limit_modes": list(LIMIT_MODES)}
 
 
-@router.get("/colormaps/{name}.png", summary="A swatch of one colormap", response_class=Response)
+@router.get(
+    "/colormaps/{name}.png",
+    summary="A swatch of one colormap",
+    response_class=Response,
+    responses=binary("image/png", description="the swatch"),
+)
 def colormap_swatch(
     name: str,
     width: Annotated[int, Query(ge=8, le=1024)] = 128,

@@ -11,12 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from neloura.api.deps import ServicesDep, SettingsDep, resolve_hdu
 from neloura.api.jobs import user_of
+from neloura.api.openapi import IMAGE_ERRORS, errors
 from neloura.core.figures import FigureOptions
 from neloura.errors import InvalidParameter
 from neloura.runtime.detection import safe_stem
 from neloura.runtime.figures import figure_task
 
-router = APIRouter(prefix="/api", tags=["figures"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api", tags=["figures"])
 
 MAX_MARKERS = 200_000
 

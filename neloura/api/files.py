@@ -13,13 +13,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from neloura.api.deps import ServicesDep, SettingsDep
+from neloura.api.openapi import binary, errors
 from neloura.core.files import list_folder, search, thumbnail_png
 from neloura.core.fitsio import FitsInspection
 from neloura.core.paths import confine, relative_to_root
 from neloura.errors import InvalidParameter, NotFound, PayloadTooLarge
 from neloura.runtime.uploads import receive_upload
 
-router = APIRouter(prefix="/api/files", tags=["files"])
+router = APIRouter(responses=errors(404, 413, 415, 422, 503), prefix="/api/files", tags=["files"])
 
 _THUMBS: OrderedDict[tuple[str, float, int, int, int], bytes] = OrderedDict()
 _THUMBS_LOCK = threading.Lock()
@@ -43,7 +44,12 @@ def search_files(settings: SettingsDep, q: Annotated[str, Query(min_length=1, ma
     return {"query": q, "entries": [asdict(e) for e in search(settings.files_dir, q)]}
 
 
-@router.get("/thumbnail", summary="Small grey PNG preview of an image HDU (recommended HDU by default)")
+@router.get(
+    "/thumbnail",
+    response_class=Response,
+    responses=binary("image/png", description="the preview"),
+    summary="Small grey PNG preview of an image HDU (recommended HDU by default)",
+)
 def thumbnail(
     services: ServicesDep,
     path: str,

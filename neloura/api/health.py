@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from neloura import __version__
+from neloura.api.openapi import errors
 
-router = APIRouter(prefix="/api", tags=["health"])
+router = APIRouter(responses=errors(), prefix="/api", tags=["health"])
 
 
 @router.get("/health")

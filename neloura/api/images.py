@@ -28,10 +28,11 @@ from neloura.api.deps import (
     SettingsDep,
     resolve_hdu,
 )
+from neloura.api.openapi import IMAGE_ERRORS, errors
 from neloura.core.wcs import ImageWcs
 from neloura.errors import InvalidParameter, PayloadTooLarge
 
-router = APIRouter(prefix="/api/images", tags=["images"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/images", tags=["images"])
 
 MAX_BATCH = 100_000
 MAX_BODY_BYTES = 16 * 1024 * 1024

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
 
 from neloura.api.deps import ServicesDep
+from neloura.api.openapi import binary, errors
 from neloura.errors import NotFound
 
-router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+router = APIRouter(responses=errors(404, 422), prefix="/api/jobs", tags=["jobs"])
 
 _MEDIA = {
     ".fits": "application/fits",
@@ -46,7 +47,12 @@ def cancel_job(services: ServicesDep, job_id: str) -> dict[str, Any]:
     return services.jobs.cancel(job_id).public()
 
 
-@router.get("/{job_id}/files/{name}", summary="Download one result file of a finished job")
+@router.get(
+    "/{job_id}/files/{name}",
+    response_class=FileResponse,
+    responses=binary(*sorted({*_MEDIA.values(), "application/octet-stream"}), description="the result file"),
+    summary="Download one result file of a finished job",
+)
 def job_file(services: ServicesDep, job_id: str, name: str) -> FileResponse:
     job = services.jobs.get(job_id)
     files: dict[str, str] = (job.result or {}).get("files", {})

@@ -12,13 +12,14 @@ from pydantic import BaseModel, Field
 
 from neloura.api.cutouts import Where, image_names
 from neloura.api.deps import ServicesDep, SettingsDep
+from neloura.api.openapi import IMAGE_ERRORS, binary, errors
 from neloura.core.sed import sed_csv, sed_figure
 from neloura.errors import InvalidParameter
 from neloura.runtime.footprints import select
 from neloura.runtime.sed import SedRequest, catalog_point, measure_sed
 from neloura.runtime.services import Services
 
-router = APIRouter(prefix="/api/sed", tags=["sed"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/sed", tags=["sed"])
 
 Mapping = Annotated[dict[str, str], Field(max_length=200)]
 FLUX_COLUMN = re.compile(r"^(?P<band>[A-Za-z0-9]+)_flux$", re.IGNORECASE)
@@ -153,7 +154,12 @@ def sed(services: ServicesDep, settings: SettingsDep, body: SedBody) -> dict[str
 _MEDIA = {"png": "image/png", "pdf": "application/pdf", "svg": "image/svg+xml", "csv": "text/csv"}
 
 
-@router.post("/plot", summary="An SED (points as POST /api/sed returns them) as PNG, PDF, SVG or CSV")
+@router.post(
+    "/plot",
+    response_class=Response,
+    responses=binary(*_MEDIA.values(), description="the figure or table"),
+    summary="An SED (points as POST /api/sed returns them) as PNG, PDF, SVG or CSV",
+)
 def sed_plot(body: PlotBody) -> Response:
     points = [p.model_dump() for p in body.points]
     if body.format == "csv":

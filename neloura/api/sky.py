@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from neloura.api.deps import ServicesDep
+from neloura.api.openapi import errors
 from neloura.core.footprints import parse_position
 
-router = APIRouter(prefix="/api/sky", tags=["sky"])
+router = APIRouter(responses=errors(404, 422), prefix="/api/sky", tags=["sky"])
 
 RaQuery = Annotated[float, Query(ge=-360, le=720, description="ICRS right ascension, degrees")]
 DecQuery = Annotated[float, Query(ge=-90, le=90, description="ICRS declination, degrees")]

@@ -25,12 +25,13 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from neloura.api.deps import ServicesDep
+from neloura.api.openapi import IMAGE_ERRORS, NOT_MODIFIED, binary, errors
 from neloura.core.colormaps import TRANSPARENT
 from neloura.core.histogram import MAX_BINS, histogram
 from neloura.core.limits import percentile_limits, user_limits, zscale_limits
 from neloura.errors import InvalidParameter
 
-router = APIRouter(prefix="/api/images", tags=["images"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/images", tags=["images"])
 
 CACHE_CONTROL = "public, max-age=600"
 
@@ -57,7 +58,7 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 
 @router.get(
     "/tiles/{level}/{name}",
-    responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}, 304: {"description": "not modified"}},
+    responses={**binary("image/png", "image/jpeg", description="the tile"), **NOT_MODIFIED},
     response_class=Response,
 )
 async def tile(
