@@ -217,8 +217,8 @@ def info(services: ServicesDep, settings: SettingsDep, plane: PlaneDep) -> InfoO
     image = ref.image
     vmin, vmax = services.images.default_limits(ref.path, ref.hdu, plane.index)
     wcs = image.wcs
-    return InfoOut(
-        **{
+    return InfoOut.model_validate(
+        {
             "path": ref.path,
             "hdu": ref.hdu,
             "name": str(image.header.get("EXTNAME", "") or ("PRIMARY" if ref.hdu == 0 else f"HDU{ref.hdu}")),
