@@ -7,9 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
+from pydantic import Field
 
 from neloura.api.deps import ServicesDep
-from neloura.api.openapi import binary, errors
+from neloura.api.openapi import Out, binary, errors
 from neloura.errors import NotFound
 
 router = APIRouter(responses=errors(404, 422), prefix="/api/jobs", tags=["jobs"])
@@ -25,6 +26,26 @@ _MEDIA = {
 }
 
 
+class JobOut(Out):
+    """A job as clients see it (neloura.runtime.jobs.Job.public)."""
+
+    id: str
+    kind: str
+    state: str = Field(description="queued, running, done, failed or cancelled")
+    progress: float = Field(description="0..1")
+    message: str
+    eta_s: float | None
+    created: float = Field(description="seconds since the epoch")
+    started: float | None
+    finished: float | None
+    result: dict[str, Any] | None = Field(description="when done: the result, with the names of its files")
+    error: str | None
+
+
+class JobsOut(Out):
+    jobs: list[JobOut]
+
+
 def user_of(request: Request) -> str:
     """Who queued a job, for fair queueing: the browser session header, else the client address."""
     session = request.headers.get("x-neloura-session", "")[:64]
@@ -33,18 +54,18 @@ def user_of(request: Request) -> str:
 
 
 @router.get("", summary="Jobs of the server, newest last")
-def list_jobs(services: ServicesDep) -> dict[str, Any]:
-    return {"jobs": [job.public() for job in services.jobs.all()]}
+def list_jobs(services: ServicesDep) -> JobsOut:
+    return JobsOut.model_validate({"jobs": [job.public() for job in services.jobs.all()]})
 
 
 @router.get("/{job_id}", summary="Status, progress, ETA and (when done) the result of a job")
-def job_status(services: ServicesDep, job_id: str) -> dict[str, Any]:
-    return services.jobs.get(job_id).public()
+def job_status(services: ServicesDep, job_id: str) -> JobOut:
+    return JobOut.model_validate(services.jobs.get(job_id).public())
 
 
 @router.delete("/{job_id}", summary="Cancel a queued or running job")
-def cancel_job(services: ServicesDep, job_id: str) -> dict[str, Any]:
-    return services.jobs.cancel(job_id).public()
+def cancel_job(services: ServicesDep, job_id: str) -> JobOut:
+    return JobOut.model_validate(services.jobs.cancel(job_id).public())
 
 
 @router.get(
