@@ -18,11 +18,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
-from httpx import Response
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, reject, settings
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -36,8 +36,10 @@ from tests.api.robustness_table import CATALOG, ENDPOINTS, IMAGE, Endpoint
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES_PER_OPERATION = 3
-# multipart uploads (their own tests cover them) and the admin gate's catch-all (not in the schema)
-NOT_IN_TABLE_PASS = {"POST /api/files/upload", "POST /api/catalogs/upload"}
+# multipart uploads: their own tests (test_files.py, test_catalogs.py, test_hostile_*.py) send them;
+# schemathesis cannot read back a streamed multipart body sent through the TestClient
+UPLOADS = ("/api/files/upload", "/api/catalogs/upload")
+NOT_IN_TABLE_PASS = {f"POST {path}" for path in UPLOADS}
 
 
 def _spec() -> dict[str, Any]:
@@ -48,16 +50,19 @@ def _spec() -> dict[str, Any]:
 schema = schemathesis.openapi.from_dict(_spec())
 
 
-def _call(api: TestClient, case: schemathesis.Case) -> Response:
+def _call(api: TestClient, case: schemathesis.Case) -> httpx.Response:
     """Send ``case`` through the module's TestClient (the app in-process, its lifespan running)."""
     sent = case.as_transport_kwargs(base_url=str(api.base_url))
-    kwargs = {key: sent[key] for key in ("headers", "params", "json", "files", "cookies") if key in sent}
+    kwargs = {key: sent[key] for key in ("headers", "params", "json") if key in sent}
     data = sent.get("data")
     if isinstance(data, bytes | str):
         kwargs["content"] = data
     elif data is not None:
         kwargs["data"] = data
-    return api.request(sent["method"], sent["url"], follow_redirects=False, **kwargs)
+    try:
+        return api.request(sent["method"], sent["url"], follow_redirects=False, **kwargs)
+    except httpx.InvalidURL:  # a generated query longer than httpx sends (65 kB): not a request at all
+        reject()
 
 
 @schemathesis.hook
@@ -92,7 +97,7 @@ def test_valid_request_conforms(endpoint: Endpoint, api: TestClient) -> None:
     assert response.status_code in endpoint.ok, response.text[:500]
 
 
-@schema.parametrize()
+@schema.exclude(path=list(UPLOADS)).parametrize()
 @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck))
 def test_generated_requests_conform(case: schemathesis.Case, api: TestClient) -> None:
     case.validate_response(_call(api, case), checks=CHECKS)
