@@ -32,9 +32,6 @@ PENDING_MODELS: frozenset[str] = frozenset(
     {
         "DELETE /local-coding/runs/{run_id}",
         "GET /api/catalogs",
-        "GET /api/catalogs/box",
-        "GET /api/catalogs/columns",
-        "GET /api/catalogs/cone",
         "GET /api/catalogs/open",
         "GET /api/catalogs/rows",
         "GET /api/catalogs/stats",
