@@ -45,7 +45,7 @@ def index() -> FileResponse:
     "/open/{path:path}",
     response_class=RedirectResponse,
     status_code=307,
-    responses=redirect("to the page, with the file to open in its query"),
+    responses={**redirect("to the page, with the file to open in its query"), **errors(404)},
     summary="Deep link: open a file (query parameters kept: hdu, plane, ...)",
 )
 def open_link(path: str, request: Request) -> RedirectResponse:
@@ -56,7 +56,7 @@ def open_link(path: str, request: Request) -> RedirectResponse:
     "/search/{text:path}",
     response_class=RedirectResponse,
     status_code=307,
-    responses=redirect("to the page, with the search filled in"),
+    responses={**redirect("to the page, with the search filled in"), **errors(404)},
     summary="Deep link: the file browser with this search filled in",
 )
 def search_link(text: str, request: Request) -> RedirectResponse:
