@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from neloura import __version__
+from neloura.api import openapi
 from neloura.api.body_limit import BodyLimitMiddleware
 from neloura.api.origin import HostPolicy, OriginMiddleware
 from neloura.api.session import SessionMiddleware
@@ -125,4 +126,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for name in ROUTERS:
         module = importlib.import_module(f"neloura.api.{name}")
         app.include_router(module.router)
+    openapi.install(app)
     return app

@@ -4,12 +4,14 @@ on a non-loopback bind they also need the ``X-Admin-Token`` header equal to NELO
 from __future__ import annotations
 
 import secrets
-from typing import Annotated, Any
+from typing import Annotated
 
 import psutil
 from fastapi import APIRouter, Depends, Header
+from pydantic import Field
 
 from neloura.api.deps import ServicesDep, SettingsDep
+from neloura.api.openapi import Out, errors
 from neloura.errors import Forbidden, NotFound
 
 
@@ -27,39 +29,66 @@ def require_admin(settings: SettingsDep, x_admin_token: Annotated[str | None, He
 
 AdminDep = Annotated[None, Depends(require_admin)]
 
-router = APIRouter(tags=["admin"])
+router = APIRouter(responses=errors(422), tags=["admin"])
 
 
-@router.get("/api/config", summary="What the page needs: admin mode, upload limit, how long uploads and results stay")
-def config(settings: SettingsDep) -> dict[str, Any]:
-    return {
-        "admin": settings.admin,
-        "admin_token_required": settings.admin and not settings.is_loopback,
-        "upload_max_mb": settings.upload_max_mb,
-        "cleanup_interval_minutes": settings.cleanup_interval_minutes,
-        "results_keep_hours": settings.results_keep_hours,
-    }
+class ConfigOut(Out):
+    admin: bool
+    admin_token_required: bool
+    upload_max_mb: int
+    cleanup_interval_minutes: float
+    results_keep_hours: float
+
+
+class SystemOut(Out):
+    cpu_percent: float
+    cpu_count: int | None
+    load_average: list[float]
+    memory: dict[str, float]
+    disk: dict[str, float]
+    process: dict[str, int]
+
+
+class ErasedOut(Out):
+    removed: list[str] = Field(description="paths removed, relative to the data root")
+
+
+@router.get(
+    "/api/config", summary="What the page needs to know: admin mode, upload limit, how long uploads and results stay"
+)
+def config(settings: SettingsDep) -> ConfigOut:
+    return ConfigOut.model_validate(
+        {
+            "admin": settings.admin,
+            "admin_token_required": settings.admin and not settings.is_loopback,
+            "upload_max_mb": settings.upload_max_mb,
+            "cleanup_interval_minutes": settings.cleanup_interval_minutes,
+            "results_keep_hours": settings.results_keep_hours,
+        }
+    )
 
 
 @router.get("/admin/system", summary="CPU, memory and disk of the server (psutil)")
-def system(_: AdminDep, settings: SettingsDep) -> dict[str, Any]:
+def system(_: AdminDep, settings: SettingsDep) -> SystemOut:
     vm = psutil.virtual_memory()
     disk = psutil.disk_usage(str(settings.root))
     proc = psutil.Process()
-    return {
-        "cpu_percent": psutil.cpu_percent(interval=0.1),
-        "cpu_count": psutil.cpu_count(),
-        "load_average": list(psutil.getloadavg()),
-        "memory": {"total": vm.total, "available": vm.available, "percent": vm.percent},
-        "disk": {"total": disk.total, "used": disk.used, "free": disk.free, "percent": disk.percent},
-        "process": {"rss": proc.memory_info().rss, "threads": proc.num_threads()},
-    }
+    return SystemOut.model_validate(
+        {
+            "cpu_percent": psutil.cpu_percent(interval=0.1),
+            "cpu_count": psutil.cpu_count(),
+            "load_average": list(psutil.getloadavg()),
+            "memory": {"total": vm.total, "available": vm.available, "percent": vm.percent},
+            "disk": {"total": disk.total, "used": disk.used, "free": disk.free, "percent": disk.percent},
+            "process": {"rss": proc.memory_info().rss, "threads": proc.num_threads()},
+        }
+    )
 
 
 @router.post("/admin/erase-uploads", summary="Empty files/uploads/ and catalogs/uploads/ now")
-def erase_uploads(_: AdminDep, services: ServicesDep, settings: SettingsDep) -> dict[str, Any]:
+def erase_uploads(_: AdminDep, services: ServicesDep, settings: SettingsDep) -> ErasedOut:
     removed = services.cleanup.erase_all()
-    return {"removed": [p.relative_to(settings.root).as_posix() for p in removed]}
+    return ErasedOut(removed=[p.relative_to(settings.root).as_posix() for p in removed])
 
 
 @router.api_route(

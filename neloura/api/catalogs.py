@@ -12,14 +12,16 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import StreamingResponse
+from pydantic import Field
 
 from neloura.api.deps import ServicesDep, SettingsDep
+from neloura.api.openapi import EXPORT_MEDIA, Out, binary, errors
 from neloura.core.filters import FUNCTIONS
 from neloura.errors import PayloadTooLarge
 from neloura.runtime.catalog_export import EXPORT_FORMATS, export_filename, export_stream
 from neloura.runtime.catalog_stats import column_stats
 
-router = APIRouter(prefix="/api/catalogs", tags=["catalogs"])
+router = APIRouter(responses=errors(404, 409, 413, 415, 422, 503), prefix="/api/catalogs", tags=["catalogs"])
 
 NameQ = Annotated[str, Query(description="catalog path relative to catalogs/ (uploads/... for uploads)")]
 FilterQ = Annotated[str | None, Query(description="filter expression, e.g. `flux > 10 && dec < -30`")]
@@ -33,6 +35,15 @@ def _columns(text: str | None) -> list[str] | None:
     if text is None or not text.strip():
         return None
     return [c.strip() for c in text.split(",") if c.strip()]
+
+
+class ColumnsOut(Out):
+    name: str
+    format: str
+    rows: int
+    ra_col: str | None = Field(description="the detected RA column; null when none")
+    dec_col: str | None
+    columns: list[dict[str, Any]] = Field(description="one entry per column: name, kind, unit, ...")
 
 
 @router.get("", summary="Catalog files under catalogs/ with size, format and conversion state")
@@ -56,17 +67,19 @@ def open_catalog(services: ServicesDep, name: NameQ) -> dict[str, Any]:
 
 
 @router.get("/columns", summary="Column metadata and the detected RA/Dec columns")
-def columns(services: ServicesDep, name: NameQ) -> dict[str, Any]:
+def columns(services: ServicesDep, name: NameQ) -> ColumnsOut:
     catalog = services.catalogs.open(name)
     ra, dec = catalog.radec_cols
-    return {
-        "name": name,
-        "format": catalog.fmt,
-        "rows": catalog.num_rows,
-        "ra_col": ra,
-        "dec_col": dec,
-        "columns": [info.to_dict() for info in catalog.infos],
-    }
+    return ColumnsOut.model_validate(
+        {
+            "name": name,
+            "format": catalog.fmt,
+            "rows": catalog.num_rows,
+            "ra_col": ra,
+            "dec_col": dec,
+            "columns": [info.to_dict() for info in catalog.infos],
+        }
+    )
 
 
 @router.get("/rows", summary="A page of rows matching a filter, sorted (sort=flux or sort=-flux)")
@@ -105,7 +118,15 @@ def stats(
     return column_stats(services.catalogs, name, column, filter=filter, bins=bins, computed=computed)
 
 
-@router.get("/export", summary="The filtered rows and chosen columns as CSV, FITS, VOTable or Parquet (streamed)")
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses=binary(
+        *EXPORT_MEDIA,
+        description="the rows, streamed",
+    ),
+    summary="The filtered rows and chosen columns as CSV, FITS, VOTable or Parquet (streamed)",
+)
 def export(
     services: ServicesDep,
     name: NameQ,

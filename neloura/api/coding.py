@@ -16,13 +16,14 @@ from pydantic import BaseModel, Field
 
 from neloura.api.admin import AdminDep
 from neloura.api.deps import ServicesDep, SettingsDep, resolve_hdu
+from neloura.api.openapi import binary, errors
 from neloura.api.session import owner_of
 from neloura.errors import InvalidParameter
 from neloura.runtime.catalog_export import export_stream
 from neloura.runtime.coding_sandbox import Limits
 from neloura.runtime.services import Services
 
-router = APIRouter(prefix="/local-coding", tags=["coding"])
+router = APIRouter(responses=errors(404, 409, 413, 422), prefix="/local-coding", tags=["coding"])
 
 RunId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[0-9a-f]+$")]
 
@@ -109,7 +110,12 @@ def stop_run(_: AdminDep, run_id: RunId, request: Request, services: ServicesDep
     return services.coding.request_stop(run_id, owner_of(request)).public()
 
 
-@router.get("/runs/{run_id}/figures/{index}", summary="One matplotlib figure of one of your runs (PNG)")
+@router.get(
+    "/runs/{run_id}/figures/{index}",
+    response_class=FileResponse,
+    responses=binary("image/png", description="the figure"),
+    summary="One matplotlib figure of one of your runs (PNG)",
+)
 def run_figure(
     _: AdminDep, run_id: RunId, index: Annotated[int, Path(ge=0, le=10_000)], request: Request, services: ServicesDep
 ) -> FileResponse:

@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 
 from neloura.api.deps import PlaneDep, ServicesDep, SettingsDep
 from neloura.api.detection import DetectionParams, ImageRef, job_image, job_memory
+from neloura.api.openapi import IMAGE_ERRORS, errors
 from neloura.api.session import owner_of
 from neloura.core.completeness import default_flux_range
 from neloura.core.paths import confine
@@ -21,7 +22,7 @@ from neloura.errors import InvalidParameter
 from neloura.runtime.completeness import completeness_task, plane_noise
 from neloura.runtime.detection import psf_for_image
 
-router = APIRouter(prefix="/api", tags=["completeness"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS, 409), prefix="/api", tags=["completeness"])
 
 
 class CompletenessRequest(ImageRef):

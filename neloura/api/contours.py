@@ -9,12 +9,13 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ServicesDep, resolve_hdu
+from neloura.api.openapi import IMAGE_ERRORS, errors, text
 from neloura.core.colormaps import parse_color
 from neloura.core.contours import MAX_LEVELS
 from neloura.runtime.contours import ContourSpec, PlaneName, contours, to_ds9, to_json
 from neloura.runtime.services import Services
 
-router = APIRouter(prefix="/api/contours", tags=["contours"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/contours", tags=["contours"])
 
 PathStr = Annotated[str, Field(min_length=1, max_length=4096, description="image path relative to files/")]
 
@@ -57,7 +58,12 @@ def contour_lines(services: ServicesDep, body: ContourRequest) -> dict[str, Any]
     return to_json(_run(services, body))
 
 
-@router.post("/ds9", response_class=Response, summary="The contours as a DS9 region file of polygons")
+@router.post(
+    "/ds9",
+    response_class=Response,
+    responses=text("text/plain", description="DS9 region file"),
+    summary="The contours as a DS9 region file of polygons",
+)
 def contour_regions(services: ServicesDep, body: ContourRequest) -> Response:
     parse_color(body.color)
     text = to_ds9(_run(services, body), body.color)

@@ -16,12 +16,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ServicesDep
+from neloura.api.openapi import EXPORT_MEDIA, Out, binary, errors
 from neloura.core.catalogs import ColumnInfo
 from neloura.core.crossmatch import MatchResult, join_indices, parse_dec_deg, parse_ra_deg
 from neloura.runtime.catalog_export import EXPORT_FORMATS, export_filename, table_stream
 from neloura.runtime.crossmatch import joined_names, joined_table, split_columns, table_rows
 
-router = APIRouter(prefix="/api/catalogs", tags=["catalogs"])
+router = APIRouter(responses=errors(404, 409, 413, 415, 422, 503), prefix="/api/catalogs", tags=["catalogs"])
 
 MAX_ROWS = 10_000
 MAX_PAIRS = 100_000
@@ -57,9 +58,19 @@ def _search(
 SearchDep = Annotated[Search, Depends(_search)]
 
 
+class PageOut(Out):
+    """A page of catalog rows found on the sky."""
+
+    total: int = Field(description="rows found (before paging)")
+    offset: int
+    columns: list[str]
+    rows: list[list[Any]] = Field(description="one list of values per row, in the order of columns")
+    index: list[int] = Field(description="0-based row indices in file order")
+
+
 def _page(
     services: ServicesDep, search: Search, rows: np.ndarray, extra: tuple[str, np.ndarray] | None = None
-) -> dict[str, Any]:
+) -> PageOut:
     table = services.sky.catalogs.table(search.name)
     window = slice(search.offset, search.offset + search.limit)
     page = rows[window]
@@ -68,7 +79,8 @@ def _page(
         label, column = extra
         names = [*names, label]
         values = [[*row, float(v)] for row, v in zip(values, column[window].tolist(), strict=True)]
-    return {"total": int(rows.size), "offset": search.offset, "columns": names, "rows": values, "index": page.tolist()}
+    found = {"total": int(rows.size), "offset": search.offset, "columns": names, "rows": values, "index": page.tolist()}
+    return PageOut.model_validate(found)
 
 
 def _filtered(services: ServicesDep, search: Search, rows: np.ndarray) -> np.ndarray:
@@ -85,7 +97,7 @@ def cone(
     ra: Annotated[str, Query(description="centre RA: degrees or sexagesimal hours")],
     dec: Annotated[str, Query(description="centre Dec: degrees or sexagesimal degrees")],
     radius_arcsec: Annotated[float, Query(ge=0, le=180 * 3600)],
-) -> dict[str, Any]:
+) -> PageOut:
     """Rows within ``radius_arcsec`` of a position, nearest first, with a ``separation_arcsec`` column."""
     centre_ra, centre_dec = parse_ra_deg(ra), parse_dec_deg(dec)
     index = services.sky.get(search.name, search.ra_col, search.dec_col)
@@ -95,9 +107,7 @@ def cone(
 
 
 @router.get("/box")
-def box(
-    services: ServicesDep, search: SearchDep, ra_min: str, ra_max: str, dec_min: str, dec_max: str
-) -> dict[str, Any]:
+def box(services: ServicesDep, search: SearchDep, ra_min: str, ra_max: str, dec_min: str, dec_max: str) -> PageOut:
     """Rows with RA in [ra_min, ra_max] (eastwards; ra_min > ra_max crosses RA 0) and Dec in
     [dec_min, dec_max], in file order."""
     index = services.sky.get(search.name, search.ra_col, search.dec_col)
@@ -184,7 +194,15 @@ def crossmatch(services: ServicesDep, body: CrossmatchBody) -> dict[str, Any]:
     return answer
 
 
-@router.get("/crossmatch/export", summary="The joined table of a cross-match as CSV, FITS, VOTable or Parquet")
+@router.get(
+    "/crossmatch/export",
+    response_class=StreamingResponse,
+    responses=binary(
+        *EXPORT_MEDIA,
+        description="the joined table, streamed",
+    ),
+    summary="The joined table of a cross-match as CSV, FITS, VOTable or Parquet",
+)
 def crossmatch_export(
     services: ServicesDep,
     a: str,

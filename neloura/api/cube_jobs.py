@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, FiniteFloat
 
 from neloura.api.deps import ImageRef, ServicesDep, SettingsDep, resolve_hdu
+from neloura.api.openapi import IMAGE_ERRORS, errors
 from neloura.api.session import owner_of
 from neloura.core import cubes
 from neloura.core.cube_moments import CHUNK_BYTES
@@ -20,7 +21,7 @@ from neloura.errors import InvalidParameter
 from neloura.runtime import cubes as jobs
 from neloura.runtime.services import Services
 
-router = APIRouter(prefix="/api/cubes", tags=["cubes"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS, 409), prefix="/api/cubes", tags=["cubes"])
 ConventionName = Literal["radio", "optical", "relativistic"]
 
 

@@ -15,13 +15,14 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from neloura.api.deps import ImageDep, ImageRef, ServicesDep
+from neloura.api.openapi import IMAGE_ERRORS, binary, errors
 from neloura.core import cube_beams, cubes
 from neloura.core.cube_figures import FIGURE_FORMATS, channel_maps, grid_planes
 from neloura.core.limits import percentile_limits
 from neloura.errors import InvalidParameter
 from neloura.runtime import cubes as jobs
 
-router = APIRouter(prefix="/api/cubes", tags=["cubes"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/cubes", tags=["cubes"])
 ConventionName = Literal["radio", "optical", "relativistic"]
 _LIMIT_PLANES = 24
 
@@ -186,7 +187,12 @@ def spectrum(image: ImageDep, choice: AxisDep, where: WhereDep) -> dict[str, Any
     return _spectrum(image, choice, where)
 
 
-@router.get("/spectrum/export", summary="The same spectrum as a CSV or FITS table file", response_class=Response)
+@router.get(
+    "/spectrum/export",
+    summary="The same spectrum as a CSV or FITS table file",
+    response_class=Response,
+    responses=binary("text/csv", "application/fits", description="the spectrum table"),
+)
 def export_spectrum(
     image: ImageDep, choice: AxisDep, where: WhereDep, format: Literal["csv", "fits"] = "csv"
 ) -> Response:
@@ -255,7 +261,10 @@ def cube_limits(
 
 
 @router.get(
-    "/channels", summary="Channel maps: a grid of planes with one colour scale, as a figure", response_class=Response
+    "/channels",
+    summary="Channel maps: a grid of planes with one colour scale, as a figure",
+    response_class=Response,
+    responses=binary("image/png", "application/pdf", "image/svg+xml", description="the figure"),
 )
 def channels(
     image: ImageDep,

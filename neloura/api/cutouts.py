@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ServicesDep, SettingsDep
+from neloura.api.openapi import IMAGE_ERRORS, binary, errors
 from neloura.api.session import owner_of
 from neloura.core.footprints import Footprint
 from neloura.core.stretch import check_stretch
@@ -20,7 +21,7 @@ from neloura.runtime.dask_jobs import on_cluster
 from neloura.runtime.footprints import select
 from neloura.runtime.services import Services
 
-router = APIRouter(prefix="/api/cutouts", tags=["cutouts"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS, 409), prefix="/api/cutouts", tags=["cutouts"])
 
 MAX_BATCH_SOURCES = 5000
 
@@ -91,7 +92,12 @@ def cutouts(services: ServicesDep, settings: SettingsDep, body: CutoutRequest) -
     return {"ra_deg": ra, "dec_deg": body.dec_deg, "size_arcsec": body.size_arcsec, "cutouts": answers}
 
 
-@router.get("/files/{file}", summary="One cutout file (FITS or PNG) named by POST /api/cutouts")
+@router.get(
+    "/files/{file}",
+    response_class=FileResponse,
+    responses=binary("application/fits", "image/png", description="the cutout file"),
+    summary="One cutout file (FITS or PNG) named by POST /api/cutouts",
+)
 def cutout_download(settings: SettingsDep, file: str) -> FileResponse:
     path = cutout_file(settings.images_dir / "cutouts", file)
     media = "application/fits" if path.suffix == ".fits" else "image/png"

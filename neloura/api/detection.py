@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ServicesDep, SettingsDep
+from neloura.api.openapi import IMAGE_ERRORS, errors
 from neloura.api.session import owner_of
 from neloura.core.fitsio import FitsImage
 from neloura.core.wcs import ImageWcs
@@ -20,7 +21,7 @@ from neloura.runtime.dask_jobs import on_cluster
 from neloura.runtime.detection import detection_task, photometry_at, safe_stem, write_table
 from neloura.runtime.services import Services
 
-router = APIRouter(prefix="/api", tags=["detection"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS, 409), prefix="/api", tags=["detection"])
 
 
 class ImageRef(BaseModel):

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from neloura.api.deps import ServicesDep, SettingsDep, resolve_hdu
+from neloura.api.openapi import IMAGE_ERRORS, errors
 from neloura.api.rgb import Channel
 from neloura.api.session import owner_of
 from neloura.core.figures import LAYOUTS, FigureOptions
@@ -21,7 +22,7 @@ from neloura.runtime.figures import figure_task
 from neloura.runtime.rgb import ChannelRequest, plan_composite
 from neloura.runtime.rgb_render import DisplayQuery
 
-router = APIRouter(prefix="/api", tags=["figures"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api", tags=["figures"])
 
 MAX_MARKERS = 200_000
 

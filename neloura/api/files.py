@@ -11,22 +11,53 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from pydantic import Field
 
 from neloura.api.deps import ServicesDep, SettingsDep
+from neloura.api.openapi import Out, binary, errors
 from neloura.core.files import list_folder, search, thumbnail_png
 from neloura.core.paths import confine, relative_to_root
 from neloura.errors import InvalidParameter, NotFound, PayloadTooLarge
 from neloura.runtime.uploads import receive_upload
 
-router = APIRouter(prefix="/api/files", tags=["files"])
+router = APIRouter(responses=errors(404, 413, 415, 422, 503), prefix="/api/files", tags=["files"])
 
 _THUMBS: OrderedDict[tuple[str, float, int, int, int], bytes] = OrderedDict()
 _THUMBS_LOCK = threading.Lock()
 _THUMBS_KEPT = 256
 
 
+class EntryOut(Out):
+    name: str
+    path: str = Field(description="relative to files/, POSIX")
+    kind: str
+    size: int = Field(description="bytes (0 for folders)")
+    mtime: float = Field(description="seconds since the epoch")
+
+
+class FolderOut(Out):
+    folder: str
+    parent: str | None
+    entries: list[EntryOut]
+    uploads_temporary_minutes: float
+
+
+class SearchOut(Out):
+    query: str
+    entries: list[EntryOut]
+
+
+class UploadOut(Out):
+    path: str = Field(description="where the upload was kept, relative to files/")
+    name: str
+    size: int
+    hdus: list[dict[str, Any]] = Field(description="as GET /api/images/hdus lists them")
+    recommended: int | None
+    temporary_minutes: float
+
+
 @router.get("", summary="List one folder under files/ (folders first)")
-def list_files(settings: SettingsDep, folder: str = "") -> dict[str, Any]:
+def list_files(settings: SettingsDep, folder: str = "") -> FolderOut:
     root = settings.files_dir
     path = confine(root, folder) if folder else root.resolve()
     if not path.is_dir():
@@ -34,15 +65,22 @@ def list_files(settings: SettingsDep, folder: str = "") -> dict[str, Any]:
     rel = "" if path == root.resolve() else relative_to_root(root, path)
     parent = None if not rel else rel.rpartition("/")[0]
     entries = [asdict(e) for e in list_folder(root, path)]
-    return {"folder": rel, "parent": parent, "entries": entries, "uploads_temporary_minutes": _minutes(settings)}
+    return FolderOut.model_validate(
+        {"folder": rel, "parent": parent, "entries": entries, "uploads_temporary_minutes": _minutes(settings)}
+    )
 
 
 @router.get("/search", summary="Recursive case-insensitive search of file and folder names")
-def search_files(settings: SettingsDep, q: Annotated[str, Query(min_length=1, max_length=200)]) -> dict[str, Any]:
-    return {"query": q, "entries": [asdict(e) for e in search(settings.files_dir, q)]}
+def search_files(settings: SettingsDep, q: Annotated[str, Query(min_length=1, max_length=200)]) -> SearchOut:
+    return SearchOut.model_validate({"query": q, "entries": [asdict(e) for e in search(settings.files_dir, q)]})
 
 
-@router.get("/thumbnail", summary="Small grey PNG preview of an image HDU (recommended HDU by default)")
+@router.get(
+    "/thumbnail",
+    response_class=Response,
+    responses=binary("image/png", description="the preview"),
+    summary="Small grey PNG preview of an image HDU (recommended HDU by default)",
+)
 def thumbnail(
     services: ServicesDep,
     path: str,
@@ -88,7 +126,10 @@ _UPLOAD_BODY = {
 
 
 @router.post(
-    "/upload", summary="Upload a FITS file into files/uploads/ (validated; temporary)", openapi_extra=_UPLOAD_BODY
+    "/upload",
+    response_model=UploadOut,
+    summary="Upload a FITS file into files/uploads/ (validated; temporary)",
+    openapi_extra=_UPLOAD_BODY,
 )
 async def upload(request: Request, services: ServicesDep, settings: SettingsDep) -> Response:
     """Streams the body to disk as it arrives: the size limit is enforced before the body is read

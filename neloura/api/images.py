@@ -28,10 +28,11 @@ from neloura.api.deps import (
     SettingsDep,
     resolve_hdu,
 )
+from neloura.api.openapi import IMAGE_ERRORS, Out, errors
 from neloura.core.wcs import ImageWcs
 from neloura.errors import InvalidParameter, PayloadTooLarge
 
-router = APIRouter(prefix="/api/images", tags=["images"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/images", tags=["images"])
 
 MAX_BATCH = 100_000
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -60,7 +61,118 @@ def _check_body_size(request: Request) -> None:
 BodySizeChecked = Depends(_check_body_size)
 
 
-@router.get("/hdus", summary="Every HDU of a FITS file, with the recommended image HDU")
+class HduOut(Out):
+    """One HDU as listed (neloura.core.fits_inspect.HduSummary); ``shape`` in numpy order."""
+
+    index: int
+    name: str
+    kind: str
+    shape: list[int]
+    bitpix: int | None
+    bunit: str
+    has_celestial_wcs: bool
+    compressed: bool
+    truncated: bool = Field(description="the file ends inside this HDU's data")
+    problem: str = Field(description="why opening this HDU is refused; empty when none is known")
+    columns: int | None = None
+    recommended: bool
+
+
+class HdusOut(Out):
+    path: str
+    recommended: int | None = Field(description="the image HDU to open by default; null when none")
+    hdus: list[HduOut]
+
+
+class CardOut(Out):
+    index: int = Field(description="0-based position of the card in the header")
+    key: str
+    value: str | int | float | bool | None
+    comment: str
+
+
+class HeaderOut(Out):
+    path: str
+    hdu: int
+    count: int = Field(description="cards in the HDU")
+    total: int = Field(description="cards matching q")
+    offset: int
+    cards: list[CardOut]
+
+
+class PlaneOut(Out):
+    index: int
+    value: float | None = Field(description="world value of the plane along its axis; null without WCS")
+    unit: str
+    kind: str
+
+
+class InfoOut(Out):
+    path: str
+    hdu: int
+    name: str
+    shape: list[int]
+    width: int
+    height: int
+    bitpix: int
+    compressed: bool
+    bunit: str
+    version: str = Field(description="changes whenever the file does (tile URLs carry it)")
+    levels_ready: bool
+    tile_size: int
+    min_level: int
+    max_level: int
+    plane: int
+    plane_count: int
+    plane_axis: int | None = Field(description="1-based FITS axis of the planes; null for a 2-D image")
+    planes: list[PlaneOut]
+    vmin: float | None
+    vmax: float | None
+    wcs: dict[str, Any]
+
+
+class SpectralOut(Out):
+    value: float | None
+    unit: str
+    kind: str
+
+
+class PixelOut(Out):
+    x: float
+    y: float
+    column: int
+    row: int
+    plane: int
+    value: float | None = Field(description="physical value; null for blank/NaN")
+    unit: str
+    ra_deg: float | None
+    dec_deg: float | None
+    ra_hms: str | None
+    dec_dms: str | None
+    frame: str | None
+    spectral: SpectralOut | None
+
+
+class SkyBatchOut(Out):
+    count: int
+    frame: str
+    ra_deg: list[float | None]
+    dec_deg: list[float | None]
+
+
+class PixelBatchOut(Out):
+    count: int
+    x_pix: list[float | None]
+    y_pix: list[float | None]
+    inside: list[bool]
+
+
+@router.get(
+    "/hdus",
+    response_model=HdusOut,  # the body is pre-rendered JSON of that shape (one listing per file version)
+    response_class=Response,
+    summary="Every HDU of a FITS file, with the recommended image HDU",
+)
 def hdus(services: ServicesDep, path: PathQuery) -> Response:
     """``{"path", "recommended", "hdus": [{"index", "name", "kind", "shape", ..., "recommended"}]}``;
     ``truncated``: the file ends inside this HDU's data; ``problem``: why opening it is refused.
@@ -74,7 +186,11 @@ def hdus(services: ServicesDep, path: PathQuery) -> Response:
 HEADER_PAGE_MAX = 10_000
 
 
-@router.get("/header", summary="Header cards of one HDU, paged and searched on the server (HISTORY included)")
+@router.get(
+    "/header",
+    response_model=HeaderOut,
+    summary="Header cards of one HDU, paged and searched on the server (HISTORY included)",
+)
 def header(
     services: ServicesDep,
     path: PathQuery,
@@ -104,34 +220,36 @@ def _planes(wcs: ImageWcs, count: int) -> list[dict[str, Any]]:
 
 
 @router.get("/info", summary="Size, Deep Zoom levels, planes, default display limits and WCS of an image")
-def info(services: ServicesDep, settings: SettingsDep, plane: PlaneDep) -> dict[str, Any]:
+def info(services: ServicesDep, settings: SettingsDep, plane: PlaneDep) -> InfoOut:
     ref = plane.ref
     image = ref.image
     vmin, vmax = services.images.default_limits(ref.path, ref.hdu, plane.index)
     wcs = image.wcs
-    return {
-        "path": ref.path,
-        "hdu": ref.hdu,
-        "name": str(image.header.get("EXTNAME", "") or ("PRIMARY" if ref.hdu == 0 else f"HDU{ref.hdu}")),
-        "shape": list(image.shape),
-        "width": image.width,
-        "height": image.height,
-        "bitpix": int(image.header.get("BITPIX", 0) or 0),
-        "compressed": image.compressed,
-        "bunit": image.bunit,
-        "version": _file_version(image.path),
-        "levels_ready": services.tiles.levels_ready(ref.path, ref.hdu, plane.index),
-        "tile_size": settings.tile_size,
-        "min_level": 0,
-        "max_level": max(0, math.ceil(math.log2(max(image.width, image.height)))),
-        "plane": plane.index,
-        "plane_count": image.planes,
-        "plane_axis": image.plane_fits_axis,
-        "planes": _planes(wcs, image.planes),
-        "vmin": _json_float(vmin),
-        "vmax": _json_float(vmax),
-        "wcs": wcs.summary(),
-    }
+    return InfoOut.model_validate(
+        {
+            "path": ref.path,
+            "hdu": ref.hdu,
+            "name": str(image.header.get("EXTNAME", "") or ("PRIMARY" if ref.hdu == 0 else f"HDU{ref.hdu}")),
+            "shape": list(image.shape),
+            "width": image.width,
+            "height": image.height,
+            "bitpix": int(image.header.get("BITPIX", 0) or 0),
+            "compressed": image.compressed,
+            "bunit": image.bunit,
+            "version": _file_version(image.path),
+            "levels_ready": services.tiles.levels_ready(ref.path, ref.hdu, plane.index),
+            "tile_size": settings.tile_size,
+            "min_level": 0,
+            "max_level": max(0, math.ceil(math.log2(max(image.width, image.height)))),
+            "plane": plane.index,
+            "plane_count": image.planes,
+            "plane_axis": image.plane_fits_axis,
+            "planes": _planes(wcs, image.planes),
+            "vmin": _json_float(vmin),
+            "vmax": _json_float(vmax),
+            "wcs": wcs.summary(),
+        }
+    )
 
 
 def _file_version(path: Path) -> str:
@@ -172,7 +290,7 @@ def pixel(
     plane: PlaneDep,
     x: Annotated[float, Query(description="0-based column (FITS axis 1); pixel i spans i-0.5..i+0.5")],
     y: Annotated[float, Query(description="0-based row (FITS axis 2), increasing upward")],
-) -> dict[str, Any]:
+) -> PixelOut:
     image = plane.ref.image
     if not (math.isfinite(x) and math.isfinite(y)):
         raise InvalidParameter("x and y must be finite numbers")
@@ -180,17 +298,19 @@ def pixel(
     if not (0 <= col < image.width and 0 <= row < image.height):
         raise InvalidParameter(f"pixel ({x}, {y}) is outside the {image.width}x{image.height} image")
     spectral = image.wcs.spectral_at(x, y, plane.index)
-    return {
-        "x": x,
-        "y": y,
-        "column": col,
-        "row": row,
-        "plane": plane.index,
-        "value": plane.plane.value(col, row),
-        "unit": image.bunit,
-        **_sky(plane, x, y),
-        "spectral": None if spectral is None else dict(zip(("value", "unit", "kind"), spectral, strict=True)),
-    }
+    return PixelOut.model_validate(
+        {
+            "x": x,
+            "y": y,
+            "column": col,
+            "row": row,
+            "plane": plane.index,
+            "value": plane.plane.value(col, row),
+            "unit": image.bunit,
+            **_sky(plane, x, y),
+            "spectral": None if spectral is None else dict(zip(("value", "unit", "kind"), spectral, strict=True)),
+        }
+    )
 
 
 class _Batch(BaseModel):
@@ -219,7 +339,12 @@ def _batch_plane(services: ServicesDep, body: _Batch, first: list[float], second
     return PlaneRef(ImageRef(body.path, file, hdu, image), body.plane, image.plane(body.plane))
 
 
-@router.post("/pixel-to-world", summary="Batch: 0-based pixels -> ICRS degrees", dependencies=[BodySizeChecked])
+@router.post(
+    "/pixel-to-world",
+    response_model=SkyBatchOut,
+    summary="Batch: 0-based pixels -> ICRS degrees",
+    dependencies=[BodySizeChecked],
+)
 def pixel_to_world(services: ServicesDep, body: PixelsIn) -> JSONResponse:
     """``{"count", "frame": "icrs", "ra_deg": [...], "dec_deg": [...]}`` (null where undefined)."""
     plane = _batch_plane(services, body, body.x, body.y)
@@ -228,7 +353,12 @@ def pixel_to_world(services: ServicesDep, body: PixelsIn) -> JSONResponse:
     return JSONResponse({"count": len(body.x), "frame": "icrs", "ra_deg": _json_list(ra), "dec_deg": _json_list(dec)})
 
 
-@router.post("/world-to-pixel", summary="Batch: sky degrees -> 0-based pixels", dependencies=[BodySizeChecked])
+@router.post(
+    "/world-to-pixel",
+    response_model=PixelBatchOut,
+    summary="Batch: sky degrees -> 0-based pixels",
+    dependencies=[BodySizeChecked],
+)
 def world_to_pixel(services: ServicesDep, body: WorldIn) -> JSONResponse:
     """``{"count", "x_pix": [...], "y_pix": [...], "inside": [...]}`` (0-based; null where undefined)."""
     plane = _batch_plane(services, body, body.ra_deg, body.dec_deg)

@@ -11,14 +11,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import FileResponse
+from pydantic import Field
 
 from neloura.api.admin import require_admin
 from neloura.api.deps import ServicesDep, SettingsDep
+from neloura.api.openapi import Out, binary, errors
 from neloura.api.session import owner_of
 from neloura.errors import Forbidden, NotFound
 from neloura.runtime.services import Services
 
-router = APIRouter(prefix="/api/jobs", tags=["jobs"])
+router = APIRouter(responses=errors(404, 422), prefix="/api/jobs", tags=["jobs"])
 
 _MEDIA = {
     ".fits": "application/fits",
@@ -29,6 +31,26 @@ _MEDIA = {
     ".svg": "image/svg+xml",
     ".zip": "application/zip",
 }
+
+
+class JobOut(Out):
+    """A job as clients see it (neloura.runtime.jobs.Job.public)."""
+
+    id: str
+    kind: str
+    state: str = Field(description="queued, running, done, failed or cancelled")
+    progress: float = Field(description="0..1")
+    message: str
+    eta_s: float | None
+    created: float = Field(description="seconds since the epoch")
+    started: float | None
+    finished: float | None
+    result: dict[str, Any] | None = Field(description="when done: the result, with the names of its files")
+    error: str | None
+
+
+class JobsOut(Out):
+    jobs: list[JobOut]
 
 
 def viewer_of(
@@ -47,21 +69,26 @@ ViewerDep = Annotated[str | None, Depends(viewer_of)]
 
 
 @router.get("", summary="Your session's jobs (an admin's: every job), oldest first")
-def list_jobs(services: ServicesDep, viewer: ViewerDep) -> dict[str, Any]:
-    return {"jobs": [job.public() for job in services.jobs.all(viewer)]}
+def list_jobs(services: ServicesDep, viewer: ViewerDep) -> JobsOut:
+    return JobsOut.model_validate({"jobs": [job.public() for job in services.jobs.all(viewer)]})
 
 
 @router.get("/{job_id}", summary="Status, progress, ETA and (when done) the result of one of your jobs")
-def job_status(services: ServicesDep, viewer: ViewerDep, job_id: str) -> dict[str, Any]:
-    return services.jobs.get(job_id, viewer).public()
+def job_status(services: ServicesDep, viewer: ViewerDep, job_id: str) -> JobOut:
+    return JobOut.model_validate(services.jobs.get(job_id, viewer).public())
 
 
 @router.delete("/{job_id}", summary="Cancel one of your queued or running jobs")
-def cancel_job(services: ServicesDep, viewer: ViewerDep, job_id: str) -> dict[str, Any]:
-    return services.jobs.cancel(job_id, viewer).public()
+def cancel_job(services: ServicesDep, viewer: ViewerDep, job_id: str) -> JobOut:
+    return JobOut.model_validate(services.jobs.cancel(job_id, viewer).public())
 
 
-@router.get("/{job_id}/files/{name}", summary="Download one result file of one of your finished jobs")
+@router.get(
+    "/{job_id}/files/{name}",
+    response_class=FileResponse,
+    responses=binary(*sorted({*_MEDIA.values(), "application/octet-stream"}), description="the result file"),
+    summary="Download one result file of one of your finished jobs",
+)
 def job_file(services: ServicesDep, viewer: ViewerDep, job_id: str, name: str) -> FileResponse:
     job = services.jobs.get(job_id, viewer)
     files: dict[str, str] = (job.result or {}).get("files", {})

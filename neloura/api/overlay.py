@@ -17,16 +17,21 @@ from pydantic import BaseModel, Field
 
 from neloura.api.conditional import accepts_gzip, etag_matches
 from neloura.api.deps import ServicesDep
+from neloura.api.openapi import binary, errors
 from neloura.errors import InvalidParameter
 from neloura.runtime.crossmatch import table_rows
 from neloura.runtime.overlay import OverlayRequest
 
-router = APIRouter(prefix="/api/catalogs", tags=["catalogs"])
+router = APIRouter(responses=errors(404, 409, 413, 415, 422, 503), prefix="/api/catalogs", tags=["catalogs"])
 
 MAX_TAKE = 5_000
 
 
-@router.get("/overlay", response_class=Response, responses={200: {"content": {"application/octet-stream": {}}}})
+@router.get(
+    "/overlay",
+    response_class=Response,
+    responses=binary("application/octet-stream", description="packed overlay positions (see the docstring)"),
+)
 def overlay(
     http: Request,
     services: ServicesDep,

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
+from neloura.api.openapi import errors, redirect
 from neloura.core.paths import confine
 from neloura.errors import NotFound
 from neloura.settings import PROJECT_DIR
@@ -16,7 +17,7 @@ from neloura.settings import PROJECT_DIR
 STATIC_DIR = PROJECT_DIR / "static"
 VENDOR_DIR = PROJECT_DIR / "node_modules"
 
-router = APIRouter(tags=["pages"])
+router = APIRouter(responses=errors(422), tags=["pages"])
 
 # The front end changes with the server: browsers revalidate (ETag) instead of caching blindly.
 _NO_STALE = {"Cache-Control": "no-cache"}
@@ -40,12 +41,24 @@ def index() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", headers=_NO_STALE)
 
 
-@router.get("/open/{path:path}", summary="Deep link: open a file (query parameters kept: hdu, plane, ...)")
+@router.get(
+    "/open/{path:path}",
+    response_class=RedirectResponse,
+    status_code=307,
+    responses={**redirect("to the page, with the file to open in its query"), **errors(404)},
+    summary="Deep link: open a file (query parameters kept: hdu, plane, ...)",
+)
 def open_link(path: str, request: Request) -> RedirectResponse:
     return RedirectResponse(_page_url(request, {"path": path}), status_code=307)
 
 
-@router.get("/search/{text:path}", summary="Deep link: the file browser with this search filled in")
+@router.get(
+    "/search/{text:path}",
+    response_class=RedirectResponse,
+    status_code=307,
+    responses={**redirect("to the page, with the search filled in"), **errors(404)},
+    summary="Deep link: the file browser with this search filled in",
+)
 def search_link(text: str, request: Request) -> RedirectResponse:
     return RedirectResponse(_page_url(request, {"search": text}), status_code=307)
 

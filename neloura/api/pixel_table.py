@@ -14,9 +14,10 @@ import numpy as np
 from fastapi import APIRouter, Query
 
 from neloura.api.deps import PlaneDep
+from neloura.api.openapi import IMAGE_ERRORS, errors
 from neloura.errors import InvalidParameter
 
-router = APIRouter(prefix="/api/images", tags=["images"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/images", tags=["images"])
 
 
 @router.get("/pixel-table", summary="Physical values of the size x size pixels around one pixel")

@@ -10,15 +10,20 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ServicesDep
+from neloura.api.openapi import EXPORT_MEDIA, binary, errors
 from neloura.runtime.catalog_export import EXPORT_FORMATS, export_filename
 from neloura.runtime.plotter import MAX_POINTS, export_rows, plot_data
 
-router = APIRouter(prefix="/api/plotter", tags=["plotter"])
+router = APIRouter(responses=errors(404, 409, 413, 415, 422, 503), prefix="/api/plotter", tags=["plotter"])
 
 AxisQ = Annotated[str | None, Query(max_length=2000, description="a column or a filter-language expression")]
 
 
-@router.get("/data", response_class=Response, responses={200: {"content": {"application/octet-stream": {}}}})
+@router.get(
+    "/data",
+    response_class=Response,
+    responses=binary("application/octet-stream", description="packed float32 columns (see the docstring)"),
+)
 def data(
     services: ServicesDep,
     name: Annotated[str, Query(description="catalog path relative to catalogs/")],
@@ -51,7 +56,15 @@ class ExportBody(BaseModel):
     format: Literal["csv", "fits", "votable", "parquet"] = "csv"
 
 
-@router.post("/export", summary="The given rows (a plot or table selection) as CSV, FITS, VOTable or Parquet")
+@router.post(
+    "/export",
+    response_class=StreamingResponse,
+    responses=binary(
+        *EXPORT_MEDIA,
+        description="the rows, streamed",
+    ),
+    summary="The given rows (a plot or table selection) as CSV, FITS, VOTable or Parquet",
+)
 def export(services: ServicesDep, body: ExportBody) -> StreamingResponse:
     stream = export_rows(services.catalogs, body.name, body.rows, body.format, body.columns)
     media, _ = EXPORT_FORMATS[body.format]

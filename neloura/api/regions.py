@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ImageRef, PlaneRef, ServicesDep, SettingsDep, resolve_hdu
+from neloura.api.openapi import IMAGE_ERRORS, binary, errors
 from neloura.core.photometry import flux_unit
 from neloura.core.region_files import RegionText, read_regions
 from neloura.core.region_stats import (
@@ -32,7 +33,7 @@ from neloura.core.regions import PixelShape, celestial, to_pixel_shapes, to_regi
 from neloura.errors import InvalidParameter
 from neloura.runtime import region_links
 
-router = APIRouter(prefix="/api/regions", tags=["regions"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS, 409), prefix="/api/regions", tags=["regions"])
 
 MAX_TEXT = 16 * 1024 * 1024
 
@@ -158,7 +159,12 @@ def parse(services: ServicesDep, body: RegionsBody) -> JSONResponse:
     return JSONResponse({**out, "skipped": _skipped(parsed)})
 
 
-@router.post("/cutout", summary="FITS cutout of one region: data with WCS, and its mask")
+@router.post(
+    "/cutout",
+    response_class=Response,
+    responses=binary("application/fits", description="the cutout and its mask"),
+    summary="FITS cutout of one region: data with WCS, and its mask",
+)
 def cutout(services: ServicesDep, body: OneRegionBody) -> Response:
     plane = _plane(services, body)
     shapes, _ = _shapes(plane, body.regions)

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from neloura.api.conditional import etag_matches
 from neloura.api.deps import ServicesDep, resolve_hdu
+from neloura.api.openapi import IMAGE_ERRORS, NOT_MODIFIED, binary, errors, redirect
 from neloura.api.session import owner_of
 from neloura.api.tiles import CACHE_CONTROL
 from neloura.core.bandpasses import order_by_wavelength, preset_colors
@@ -23,7 +24,7 @@ from neloura.errors import InvalidParameter
 from neloura.runtime.rgb import ChannelRequest, image_band, plan_composite
 from neloura.runtime.rgb_render import DisplayQuery
 
-router = APIRouter(tags=["rgb"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS, 409), tags=["rgb"])
 
 PathStr = Annotated[str, Field(min_length=1, max_length=4096, description="image path relative to files/")]
 
@@ -107,7 +108,7 @@ DisplayDep = Annotated[DisplayQuery, Depends(display_query)]
 
 @router.get(
     "/api/rgb/{rgb_id}/tiles/{level}/{name}",
-    responses={200: {"content": {"image/png": {}}}, 304: {"description": "not modified"}, 409: {}},
+    responses={**binary("image/png", description="the tile"), **NOT_MODIFIED},
     response_class=Response,
     summary="One Deep Zoom tile (COL_ROW.png) of a composite; 409 while it builds",
 )
@@ -132,7 +133,12 @@ async def rgb_tile(
     return Response(content=data, media_type="image/png", headers=headers)
 
 
-@router.get("/api/rgb/{rgb_id}/png", response_class=Response, summary="The whole composite as a PNG of a width")
+@router.get(
+    "/api/rgb/{rgb_id}/png",
+    response_class=Response,
+    responses=binary("image/png", description="the composite"),
+    summary="The whole composite as a PNG of a width",
+)
 def rgb_png(
     services: ServicesDep, rgb_id: str, display: DisplayDep, width: Annotated[int, Query(ge=16, le=16384)] = 2048
 ) -> Response:
@@ -142,7 +148,12 @@ def rgb_png(
     return Response(content=data, media_type="image/png", headers=headers)
 
 
-@router.get("/api/rgb/{rgb_id}/fits", summary="The reprojected channels as a FITS cube with the reference WCS")
+@router.get(
+    "/api/rgb/{rgb_id}/fits",
+    response_class=FileResponse,
+    responses=binary("application/fits", description="the channels as a cube"),
+    summary="The reprojected channels as a FITS cube with the reference WCS",
+)
 def rgb_fits(services: ServicesDep, rgb_id: str) -> FileResponse:
     comp = services.rgb.get(rgb_id)
     header = services.rgb.reference_header(comp)
@@ -200,7 +211,13 @@ def rgb_presets(services: ServicesDep, body: PresetRequest) -> dict[str, Any]:
 _LETTERS = ("r", "g", "b")
 
 
-@router.get("/open-rgb", summary="Deep link: a composite of r, g, b (and ch3, ch4) images -> 307 to the page")
+@router.get(
+    "/open-rgb",
+    response_class=RedirectResponse,
+    status_code=307,
+    responses=redirect("to the page, with the composite in its query"),
+    summary="Deep link: a composite of r, g, b (and ch3, ch4) images -> 307 to the page",
+)
 def open_rgb(services: ServicesDep, request: Request) -> RedirectResponse:
     """``?r=<path>&g=<path>&b=<path>`` with optional ``r_hdu``, ``r_plane``, ``r_color``, ``r_vmin``,
     ``r_vmax``, ``r_stretch``... per letter; extra channels as ``ch3=<path>&ch3_hdu=...``."""

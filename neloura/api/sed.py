@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from neloura.api.cutouts import Where, image_names
 from neloura.api.deps import ServicesDep, SettingsDep, resolve_hdu
+from neloura.api.openapi import IMAGE_ERRORS, binary, errors
 from neloura.core.cutouts import cutout
 from neloura.core.sed import MAX_INSETS, sed_csv, sed_figure
 from neloura.errors import InvalidParameter
@@ -19,7 +20,7 @@ from neloura.runtime.footprints import select
 from neloura.runtime.sed import SedRequest, catalog_point, measure_sed
 from neloura.runtime.services import Services
 
-router = APIRouter(prefix="/api/sed", tags=["sed"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/sed", tags=["sed"])
 
 Mapping = Annotated[dict[str, str], Field(max_length=200)]
 FLUX_COLUMN = re.compile(r"^(?P<band>[A-Za-z0-9]+)_flux$", re.IGNORECASE)
@@ -165,13 +166,9 @@ _MEDIA = {"png": "image/png", "pdf": "application/pdf", "svg": "image/svg+xml", 
 
 @router.post(
     "/plot",
-    summary="An SED (points as POST /api/sed returns them) as PNG, PDF, SVG or CSV, with cutout insets",
     response_class=Response,
-    responses={
-        200: {"content": {"image/png": {}, "application/pdf": {}, "image/svg+xml": {}, "text/csv": {}}},
-        404: {"description": "an inset's image does not exist"},
-        422: {"description": "bad points, size or inset position"},
-    },
+    responses=binary(*_MEDIA.values(), description="the figure or table"),
+    summary="An SED (points as POST /api/sed returns them) as PNG, PDF, SVG or CSV, with cutout insets",
 )
 def sed_plot(services: ServicesDep, body: PlotBody) -> Response:
     points = [p.model_dump() for p in body.points]

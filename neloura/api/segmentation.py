@@ -14,10 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from neloura.api.deps import PlaneDep, ServicesDep, resolve_hdu
+from neloura.api.openapi import IMAGE_ERRORS, binary, errors
 from neloura.errors import InvalidParameter
 from neloura.runtime.segmentation import SegmentationMap, render_png
 
-router = APIRouter(prefix="/api/segmentation", tags=["segmentation"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/segmentation", tags=["segmentation"])
 
 MAX_RENDER = 4096
 FiniteQ = Annotated[float, Query(allow_inf_nan=False, description="0-based pixel coordinate")]
@@ -63,7 +64,7 @@ def info(plane: PlaneDep, seg: SegDep) -> dict[str, Any]:
     }
 
 
-@router.get("/render.png", response_class=Response, responses={200: {"content": {"image/png": {}}}})
+@router.get("/render.png", response_class=Response, responses=binary("image/png", description="the rendered labels"))
 def render(
     seg: SegDep,
     x0: float,

@@ -22,16 +22,18 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from neloura.api.conditional import etag_matches
 from neloura.api.deps import ServicesDep
+from neloura.api.openapi import IMAGE_ERRORS, NOT_MODIFIED, Out, binary, errors
 from neloura.core.colormaps import TRANSPARENT
 from neloura.core.histogram import MAX_BINS, histogram
 from neloura.core.limits import percentile_limits, user_limits, zscale_limits
 from neloura.errors import InvalidParameter
 
-router = APIRouter(prefix="/api/images", tags=["images"])
+router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/images", tags=["images"])
 
 CACHE_CONTROL = "public, max-age=600"
 
@@ -48,9 +50,27 @@ def _parse_tile_name(name: str) -> tuple[int, int, str]:
     return int(col), int(row), fmt.lower()
 
 
+class RangeOut(Out):
+    vmin: float | None
+    vmax: float | None
+
+
+class HistogramOut(Out):
+    bins: int
+    counts: list[int]
+    edges: list[float] = Field(description="bins + 1 edges, physical units")
+    vmin: float | None
+    vmax: float | None
+    below: int = Field(description="sample values below vmin")
+    above: int = Field(description="sample values above vmax")
+    sample_size: int
+    default_limits: RangeOut
+    limits: dict[str, RangeOut] = Field(description="percentiles, minmax and zscale limits")
+
+
 @router.get(
     "/tiles/{level}/{name}",
-    responses={200: {"content": {"image/png": {}, "image/jpeg": {}}}, 304: {"description": "not modified"}},
+    responses={**binary("image/png", "image/jpeg", description="the tile"), **NOT_MODIFIED},
     response_class=Response,
 )
 async def tile(
@@ -107,7 +127,7 @@ def image_histogram(
     bins: Annotated[int, Query(ge=1, le=MAX_BINS)] = 256,
     vmin: float | None = None,
     vmax: float | None = None,
-) -> dict[str, Any]:
+) -> HistogramOut:
     """Histogram of physical values over the plane's sample, between the current limits
     (``vmin``/``vmax``, each defaulting to the default limits), with the limits of every mode."""
     images = services.images
@@ -116,21 +136,23 @@ def image_histogram(
     default = images.default_limits(path, hdu, plane)
     lo, hi = user_limits(sample, default[0] if vmin is None else vmin, default[1] if vmax is None else vmax)
     result = histogram(sample, bins, lo, hi)
-    return {
-        "bins": bins,
-        "counts": result.counts.tolist(),
-        "edges": result.edges.tolist(),
-        "vmin": result.vmin,
-        "vmax": result.vmax,
-        "below": result.below,
-        "above": result.above,
-        "sample_size": result.sample_size,
-        "default_limits": {"vmin": default[0], "vmax": default[1]},
-        "limits": {
-            "percentiles": dict(zip(("vmin", "vmax"), percentile_limits(sample), strict=True)),
-            "minmax": dict(
-                zip(("vmin", "vmax"), services.tiles.minmax_limits(path, hdu, plane, wait=False), strict=True)
-            ),
-            "zscale": dict(zip(("vmin", "vmax"), zscale_limits(sample), strict=True)),
-        },
-    }
+    return HistogramOut.model_validate(
+        {
+            "bins": bins,
+            "counts": result.counts.tolist(),
+            "edges": result.edges.tolist(),
+            "vmin": result.vmin,
+            "vmax": result.vmax,
+            "below": result.below,
+            "above": result.above,
+            "sample_size": result.sample_size,
+            "default_limits": {"vmin": default[0], "vmax": default[1]},
+            "limits": {
+                "percentiles": dict(zip(("vmin", "vmax"), percentile_limits(sample), strict=True)),
+                "minmax": dict(
+                    zip(("vmin", "vmax"), services.tiles.minmax_limits(path, hdu, plane, wait=False), strict=True)
+                ),
+                "zscale": dict(zip(("vmin", "vmax"), zscale_limits(sample), strict=True)),
+            },
+        }
+    )
