@@ -15,25 +15,20 @@ itself; ``histequ`` depends on the plane's sample and the limits, so it comes fr
 from __future__ import annotations
 
 import hashlib
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from neloura.api.conditional import etag_matches
 from neloura.api.deps import ServicesDep
+from neloura.api.openapi import IMAGE_ERRORS, NOT_MODIFIED, binary, errors
 from neloura.api.tiles import CACHE_CONTROL, HduQ, PathQ, PlaneQ
 from neloura.core.data_tiles import MEDIA_TYPE
 from neloura.errors import InvalidParameter
 from neloura.runtime.data_tiles import data_etag, data_spec, render_data_tile, stretch_table
 
-router = APIRouter(prefix="/api/images", tags=["images"])
-
-ERRORS: dict[int | str, dict[str, Any]] = {
-    403: {"description": "path outside the data folder"},
-    404: {"description": "no such image"},
-    415: {"description": "not a FITS image"},
-    422: {"description": "bad level, tile, HDU, plane or display parameter"},
-}
+router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/images", tags=["images"])
 
 
 def _parse_name(name: str) -> tuple[int, int]:
@@ -44,16 +39,10 @@ def _parse_name(name: str) -> tuple[int, int]:
     return int(col), int(row)
 
 
-def _matches(header: str | None, etag: str) -> bool:
-    if not header:
-        return False
-    return header.strip() == "*" or any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
-
-
 @router.get(
     "/data-tiles/{level}/{name}",
     response_class=Response,
-    responses={200: {"content": {MEDIA_TYPE: {}}}, 304: {"description": "not modified"}, **ERRORS},
+    responses={**binary(MEDIA_TYPE, description="the tile's uint16 codes (gzip when accepted)"), **NOT_MODIFIED},
 )
 async def data_tile(
     level: int, name: str, request: Request, services: ServicesDep, path: PathQ, hdu: HduQ = 0, plane: PlaneQ = 0
@@ -74,7 +63,7 @@ async def data_tile(
     }
     if gzip:
         headers["Content-Encoding"] = "gzip"
-    if _matches(request.headers.get("if-none-match"), etag):
+    if etag_matches(request.headers.get("if-none-match"), etag):
         headers.pop("Content-Encoding", None)
         return Response(status_code=304, headers=headers)
     body = await run_in_threadpool(render_data_tile, tiles, spec, gzip=gzip)
@@ -84,7 +73,7 @@ async def data_tile(
 @router.get(
     "/stretch-table",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}, 304: {"description": "not modified"}, **ERRORS},
+    responses={**binary("application/octet-stream", description="65,536 palette indices"), **NOT_MODIFIED},
 )
 async def stretch_table_route(
     request: Request,
@@ -103,7 +92,7 @@ async def stretch_table_route(
     text = "|".join(map(repr, (str(key[0]), key[1], hdu, plane, stretch, exponent, vmin, vmax)))
     etag = '"' + hashlib.blake2b(text.encode(), digest_size=16).hexdigest() + '"'
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
-    if _matches(request.headers.get("if-none-match"), etag):
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     table = await run_in_threadpool(
         stretch_table,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from neloura.api.deps import ServicesDep, SettingsDep, resolve_hdu
-from neloura.api.openapi import IMAGE_ERRORS, errors
+from neloura.api.openapi import IMAGE_ERRORS, Out, errors
 from neloura.api.rgb import Channel
 from neloura.api.session import owner_of
 from neloura.core.figures import LAYOUTS, FigureOptions
@@ -137,7 +137,7 @@ def _region(body: FigureBody, width: int, height: int) -> tuple[int, int, int, i
     return box[0], box[1], end[0], end[1]
 
 
-class FigureJob(BaseModel):
+class FigureJob(Out):
     """The job that renders the figure (GET /api/jobs/{id}; its result names the file)."""
 
     id: str
@@ -157,12 +157,7 @@ class FigureJob(BaseModel):
     "/figures",
     summary="A publication figure of an image, an RGB composite or a panel layout (WCSAxes; PDF, SVG or PNG): the job",
     response_model=FigureJob,
-    responses={
-        404: {"description": "no such image or composite"},
-        409: {"description": "the composite is not built (yet)"},
-        413: {"description": "more jobs than allowed"},
-        422: {"description": "bad options, no celestial WCS, not exactly one of path / rgb / panels"},
-    },
+    responses=errors(409),  # 409: the composite is not built (yet)
 )
 def figures(request: Request, services: ServicesDep, settings: SettingsDep, body: FigureBody) -> dict[str, Any]:
     sources = [body.path is not None, body.rgb is not None, body.panels is not None]

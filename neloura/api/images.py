@@ -170,7 +170,7 @@ class PixelBatchOut(Out):
 @router.get(
     "/hdus",
     response_model=HdusOut,  # the body is pre-rendered JSON of that shape (one listing per file version)
-    response_class=Response,
+    response_class=JSONResponse,
     summary="Every HDU of a FITS file, with the recommended image HDU",
 )
 def hdus(services: ServicesDep, path: PathQuery) -> Response:

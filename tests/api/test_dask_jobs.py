@@ -39,6 +39,7 @@ def cluster() -> Iterator[Any]:
 def dask_client(settings: Settings, cluster: Any) -> Iterator[TestClient]:
     settings.dask_scheduler = cluster.scheduler_address
     with TestClient(create_app(settings)) as client:
+        client.cookies.set("neloura_session", "d" * 43)  # one session: job events reach only their owner's sockets
         yield client
 
 

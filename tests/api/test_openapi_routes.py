@@ -61,7 +61,6 @@ PENDING_MODELS: frozenset[str] = frozenset(
         "POST /api/cutouts",
         "POST /api/cutouts/batch",
         "POST /api/detection",
-        "POST /api/figures",
         "POST /api/photometry",
         "POST /api/regions/catalog",
         "POST /api/regions/convert",
