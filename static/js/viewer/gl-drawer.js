@@ -146,7 +146,7 @@ export class DataTileDrawer extends OSD.DrawerBase {
   getType() { return DRAWER_TYPE; }
   getSupportedDataFormats() { return [DATA_TYPE, 'context2d', 'image']; }
   getRequiredDataFormats() { return [DATA_TYPE, 'context2d', 'image']; }
-  canRotate() { return false; }
+  canRotate() { return true; } // draw() rotates (and mirrors) about the view centre like OpenSeadragon's drawers
 
   static isSupported() {
     try {
@@ -230,7 +230,14 @@ export class DataTileDrawer extends OSD.DrawerBase {
     gl.clearColor(0, 0, 0, 0);
     gl.clear(gl.COLOR_BUFFER_BIT);
     const bounds = this.viewport.getBoundsNoRotateWithMargins(true);
-    const view = { sx: 2 / bounds.width, sy: -2 / bounds.height, cx: bounds.x + bounds.width / 2, cy: bounds.y + bounds.height / 2 };
+    // the view as OpenSeadragon's own drawers apply it: about the centre, rotated, then mirrored
+    // when flipped (panels rotate and flip viewers to lock images of any orientation and parity)
+    const angle = (this.viewport.getRotation(true) * Math.PI) / 180;
+    const flip = this.viewport.getFlip() ? -1 : 1;
+    const view = {
+      fx: (flip * 2) / bounds.width, sy: -2 / bounds.height, c: Math.cos(angle), s: Math.sin(angle),
+      cx: bounds.x + bounds.width / 2, cy: bounds.y + bounds.height / 2,
+    };
     const state = this._display();
     if (state) this._uploadTables(state);
     let coloured = 0;
@@ -253,9 +260,14 @@ export class DataTileDrawer extends OSD.DrawerBase {
     this.stats.ms = this.stats.at - start;
   }
 
+  /** Unit quad -> clip space for one tile: offset from the view centre, rotated, scaled (and mirrored). */
   _matrix(tile, view) {
     const b = tile.positionedBounds;
-    return new Float32Array([b.width * view.sx, 0, 0, 0, b.height * view.sy, 0, (b.x - view.cx) * view.sx, (b.y - view.cy) * view.sy, 1]);
+    const clip = (dx, dy) => [view.fx * (view.c * dx - view.s * dy), view.sy * (view.s * dx + view.c * dy)];
+    const [ux, uy] = clip(b.width, 0);
+    const [vx, vy] = clip(0, b.height);
+    const [tx, ty] = clip(b.x - view.cx, b.y - view.cy);
+    return new Float32Array([ux, uy, 0, vx, vy, 0, tx, ty, 1]);
   }
 
   /** Colour a data tile's texels into its colour texture with the current display. */
