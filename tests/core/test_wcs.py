@@ -319,13 +319,25 @@ def test_spectrum_along_x_reports_the_spectral_value_per_pixel(path: Path) -> No
     assert kind in ("frequency", "velocity", "wavelength")
 
 
+def _with_long_commentary(header: fits.Header, n: int) -> fits.Header:
+    """``header`` plus ``n`` HISTORY, COMMENT and INST<i> cards each, in one pass. The commentary
+    goes after the last card of its kind, as ``add_history``/``add_comment`` put it, the keywords at
+    the end (the same header, card for card, as adding them one by one, which takes astropy ~35 s
+    for 9,000 cards: each insertion re-indexes the header)."""
+    cards = list(header.cards)
+    added = {
+        "HISTORY": [fits.Card("HISTORY", f"step {i}") for i in range(n)],
+        "COMMENT": [fits.Card("COMMENT", f"note {i}") for i in range(n)],
+    }
+    at = {key: max((i for i, c in enumerate(cards) if c.keyword == key), default=len(cards) - 1) + 1 for key in added}
+    for key in sorted(added, key=lambda k: -at[k]):  # the later place first: the earlier index holds
+        cards[at[key] : at[key]] = added[key]
+    return fits.Header(cards + [fits.Card(f"INST{i}", i, "an instrument keyword") for i in range(n)])
+
+
 def test_long_commentary_headers_give_the_same_wcs() -> None:
     """Long headers are parsed without HISTORY/COMMENT (seconds saved); the WCS must not change."""
-    header = _read_header(WCS_DATA / "irac_sip.hdr")
-    for i in range(3_000):
-        header.add_history(f"step {i}")
-        header.add_comment(f"note {i}")
-        header[f"INST{i}"] = (i, "an instrument keyword")
+    header = _with_long_commentary(_read_header(WCS_DATA / "irac_sip.hdr"), 3_000)
     image_wcs = ImageWcs.from_header(header)
     x, y = _grid(header, 5)
     lon, lat = image_wcs.pixel_to_native(x, y)
