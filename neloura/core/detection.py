@@ -18,7 +18,8 @@ The algorithm (all vectorised, no Python loop over pixels or sources):
    ``3 * fwhm_px`` the fainter is kept only if the filtered image dips between them by at least
    ``deblend_sigma`` (a saddle), i.e. it is a separate source rather than a noise bump on a wing.
 
-Measurement (fluxes, errors, S/N, shape) uses :func:`neloura.core.photometry.aperture_photometry`.
+The steps live in :mod:`neloura.core.detection_steps`; measurement (fluxes, errors, S/N,
+shape) uses :func:`neloura.core.photometry.aperture_photometry`.
 
 Pixel convention: ``data[y, x]``; ``x_pix, y_pix`` are 0-based with pixel centres at integers;
 ``x_fits, y_fits`` = ``x_pix + 1, y_pix + 1`` (FITS/DS9 convention).
@@ -33,10 +34,18 @@ from typing import Any
 import numpy as np
 from astropy.table import Table
 from scipy import ndimage
-from scipy.spatial import cKDTree
 
 from neloura.core.background import Background, estimate_background
-from neloura.core.photometry import FWHM_PER_SIGMA, aperture_photometry
+from neloura.core.detection_steps import (
+    area_above,
+    beam_kernel,
+    companions,
+    local_maxima,
+    matched_filter,
+    refine,
+    separate,
+)
+from neloura.core.photometry import aperture_photometry
 from neloura.core.psf import PsfModel
 from neloura.core.wcs import ImageWcs
 from neloura.errors import InvalidParameter
@@ -48,7 +57,6 @@ Progress = Callable[[float, str], None]
 # peaks that survive; precision 0.84 -> 0.99 while the recall of stars rises (0.93 -> 0.94).
 DEFAULT_BOX_PX = 32
 DEFAULT_MIN_SNR = 3.0
-_NEIGHBOURS = ((-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1))
 
 
 @dataclass(frozen=True)
@@ -63,125 +71,6 @@ class Peaks:
 
 def _no_progress(fraction: float, message: str) -> None:
     return None
-
-
-def _kernel(fwhm_px: float, beam: tuple[float, float, float] | None) -> np.ndarray | None:
-    """Explicit kernel for an elliptical beam (major, minor FWHM in px, PA in deg from +y)."""
-    if beam is None:
-        return None
-    major, minor, pa = beam
-    if minor <= 0 or major < minor:
-        raise InvalidParameter("beam needs major >= minor > 0 (FWHM in pixels)")
-    sa, sb = major / FWHM_PER_SIGMA, minor / FWHM_PER_SIGMA
-    half = int(np.ceil(4 * sa))
-    yy, xx = np.mgrid[-half : half + 1, -half : half + 1]
-    theta = np.radians(pa)
-    along = -xx * np.sin(theta) + yy * np.cos(theta)
-    across = xx * np.cos(theta) + yy * np.sin(theta)
-    kernel = np.exp(-0.5 * ((along / sa) ** 2 + (across / sb) ** 2))
-    return kernel / kernel.sum()
-
-
-def _smooth(work: np.ndarray, fwhm_px: float, kernel: np.ndarray | None) -> tuple[np.ndarray, float]:
-    """Matched-filtered image and the noise factor sqrt(sum(k**2)) of the exact discrete kernel."""
-    if kernel is not None:
-        return ndimage.convolve(work, kernel.astype(np.float32), mode="nearest"), float(np.sqrt((kernel**2).sum()))
-    sigma = fwhm_px / FWHM_PER_SIGMA
-    delta = np.zeros((int(10 * sigma) * 2 + 3,) * 2)
-    delta[delta.shape[0] // 2, delta.shape[1] // 2] = 1.0
-    knorm = float(np.sqrt((ndimage.gaussian_filter(delta, sigma, truncate=4.0) ** 2).sum()))
-    return ndimage.gaussian_filter(work, sigma, truncate=4.0, mode="nearest"), knorm
-
-
-def _local_maxima(smoothed: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-    """Which candidate pixels are local maxima (ties broken towards the first pixel)."""
-    value = smoothed[ys, xs]
-    keep = np.ones(len(ys), dtype=bool)
-    for dy, dx in _NEIGHBOURS:
-        other = smoothed[ys + dy, xs + dx]
-        keep &= value >= other if (dy, dx) > (0, 0) else value > other
-    return keep
-
-
-def _parabola_offset(minus: np.ndarray, centre: np.ndarray, plus: np.ndarray) -> np.ndarray:
-    """Sub-pixel offset of a peak from 3 samples: Gaussian (log-parabola), quadratic as fallback."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        positive = (minus > 0) & (centre > 0) & (plus > 0)
-        lm, lc, lp = (np.log(np.where(positive, v, 1.0)) for v in (minus, centre, plus))
-        log_off = 0.5 * (lm - lp) / (lm - 2 * lc + lp)
-        quad_off = 0.5 * (minus - plus) / (minus - 2 * centre + plus)
-        off = np.where(positive, log_off, quad_off)
-    return np.clip(np.nan_to_num(off), -1.0, 1.0)
-
-
-def _refine(smoothed: np.ndarray, ys: np.ndarray, xs: np.ndarray, sky: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sub-pixel positions of peaks at integer pixels (ys, xs) of the filtered image."""
-    centre = smoothed[ys, xs] - sky
-    dx = _parabola_offset(smoothed[ys, xs - 1] - sky, centre, smoothed[ys, xs + 1] - sky)
-    dy = _parabola_offset(smoothed[ys - 1, xs] - sky, centre, smoothed[ys + 1, xs] - sky)
-    return xs + dx, ys + dy
-
-
-def _area_above(smoothed: np.ndarray, ys: np.ndarray, xs: np.ndarray, level: np.ndarray) -> np.ndarray:
-    """Pixels of the 5 x 5 box around each peak above that peak's threshold level."""
-    off = np.arange(-2, 3)
-    iy = np.clip(ys[:, None, None] + off[None, :, None], 0, smoothed.shape[0] - 1)
-    ix = np.clip(xs[:, None, None] + off[None, None, :], 0, smoothed.shape[1] - 1)
-    result: np.ndarray = (smoothed[iy, ix] > level[:, None, None]).sum(axis=(1, 2))
-    return result
-
-
-def _saddle_depth(smoothed: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Height of the fainter peak of each pair (a, b as (N, 2) x, y) above the lowest point
-    of the filtered image on the segment between them."""
-    steps = np.linspace(0.0, 1.0, 9)
-    px = a[:, 0:1] + (b[:, 0:1] - a[:, 0:1]) * steps
-    py = a[:, 1:2] + (b[:, 1:2] - a[:, 1:2]) * steps
-    line = ndimage.map_coordinates(smoothed, [py.ravel(), px.ravel()], order=1, mode="nearest")
-    line = line.reshape(px.shape)
-    low_end = np.minimum(line[:, 0], line[:, -1])
-    result: np.ndarray = low_end - line.min(axis=1)
-    return result
-
-
-def _separate(
-    x: np.ndarray,
-    y: np.ndarray,
-    sig: np.ndarray,
-    smoothed: np.ndarray,
-    noise: np.ndarray,
-    min_sep: float,
-    blend_radius: float,
-    deblend: bool,
-    deblend_sigma: float,
-) -> np.ndarray:
-    """Indices (brightest first) of the peaks kept after separation and deblending."""
-    order = np.argsort(-sig, kind="stable")
-    x, y = x[order], y[order]
-    keep = np.ones(len(order), dtype=bool)
-    if len(order) < 2:
-        return order
-    tree = cKDTree(np.column_stack([x, y]))
-    radius = max(min_sep, blend_radius)
-    pairs = tree.query_pairs(radius, output_type="ndarray")
-    if len(pairs):
-        pairs = np.sort(pairs, axis=1)  # (brighter, fainter) since order is by brightness
-        d = np.hypot(x[pairs[:, 0]] - x[pairs[:, 1]], y[pairs[:, 0]] - y[pairs[:, 1]])
-        merge = d < min_sep
-        close = ~merge
-        if deblend and close.any():
-            pts = np.column_stack([x, y])
-            depth = _saddle_depth(smoothed, pts[pairs[close, 0]], pts[pairs[close, 1]])
-            merge[close] = depth < deblend_sigma * noise[order][pairs[close, 1]]
-        elif close.any():
-            merge[close] = True
-        # greedy, brightest first: a dropped peak cannot drop anybody else
-        pairs = pairs[merge]
-        pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))]
-        for bright, faint in pairs:
-            if keep[bright]:
-                keep[faint] = False
-    return order[keep]
 
 
 def detect_peaks(
@@ -240,7 +129,7 @@ def detect_peaks(
     bg = background or estimate_background(data, box_px)
     work = data if valid.all() else np.where(valid, data, bg.blocks(bg.sky)).astype(np.float32)
     progress(0.35, "matched filtering")
-    smoothed, knorm = _smooth(np.asarray(work, dtype=np.float32), size, _kernel(fwhm_px, beam))
+    smoothed, knorm = matched_filter(np.asarray(work, dtype=np.float32), size, beam_kernel(fwhm_px, beam))
     progress(0.65, "finding peaks")
     level_mesh = bg.sky + threshold_sigma * knorm * bg.rms
     lower = bg.blocks(ndimage.minimum_filter(level_mesh, size=3, mode="nearest"))
@@ -249,89 +138,25 @@ def detect_peaks(
     candidates[:, :edge] = candidates[:, -edge:] = False
     candidates &= valid
     ys, xs = np.nonzero(candidates)
-    is_max = _local_maxima(smoothed, ys, xs)
+    is_max = local_maxima(smoothed, ys, xs)
     ys, xs = ys[is_max], xs[is_max]
     sky, rms = bg.sky_at(xs, ys), bg.rms_at(xs, ys)
     noise = rms * knorm
     sig = (smoothed[ys, xs] - sky) / noise
     ok = sig >= threshold_sigma
     if min_area_px > 1:
-        ok &= _area_above(smoothed, ys, xs, sky + threshold_sigma * noise) >= min_area_px
+        ok &= area_above(smoothed, ys, xs, sky + threshold_sigma * noise) >= min_area_px
     ys, xs, sky, noise, sig = ys[ok], xs[ok], sky[ok], noise[ok], sig[ok]
-    x, y = _refine(smoothed, ys, xs, sky)
+    x, y = refine(smoothed, ys, xs, sky)
     progress(0.8, "deblending")
-    kept = _separate(x, y, sig, smoothed, noise, min_sep, 3.0 * size, deblend, deblend_sigma)
+    kept = separate(x, y, sig, smoothed, noise, min_sep, 3.0 * size, deblend, deblend_sigma)
     x, y, sig = x[kept], y[kept], sig[kept]
     if deblend and beam is None and len(x):
-        cx, cy, csig = _companions(
+        cx, cy, csig = companions(
             np.asarray(work, dtype=np.float32), x, y, sig, bg, fwhm_px, threshold_sigma, min_sep, edge
         )
         x, y, sig = np.concatenate([x, cx]), np.concatenate([y, cy]), np.concatenate([sig, csig])
     return Peaks(x_pix=x, y_pix=y, significance=sig, background=bg)
-
-
-def _companions(
-    work: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
-    sig: np.ndarray,
-    bg: Background,
-    fwhm_px: float,
-    threshold: float,
-    min_sep: float,
-    edge: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Faint companions on the wings of bright peaks, which the matched filter blurs into their
-    neighbour: a second search with a filter of half the width, in stamps around peaks brighter
-    than 4 x the threshold, keeping local maxima above the threshold (in that filter's noise),
-    separated from the bright peak by a dip (saddle) of at least 2 sigma and from every known
-    peak by ``min_sep``."""
-    bright = np.nonzero(sig >= 4 * threshold)[0]
-    empty = (np.empty(0), np.empty(0), np.empty(0))
-    if len(bright) == 0:
-        return empty
-    sigma = 0.5 * fwhm_px / FWHM_PER_SIGMA
-    half = int(np.ceil(2.5 * fwhm_px)) + 2
-    cx, cy = np.rint(x[bright]).astype(np.int64), np.rint(y[bright]).astype(np.int64)
-    off = np.arange(-half, half + 1)
-    iy = np.clip(cy[:, None, None] + off[None, :, None], 0, work.shape[0] - 1)
-    ix = np.clip(cx[:, None, None] + off[None, None, :], 0, work.shape[1] - 1)
-    narrow = ndimage.gaussian_filter(work[iy, ix], (0, sigma, sigma), truncate=4.0, mode="nearest")
-    _, knorm = _smooth(np.zeros((3, 3), np.float32), 0.5 * fwhm_px, None)
-    sky, rms = bg.sky_at(cx, cy), bg.rms_at(cx, cy)
-    snr = (narrow - sky[:, None, None]) / (rms * knorm)[:, None, None]
-    is_max = (narrow == ndimage.maximum_filter(narrow, size=(1, 3, 3), mode="nearest")) & (snr >= threshold)
-    is_max[:, [0, -1], :] = is_max[:, :, [0, -1]] = False
-    k, jy, jx = np.nonzero(is_max)
-    px, py = (cx[k] + off[jx]).astype(np.float64), (cy[k] + off[jy]).astype(np.float64)
-    if len(k) == 0:
-        return empty
-    near = np.isfinite(
-        cKDTree(np.column_stack([x, y])).query(np.column_stack([px, py]), distance_upper_bound=min_sep)[0]
-    )
-    centre = np.full(len(k), float(half))
-    line = np.linspace(0.0, 1.0, 9)
-    ly = centre[:, None] + (jy[:, None] - centre[:, None]) * line
-    lx = centre[:, None] + (jx[:, None] - centre[:, None]) * line
-    profile = ndimage.map_coordinates(
-        narrow.reshape(-1, narrow.shape[2]), [(k[:, None] * narrow.shape[1] + ly).ravel(), lx.ravel()], order=1
-    )
-    dip = (narrow[k, jy, jx] - profile.reshape(ly.shape).min(axis=1)) / (rms[k] * knorm)
-    inside = (px >= edge) & (px < work.shape[1] - edge) & (py >= edge) & (py < work.shape[0] - edge)
-    keep = ~near & (dip >= 2.0) & inside
-    if not keep.any():
-        return empty
-    k, jy, jx, px, py = k[keep], jy[keep], jx[keep], px[keep], py[keep]
-    c = narrow[k, jy, jx] - sky[k]
-    fx = px + _parabola_offset(narrow[k, jy, jx - 1] - sky[k], c, narrow[k, jy, jx + 1] - sky[k])
-    fy = py + _parabola_offset(narrow[k, jy - 1, jx] - sky[k], c, narrow[k, jy + 1, jx] - sky[k])
-    order = np.argsort(-snr[k, jy, jx])
-    pts = np.column_stack([fx, fy])[order]
-    unique = np.ones(len(pts), dtype=bool)
-    for i, j in cKDTree(pts).query_pairs(min_sep) if len(pts) > 1 else []:
-        unique[max(i, j)] = False
-    chosen = order[unique]
-    return fx[chosen], fy[chosen], snr[k, jy, jx][chosen]
 
 
 def find_sources(

@@ -45,7 +45,7 @@ from regions import (
 )
 
 from neloura.core.frames import input_frame, transform_lonlat
-from neloura.core.region_files import RegionRecord
+from neloura.core.region_records import RegionRecord
 from neloura.core.wcs import ImageWcs, NoCelestialWcs
 from neloura.errors import InvalidParameter
 

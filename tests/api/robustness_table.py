@@ -6,6 +6,7 @@ until every route of the app has one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,61 +42,68 @@ class Endpoint:
 
 IMG_Q = {"path": IMAGE, "hdu": 1}
 FILE_PATH = (("query", "path", "files"),)
+BODY_PATH = (("body", "path", "files"),)
 CAT_NAME = (("query", "name", "catalogs"),)
 SEG_Q = {**IMG_Q, "seg": IMAGE, "seg_hdu": 3}
 SEG_PATHS = (*FILE_PATH, ("query", "seg", "files"))
 
 REGION_BODY = {"path": IMAGE, "hdu": 1, "regions": "image\ncircle(100,120,12)\n"}
-REGION_PATHS = (("body", "path", "files"),)
+REGION_PATHS = BODY_PATH
+CUBE = "demo/cube.fits"
+CUBE_Q = {"path": CUBE, "hdu": 0}
+PathSpec = tuple[tuple[str, str, str], ...]
+
+
+def image_get(template: str, *, paths: PathSpec = FILE_PATH, base: dict[str, Any] = IMG_Q, **query: Any) -> Endpoint:
+    """A GET of an image route: ``base`` (the demo image, HDU 1) and ``query`` in the query string."""
+    return Endpoint("GET", template, query={**base, **query}, paths=paths, image=True)
+
+
+def image_post(template: str, *, paths: PathSpec = BODY_PATH, **body: Any) -> Endpoint:
+    """A POST of an image route: the demo image (HDU 1) and ``body`` in the JSON body."""
+    return Endpoint("POST", template, body={"path": IMAGE, "hdu": 1, **body}, paths=paths, image=True)
+
+
+def missing(
+    template: str,
+    path_params: dict[str, str],
+    *,
+    method: str = "GET",
+    query: dict[str, Any] | None = None,
+    path_names: Iterable[str] | None = None,
+) -> Endpoint:
+    """A request to a route whose path names something that does not exist (404); ``path_names``
+    (default: every path parameter) get the path-escape cases."""
+    names = path_params if path_names is None else path_names
+    paths = tuple(("path", name, "none") for name in names)
+    return Endpoint(method, template, path_params=path_params, query=query or {}, paths=paths, ok=(404,))
+
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("GET", "/api/health"),
-    Endpoint("GET", "/api/images/hdus", query={"path": IMAGE}, paths=FILE_PATH, image=True),
-    Endpoint("GET", "/api/images/header", query=IMG_Q, paths=FILE_PATH, image=True),
-    Endpoint("GET", "/api/images/info", query=IMG_Q, paths=FILE_PATH, image=True),
-    Endpoint("GET", "/api/images/pixel", query={**IMG_Q, "x": 10, "y": 12}, paths=FILE_PATH, image=True),
-    Endpoint("GET", "/api/images/pixel-table", query={**IMG_Q, "x": 10, "y": 12}, paths=FILE_PATH, image=True),
-    Endpoint(
-        "POST",
-        "/api/images/pixel-to-world",
-        body={"path": IMAGE, "hdu": 1, "x": [1.0, 2.0], "y": [3.0, 4.0]},
-        paths=(("body", "path", "files"),),
-        image=True,
+    image_get("/api/images/hdus", base={"path": IMAGE}),
+    image_get("/api/images/header"),
+    image_get("/api/images/info"),
+    image_get("/api/images/pixel", x=10, y=12),
+    image_get("/api/images/pixel-table", x=10, y=12),
+    image_post("/api/images/pixel-to-world", x=[1.0, 2.0], y=[3.0, 4.0]),
+    image_post("/api/images/world-to-pixel", ra_deg=[24.17], dec_deg=[15.78]),
+    *(
+        Endpoint(
+            "GET",
+            f"/api/images/{kind}/{{level}}/{{name}}",
+            path_params={"level": "3", "name": f"0_0.{suffix}"},
+            query=IMG_Q,
+            paths=(*FILE_PATH, ("path", "name", "none")),
+            image=True,
+        )
+        for kind, suffix in (("tiles", "png"), ("data-tiles", "u16"))
     ),
-    Endpoint(
-        "POST",
-        "/api/images/world-to-pixel",
-        body={"path": IMAGE, "hdu": 1, "ra_deg": [24.17], "dec_deg": [15.78]},
-        paths=(("body", "path", "files"),),
-        image=True,
-    ),
-    Endpoint(
-        "GET",
-        "/api/images/tiles/{level}/{name}",
-        path_params={"level": "3", "name": "0_0.png"},
-        query=IMG_Q,
-        paths=(*FILE_PATH, ("path", "name", "none")),
-        image=True,
-    ),
-    Endpoint(
-        "GET",
-        "/api/images/data-tiles/{level}/{name}",
-        path_params={"level": "3", "name": "0_0.u16"},
-        query=IMG_Q,
-        paths=(*FILE_PATH, ("path", "name", "none")),
-        image=True,
-    ),
-    Endpoint(
-        "GET",
-        "/api/images/stretch-table",
-        query={**IMG_Q, "stretch": "histequ"},
-        paths=FILE_PATH,
-        image=True,
-    ),
-    Endpoint("GET", "/api/images/histogram", query=IMG_Q, paths=FILE_PATH, image=True),
+    image_get("/api/images/stretch-table", stretch="histequ"),
+    image_get("/api/images/histogram"),
     Endpoint("GET", "/api/files", query={"folder": "demo"}, paths=(("query", "folder", "files"),)),
     Endpoint("GET", "/api/files/search", query={"q": "gal"}),
-    Endpoint("GET", "/api/files/thumbnail", query=IMG_Q, paths=FILE_PATH, image=True),
+    image_get("/api/files/thumbnail"),
     Endpoint("POST", "/api/files/upload", ok=(200, 422)),  # multipart: see the upload tests
     Endpoint("GET", "/api/config"),
     Endpoint("GET", "/admin/system", ok=(403,)),  # admin mode is off in these settings
@@ -117,43 +125,30 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint(
         "GET", "/api/images/colormaps/{name}.png", path_params={"name": "viridis"}, paths=(("path", "name", "none"),)
     ),
-    Endpoint("GET", "/api/images/limits", query={**IMG_Q, "mode": "zscale"}, paths=FILE_PATH, image=True),
-    Endpoint("GET", "/api/images/colorbar", query=IMG_Q, paths=FILE_PATH, image=True),
+    image_get("/api/images/limits", mode="zscale"),
+    image_get("/api/images/colorbar"),
     Endpoint("GET", "/"),
     Endpoint("GET", "/open/{path}", path_params={"path": IMAGE}, ok=(307,)),
     Endpoint("GET", "/search/{text}", path_params={"text": "gal"}, ok=(307,)),
-    Endpoint(
-        "GET", "/static/{relative}", path_params={"relative": "index.html"}, paths=(("path", "relative", "static"),)
-    ),
-    Endpoint(
-        "GET",
-        "/vendor/{relative}",
-        path_params={"relative": "openseadragon/package.json"},
-        paths=(("path", "relative", "static"),),
+    *(
+        Endpoint(
+            "GET", f"/{where}/{{relative}}", path_params={"relative": file}, paths=(("path", "relative", "static"),)
+        )
+        for where, file in (("static", "index.html"), ("vendor", "openseadragon/package.json"))
     ),
     Endpoint("GET", "/api/catalogs"),
     Endpoint("POST", "/api/catalogs/upload", ok=(200, 422)),  # multipart: see the upload tests
-    Endpoint("GET", "/api/catalogs/open", query={"name": CATALOG}, paths=CAT_NAME),
-    Endpoint("GET", "/api/catalogs/columns", query={"name": CATALOG}, paths=CAT_NAME),
-    Endpoint(
-        "GET",
-        "/api/catalogs/rows",
-        query={"name": CATALOG, "filter": "mag_ab < 25", "sort": "-flux_ujy"},
-        paths=CAT_NAME,
-    ),
-    Endpoint("GET", "/api/catalogs/stats", query={"name": CATALOG, "column": "mag_ab"}, paths=CAT_NAME),
-    Endpoint("GET", "/api/catalogs/export", query={"name": CATALOG, "format": "csv"}, paths=CAT_NAME),
-    Endpoint(
-        "GET",
-        "/api/catalogs/cone",
-        query={"name": CATALOG, "ra": "24.174", "dec": "15.784", "radius_arcsec": 10},
-        paths=CAT_NAME,
-    ),
-    Endpoint(
-        "GET",
-        "/api/catalogs/box",
-        query={"name": CATALOG, "ra_min": "24.17", "ra_max": "24.18", "dec_min": "15.78", "dec_max": "15.79"},
-        paths=CAT_NAME,
+    *(
+        Endpoint("GET", f"/api/catalogs/{route}", query={"name": CATALOG, **extra}, paths=CAT_NAME)
+        for route, extra in (
+            ("open", {}),
+            ("columns", {}),
+            ("rows", {"filter": "mag_ab < 25", "sort": "-flux_ujy"}),
+            ("stats", {"column": "mag_ab"}),
+            ("export", {"format": "csv"}),
+            ("cone", {"ra": "24.174", "dec": "15.784", "radius_arcsec": 10}),
+            ("box", {"ra_min": "24.17", "ra_max": "24.18", "dec_min": "15.78", "dec_max": "15.79"}),
+        )
     ),
     Endpoint(
         "POST",
@@ -181,48 +176,22 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         paths=(("body", "name", "catalogs"),),
     ),
     Endpoint("GET", "/api/jobs"),
-    Endpoint(
-        "GET", "/api/jobs/{job_id}", path_params={"job_id": "nope"}, paths=(("path", "job_id", "none"),), ok=(404,)
-    ),
-    Endpoint(
-        "DELETE", "/api/jobs/{job_id}", path_params={"job_id": "nope"}, paths=(("path", "job_id", "none"),), ok=(404,)
-    ),
-    Endpoint(
-        "GET",
-        "/api/jobs/{job_id}/files/{name}",
-        path_params={"job_id": "nope", "name": "sources.csv"},
-        paths=(("path", "job_id", "none"), ("path", "name", "none")),
-        ok=(404,),
-    ),
+    missing("/api/jobs/{job_id}", {"job_id": "nope"}),
+    missing("/api/jobs/{job_id}", {"job_id": "nope"}, method="DELETE"),
+    missing("/api/jobs/{job_id}/files/{name}", {"job_id": "nope", "name": "sources.csv"}),
     # Jobs are only queued (the worker pool runs them); the sweep sends invalid bodies, which never queue.
-    Endpoint(
-        "POST",
-        "/api/detection",
-        body={"path": IMAGE, "hdu": 1, "threshold_sigma": 50.0},
-        paths=(("body", "path", "files"),),
-        image=True,
-    ),
-    Endpoint(
-        "POST",
-        "/api/photometry",
-        body={"path": IMAGE, "hdu": 1, "x_pix": [100.0], "y_pix": [120.0]},
-        paths=(("body", "path", "files"),),
-        image=True,
-    ),
+    image_post("/api/detection", threshold_sigma=50.0),
+    image_post("/api/photometry", x_pix=[100.0], y_pix=[120.0]),
     Endpoint("GET", "/api/psf"),
-    Endpoint(
-        "GET",
-        "/api/completeness/defaults",
-        query={**IMG_Q, "psf": "gauss.fits"},
-        paths=(*FILE_PATH, ("query", "psf", "psf")),
-        image=True,
-    ),
-    Endpoint(
-        "POST",
+    image_get("/api/completeness/defaults", paths=(*FILE_PATH, ("query", "psf", "psf")), psf="gauss.fits"),
+    image_post(
         "/api/completeness",
-        body={"path": IMAGE, "hdu": 1, "n": 5, "iterations": 1, "flux_min": 1.0, "flux_max": 10.0, "psf": "gauss.fits"},
-        paths=(("body", "path", "files"), ("body", "psf", "psf")),
-        image=True,
+        paths=(*BODY_PATH, ("body", "psf", "psf")),
+        n=5,
+        iterations=1,
+        flux_min=1.0,
+        flux_max=10.0,
+        psf="gauss.fits",
     ),
     *(
         Endpoint("POST", f"/api/regions/{route}", body={**REGION_BODY, **extra}, paths=REGION_PATHS, image=True)
@@ -239,57 +208,28 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "POST",
         "/api/regions/catalog",
         body={**REGION_BODY, "name": CATALOG},
-        paths=(("body", "path", "files"), ("body", "name", "catalogs")),
+        paths=(*BODY_PATH, ("body", "name", "catalogs")),
         image=True,
     ),
     Endpoint("POST", "/api/regions/links", body={"regions": "image\ncircle(100,120,12)\n"}),
-    Endpoint(
-        "GET",
-        "/api/regions/links/{link_id}",
-        path_params={"link_id": "0123456789abcdef01234567"},
-        paths=(("path", "link_id", "none"),),
-        ok=(404,),
-    ),
-    Endpoint(
-        "POST",
-        "/api/regions/from-catalog",
-        body={"path": IMAGE, "hdu": 1, "name": CATALOG, "rows": [0, 1]},
-        paths=(("body", "path", "files"), ("body", "name", "catalogs")),
-        image=True,
+    missing("/api/regions/links/{link_id}", {"link_id": "0123456789abcdef01234567"}),
+    image_post(
+        "/api/regions/from-catalog", paths=(*BODY_PATH, ("body", "name", "catalogs")), name=CATALOG, rows=[0, 1]
     ),
 )
 RGB_ID = {"rgb_id": "0123456789abcdef0123456789abcdef"}  # no such composite: the routes answer 404
-RGB_PATH = (("path", "rgb_id", "none"),)
 ENDPOINTS += (
     Endpoint("POST", "/api/rgb", body={"channels": [{"path": IMAGE, "hdu": 1}, {"path": IMAGE, "hdu": 1, "plane": 0}]}),
     Endpoint("POST", "/api/rgb/presets", body={"channels": [{"path": IMAGE, "hdu": 1}]}),
-    Endpoint("GET", "/api/rgb/{rgb_id}", path_params=RGB_ID, paths=RGB_PATH, ok=(404,)),
-    Endpoint(
-        "GET",
-        "/api/rgb/{rgb_id}/tiles/{level}/{name}",
-        path_params={**RGB_ID, "level": "8", "name": "0_0.png"},
-        paths=RGB_PATH,
-        ok=(404,),
-    ),
-    Endpoint("GET", "/api/rgb/{rgb_id}/png", path_params=RGB_ID, query={"width": 64}, paths=RGB_PATH, ok=(404,)),
-    Endpoint("GET", "/api/rgb/{rgb_id}/fits", path_params=RGB_ID, paths=RGB_PATH, ok=(404,)),
-    Endpoint("GET", "/api/rgb/{rgb_id}/pixel", path_params=RGB_ID, query={"x": 1, "y": 2}, paths=RGB_PATH, ok=(404,)),
-    Endpoint("GET", "/api/rgb/{rgb_id}/limits", path_params=RGB_ID, query={"channel": 0}, paths=RGB_PATH, ok=(404,)),
+    missing("/api/rgb/{rgb_id}", RGB_ID),
+    missing("/api/rgb/{rgb_id}/tiles/{level}/{name}", {**RGB_ID, "level": "8", "name": "0_0.png"}, path_names=RGB_ID),
+    missing("/api/rgb/{rgb_id}/png", RGB_ID, query={"width": 64}),
+    missing("/api/rgb/{rgb_id}/fits", RGB_ID),
+    missing("/api/rgb/{rgb_id}/pixel", RGB_ID, query={"x": 1, "y": 2}),
+    missing("/api/rgb/{rgb_id}/limits", RGB_ID, query={"channel": 0}),
     Endpoint("GET", "/open-rgb", query={"r": IMAGE, "g": IMAGE}, paths=(("query", "r", "files"),), ok=(307,)),
-    Endpoint(
-        "POST",
-        "/api/contours",
-        body={"path": IMAGE, "hdu": 1, "n_levels": 3},
-        paths=(("body", "path", "files"),),
-        image=True,
-    ),
-    Endpoint(
-        "POST",
-        "/api/contours/ds9",
-        body={"path": IMAGE, "hdu": 1, "sigma_levels": [3, 10]},
-        paths=(("body", "path", "files"),),
-        image=True,
-    ),
+    image_post("/api/contours", n_levels=3),
+    image_post("/api/contours/ds9", sigma_levels=[3, 10]),
 )
 # plotter and segmentation
 ENDPOINTS += (
@@ -307,7 +247,7 @@ ENDPOINTS += (
     ),
     # the demo's DQ extension (0 on the footprint, 1 outside) is an integer map on the same grid
     *(
-        Endpoint("GET", f"/api/segmentation/{route}", query={**SEG_Q, **extra}, paths=paths, image=True)
+        image_get(f"/api/segmentation/{route}", paths=paths, base=SEG_Q, **extra)
         for route, extra, paths in (
             ("info", {}, SEG_PATHS),
             ("label", {"x": 3, "y": 4}, SEG_PATHS),
@@ -316,36 +256,19 @@ ENDPOINTS += (
         )
     ),
 )
-CUBE = "demo/cube.fits"
-CUBE_Q = {"path": CUBE, "hdu": 0}
 ENDPOINTS += (
-    Endpoint("GET", "/api/cubes/axis", query={**CUBE_Q, "unit": "km/s"}, paths=FILE_PATH, image=True),
-    Endpoint("GET", "/api/cubes/spectrum", query={**CUBE_Q, "x": 10, "y": 12}, paths=FILE_PATH, image=True),
-    Endpoint(
-        "GET",
-        "/api/cubes/spectrum/export",
-        query={**CUBE_Q, "region": "image; circle(100,100,5)", "format": "fits"},
-        paths=FILE_PATH,
-        image=True,
-    ),
-    Endpoint("GET", "/api/cubes/limits", query=CUBE_Q, paths=FILE_PATH, image=True),
-    Endpoint("GET", "/api/cubes/channels", query={**CUBE_Q, "count": 2}, paths=FILE_PATH, image=True),
-    Endpoint(
-        "POST", "/api/cubes/moment", body={"path": CUBE, "order": 0}, paths=(("body", "path", "files"),), image=True
-    ),
-    Endpoint(
-        "POST",
-        "/api/cubes/smooth",
-        body={"path": CUBE, "kernel": "rebin", "width_channels": 2},
-        paths=(("body", "path", "files"),),
-        image=True,
-    ),
-    Endpoint(
-        "POST",
-        "/api/cubes/convolve",
-        body={"path": CUBE, "beam": [3.0, 2.0, 0.0]},
-        paths=(("body", "path", "files"),),
-        image=True,
+    image_get("/api/cubes/axis", base=CUBE_Q, unit="km/s"),
+    image_get("/api/cubes/spectrum", base=CUBE_Q, x=10, y=12),
+    image_get("/api/cubes/spectrum/export", base=CUBE_Q, region="image; circle(100,100,5)", format="fits"),
+    image_get("/api/cubes/limits", base=CUBE_Q),
+    image_get("/api/cubes/channels", base=CUBE_Q, count=2),
+    *(
+        Endpoint("POST", f"/api/cubes/{route}", body={"path": CUBE, **extra}, paths=BODY_PATH, image=True)
+        for route, extra in (
+            ("moment", {"order": 0}),
+            ("smooth", {"kernel": "rebin", "width_channels": 2}),
+            ("convolve", {"beam": [3.0, 2.0, 0.0]}),
+        )
     ),
 )
 ENDPOINTS += (  # cutouts, SED, figures (issue 10)
@@ -356,13 +279,7 @@ ENDPOINTS += (  # cutouts, SED, figures (issue 10)
         "/api/cutouts",
         body={"ra_deg": 24.174, "dec_deg": 15.784, "size_arcsec": 2.0, "images": [{"path": IMAGE, "hdu": 1}]},
     ),
-    Endpoint(
-        "GET",
-        "/api/cutouts/files/{file}",
-        path_params={"file": "0123456789ab_none.fits"},
-        paths=(("path", "file", "none"),),
-        ok=(404,),
-    ),
+    missing("/api/cutouts/files/{file}", {"file": "0123456789ab_none.fits"}),
     Endpoint(
         "POST",
         "/api/cutouts/batch",
@@ -379,12 +296,6 @@ ENDPOINTS += (  # cutouts, SED, figures (issue 10)
         "/api/sed/plot",
         body={"points": [{"filter": "F200W", "wavelength_um": 1.99, "flux_ujy": 10.0}], "format": "csv"},
     ),
-    Endpoint(
-        "POST",
-        "/api/figures",
-        body={"path": IMAGE, "hdu": 1, "format": "png", "width_in": 4, "height_in": 4, "dpi": 50},
-        paths=(("body", "path", "files"),),
-        image=True,
-    ),
+    image_post("/api/figures", format="png", width_in=4, height_in=4, dpi=50),
 )
 BY_KEY = {e.key: e for e in ENDPOINTS}

@@ -7,6 +7,7 @@ never removes anything outside uploads/.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -96,48 +97,55 @@ def _assert_inside(path: Path, folder: Path) -> None:
     assert folder.resolve() in resolved.parents, f"{resolved} is outside {folder}"
 
 
+def _upload_stays_inside(
+    app_client: tuple[FastAPI, TestClient, Settings],
+    world: dict[str, Path],
+    route: str,
+    allowed: tuple[int, ...],
+    **send: Any,
+) -> None:
+    """Upload to ``route``: the answer is one of ``allowed``; a kept file lies in its uploads folder
+    and nothing outside the data root appeared."""
+    _, api, settings = app_client
+    before = _outside_snapshot(world)
+    response = api.post(route, **send)
+    assert_clean_error(response, allowed)
+    if response.status_code == 200 and route == "/api/files/upload":
+        _assert_inside(settings.files_dir / response.json()["path"], settings.uploads_dir)
+    elif response.status_code == 200:
+        _assert_inside(settings.catalogs_dir / response.json()["name"], settings.catalogs_dir / "uploads")
+    assert _outside_snapshot(world) == before
+
+
 @pytest.mark.parametrize("label", [case(label, id=f"upload_name:{label}") for label in UPLOAD_NAMES])
 def test_image_upload_names_stay_in_uploads(
     app_client: tuple[FastAPI, TestClient, Settings], world: dict[str, Path], label: str
 ) -> None:
-    _, api, settings = app_client
-    before = _outside_snapshot(world)
-    response = api.post("/api/files/upload", files={"file": (UPLOAD_NAMES[label], _fits_bytes(), "application/fits")})
-    assert_clean_error(response, (200, 400, 403, 415, 422))
-    if response.status_code == 200:
-        _assert_inside(settings.files_dir / response.json()["path"], settings.uploads_dir)
-    assert _outside_snapshot(world) == before
+    file = (UPLOAD_NAMES[label], _fits_bytes(), "application/fits")
+    _upload_stays_inside(app_client, world, "/api/files/upload", (200, 400, 403, 415, 422), files={"file": file})
 
 
 @pytest.mark.parametrize("label", list(UPLOAD_FOLDERS))
 def test_image_upload_folders_stay_in_uploads(
     app_client: tuple[FastAPI, TestClient, Settings], world: dict[str, Path], label: str
 ) -> None:
-    _, api, settings = app_client
-    before = _outside_snapshot(world)
-    response = api.post(
+    file = ("ok.fits", _fits_bytes(), "application/fits")
+    _upload_stays_inside(
+        app_client,
+        world,
         "/api/files/upload",
-        files={"file": ("ok.fits", _fits_bytes(), "application/fits")},
+        (200, 403, 404, 422),
+        files={"file": file},
         data={"folder": UPLOAD_FOLDERS[label]},
     )
-    assert_clean_error(response, (200, 403, 404, 422))
-    if response.status_code == 200:
-        _assert_inside(settings.files_dir / response.json()["path"], settings.uploads_dir)
-    assert _outside_snapshot(world) == before
 
 
 @pytest.mark.parametrize("label", list(UPLOAD_NAMES))
 def test_catalog_upload_names_stay_in_uploads(
     app_client: tuple[FastAPI, TestClient, Settings], world: dict[str, Path], label: str
 ) -> None:
-    _, api, settings = app_client
-    before = _outside_snapshot(world)
-    name = UPLOAD_NAMES[label].replace(".fits", ".csv")
-    response = api.post("/api/catalogs/upload", files={"file": (name, b"ra,dec\n1.0,2.0\n", "text/csv")})
-    assert_clean_error(response, (200, 400, 403, 415, 422))
-    if response.status_code == 200:
-        _assert_inside(settings.catalogs_dir / response.json()["name"], settings.catalogs_dir / "uploads")
-    assert _outside_snapshot(world) == before
+    file = (UPLOAD_NAMES[label].replace(".fits", ".csv"), b"ra,dec\n1.0,2.0\n", "text/csv")
+    _upload_stays_inside(app_client, world, "/api/catalogs/upload", (200, 400, 403, 415, 422), files={"file": file})
 
 
 UPLOAD_BODIES: dict[str, tuple[bytes, str]] = {

@@ -49,30 +49,21 @@ BAD_VALUES: dict[str, str] = {
 }
 
 
-def _make_query_cases() -> list[Any]:
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(Settings(root=Path(tmp), demo=False, disk_cache=False))  # folders only, never started
-        cases = []
-        for key, params in sorted(query_params(app).items()):
-            if key not in BY_KEY:
-                continue
-            for name, _annotation in params:
-                for label in BAD_VALUES:
-                    cases.append(case(BY_KEY[key], name, label, id=f"{key}:{name}:{label}"))
-        return cases
-
-
 def _route_query_map() -> dict[str, list[tuple[str, Any]]]:
     import tempfile
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:  # folders only: the app is never started
         return query_params(create_app(Settings(root=Path(tmp), demo=False, disk_cache=False)))
 
 
-_ROUTE_QUERY = _route_query_map()
-QUERY_CASES = _make_query_cases()
+_ROUTE_QUERY = _route_query_map()  # one app read at collection, for the query and expression cases
+QUERY_CASES = [
+    case(BY_KEY[key], name, label, id=f"{key}:{name}:{label}")
+    for key, params in sorted(_ROUTE_QUERY.items())
+    if key in BY_KEY
+    for name, _annotation in params
+    for label in BAD_VALUES
+]
 
 
 @pytest.mark.parametrize(("ep", "name", "label"), QUERY_CASES)

@@ -12,7 +12,7 @@ from astropy.table import Table
 from fastapi.testclient import TestClient
 
 from neloura.app import create_app
-from neloura.core.demo import CATALOG_NAME, has_fits_image, write_demo
+from neloura.core.demo import CATALOG_NAME, GalaxyField, has_fits_image, write_demo
 from neloura.core.fitsio import FitsImage, list_hdus
 from neloura.settings import Settings
 
@@ -100,7 +100,8 @@ def test_never_overwrites_user_files(tmp_path: Path) -> None:
     (tmp_path / "catalogs").mkdir()
     mine = tmp_path / "catalogs" / CATALOG_NAME
     mine.write_text("my,own\n1,2\n")
-    written = write_demo(tmp_path / "files", tmp_path / "catalogs")
+    small = GalaxyField(shape=(64, 64), n_stars=5, n_background_galaxies=1)  # what is written is not the point here
+    written = write_demo(tmp_path / "files", tmp_path / "catalogs", field=small)
     assert mine.read_text() == "my,own\n1,2\n"
     assert mine not in written and len(written) == 2
 

@@ -245,6 +245,14 @@ def test_huge_header_does_not_hang(tmp_path: Path) -> None:
     assert sum(c.key == "HISTORY" for c in listed) == 12_000
 
 
+def _assert_not_a_fits_image(path: Path) -> None:
+    """Neither the HDU listing nor opening HDU 0 reads ``path``: both raise NotAFitsImage."""
+    with pytest.raises(NotAFitsImage):
+        list_hdus(path)
+    with pytest.raises(NotAFitsImage):
+        FitsImage(path, 0)
+
+
 @pytest.mark.parametrize(
     "content",
     [b"", b"hello, not FITS at all" * 100, b"SIMPLE  =                    T" + b" " * 50],
@@ -253,10 +261,7 @@ def test_huge_header_does_not_hang(tmp_path: Path) -> None:
 def test_non_fits_files_raise_not_a_fits_image(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "bad.fits"
     path.write_bytes(content)
-    with pytest.raises(NotAFitsImage):
-        list_hdus(path)
-    with pytest.raises(NotAFitsImage):
-        FitsImage(path, 0)
+    _assert_not_a_fits_image(path)
 
 
 def test_truncated_data_raises_not_a_fits_image(tmp_path: Path) -> None:
@@ -279,10 +284,7 @@ def test_corrupt_gzip_raises_not_a_fits_image(tmp_path: Path, content: bytes) ->
     """A corrupt deflate stream raises zlib.error (not an OSError) inside astropy."""
     path = tmp_path / "broken.fits.gz"
     path.write_bytes(content)
-    with pytest.raises(NotAFitsImage):
-        list_hdus(path)
-    with pytest.raises(NotAFitsImage):
-        FitsImage(path, 0)
+    _assert_not_a_fits_image(path)
 
 
 def test_table_and_empty_hdus_are_not_images() -> None:

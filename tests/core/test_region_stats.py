@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import astropy.units as u
 import numpy as np
@@ -36,6 +37,14 @@ def image() -> np.ndarray:
 
 def _reader(data: np.ndarray):
     return lambda y0, y1, x0, x1: data[y0:y1, x0:x1]
+
+
+def _unit_stats(shape: PixelShape, data: np.ndarray, pixel_area_arcsec2: float | None = None) -> dict[str, Any]:
+    """``region_stats`` of ``shape`` on the whole of ``data``, fluxes in data units (factor 1)."""
+    height, width = data.shape
+    return region_stats(
+        shape, _reader(data), width, height, factor=1, flux_unit="x", pixel_area_arcsec2=pixel_area_arcsec2
+    )
 
 
 SHAPES = [
@@ -80,25 +89,9 @@ def test_statistics_equal_numpy_on_explicit_masks(image: np.ndarray, shape: Pixe
 def test_center_rule_is_ds9s_pixel_centre_inside() -> None:
     """A 2x2 box centred on a pixel corner holds the four pixels around it, a 1.9 px one none."""
     data = np.arange(100, dtype=np.float32).reshape(10, 10)
-    out = region_stats(
-        PixelShape("box", [(4.5, 4.5)], (2.0, 2.0)),
-        _reader(data),
-        10,
-        10,
-        factor=1,
-        flux_unit="x",
-        pixel_area_arcsec2=None,
-    )
+    out = _unit_stats(PixelShape("box", [(4.5, 4.5)], (2.0, 2.0)), data)
     assert out["npix"] == 4 and out["sum"] == 44 + 45 + 54 + 55
-    thin = region_stats(
-        PixelShape("box", [(4.5, 4.5)], (0.9, 0.9)),
-        _reader(data),
-        10,
-        10,
-        factor=1,
-        flux_unit="x",
-        pixel_area_arcsec2=None,
-    )
+    thin = _unit_stats(PixelShape("box", [(4.5, 4.5)], (0.9, 0.9)), data)
     assert thin["npix"] == 0 and thin["flux"] == pytest.approx(0.81 * (44 + 45 + 54 + 55) / 4)
 
 
@@ -121,7 +114,7 @@ def test_annulus_background_subtracted_flux_equals_photutils() -> None:
     data += 400.0 * np.exp(-((xx - 60.3) ** 2 + (yy - 58.8) ** 2) / (2 * 2.0**2)) / (2 * math.pi * 4.0)
     data[50, 61] = np.nan
     shape = PixelShape("annulus", [(60.3, 58.8)], (10.0, 20.0))
-    out = region_stats(shape, _reader(data), 120, 120, factor=1.0, flux_unit="x", pixel_area_arcsec2=None)
+    out = _unit_stats(shape, data)
     mask = ~np.isfinite(data)
     annulus = CircularAnnulus((60.3, 58.8), 10.0, 20.0)
     bkg = ApertureStats(data, annulus, mask=mask, sum_method="center").median
@@ -152,15 +145,7 @@ def test_flux_units_are_photometrys_one_conversion_path() -> None:
 
 def test_nan_only_region_gives_nulls(image: np.ndarray) -> None:
     data = np.full((20, 20), np.nan, np.float32)
-    out = region_stats(
-        PixelShape("circle", [(10.0, 10.0)], (4.0,)),
-        _reader(data),
-        20,
-        20,
-        factor=1,
-        flux_unit="x",
-        pixel_area_arcsec2=1.0,
-    )
+    out = _unit_stats(PixelShape("circle", [(10.0, 10.0)], (4.0,)), data, pixel_area_arcsec2=1.0)
     assert out["npix"] == 0 and out["mean"] is None and out["flux"] is None
 
 

@@ -9,11 +9,13 @@
 // Deep link: ?catalog=NAME&filter=&ra_col=&dec_col=[&table=1] loads the catalog into the table (shown with
 // table=1, else on the first marker click or from the Catalogs menu); ra_col/dec_col are remembered.
 // The RA/Dec choice is remembered per catalog in this browser (localStorage), never on the server.
-// Helpers (not features): catalog-builder.js (condition builder), catalog-stats.js (statistics view).
-import { combine, conditionText, renderBuilder } from './catalog-builder.js';
-import { fmtCell, showStats } from './catalog-stats.js';
+// Helpers (not features): catalog-builder.js (condition builder), catalog-stats.js (statistics view),
+// catalog-grid.js (rows and pager), catalog-dock.js (the dock's resize grip and fold button).
+import { combine, renderBuilder } from './catalog-builder.js';
+import { frameDock } from './catalog-dock.js';
+import { renderPager as drawPager, renderRows } from './catalog-grid.js';
+import { showStats } from './catalog-stats.js';
 
-const PAGE_SIZES = [25, 50, 100, 250];
 const STORE_KEY = 'neloura:catalog-radec:';
 
 /** The RA/Dec columns this user chose for a catalog, or {}. */
@@ -78,38 +80,12 @@ export function mount(ctx) {
   );
   const computedRow = el('form', { class: 'cat-filter-row', onsubmit: (e) => { e.preventDefault(); addComputed(); } },
     computedInput, el('button', { class: 'btn small', type: 'submit' }, 'Add column'));
-  // The dock sits below the viewer, never over it: the viewer (with the marker popup, the navigator
-  // and the colorbar) ends where the dock begins (--dock-h on #viewer-wrap). Its top edge is a grip
-  // to resize it; the ▾ button folds it to its title row.
   const tools = el('div', { class: 'cat-tools', hidden: true }, builder, computedRow);  // folded: the table gets the room
-  const grip = el('div', { class: 'cat-grip', title: 'Drag to resize the table', role: 'separator', 'aria-orientation': 'horizontal' });
-  const fold = el('button', { class: 'btn small cat-fold', title: 'Fold the table to its title row', 'aria-expanded': 'true',
-    onclick: () => setFolded(!dock.classList.contains('folded')) }, '▾');
-  head.insertBefore(fold, head.lastElementChild);
-  dock.append(grip, head, filterRow, filterError, tools, chooser, tableWrap, pager, statsBox);
   const wrap = document.getElementById('viewer-wrap');
+  const frame = frameDock(el, dock, head, wrap);
+  const { setFolded } = frame;
+  dock.append(frame.grip, head, filterRow, filterError, tools, chooser, tableWrap, pager, statsBox);
   wrap?.append(dock);
-  function setFolded(folded) {
-    dock.classList.toggle('folded', folded);
-    fold.textContent = folded ? '▴' : '▾';
-    fold.setAttribute('aria-expanded', String(!folded));
-    fold.title = folded ? 'Unfold the table' : 'Fold the table to its title row';
-  }
-  const sizeObserver = new ResizeObserver(() => wrap?.style.setProperty('--dock-h', `${dock.hidden ? 0 : dock.offsetHeight}px`));
-  sizeObserver.observe(dock);
-  grip.addEventListener('pointerdown', (e) => {
-    e.preventDefault();
-    grip.setPointerCapture(e.pointerId);
-    setFolded(false);
-    const total = wrap.getBoundingClientRect();
-    const move = (ev) => {
-      const h = Math.min(Math.max(total.bottom - ev.clientY, 120), total.height - 160);
-      dock.style.height = `${Math.round(h)}px`;
-    };
-    const up = () => { grip.removeEventListener('pointermove', move); grip.removeEventListener('pointerup', up); };
-    grip.addEventListener('pointermove', move);
-    grip.addEventListener('pointerup', up);
-  });
 
   // ---- loading ----
   async function refreshList(selected) {
@@ -254,27 +230,9 @@ export function mount(ctx) {
   }
 
   function renderTable() {
-    const page = st.page;
-    const infos = new Map(st.info.columns.map((c) => [c.name, c]));
-    const sortKey = st.sort.replace(/^-/, '');
-    const headRow = el('tr', {}, el('th', { class: 'cat-rownum' }, '#'), ...page.columns.map((name) => {
-      const info = infos.get(name);
-      const arrow = sortKey === name ? (st.sort.startsWith('-') ? ' ▼' : ' ▲') : '';
-      const title = info ? [info.dtype, info.unit, info.ucd, info.description].filter(Boolean).join(' · ') : 'computed';
-      return el('th', { title },
-        el('button', { class: 'cat-sort', dataset: { column: name }, onclick: () => sortBy(name) }, name + arrow),
-        info?.unit ? el('span', { class: 'cat-unit' }, info.unit) : null,
-        el('button', { class: 'cat-stat-btn', title: `statistics of ${name}`, onclick: () => showColumnStats(name) }, 'Σ'));
-    }));
-    const body = el('tbody');
-    page.rows.forEach((row, i) => {
-      const index = page.index[i];
-      const tr = el('tr', { dataset: { row: String(index) }, class: rowClass(index) },
-        el('td', { class: 'cat-rownum' }, String(index + 1)), ...row.map((v) => el('td', {}, fmtCell(v))));
-      tr.addEventListener('click', (e) => selectRow(index, e));
-      body.append(tr);
+    renderRows(el, table, {
+      page: st.page, columns: st.info.columns, sort: st.sort, rowClass, onSort: sortBy, onStats: showColumnStats, onRow: selectRow,
     });
-    table.replaceChildren(el('thead', {}, headRow), body);
   }
 
   function rowClass(index) {
@@ -282,25 +240,12 @@ export function mount(ctx) {
   }
 
   function renderPager() {
-    const pages = Math.max(1, Math.ceil(st.total / st.limit));
-    const current = Math.floor(st.offset / st.limit) + 1;
-    const go = (p) => { st.offset = (Math.min(Math.max(p, 1), pages) - 1) * st.limit; load(); };
-    const size = el('select', { class: 'cat-page-size', onchange: (e) => { st.limit = Number(e.target.value); st.offset = 0; load(); } },
-      PAGE_SIZES.map((n) => el('option', { value: String(n) }, `${n} rows`)));
-    size.value = String(st.limit);
-    const pageInput = el('input', { type: 'number', min: '1', max: String(pages), value: String(current), class: 'cat-page',
-      onchange: (e) => go(Number(e.target.value)) });
-    // replaceChildren() writes null as the text "null": only nodes go in
-    pager.replaceChildren(...[
-      el('button', { class: 'btn small', disabled: current <= 1, onclick: () => go(1) }, '«'),
-      el('button', { class: 'btn small cat-prev', disabled: current <= 1, onclick: () => go(current - 1) }, '‹'),
-      el('span', {}, 'page '), pageInput, el('span', {}, ` of ${pages.toLocaleString()}`),
-      el('button', { class: 'btn small cat-next', disabled: current >= pages, onclick: () => go(current + 1) }, '›'),
-      el('button', { class: 'btn small', disabled: current >= pages, onclick: () => go(pages) }, '»'),
-      size,
-      el('span', { class: 'muted cat-selected-count' }, st.selected.size ? `${st.selected.size} selected` : ''),
-      st.selected.size ? el('button', { class: 'btn small', onclick: () => { st.selected.clear(); emitSelection(); renderTable(); renderPager(); } }, 'Clear selection') : null,
-    ].filter(Boolean));
+    drawPager(el, pager, {
+      total: st.total, offset: st.offset, limit: st.limit, selected: st.selected.size,
+      onOffset: (offset) => { st.offset = offset; load(); },
+      onLimit: (limit) => { st.limit = limit; st.offset = 0; load(); },
+      onClearSelection: () => { st.selected.clear(); emitSelection(); renderTable(); renderPager(); },
+    });
   }
 
   function sortBy(name) {
@@ -420,8 +365,7 @@ export function mount(ctx) {
   return function unmount() {
     for (const off of offs) off();
     removeMenu();
-    sizeObserver.disconnect();
-    wrap?.style.removeProperty('--dock-h');
+    frame.dispose();
     dock.remove();
   };
 }

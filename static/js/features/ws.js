@@ -9,15 +9,14 @@ export function mount(ctx) {
     if (!msg || typeof msg.type !== 'string') return;
     if (msg.type === 'hello') return;
     bus.emit('server:event', msg);
-    if (msg.type === 'job' || msg.type === 'job:progress') {
-      // jobs runtime: {type: 'job', id, kind, state, progress (0..1), message, eta_s}
-      const fraction = Number(msg.progress ?? msg.fraction) || 0;
-      bus.emit('job:progress', { ...msg, job_id: msg.id ?? msg.job_id, fraction });
-      const id = `job-${msg.id ?? msg.job_id ?? msg.kind}`;
+    if (msg.type === 'job') {
+      // the job registry's event (README, WS /ws): {type: 'job', id, kind, state, progress (0..1), message, eta_s}
+      const fraction = Number(msg.progress) || 0;
+      bus.emit('job:progress', { ...msg, job_id: msg.id, fraction });
       const finished = ['done', 'failed', 'cancelled'].includes(msg.state);
       const eta = msg.eta_s ? ` · ~${Math.ceil(msg.eta_s)} s left` : '';
-      ui.progress(id, finished ? null : fraction, `${msg.kind || 'job'}: ${msg.message || msg.state || ''}${eta}`);
-      if (msg.state === 'failed') ui.notify(`${msg.kind || 'job'} failed: ${msg.error || msg.message || ''}`, 'error');
+      ui.progress(`job-${msg.id}`, finished ? null : fraction, `${msg.kind || 'job'}: ${msg.message || msg.state || ''}${eta}`);
+      if (msg.state === 'failed') ui.notify(`${msg.kind || 'job'} failed: ${msg.message || ''}`, 'error');
     }
     if (msg.type === 'catalog.error') ui.notify(`catalog ${msg.name}: ${msg.detail}`, 'error');
     if (msg.type === 'uploads:cleaned' && Array.isArray(msg.removed) && msg.removed.length) {
