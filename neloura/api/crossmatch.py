@@ -153,8 +153,23 @@ def _joined(
     return table_a, table_b, rows_a, rows_b, sep
 
 
-@router.post("/crossmatch")
-def crossmatch(services: ServicesDep, body: CrossmatchBody) -> dict[str, Any]:
+class CrossmatchOut(Out):
+    """The pairs' page; with ``join``, also the joined table's page."""
+
+    total: int = Field(description="pairs found")
+    offset: int
+    matched_a: int = Field(description="rows of A with at least one match")
+    pairs: list[tuple[int, int, float]] = Field(description="[row_a, row_b, separation_arcsec], 0-based rows")
+    join: Join | None = None
+    joined_total: int | None = Field(default=None, description="rows of the joined table")
+    columns: list[str] | None = None
+    rows: list[list[Any]] | None = Field(default=None, description="the joined table's page")
+    rows_a: list[int | None] | None = Field(default=None, description="A's row of each joined row (null: none)")
+    rows_b: list[int | None] | None = Field(default=None, description="B's row of each joined row (null: none)")
+
+
+@router.post("/crossmatch", response_model_exclude_unset=True)
+def crossmatch(services: ServicesDep, body: CrossmatchBody) -> CrossmatchOut:
     """Pairs ``[row_a, row_b, separation_arcsec]`` within the radius, sorted by row_a then
     separation; ``best`` keeps the nearest B for each matched A. Paged with offset/limit.
     With ``join``, also the joined table's page: ``joined_total``, ``columns`` (A's, B's with
@@ -191,7 +206,7 @@ def crossmatch(services: ServicesDep, body: CrossmatchBody) -> dict[str, Any]:
             rows_a=[None if r < 0 else r for r in rows_a[window].tolist()],
             rows_b=[None if r < 0 else r for r in rows_b[window].tolist()],
         )
-    return answer
+    return CrossmatchOut.model_validate(answer)
 
 
 @router.get(
