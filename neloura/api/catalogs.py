@@ -17,14 +17,20 @@ from pydantic import Field
 from neloura.api.deps import ServicesDep, SettingsDep
 from neloura.api.openapi import EXPORT_MEDIA, Out, binary, errors
 from neloura.core.filters import FUNCTIONS
+from neloura.core.filters import MAX_LENGTH as FILTER_MAX_LENGTH
 from neloura.errors import PayloadTooLarge
 from neloura.runtime.catalog_export import EXPORT_FORMATS, export_filename, export_stream
 from neloura.runtime.catalog_stats import column_stats
 
 router = APIRouter(responses=errors(404, 409, 413, 415, 422, 503), prefix="/api/catalogs", tags=["catalogs"])
 
-NameQ = Annotated[str, Query(description="catalog path relative to catalogs/ (uploads/... for uploads)")]
-FilterQ = Annotated[str | None, Query(description="filter expression, e.g. `flux > 10 && dec < -30`")]
+NameQ = Annotated[
+    str,
+    Query(min_length=1, max_length=4096, description="catalog path relative to catalogs/ (uploads/... for uploads)"),
+]
+FilterQ = Annotated[
+    str | None, Query(max_length=FILTER_MAX_LENGTH, description="filter expression, e.g. `flux > 10 && dec < -30`")
+]
 ColumnsQ = Annotated[str | None, Query(description="comma-separated column names (default: all)")]
 ComputedQ = Annotated[
     list[str] | None, Query(description="computed column NAME=EXPRESSION (repeatable, or one per line)")

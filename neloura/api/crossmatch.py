@@ -28,6 +28,8 @@ MAX_ROWS = 10_000
 MAX_PAIRS = 100_000
 Offset = Annotated[int, Query(ge=0, description="first result to return (0-based)")]
 Limit = Annotated[int, Query(ge=0, le=MAX_ROWS, description="results per page")]
+# a catalog name (also CrossmatchBody's a and b, which the export builds from its query)
+CatalogQ = Annotated[str, Query(min_length=1, max_length=4096, description="catalog, relative to catalogs/")]
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class Search:
 
 
 def _search(
-    name: str,
+    name: CatalogQ,
     ra_col: str | None = None,
     dec_col: str | None = None,
     filter: str | None = None,
@@ -119,8 +121,10 @@ Join = Literal["none", "matched", "left", "full"]
 
 
 class CrossmatchBody(BaseModel):
-    a: str = Field(description="catalog A (every row of A looks for B within the radius)")
-    b: str = Field(description="catalog B")
+    a: str = Field(
+        min_length=1, max_length=4096, description="catalog A (every row of A looks for B within the radius)"
+    )
+    b: str = Field(min_length=1, max_length=4096, description="catalog B")
     radius_arcsec: float = Field(gt=0, le=600, description="match radius (at most 10 arcmin)")
     mode: Literal["best", "all"] = "best"
     a_ra_col: str | None = None
@@ -159,7 +163,7 @@ class CrossmatchOut(Out):
     total: int = Field(description="pairs found")
     offset: int
     matched_a: int = Field(description="rows of A with at least one match")
-    pairs: list[tuple[int, int, float]] = Field(description="[row_a, row_b, separation_arcsec], 0-based rows")
+    pairs: list[list[int | float]] = Field(description="[row_a, row_b, separation_arcsec], 0-based rows")
     join: Join | None = None
     joined_total: int | None = Field(default=None, description="rows of the joined table")
     columns: list[str] | None = None
@@ -220,8 +224,8 @@ def crossmatch(services: ServicesDep, body: CrossmatchBody) -> CrossmatchOut:
 )
 def crossmatch_export(
     services: ServicesDep,
-    a: str,
-    b: str,
+    a: CatalogQ,
+    b: CatalogQ,
     radius_arcsec: Annotated[float, Query(gt=0, le=600)],
     mode: Literal["best", "all"] = "best",
     join: Literal["matched", "left", "full"] = "matched",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter, Request
@@ -14,8 +14,9 @@ from neloura.api.deps import ServicesDep, SettingsDep
 from neloura.api.jobs import JobOut
 from neloura.api.openapi import IMAGE_ERRORS, Out, binary, errors
 from neloura.api.session import owner_of
+from neloura.core.colormaps import colormap_names
 from neloura.core.footprints import Footprint
-from neloura.core.stretch import check_stretch
+from neloura.core.stretch import STRETCHES, check_stretch
 from neloura.errors import InvalidParameter
 from neloura.runtime.cutouts import Display, batch_task, cutout_file, label, write_cutouts
 from neloura.runtime.dask_jobs import on_cluster
@@ -32,10 +33,18 @@ class ImageName(BaseModel):
     hdu: Annotated[int, Field(ge=0, le=100_000)] = 0
 
 
+if TYPE_CHECKING:
+    StretchName = str
+    ColormapName = str
+else:  # the names the PNG rendering accepts, as enums in the schema
+    StretchName = Literal[STRETCHES]
+    ColormapName = Literal[tuple(colormap_names())]
+
+
 class DisplayBody(BaseModel):
-    stretch: Annotated[str, Field(max_length=16)] = "asinh"
+    stretch: StretchName = "asinh"
     exponent: Annotated[float | None, Field(gt=0, le=1e6)] = None
-    cmap: Annotated[str, Field(max_length=64)] = "gray"
+    cmap: Annotated[ColormapName, Field(description="a matplotlib colormap (``_r``: reversed)")] = "gray"
     invert: bool = False
 
     def display(self) -> Display:

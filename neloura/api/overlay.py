@@ -35,7 +35,7 @@ MAX_TAKE = 5_000
 def overlay(
     http: Request,
     services: ServicesDep,
-    name: Annotated[str, Query(description="catalog, relative to catalogs/")],
+    name: Annotated[str, Query(min_length=1, max_length=4096, description="catalog, relative to catalogs/")],
     path: Annotated[str, Query(description="image, relative to files/")],
     hdu: Annotated[int, Query(ge=0)] = 0,
     plane: Annotated[int, Query(ge=0)] = 0,
@@ -80,8 +80,10 @@ def overlay(
 
 
 class TakeBody(BaseModel):
-    name: str
-    rows: list[int] = Field(max_length=MAX_TAKE, description="0-based row indices in file order")
+    name: str = Field(min_length=1, max_length=4096, description="catalog, relative to catalogs/")
+    rows: list[Annotated[int, Field(ge=0)]] = Field(
+        max_length=MAX_TAKE, description="0-based row indices in file order"
+    )
     columns: list[str] | None = None
 
 
