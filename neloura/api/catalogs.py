@@ -69,7 +69,7 @@ class CatalogsOut(Out):
     functions: list[str] = Field(description="functions the filter language knows")
 
 
-class UploadOut(Out):
+class CatalogUploadOut(Out):
     name: str = Field(description="the uploaded catalog's name, relative to catalogs/ (uploads/...)")
     size: int = Field(description="bytes written")
     format: str
@@ -128,11 +128,11 @@ def list_catalogs(services: ServicesDep) -> CatalogsOut:
 @router.post("/upload", summary="Upload a catalog into catalogs/uploads/ (size-limited, validated by converting it)")
 def upload(
     request: Request, services: ServicesDep, settings: SettingsDep, file: Annotated[UploadFile, File()]
-) -> UploadOut:
+) -> CatalogUploadOut:
     declared = int(request.headers.get("content-length") or 0)
     if declared > settings.upload_max_mb * 1024 * 1024 + 65536:
         raise PayloadTooLarge(f"upload larger than the limit of {settings.upload_max_mb} MB")
-    return UploadOut.model_validate(services.catalogs.save_upload(file.file, file.filename or "catalog.csv"))
+    return CatalogUploadOut.model_validate(services.catalogs.save_upload(file.file, file.filename or "catalog.csv"))
 
 
 @router.get(

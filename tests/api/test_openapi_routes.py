@@ -137,3 +137,11 @@ def test_json_routes_use_the_response_base(spec_and_routes: tuple[dict[str, Any]
         if model is not None and key not in PENDING_MODELS:
             odd.append(f"{key}: {model!r}")
     assert not odd, f"response models that do not derive from neloura.api.openapi.Out: {odd}"
+
+
+def test_component_names_are_unique(spec_and_routes: tuple[dict[str, Any], list[APIRoute]]) -> None:
+    """Two models of one name in different modules become ``neloura__api__x__Name`` components:
+    give each model its own name."""
+    spec, _ = spec_and_routes
+    clashing = sorted(name for name in spec["components"]["schemas"] if "__" in name)
+    assert not clashing, f"models sharing a name: {clashing}"
