@@ -32,7 +32,9 @@ class CompletenessRequest(ImageRef):
     flux_min: Annotated[float, Field(gt=0, description="lowest injected flux (µJy for MJy/sr images, else counts)")]
     flux_max: Annotated[float, Field(gt=0)]
     seed: int = 1
-    psf: Annotated[str | None, Field(description="PSF FITS file relative to psf/ (default: a Gaussian)")] = None
+    psf: Annotated[
+        str | None, Field(max_length=4096, description="PSF FITS file relative to psf/ (default: a Gaussian)")
+    ] = None
     match_radius_px: Annotated[float, Field(gt=0, le=50)] = 1.5
     n_bins: Annotated[int, Field(ge=2, le=100)] = 12
     min_separation_px: Annotated[
@@ -94,7 +96,7 @@ def completeness_defaults(
     settings: SettingsDep,
     plane: PlaneDep,
     fwhm_px: Annotated[float, Query(ge=0.5, le=100, description="Gaussian FWHM (px) without a PSF file")] = 3.0,
-    psf: Annotated[str | None, Query(description="PSF FITS file relative to psf/")] = None,
+    psf: Annotated[str | None, Query(max_length=4096, description="PSF FITS file relative to psf/")] = None,
 ) -> DefaultsOut:
     """``flux_min``..``flux_max`` = 0.5..20 x the 5-sigma point-source flux of this plane: the
     pixel noise (a background mesh over the centre) through an aperture of one FWHM radius."""

@@ -26,7 +26,7 @@ router = APIRouter(responses=errors(*IMAGE_ERRORS, 409), prefix="/api", tags=["d
 
 
 class ImageRef(BaseModel):
-    path: Annotated[str, Field(description="image path relative to files/")]
+    path: Annotated[str, Field(min_length=1, max_length=4096, description="image path relative to files/")]
     hdu: Annotated[int, Field(ge=0, description="HDU index")] = 0
     plane: Annotated[int, Field(ge=0, description="plane of a cube (0 for 2-D images)")] = 0
 
@@ -60,9 +60,9 @@ class PhotometryRequest(ImageRef):
     y_pix: Annotated[list[float] | None, Field(max_length=10000, description="0-based y positions")] = None
     ra_deg: Annotated[list[float] | None, Field(max_length=10000, description="ICRS right ascensions")] = None
     dec_deg: Annotated[list[float] | None, Field(max_length=10000, description="ICRS declinations")] = None
-    catalog: Annotated[str | None, Field(description="measure at every source of this catalog (under catalogs/)")] = (
-        None
-    )
+    catalog: Annotated[
+        str | None, Field(min_length=1, max_length=4096, description="measure at every source of this catalog")
+    ] = None
     ra_col: str | None = None
     dec_col: str | None = None
     radius_px: Annotated[float, Field(gt=0, le=500)] = 4.0
