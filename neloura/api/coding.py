@@ -8,7 +8,7 @@ page's HttpOnly cookie): another session's run is a 404 here, even for another a
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse
@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from neloura.api.admin import AdminDep
 from neloura.api.deps import ServicesDep, SettingsDep, resolve_hdu
-from neloura.api.openapi import binary, errors
+from neloura.api.openapi import Out, binary, errors
 from neloura.api.session import owner_of
 from neloura.errors import InvalidParameter
 from neloura.runtime.catalog_export import export_stream
@@ -64,6 +64,32 @@ class RunIn(BaseModel):
     )
 
 
+RunState = Literal["running", "done", "failed", "stopped"]
+
+
+class StartedOut(Out):
+    run_id: str
+    state: RunState = Field(description="queued runs say running too")
+
+
+class RunOut(Out):
+    """A run as its owner sees it (neloura.runtime.coding.Run.public)."""
+
+    run_id: str
+    state: RunState = Field(description="queued runs say running (see queued)")
+    queued: bool = Field(description="waiting for a free sandbox")
+    stdout: str
+    stderr: str
+    figures: list[str] = Field(description="URLs of the run's PNG figures")
+    images: list[str] = Field(description="images the run sent back, relative to files/")
+    tables: list[str] = Field(description="tables the run sent back, relative to catalogs/")
+    exit_code: int | None
+    reason: str | None = Field(description="why it ended, for a person (timeout, memory, stopped...)")
+    timeout_s: float
+    elapsed_s: float | None
+    isolation: str | None = Field(description="how the sandbox is isolated on this server")
+
+
 def _image_context(services: Services, image: ImageContext) -> dict[str, Any]:
     file = services.images.resolve(image.path)
     hdu = resolve_hdu(file, image.hdu, services.images)
@@ -72,9 +98,7 @@ def _image_context(services: Services, image: ImageContext) -> dict[str, Any]:
 
 
 @router.post("/run", summary="Start a sandboxed Python run; its output streams over /ws")
-def start_run(
-    _: AdminDep, body: RunIn, request: Request, services: ServicesDep, settings: SettingsDep
-) -> dict[str, Any]:
+def start_run(_: AdminDep, body: RunIn, request: Request, services: ServicesDep, settings: SettingsDep) -> StartedOut:
     timeout = settings.coding_timeout_s if body.timeout_s is None else body.timeout_s
     if timeout > settings.coding_timeout_max_s:
         raise InvalidParameter(f"timeout_s: at most {settings.coding_timeout_max_s:g} s")
@@ -97,17 +121,17 @@ def start_run(
     if body.view is not None:
         context["view"] = body.view
     run = services.coding.submit(owner_of(request), body.code, limits, context, files)
-    return {"run_id": run.id, "state": run.public()["state"]}
+    return StartedOut(run_id=run.id, state=run.public()["state"])
 
 
 @router.get("/runs/{run_id}", summary="State, output, figures, exit code and reason of one of your runs")
-def get_run(_: AdminDep, run_id: RunId, request: Request, services: ServicesDep) -> dict[str, Any]:
-    return services.coding.get(run_id, owner_of(request)).public()
+def get_run(_: AdminDep, run_id: RunId, request: Request, services: ServicesDep) -> RunOut:
+    return RunOut.model_validate(services.coding.get(run_id, owner_of(request)).public())
 
 
 @router.delete("/runs/{run_id}", summary="Stop one of your runs (kills its whole process group)")
-def stop_run(_: AdminDep, run_id: RunId, request: Request, services: ServicesDep) -> dict[str, Any]:
-    return services.coding.request_stop(run_id, owner_of(request)).public()
+def stop_run(_: AdminDep, run_id: RunId, request: Request, services: ServicesDep) -> RunOut:
+    return RunOut.model_validate(services.coding.request_stop(run_id, owner_of(request)).public())
 
 
 @router.get(

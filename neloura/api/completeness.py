@@ -6,14 +6,15 @@ import os
 import uuid
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from pydantic import Field, model_validator
 
 from neloura.api.deps import PlaneDep, ServicesDep, SettingsDep
 from neloura.api.detection import DetectionParams, ImageRef, job_image, job_memory
-from neloura.api.openapi import IMAGE_ERRORS, errors
+from neloura.api.jobs import JobOut
+from neloura.api.openapi import IMAGE_ERRORS, Out, errors
 from neloura.api.session import owner_of
 from neloura.core.completeness import default_flux_range
 from neloura.core.paths import confine
@@ -31,7 +32,9 @@ class CompletenessRequest(ImageRef):
     flux_min: Annotated[float, Field(gt=0, description="lowest injected flux (µJy for MJy/sr images, else counts)")]
     flux_max: Annotated[float, Field(gt=0)]
     seed: int = 1
-    psf: Annotated[str | None, Field(description="PSF FITS file relative to psf/ (default: a Gaussian)")] = None
+    psf: Annotated[
+        str | None, Field(max_length=4096, description="PSF FITS file relative to psf/ (default: a Gaussian)")
+    ] = None
     match_radius_px: Annotated[float, Field(gt=0, le=50)] = 1.5
     n_bins: Annotated[int, Field(ge=2, le=100)] = 12
     min_separation_px: Annotated[
@@ -47,9 +50,27 @@ class CompletenessRequest(ImageRef):
         return self
 
 
+class PsfsOut(Out):
+    psfs: list[str] = Field(description="FITS files relative to psf/, sorted")
+
+
+class DefaultsOut(Out):
+    """The default injected flux range (``flux_min``..``flux_max`` = ``low``..``high``), in ``unit``."""
+
+    flux_5sigma: float = Field(description="5-sigma point-source flux through an aperture of one FWHM radius")
+    low: float
+    high: float
+    flux_min: float
+    flux_max: float
+    unit: str = Field(description="uJy for MJy/sr images with a pixel solid angle, else the image's unit")
+    noise: float = Field(description="pixel rms, image units")
+    fwhm_px: float
+    aperture_radius_px: float
+
+
 @router.get("/psf", summary="PSF files available under psf/")
-def list_psfs(settings: SettingsDep) -> dict[str, Any]:
-    return {"psfs": _psf_names(settings.psf_dir)}
+def list_psfs(settings: SettingsDep) -> PsfsOut:
+    return PsfsOut(psfs=_psf_names(settings.psf_dir))
 
 
 def _psf_names(root: Path) -> list[str]:
@@ -75,8 +96,8 @@ def completeness_defaults(
     settings: SettingsDep,
     plane: PlaneDep,
     fwhm_px: Annotated[float, Query(ge=0.5, le=100, description="Gaussian FWHM (px) without a PSF file")] = 3.0,
-    psf: Annotated[str | None, Query(description="PSF FITS file relative to psf/")] = None,
-) -> dict[str, Any]:
+    psf: Annotated[str | None, Query(max_length=4096, description="PSF FITS file relative to psf/")] = None,
+) -> DefaultsOut:
     """``flux_min``..``flux_max`` = 0.5..20 x the 5-sigma point-source flux of this plane: the
     pixel noise (a background mesh over the centre) through an aperture of one FWHM radius."""
     image = plane.ref.image
@@ -89,13 +110,13 @@ def completeness_defaults(
     wcs = image.wcs
     area = wcs.pixel_area_sr() if wcs.has_celestial else None
     found = default_flux_range(plane_noise(plane.plane), model, bunit=image.bunit, pixel_area_sr=area)
-    return {**asdict(found), "flux_min": found.low, "flux_max": found.high}
+    return DefaultsOut.model_validate({**asdict(found), "flux_min": found.low, "flux_max": found.high})
 
 
 @router.post("/completeness", summary="Start an artificial-source completeness test; returns the job")
 def start_completeness(
     request: Request, services: ServicesDep, settings: SettingsDep, body: CompletenessRequest
-) -> dict[str, Any]:
+) -> JobOut:
     image, image_args = job_image(services, body)
     psf_path = None
     if body.psf:
@@ -122,4 +143,4 @@ def start_completeness(
         user=owner_of(request),
         memory_bytes=job_memory(image.width, image.height, factor=10 * (1 + workers)),
     )
-    return job.public()
+    return JobOut.model_validate(job.public())

@@ -28,6 +28,8 @@ MAX_ROWS = 10_000
 MAX_PAIRS = 100_000
 Offset = Annotated[int, Query(ge=0, description="first result to return (0-based)")]
 Limit = Annotated[int, Query(ge=0, le=MAX_ROWS, description="results per page")]
+# a catalog name (also CrossmatchBody's a and b, which the export builds from its query)
+CatalogQ = Annotated[str, Query(min_length=1, max_length=4096, description="catalog, relative to catalogs/")]
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class Search:
 
 
 def _search(
-    name: str,
+    name: CatalogQ,
     ra_col: str | None = None,
     dec_col: str | None = None,
     filter: str | None = None,
@@ -119,8 +121,10 @@ Join = Literal["none", "matched", "left", "full"]
 
 
 class CrossmatchBody(BaseModel):
-    a: str = Field(description="catalog A (every row of A looks for B within the radius)")
-    b: str = Field(description="catalog B")
+    a: str = Field(
+        min_length=1, max_length=4096, description="catalog A (every row of A looks for B within the radius)"
+    )
+    b: str = Field(min_length=1, max_length=4096, description="catalog B")
     radius_arcsec: float = Field(gt=0, le=600, description="match radius (at most 10 arcmin)")
     mode: Literal["best", "all"] = "best"
     a_ra_col: str | None = None
@@ -153,8 +157,23 @@ def _joined(
     return table_a, table_b, rows_a, rows_b, sep
 
 
-@router.post("/crossmatch")
-def crossmatch(services: ServicesDep, body: CrossmatchBody) -> dict[str, Any]:
+class CrossmatchOut(Out):
+    """The pairs' page; with ``join``, also the joined table's page."""
+
+    total: int = Field(description="pairs found")
+    offset: int
+    matched_a: int = Field(description="rows of A with at least one match")
+    pairs: list[list[int | float]] = Field(description="[row_a, row_b, separation_arcsec], 0-based rows")
+    join: Join | None = None
+    joined_total: int | None = Field(default=None, description="rows of the joined table")
+    columns: list[str] | None = None
+    rows: list[list[Any]] | None = Field(default=None, description="the joined table's page")
+    rows_a: list[int | None] | None = Field(default=None, description="A's row of each joined row (null: none)")
+    rows_b: list[int | None] | None = Field(default=None, description="B's row of each joined row (null: none)")
+
+
+@router.post("/crossmatch", response_model_exclude_unset=True)
+def crossmatch(services: ServicesDep, body: CrossmatchBody) -> CrossmatchOut:
     """Pairs ``[row_a, row_b, separation_arcsec]`` within the radius, sorted by row_a then
     separation; ``best`` keeps the nearest B for each matched A. Paged with offset/limit.
     With ``join``, also the joined table's page: ``joined_total``, ``columns`` (A's, B's with
@@ -191,7 +210,7 @@ def crossmatch(services: ServicesDep, body: CrossmatchBody) -> dict[str, Any]:
             rows_a=[None if r < 0 else r for r in rows_a[window].tolist()],
             rows_b=[None if r < 0 else r for r in rows_b[window].tolist()],
         )
-    return answer
+    return CrossmatchOut.model_validate(answer)
 
 
 @router.get(
@@ -205,8 +224,8 @@ def crossmatch(services: ServicesDep, body: CrossmatchBody) -> dict[str, Any]:
 )
 def crossmatch_export(
     services: ServicesDep,
-    a: str,
-    b: str,
+    a: CatalogQ,
+    b: CatalogQ,
     radius_arcsec: Annotated[float, Query(gt=0, le=600)],
     mode: Literal["best", "all"] = "best",
     join: Literal["matched", "left", "full"] = "matched",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter, Request
@@ -11,10 +11,12 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ServicesDep, SettingsDep
-from neloura.api.openapi import IMAGE_ERRORS, binary, errors
+from neloura.api.jobs import JobOut
+from neloura.api.openapi import IMAGE_ERRORS, Out, binary, errors
 from neloura.api.session import owner_of
+from neloura.core.colormaps import colormap_names
 from neloura.core.footprints import Footprint
-from neloura.core.stretch import check_stretch
+from neloura.core.stretch import STRETCHES, check_stretch
 from neloura.errors import InvalidParameter
 from neloura.runtime.cutouts import Display, batch_task, cutout_file, label, write_cutouts
 from neloura.runtime.dask_jobs import on_cluster
@@ -31,10 +33,18 @@ class ImageName(BaseModel):
     hdu: Annotated[int, Field(ge=0, le=100_000)] = 0
 
 
+if TYPE_CHECKING:
+    StretchName = str
+    ColormapName = str
+else:  # the names the PNG rendering accepts, as enums in the schema
+    StretchName = Literal[STRETCHES]
+    ColormapName = Literal[tuple(colormap_names())]
+
+
 class DisplayBody(BaseModel):
-    stretch: Annotated[str, Field(max_length=16)] = "asinh"
+    stretch: StretchName = "asinh"
     exponent: Annotated[float | None, Field(gt=0, le=1e6)] = None
-    cmap: Annotated[str, Field(max_length=64)] = "gray"
+    cmap: Annotated[ColormapName, Field(description="a matplotlib colormap (``_r``: reversed)")] = "gray"
     invert: bool = False
 
     def display(self) -> Display:
@@ -69,12 +79,38 @@ class BatchRequest(Where):
     pdf: bool = True
 
 
+class CutoutOut(Out):
+    """One cutout: the image it comes from, its files (under /api/cutouts/files/) and geometry."""
+
+    path: str = Field(description="image path relative to files/")
+    hdu: int
+    instrument: str
+    filter: str
+    pivot_um: float | None
+    label: str
+    file: str = Field(description="the FITS file (with WCS)")
+    png: str = Field(description="the PNG rendering")
+    x_pix: float = Field(description="0-based x of the position in the cutout")
+    y_pix: float = Field(description="0-based y of the position in the cutout")
+    shape: list[int] = Field(description="[height, width]")
+    scale_arcsec: float
+    north_up: bool
+    unit: str
+
+
+class CutoutsOut(Out):
+    ra_deg: float = Field(description="ICRS, in [0, 360)")
+    dec_deg: float
+    size_arcsec: float
+    cutouts: list[CutoutOut] = Field(description="one per covering image (empty when none covers it)")
+
+
 def image_names(where: Where) -> list[tuple[str, int]] | None:
     return None if where.images is None else [(i.path, i.hdu) for i in where.images]
 
 
 @router.post("", summary="Cutouts of every covering image at a position, saved as FITS (with WCS) and PNG")
-def cutouts(services: ServicesDep, settings: SettingsDep, body: CutoutRequest) -> dict[str, Any]:
+def cutouts(services: ServicesDep, settings: SettingsDep, body: CutoutRequest) -> CutoutsOut:
     display = body.display.display()
     ra = body.ra_deg % 360.0
     found = [c.footprint for c in select(services.footprints, ra, body.dec_deg, image_names(body), body.folder)]
@@ -89,7 +125,9 @@ def cutouts(services: ServicesDep, settings: SettingsDep, body: CutoutRequest) -
         scale_arcsec=body.scale_arcsec,
         display=display,
     )
-    return {"ra_deg": ra, "dec_deg": body.dec_deg, "size_arcsec": body.size_arcsec, "cutouts": answers}
+    return CutoutsOut.model_validate(
+        {"ra_deg": ra, "dec_deg": body.dec_deg, "size_arcsec": body.size_arcsec, "cutouts": answers}
+    )
 
 
 @router.get(
@@ -145,7 +183,7 @@ def _batch_images(services: Services, body: BatchRequest, ra: np.ndarray, dec: n
 
 
 @router.post("/batch", summary="Cutouts of a catalog selection in every covering image: a job (zip of FITS + PDF)")
-def batch(request: Request, services: ServicesDep, settings: SettingsDep, body: BatchRequest) -> dict[str, Any]:
+def batch(request: Request, services: ServicesDep, settings: SettingsDep, body: BatchRequest) -> JobOut:
     sources = _sources(services, body)
     ra = np.array([s[1] for s in sources])
     dec = np.array([s[2] for s in sources])
@@ -184,4 +222,4 @@ def batch(request: Request, services: ServicesDep, settings: SettingsDep, body: 
         user=owner_of(request),
         memory_bytes=400 * 2**20,
     )
-    return job.public()
+    return JobOut.model_validate(job.public())

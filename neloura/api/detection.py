@@ -12,7 +12,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ServicesDep, SettingsDep
-from neloura.api.openapi import IMAGE_ERRORS, errors
+from neloura.api.jobs import JobOut
+from neloura.api.openapi import IMAGE_ERRORS, Out, errors
 from neloura.api.session import owner_of
 from neloura.core.fitsio import FitsImage
 from neloura.core.wcs import ImageWcs
@@ -25,7 +26,7 @@ router = APIRouter(responses=errors(*IMAGE_ERRORS, 409), prefix="/api", tags=["d
 
 
 class ImageRef(BaseModel):
-    path: Annotated[str, Field(description="image path relative to files/")]
+    path: Annotated[str, Field(min_length=1, max_length=4096, description="image path relative to files/")]
     hdu: Annotated[int, Field(ge=0, description="HDU index")] = 0
     plane: Annotated[int, Field(ge=0, description="plane of a cube (0 for 2-D images)")] = 0
 
@@ -59,9 +60,9 @@ class PhotometryRequest(ImageRef):
     y_pix: Annotated[list[float] | None, Field(max_length=10000, description="0-based y positions")] = None
     ra_deg: Annotated[list[float] | None, Field(max_length=10000, description="ICRS right ascensions")] = None
     dec_deg: Annotated[list[float] | None, Field(max_length=10000, description="ICRS declinations")] = None
-    catalog: Annotated[str | None, Field(description="measure at every source of this catalog (under catalogs/)")] = (
-        None
-    )
+    catalog: Annotated[
+        str | None, Field(min_length=1, max_length=4096, description="measure at every source of this catalog")
+    ] = None
     ra_col: str | None = None
     dec_col: str | None = None
     radius_px: Annotated[float, Field(gt=0, le=500)] = 4.0
@@ -83,9 +84,7 @@ def job_memory(width: int, height: int, factor: int = 10) -> int:
 
 
 @router.post("/detection", summary="Start source detection on an image plane; returns the job")
-def start_detection(
-    request: Request, services: ServicesDep, settings: SettingsDep, body: DetectionRequest
-) -> dict[str, Any]:
+def start_detection(request: Request, services: ServicesDep, settings: SettingsDep, body: DetectionRequest) -> JobOut:
     image, image_args = job_image(services, body)
     tag = uuid.uuid4().hex[:8]
     out_dir = settings.catalogs_dir / "detections"
@@ -109,11 +108,28 @@ def start_detection(
         user=owner_of(request),
         memory_bytes=job_memory(image.width, image.height),
     )
-    return job.public()
+    return JobOut.model_validate(job.public())
 
 
-@router.post("/photometry", summary="Aperture photometry (local annulus) at pixel or sky positions, or a catalog")
-def photometry(services: ServicesDep, settings: SettingsDep, body: PhotometryRequest) -> dict[str, Any]:
+class PhotometryOut(Out):
+    """One row per position (at most the first 100 of a catalog's), with the catalog's result files."""
+
+    rows: list[dict[str, float | int | None]] = Field(
+        description="x_pix, y_pix (0-based), flux, flux_err, snr, sky, sky_rms, peak, ...; null where not finite"
+    )
+    units: dict[str, str] = Field(description="unit of each column ('' when none)")
+    flux_unit: str
+    catalog: str | None = Field(default=None, description="catalog mode: the saved result, under catalogs/")
+    n_sources: int | None = Field(default=None, description="catalog mode: sources measured")
+    files: list[str] | None = Field(default=None, description="catalog mode: the result's file names")
+
+
+@router.post(
+    "/photometry",
+    response_model_exclude_unset=True,
+    summary="Aperture photometry (local annulus) at pixel or sky positions, or a catalog",
+)
+def photometry(services: ServicesDep, settings: SettingsDep, body: PhotometryRequest) -> PhotometryOut:
     """Give exactly one of: ``x_pix``+``y_pix`` (0-based), ``ra_deg``+``dec_deg`` (ICRS) or ``catalog``.
     A catalog's result is also saved under catalogs/photometry/ (FITS + CSV) and named in the answer."""
     image = services.images.get(body.path, body.hdu)
@@ -135,7 +151,7 @@ def photometry(services: ServicesDep, settings: SettingsDep, body: PhotometryReq
         files = write_table(table, settings.catalogs_dir / "photometry" / name)
         answer = _answer(table[:100])
         answer.update(catalog=f"photometry/{name}.fits", n_sources=len(table), files=sorted(files))
-        return answer
+        return PhotometryOut.model_validate(answer)
     if modes[1]:
         if body.ra_deg is None or body.dec_deg is None or len(body.ra_deg) != len(body.dec_deg):
             raise InvalidParameter("ra_deg and dec_deg must have the same length")
@@ -151,7 +167,9 @@ def photometry(services: ServicesDep, settings: SettingsDep, body: PhotometryReq
     span = (x.max() - x.min() + 100) * (y.max() - y.min() + 100)
     if span > 64e6:
         raise InvalidParameter("positions spread over too large an area for one request; send smaller groups")
-    return _answer(photometry_at(image, body.plane, x, y, body.radius_px, body.annulus_px))
+    return PhotometryOut.model_validate(
+        _answer(photometry_at(image, body.plane, x, y, body.radius_px, body.annulus_px))
+    )
 
 
 def _to_pixels(wcs: ImageWcs, ra: np.ndarray, dec: np.ndarray, plane: int) -> tuple[np.ndarray, np.ndarray]:

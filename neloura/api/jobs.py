@@ -53,6 +53,28 @@ class JobsOut(Out):
     jobs: list[JobOut]
 
 
+class CompletenessSummaryOut(Out):
+    """The one JSON result file: ``completeness.json`` of a completeness job (the summary that
+    neloura.core.completeness_report.summarise writes, with the run's settings)."""
+
+    bins: list[dict[str, float | int | None]] = Field(
+        description="per log-flux bin: flux, flux_lo, flux_hi, injected, recovered, completeness, error, ..."
+    )
+    flux_50: float | None = Field(description="flux at 50 % completeness (null when the fit failed)")
+    flux_90: float | None
+    flux_unit: str
+    n_injected: int
+    n_recovered: int
+
+
+def _file_responses() -> dict[int | str, dict[str, Any]]:
+    """The result file's media types: bytes, except completeness.json (a ``$ref`` to its model)."""
+    answer = binary(*sorted({*_MEDIA.values(), "application/octet-stream"} - {"application/json"}),
+                    description="the result file")  # fmt: skip
+    answer[200]["model"] = CompletenessSummaryOut
+    return answer
+
+
 def viewer_of(
     request: Request, settings: SettingsDep, x_admin_token: Annotated[str | None, Header()] = None
 ) -> str | None:
@@ -86,7 +108,7 @@ def cancel_job(services: ServicesDep, viewer: ViewerDep, job_id: str) -> JobOut:
 @router.get(
     "/{job_id}/files/{name}",
     response_class=FileResponse,
-    responses=binary(*sorted({*_MEDIA.values(), "application/octet-stream"}), description="the result file"),
+    responses=_file_responses(),
     summary="Download one result file of one of your finished jobs",
 )
 def job_file(services: ServicesDep, viewer: ViewerDep, job_id: str, name: str) -> FileResponse:

@@ -43,6 +43,7 @@ ERROR_REASONS: dict[int, str] = {
     415: "Unsupported media: not a FITS image (corrupt, truncated, no image HDU) or an unreadable format",
     422: "Invalid parameter: out of range, malformed, or the work ran past its deadline",
     503: "Busy: every bounded worker is busy, or the server is stopping; retry",
+    507: "Insufficient storage: the server's memory budget (NELOURA_MEMORY_MB) cannot make room, even after evicting",
 }
 
 
@@ -53,8 +54,9 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorOut, "description": ERROR_REASONS[code]} for code in sorted({403, *codes})}
 
 
-# The codes every route that opens an image through ImageDep/PlaneDep (or the image store) can give.
-IMAGE_ERRORS = (403, 404, 413, 415, 422, 503)
+# The codes every route that opens an image through ImageDep/PlaneDep (or the image store) can give
+# (507: opening or reading makes room in the memory budget, neloura.runtime.memory).
+IMAGE_ERRORS = (403, 404, 413, 415, 422, 503, 507)
 
 
 BINARY_SCHEMA: dict[str, Any] = {"type": "string", "format": "binary"}

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from neloura.api.conditional import accepts_gzip, etag_matches
 from neloura.api.deps import ServicesDep
-from neloura.api.openapi import binary, errors
+from neloura.api.openapi import Out, binary, errors
 from neloura.errors import InvalidParameter
 from neloura.runtime.crossmatch import table_rows
 from neloura.runtime.overlay import OverlayRequest
@@ -35,7 +35,7 @@ MAX_TAKE = 5_000
 def overlay(
     http: Request,
     services: ServicesDep,
-    name: Annotated[str, Query(description="catalog, relative to catalogs/")],
+    name: Annotated[str, Query(min_length=1, max_length=4096, description="catalog, relative to catalogs/")],
     path: Annotated[str, Query(description="image, relative to files/")],
     hdu: Annotated[int, Query(ge=0)] = 0,
     plane: Annotated[int, Query(ge=0)] = 0,
@@ -80,17 +80,25 @@ def overlay(
 
 
 class TakeBody(BaseModel):
-    name: str
-    rows: list[int] = Field(max_length=MAX_TAKE, description="0-based row indices in file order")
+    name: str = Field(min_length=1, max_length=4096, description="catalog, relative to catalogs/")
+    rows: list[Annotated[int, Field(ge=0)]] = Field(
+        max_length=MAX_TAKE, description="0-based row indices in file order"
+    )
     columns: list[str] | None = None
 
 
+class TakenOut(Out):
+    columns: list[str]
+    rows: list[list[Any]] = Field(description="one list of values per row, in the order of columns")
+    index: list[int] = Field(description="0-based row indices in file order, as asked")
+
+
 @router.post("/overlay/rows")
-def take_rows(services: ServicesDep, body: TakeBody) -> dict[str, Any]:
+def take_rows(services: ServicesDep, body: TakeBody) -> TakenOut:
     """Values of the given rows (marker popups and labels): ``{"columns", "rows", "index"}``."""
     table = services.sky.catalogs.table(body.name)
     rows = np.asarray(body.rows, dtype=np.int64)
     if rows.size and (rows.min() < 0 or rows.max() >= table.num_rows):
         raise InvalidParameter(f"row indices must be within 0..{table.num_rows - 1}")
     names, values = table_rows(table, rows, body.columns)
-    return {"columns": names, "rows": values, "index": rows.tolist()}
+    return TakenOut.model_validate({"columns": names, "rows": values, "index": rows.tolist()})

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from neloura.api.cutouts import Where, image_names
 from neloura.api.deps import ServicesDep, SettingsDep, resolve_hdu
-from neloura.api.openapi import IMAGE_ERRORS, binary, errors
+from neloura.api.openapi import IMAGE_ERRORS, Out, binary, errors
 from neloura.core.cutouts import cutout
 from neloura.core.sed import MAX_INSETS, sed_csv, sed_figure
 from neloura.errors import InvalidParameter
@@ -98,6 +98,37 @@ class PlotBody(BaseModel):
     title: Annotated[str, Field(max_length=200)] = ""
 
 
+class PsfOut(Out):
+    source: str
+    fwhm_arcsec: float
+
+
+class SedPoint(Out):
+    """One point: an image's forced photometry (``path``, ``hdu``, ``measured_ujy``, ``snr``...) or a
+    catalog's flux column (``source`` "catalog", ``catalog``, ``row``, ``column``)."""
+
+    path: str | None = Field(description="image path relative to files/; null for a catalog point")
+    hdu: int | None
+    instrument: str
+    filter: str
+    pivot_um: float | None
+    wavelength_um: float | None = Field(description="null when unknown (see missing_wavelengths)")
+    flux_ujy: float | None = Field(description="the flux, or the upper limit when upper_limit")
+    flux_err_ujy: float | None
+    upper_limit: bool
+    notes: list[str]
+
+
+class SedOut(Out):
+    ra_deg: float = Field(description="ICRS, in [0, 360)")
+    dec_deg: float
+    points: list[SedPoint]
+    target_psf: PsfOut | None = Field(description="the PSF every image was matched to (psf_match)")
+    missing_wavelengths: list[str] = Field(description="filters (or paths) whose wavelength is unknown")
+    radius_arcsec: float
+    annulus_arcsec: tuple[float, float]
+
+
 def _catalog_points(services: Services, body: CatalogFluxes, ra: float, dec: float) -> list[dict[str, Any]]:
     table = services.catalogs.table(body.name)
     row = body.row
@@ -137,7 +168,7 @@ def _catalog_points(services: Services, body: CatalogFluxes, ra: float, dec: flo
 
 
 @router.post("", summary="Forced aperture photometry of a position in every covering image: the SED in µJy")
-def sed(services: ServicesDep, settings: SettingsDep, body: SedBody) -> dict[str, Any]:
+def sed(services: ServicesDep, settings: SettingsDep, body: SedBody) -> SedOut:
     ra = body.ra_deg % 360.0
     found = [c.footprint for c in select(services.footprints, ra, body.dec_deg, image_names(body), body.folder)]
     request = SedRequest(
@@ -158,7 +189,7 @@ def sed(services: ServicesDep, settings: SettingsDep, body: SedBody) -> dict[str
     )
     if body.catalog is not None:
         answer["points"].extend(_catalog_points(services, body.catalog, ra, body.dec_deg))
-    return {"ra_deg": ra, "dec_deg": body.dec_deg, **answer}
+    return SedOut.model_validate({"ra_deg": ra, "dec_deg": body.dec_deg, **answer})
 
 
 _MEDIA = {"png": "image/png", "pdf": "application/pdf", "svg": "image/svg+xml", "csv": "text/csv"}

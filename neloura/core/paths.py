@@ -19,7 +19,8 @@ def confine(root: Path, relative: str, *, must_exist: bool = True) -> Path:
     """Resolve ``relative`` inside ``root`` and return the absolute, resolved path.
 
     Raises :class:`PathOutsideRoot` when the result would leave ``root`` (after resolving
-    symlinks) and :class:`NotFound` when ``must_exist`` and nothing is there.
+    symlinks) and :class:`NotFound` when ``must_exist`` and nothing is there (also for a path
+    longer than the OS allows, which cannot exist; :class:`InvalidParameter` when it is to be created).
     """
     if relative is None or "\x00" in relative:
         raise InvalidParameter("path contains a NUL byte")
@@ -32,9 +33,9 @@ def confine(root: Path, relative: str, *, must_exist: bool = True) -> Path:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES or any(
         len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for part in pure.parts
     ):
-        raise InvalidParameter(
-            f"path too long (at most {MAX_PATH_BYTES} bytes, {MAX_NAME_BYTES} per name): {relative[:80]!r}..."
-        )
+        # such a path cannot name an existing file: "not found" is the truth when it must exist
+        error = NotFound if must_exist else InvalidParameter
+        raise error(f"path too long (at most {MAX_PATH_BYTES} bytes, {MAX_NAME_BYTES} per name): {relative[:80]!r}...")
     root_resolved = root.resolve()
     try:
         candidate = (root_resolved / pure).resolve()

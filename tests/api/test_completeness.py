@@ -9,6 +9,7 @@ import pytest
 from astropy.io import fits
 from fastapi.testclient import TestClient
 
+from neloura.api.jobs import CompletenessSummaryOut
 from neloura.settings import Settings
 from tests.api.job_helpers import wait_job, write_field
 from tests.core.detection_fields import moffat_psf
@@ -28,6 +29,7 @@ def test_completeness_job_with_a_psf_file(client: TestClient, settings: Settings
     png = client.get(f"/api/jobs/{job['id']}/files/completeness.png")
     assert png.content[:8] == b"\x89PNG\r\n\x1a\n"
     summary = json.loads(client.get(f"/api/jobs/{job['id']}/files/completeness.json").text)
+    CompletenessSummaryOut.model_validate(summary)  # the model the OpenAPI schema gives this file
     assert summary["n_injected"] == 80 and summary["flux_unit"] == "uJy"
     assert {"flux", "injected", "recovered", "completeness", "error"} <= set(summary["bins"][0])
     injected = settings.files_dir / result["injected_image"]

@@ -36,8 +36,8 @@ def test_inside_paths_resolve(root: Path) -> None:
         ("~/x", PathOutsideRoot),
         ("out", PathOutsideRoot),  # a symlink leading out
         ("sub/a.fits\x00.png", InvalidParameter),
-        ("x" * 300, InvalidParameter),  # longer than NAME_MAX: ENAMETOOLONG before the fix
-        ("a/" * 3000, InvalidParameter),  # longer than PATH_MAX
+        ("x" * 300, NotFound),  # longer than NAME_MAX (ENAMETOOLONG before the fix): cannot exist
+        ("a/" * 3000, NotFound),  # longer than PATH_MAX
         ("loop/x", InvalidParameter),  # a symlink loop: RuntimeError/OSError before the fix
         ("sub/missing.fits", NotFound),
     ],
@@ -45,3 +45,9 @@ def test_inside_paths_resolve(root: Path) -> None:
 def test_bad_paths_raise_domain_errors(root: Path, relative: str, error: type[Exception]) -> None:
     with pytest.raises(error):
         confine(root, relative)
+
+
+@pytest.mark.parametrize("relative", ["x" * 300, "a/" * 3000])
+def test_too_long_paths_to_create_are_invalid(root: Path, relative: str) -> None:
+    with pytest.raises(InvalidParameter, match="too long"):
+        confine(root, relative, must_exist=False)
