@@ -26,6 +26,10 @@ from neloura.runtime.services import Services
 router = APIRouter(responses=errors(*IMAGE_ERRORS, 409), prefix="/api/cubes", tags=["cubes"])
 
 
+PlaneIndex = Annotated[int, Field(ge=0, le=1_000_000)]
+BeamAxis = Annotated[float, Field(gt=0, le=36_000, description="arcsec")]
+
+
 class CubeRef(BaseModel):
     path: Annotated[str, Field(min_length=1, max_length=4096, description="cube path relative to files/")]
     hdu: Annotated[int | None, Field(ge=0, le=100_000, description="HDU (default: the recommended image HDU)")] = None
@@ -38,9 +42,9 @@ class MomentRequest(CubeRef):
     spectral_range: Annotated[
         tuple[FiniteFloat, FiniteFloat] | None, Field(description="[lo, hi] in spectral_unit")
     ] = None
-    channel_range: Annotated[tuple[int, int] | None, Field(description="[first, last] planes, 0-based inclusive")] = (
-        None
-    )
+    channel_range: Annotated[
+        tuple[PlaneIndex, PlaneIndex] | None, Field(description="[first, last] planes, 0-based inclusive")
+    ] = None
     spectral_unit: Annotated[
         str | None, Field(max_length=32, description="default km/s when a rest value is known")
     ] = None
@@ -64,7 +68,7 @@ class SmoothRequest(CubeRef):
 
 class ConvolveRequest(CubeRef):
     beam: Annotated[
-        tuple[FiniteFloat, FiniteFloat, FiniteFloat] | None,
+        tuple[BeamAxis, BeamAxis, FiniteFloat] | None,
         Field(description="target [major, minor arcsec, PA deg]; default the common beam"),
     ] = None
 

@@ -38,7 +38,10 @@ def pixel_table(
     plane: PlaneDep,
     x: Annotated[int, Query(ge=0, le=10_000_000, description="0-based column of the centre pixel")],
     y: Annotated[int, Query(ge=0, le=10_000_000, description="0-based row of the centre pixel, increasing upward")],
-    size: Annotated[int, Query(ge=1, le=15, description="box side in pixels (odd)")] = 5,
+    size: Annotated[
+        int,
+        Query(ge=1, le=15, description="box side in pixels (odd)", json_schema_extra={"enum": list(range(1, 16, 2))}),
+    ] = 5,
 ) -> dict[str, Any]:
     image = plane.ref.image
     if size % 2 == 0:

@@ -140,7 +140,7 @@ class LinkRegionsOut(LinkOut):
 class ImageBody(BaseModel):
     path: str = Field(min_length=1, max_length=4096, description="image path relative to files/")
     hdu: int | None = Field(default=None, ge=0, le=100_000)
-    plane: int = Field(default=0, ge=0)
+    plane: int = Field(default=0, ge=0, le=1_000_000)
 
 
 class RegionsBody(ImageBody):
@@ -148,7 +148,7 @@ class RegionsBody(ImageBody):
 
 
 class OneRegionBody(RegionsBody):
-    index: int = Field(default=0, ge=0, description="which region of the text (0-based)")
+    index: int = Field(default=0, ge=0, le=1_000_000, description="which region of the text (0-based)")
 
 
 class ConvertBody(RegionsBody):
@@ -172,7 +172,7 @@ class CatalogBody(RegionsBody):
 
 class PointsBody(ImageBody):
     name: str = Field(min_length=1, max_length=4096)
-    rows: list[int] = Field(max_length=100_000, description="0-based catalog rows")
+    rows: list[Annotated[int, Field(ge=0, le=2**53)]] = Field(max_length=100_000, description="0-based catalog rows")
     ra_col: str | None = Field(default=None, max_length=256)
     dec_col: str | None = Field(default=None, max_length=256)
 

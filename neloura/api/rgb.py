@@ -280,7 +280,10 @@ def rgb_fits(services: ServicesDep, rgb_id: str) -> FileResponse:
     summary="Every channel's physical value and the sky position at a pixel",
 )
 def rgb_pixel(
-    services: ServicesDep, rgb_id: str, x: Annotated[int, Query(ge=0)], y: Annotated[int, Query(ge=0)]
+    services: ServicesDep,
+    rgb_id: str,
+    x: Annotated[int, Query(ge=0, le=10_000_000)],
+    y: Annotated[int, Query(ge=0, le=10_000_000)],
 ) -> dict[str, Any]:
     comp = services.rgb.get(rgb_id)
     values = services.rgb_render.pixel(comp, x, y)
@@ -305,7 +308,7 @@ def rgb_pixel(
 def rgb_limits(
     services: ServicesDep,
     rgb_id: str,
-    channel: Annotated[int, Query(ge=0, le=MAX_CHANNELS)],
+    channel: Annotated[int, Query(ge=0, le=MAX_CHANNELS - 1)],
     mode: Annotated[str, Query(pattern=_one_of(LIMIT_MODES), description=" ".join(LIMIT_MODES))] = "percentiles",
     low: Annotated[float, Query(ge=0, le=100)] = 0.5,
     high: Annotated[float, Query(ge=0, le=100)] = 99.5,

@@ -153,12 +153,14 @@ def segment(
     services: ServicesDep,
     plane: PlaneDep,
     seg: SegDep,
-    label: Annotated[int | None, Query(ge=1)] = None,
+    label: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="segment label (int32 map)")] = None,
     x: Annotated[float | None, Query(allow_inf_nan=False)] = None,
     y: Annotated[float | None, Query(allow_inf_nan=False)] = None,
-    catalog: Annotated[str | None, Query(description="catalog (under catalogs/) to link rows from")] = None,
-    ra_col: str | None = None,
-    dec_col: str | None = None,
+    catalog: Annotated[
+        str | None, Query(max_length=4096, description="catalog (under catalogs/) to link rows from")
+    ] = None,
+    ra_col: Annotated[str | None, Query(max_length=256)] = None,
+    dec_col: Annotated[str | None, Query(max_length=256)] = None,
 ) -> dict[str, Any]:
     """Give ``label``, or a pixel ``x``, ``y`` (0-based) on the segment; 422 off every segment."""
     if label is None:
