@@ -3,13 +3,13 @@ another image, as JSON lines for the page's overlay or as a DS9 region file."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, FiniteFloat
 
 from neloura.api.deps import ServicesDep, resolve_hdu
-from neloura.api.openapi import IMAGE_ERRORS, errors, text
+from neloura.api.openapi import IMAGE_ERRORS, Out, errors, text
 from neloura.core.colormaps import parse_color
 from neloura.core.contours import MAX_LEVELS
 from neloura.runtime.contours import ContourSpec, PlaneName, contours, to_ds9, to_json
@@ -27,16 +27,43 @@ class PlaneRef(BaseModel):
 
 
 class ContourRequest(PlaneRef):
-    levels: Annotated[list[float] | None, Field(max_length=MAX_LEVELS, description="physical values")] = None
+    levels: Annotated[
+        list[FiniteFloat] | None, Field(min_length=1, max_length=MAX_LEVELS, description="physical values")
+    ] = None
     n_levels: Annotated[int | None, Field(ge=1, le=MAX_LEVELS, description="count between vmin and vmax")] = None
-    vmin: float | None = None
-    vmax: float | None = None
-    spacing: Annotated[str, Field(max_length=16, description="linear, log or sqrt (with n_levels)")] = "linear"
-    sigma_levels: Annotated[list[float] | None, Field(max_length=MAX_LEVELS, description="median + k sigma")] = None
+    vmin: FiniteFloat | None = None
+    vmax: FiniteFloat | None = None
+    spacing: Annotated[Literal["linear", "log", "sqrt"], Field(description="level spacing (with n_levels)")] = "linear"
+    sigma_levels: Annotated[
+        list[FiniteFloat] | None, Field(min_length=1, max_length=MAX_LEVELS, description="median + k sigma")
+    ] = None
     smooth_px: Annotated[float, Field(ge=0, le=100, description="Gaussian smoothing sigma, image pixels")] = 0.0
     max_size: Annotated[int, Field(ge=64, le=8192, description="trace on a block mean at most this large")] = 2048
     on: Annotated[PlaneRef | None, Field(description="draw on this image (reprojected through both WCSs)")] = None
     color: Annotated[str, Field(max_length=32, description="region colour of the DS9 export")] = "green"
+
+
+class OnOut(Out):
+    path: str
+    hdu: int
+    plane: int
+
+
+class ContourOut(Out):
+    paths: list[list[float | None]] = Field(description="flat [x0, y0, x1, y1, ...] (null: off the target's sky)")
+    level: float
+
+
+class ContoursOut(Out):
+    levels: list[float] = Field(description="physical values, sorted")
+    unit: str
+    median: float = Field(description="sigma-clipped median of the plane")
+    sigma: float = Field(description="sigma-clipped standard deviation of the plane")
+    factor: int = Field(description="block size of the grid traced (1: full resolution)")
+    truncated: bool = Field(description="the lines were cut at the point budget")
+    n_points: int
+    on: OnOut = Field(description="the image whose 0-based pixels the lines are in")
+    contours: list[ContourOut]
 
 
 def _run(services: Services, body: ContourRequest) -> dict[str, Any]:
@@ -51,7 +78,11 @@ def _run(services: Services, body: ContourRequest) -> dict[str, Any]:
     return contours(services.images, services.levels, name(body), spec, on)
 
 
-@router.post("", summary="Contour lines of an image plane in the pixels of the image they are drawn on")
+@router.post(
+    "",
+    response_model=ContoursOut,
+    summary="Contour lines of an image plane in the pixels of the image they are drawn on",
+)
 def contour_lines(services: ServicesDep, body: ContourRequest) -> dict[str, Any]:
     """``{"levels", "unit", "median", "sigma", "factor", "truncated", "n_points", "on",
     "contours": [{"level", "paths": [[x0, y0, x1, y1, ...], ...]}]}`` (0-based pixels of ``on``)."""

@@ -12,7 +12,9 @@ from astropy import units as u
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, FiniteFloat
 
+from neloura.api.cubes import ConventionName
 from neloura.api.deps import ImageRef, ServicesDep, SettingsDep, resolve_hdu
+from neloura.api.jobs import JobOut
 from neloura.api.openapi import IMAGE_ERRORS, errors
 from neloura.api.session import owner_of
 from neloura.core import cubes
@@ -22,7 +24,10 @@ from neloura.runtime import cubes as jobs
 from neloura.runtime.services import Services
 
 router = APIRouter(responses=errors(*IMAGE_ERRORS, 409), prefix="/api/cubes", tags=["cubes"])
-ConventionName = Literal["radio", "optical", "relativistic"]
+
+
+PlaneIndex = Annotated[int, Field(ge=0, le=1_000_000)]
+BeamAxis = Annotated[float, Field(gt=0, le=36_000, description="arcsec")]
 
 
 class CubeRef(BaseModel):
@@ -37,9 +42,9 @@ class MomentRequest(CubeRef):
     spectral_range: Annotated[
         tuple[FiniteFloat, FiniteFloat] | None, Field(description="[lo, hi] in spectral_unit")
     ] = None
-    channel_range: Annotated[tuple[int, int] | None, Field(description="[first, last] planes, 0-based inclusive")] = (
-        None
-    )
+    channel_range: Annotated[
+        tuple[PlaneIndex, PlaneIndex] | None, Field(description="[first, last] planes, 0-based inclusive")
+    ] = None
     spectral_unit: Annotated[
         str | None, Field(max_length=32, description="default km/s when a rest value is known")
     ] = None
@@ -63,7 +68,7 @@ class SmoothRequest(CubeRef):
 
 class ConvolveRequest(CubeRef):
     beam: Annotated[
-        tuple[FiniteFloat, FiniteFloat, FiniteFloat] | None,
+        tuple[BeamAxis, BeamAxis, FiniteFloat] | None,
         Field(description="target [major, minor arcsec, PA deg]; default the common beam"),
     ] = None
 
@@ -102,7 +107,11 @@ def _moment_planes(ref: ImageRef, body: MomentRequest, unit: str | None) -> tupl
     return 0, n - 1
 
 
-@router.post("/moment", summary="Start a moment map (0, 1, 2, peak, width) job; its result names the FITS image")
+@router.post(
+    "/moment",
+    response_model=JobOut,
+    summary="Start a moment map (0, 1, 2, peak, width) job; its result names the FITS image",
+)
 def start_moment(request: Request, services: ServicesDep, settings: SettingsDep, body: MomentRequest) -> dict[str, Any]:
     ref, args = _job_cube(services, body)
     rest = cubes.parse_quantity(body.rest, "Hz")
@@ -139,11 +148,16 @@ def start_moment(request: Request, services: ServicesDep, settings: SettingsDep,
     return _submit(request, services, settings, "moment", jobs.moment_task, args, memory)
 
 
-def _cube_bytes(ref: ImageRef) -> int:
-    return int(np.prod(ref.image.shape)) * 4
+def _copy_memory(ref: ImageRef) -> int:
+    """What a job writing a new cube of ``ref``'s shape holds: three float32 copies and 300 MiB."""
+    return 3 * int(np.prod(ref.image.shape)) * 4 + 300 * 2**20
 
 
-@router.post("/smooth", summary="Start a spectral smoothing / rebinning job writing a new cube under files/results/")
+@router.post(
+    "/smooth",
+    response_model=JobOut,
+    summary="Start a spectral smoothing / rebinning job writing a new cube under files/results/",
+)
 def start_smooth(request: Request, services: ServicesDep, settings: SettingsDep, body: SmoothRequest) -> dict[str, Any]:
     ref, args = _job_cube(services, body)
     if body.kernel == "rebin" and not 2 <= round(body.width_channels) <= ref.image.planes:
@@ -151,10 +165,12 @@ def start_smooth(request: Request, services: ServicesDep, settings: SettingsDep,
     if body.kernel != "rebin" and body.width_channels >= ref.image.planes:
         raise InvalidParameter(f"the kernel is wider than the cube ({ref.image.planes} planes)")
     args.update(kernel=body.kernel, width_channels=body.width_channels)
-    return _submit(request, services, settings, "smooth", jobs.smooth_task, args, 3 * _cube_bytes(ref) + 300 * 2**20)
+    return _submit(request, services, settings, "smooth", jobs.smooth_task, args, _copy_memory(ref))
 
 
-@router.post("/convolve", summary="Start a convolution to a common beam (convolve_to) writing a new cube")
+@router.post(
+    "/convolve", response_model=JobOut, summary="Start a convolution to a common beam (convolve_to) writing a new cube"
+)
 def start_convolve(
     request: Request, services: ServicesDep, settings: SettingsDep, body: ConvolveRequest
 ) -> dict[str, Any]:
@@ -167,6 +183,4 @@ def start_convolve(
     if body.beam is not None and not (0 < body.beam[1] <= body.beam[0] <= 36_000):
         raise InvalidParameter("beam: 0 < minor <= major (arcsec)")
     args.update(beam=None if body.beam is None else list(body.beam))
-    return _submit(
-        request, services, settings, "convolve", jobs.convolve_task, args, 3 * _cube_bytes(ref) + 300 * 2**20
-    )
+    return _submit(request, services, settings, "convolve", jobs.convolve_task, args, _copy_memory(ref))

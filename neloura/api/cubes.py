@@ -13,9 +13,10 @@ from astropy.io import fits
 from astropy.table import Table
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from pydantic import Field
 
 from neloura.api.deps import ImageDep, ImageRef, ServicesDep
-from neloura.api.openapi import IMAGE_ERRORS, binary, errors
+from neloura.api.openapi import IMAGE_ERRORS, Out, binary, errors
 from neloura.core import cube_beams, cubes
 from neloura.core.cube_figures import FIGURE_FORMATS, channel_maps, grid_planes
 from neloura.core.limits import percentile_limits
@@ -25,6 +26,59 @@ from neloura.runtime import cubes as jobs
 router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/cubes", tags=["cubes"])
 ConventionName = Literal["radio", "optical", "relativistic"]
 _LIMIT_PLANES = 24
+
+
+class SpectralAxisOut(Out):
+    """The spectral axis (neloura.core.cubes.SpectralAxis.as_json)."""
+
+    spectral: list[float | None] = Field(description="value of every plane in spectral_unit (null: undefined)")
+    spectral_unit: str
+    spectral_kind: str = Field(description="velocity, frequency, wavelength, energy, wavenumber or pixel")
+    native_unit: str
+    native_kind: str
+    frame: str | None
+    rest_hz: float | None
+    convention: str | None
+    note: str
+
+
+class BeamOut(Out):
+    per_plane: bool = Field(description="one beam per plane (a BEAMS table) or one for the cube")
+    major_arcsec: list[float]
+    minor_arcsec: list[float]
+    pa_deg: list[float]
+    spread: float = Field(description="largest relative spread of the beam areas")
+    pixel_scale_arcsec: float | None
+    north_angle_deg: float | None
+
+
+class AxisOut(SpectralAxisOut):
+    path: str
+    hdu: int
+    plane_count: int
+    bunit: str
+    velocity_available: bool
+    beam: BeamOut | None
+    kelvin_per_unit: list[float] | None = Field(description="K per BUNIT for each plane (Jy/beam cubes)")
+
+
+class SpectrumOut(SpectralAxisOut):
+    values: list[float | None] = Field(description="one per plane, in unit; null for blank/NaN")
+    unit: str
+    x: int | None = Field(description="0-based pixel column (null for a region)")
+    y: int | None
+    region: str | None
+    stat: str = Field(description="pixel, mean, sum or flux")
+    n_pixels: int
+    plane_count: int
+
+
+class CubeLimitsOut(Out):
+    mode: str = Field(description="cube")
+    vmin: float
+    vmax: float
+    planes_sampled: int
+    sample_size: int
 
 
 @dataclass(frozen=True)
@@ -73,7 +127,11 @@ def _beam_json(ref: ImageRef) -> dict[str, Any] | None:
     }
 
 
-@router.get("/axis", summary="Spectral value of every plane in a chosen unit, frame, rest value, beam(s), K factors")
+@router.get(
+    "/axis",
+    response_model=AxisOut,
+    summary="Spectral value of every plane in a chosen unit, frame, rest value, beam(s), K factors",
+)
 def axis(image: ImageDep, choice: AxisDep) -> dict[str, Any]:
     spectral = _axis(image, choice)
     kelvin = None
@@ -182,7 +240,11 @@ def get_spectrum_where(
 WhereDep = Annotated[SpectrumWhere, Depends(get_spectrum_where)]
 
 
-@router.get("/spectrum", summary="Spectrum at a pixel, or summed/mean inside a DS9 region, along the spectral axis")
+@router.get(
+    "/spectrum",
+    response_model=SpectrumOut,
+    summary="Spectrum at a pixel, or summed/mean inside a DS9 region, along the spectral axis",
+)
 def spectrum(image: ImageDep, choice: AxisDep, where: WhereDep) -> dict[str, Any]:
     return _spectrum(image, choice, where)
 
@@ -242,7 +304,11 @@ def _ascii(text: str) -> str:
     return "".join(c if " " <= c <= "~" else "?" for c in text)
 
 
-@router.get("/limits", summary="Display limits over the whole cube (percentiles of samples of up to 24 planes)")
+@router.get(
+    "/limits",
+    response_model=CubeLimitsOut,
+    summary="Display limits over the whole cube (percentiles of samples of up to 24 planes)",
+)
 def cube_limits(
     services: ServicesDep,
     image: ImageDep,
@@ -286,6 +352,3 @@ def channels(
     return Response(
         data, media_type=FIGURE_FORMATS[format], headers={"Content-Disposition": f'inline; filename="{name}"'}
     )
-
-
-# ---------------------------------------------------------------------- jobs

@@ -12,20 +12,36 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from neloura.api.deps import PlaneDep
-from neloura.api.openapi import IMAGE_ERRORS, errors
+from neloura.api.openapi import IMAGE_ERRORS, Out, errors
 from neloura.errors import InvalidParameter
 
 router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/images", tags=["images"])
 
 
-@router.get("/pixel-table", summary="Physical values of the size x size pixels around one pixel")
+class PixelTableOut(Out):
+    x: int
+    y: int
+    size: int
+    columns: list[int] = Field(description="0-based column of each value of a row, left to right")
+    rows: list[int] = Field(description="0-based row of each list of values, top (highest y) first")
+    values: list[list[float | None]] = Field(description="physical values; null for blank, NaN, inf or off the image")
+    unit: str
+
+
+@router.get(
+    "/pixel-table", response_model=PixelTableOut, summary="Physical values of the size x size pixels around one pixel"
+)
 def pixel_table(
     plane: PlaneDep,
-    x: Annotated[int, Query(description="0-based column of the centre pixel")],
-    y: Annotated[int, Query(description="0-based row of the centre pixel, increasing upward")],
-    size: Annotated[int, Query(ge=1, le=15, description="box side in pixels (odd)")] = 5,
+    x: Annotated[int, Query(ge=0, le=10_000_000, description="0-based column of the centre pixel")],
+    y: Annotated[int, Query(ge=0, le=10_000_000, description="0-based row of the centre pixel, increasing upward")],
+    size: Annotated[
+        int,
+        Query(ge=1, le=15, description="box side in pixels (odd)", json_schema_extra={"enum": list(range(1, 16, 2))}),
+    ] = 5,
 ) -> dict[str, Any]:
     image = plane.ref.image
     if size % 2 == 0:

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import io
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from neloura.api.deps import ImageRef, PlaneRef, ServicesDep, SettingsDep, resolve_hdu
-from neloura.api.openapi import IMAGE_ERRORS, binary, errors
+from neloura.api.openapi import IMAGE_ERRORS, Out, binary, errors
 from neloura.core.photometry import flux_unit
 from neloura.core.region_files import RegionText, read_regions
 from neloura.core.region_stats import (
@@ -38,10 +38,109 @@ router = APIRouter(responses=errors(*IMAGE_ERRORS, 409), prefix="/api/regions", 
 MAX_TEXT = 16 * 1024 * 1024
 
 
+class SkippedOut(Out):
+    line: int = Field(description="1-based line of the text")
+    shape: str
+    reason: str
+
+
+class ShapeOut(Out):
+    """One region in 0-based image pixels; ``text``, ``color``, ``point``, ``tag`` when given."""
+
+    index: int
+    shape: str
+    points: list[list[float]] = Field(description="[[x, y], ...] 0-based pixels")
+    sizes: list[float] = Field(description="radii, widths/heights... in pixels, per shape")
+    angle: float = Field(description="degrees counter-clockwise from +x, 0..360")
+    include: bool
+    line: int
+    frame: str = Field(description="image, or the sky frame the region was given in")
+
+
+class ParseOut(Out):
+    format: str = Field(description="ds9 or crtf")
+    count: int
+    regions: list[ShapeOut]
+    skipped: list[SkippedOut]
+
+
+class RegionStatsOut(Out):
+    """One region's statistics (null when it holds no finite pixel); annuli add ``background``,
+    ``source_flux``, ``source_area_px``, ``net_flux``."""
+
+    index: int
+    shape: str
+    include: bool
+    line: int
+    npix: int = Field(description="finite pixels whose centres are inside")
+    area_px: float = Field(description="exact area of the finite pixels covered")
+    area_arcsec2: float | None
+    sum: float | None
+    mean: float | None
+    median: float | None
+    std: float | None
+    min: float | None
+    max: float | None
+    flux: float | None = Field(description="exact-overlap sum in flux_unit")
+    flux_unit: str
+
+
+class StatsOut(Out):
+    regions: list[RegionStatsOut]
+    skipped: list[SkippedOut]
+    bunit: str
+
+
+class ConvertOut(Out):
+    regions: str = Field(description="the region file")
+    count: int
+    skipped: list[SkippedOut]
+    left_out: list[int] = Field(description="indices of regions the target format cannot hold")
+
+
+class HistogramOut(Out):
+    counts: list[int]
+    edges: list[float] = Field(description="bins + 1 edges (empty without finite pixels)")
+    n: int
+    unit: str
+
+
+class ProfileOut(Out):
+    radius_px: list[float]
+    edges_px: list[float]
+    profile: list[float | None] = Field(description="mean value per annulus (null: no finite pixel)")
+    area_px: list[float]
+    unit: str
+
+
+class CatalogRowsOut(Out):
+    name: str
+    count: int
+    rows: list[int] = Field(description="0-based catalog rows")
+
+
+class PointOut(ShapeOut):
+    row: int = Field(description="0-based catalog row")
+
+
+class FromCatalogOut(Out):
+    name: str
+    count: int
+    regions: list[PointOut]
+
+
+class LinkOut(Out):
+    id: str
+
+
+class LinkRegionsOut(LinkOut):
+    regions: str
+
+
 class ImageBody(BaseModel):
     path: str = Field(min_length=1, max_length=4096, description="image path relative to files/")
     hdu: int | None = Field(default=None, ge=0, le=100_000)
-    plane: int = Field(default=0, ge=0)
+    plane: int = Field(default=0, ge=0, le=1_000_000)
 
 
 class RegionsBody(ImageBody):
@@ -49,7 +148,7 @@ class RegionsBody(ImageBody):
 
 
 class OneRegionBody(RegionsBody):
-    index: int = Field(default=0, ge=0, description="which region of the text (0-based)")
+    index: int = Field(default=0, ge=0, le=1_000_000, description="which region of the text (0-based)")
 
 
 class ConvertBody(RegionsBody):
@@ -73,7 +172,7 @@ class CatalogBody(RegionsBody):
 
 class PointsBody(ImageBody):
     name: str = Field(min_length=1, max_length=4096)
-    rows: list[int] = Field(max_length=100_000, description="0-based catalog rows")
+    rows: list[Annotated[int, Field(ge=0, le=2**53)]] = Field(max_length=100_000, description="0-based catalog rows")
     ra_col: str | None = Field(default=None, max_length=256)
     dec_col: str | None = Field(default=None, max_length=256)
 
@@ -119,7 +218,7 @@ def _units(plane: PlaneRef) -> tuple[float, str, float | None]:
     return factor, unit, area_arcsec2
 
 
-@router.post("/stats", summary="Statistics of every region on the full-resolution pixels")
+@router.post("/stats", response_model=StatsOut, summary="Statistics of every region on the full-resolution pixels")
 def stats(services: ServicesDep, body: RegionsBody) -> JSONResponse:
     """``{"regions": [{"index", "shape", "npix", "area_px", "area_arcsec2", "sum", "mean", "median",
     "std", "min", "max", "flux", "flux_unit", ...}], "skipped": [...]}``; annuli add
@@ -139,7 +238,11 @@ def stats(services: ServicesDep, body: RegionsBody) -> JSONResponse:
     return JSONResponse(_json({"regions": rows, "skipped": _skipped(parsed), "bunit": plane.ref.image.bunit}))
 
 
-@router.post("/convert", summary="Region text -> DS9 or CRTF, in sky or pixel coordinates of the image")
+@router.post(
+    "/convert",
+    response_model=ConvertOut,
+    summary="Region text -> DS9 or CRTF, in sky or pixel coordinates of the image",
+)
 def convert(services: ServicesDep, body: ConvertBody) -> dict[str, Any]:
     """``{"regions": "<text>", "count", "skipped", "left_out"}`` (``left_out``: indices the
     target format cannot hold, e.g. CRTF has no elliptical annulus)."""
@@ -149,7 +252,7 @@ def convert(services: ServicesDep, body: ConvertBody) -> dict[str, Any]:
     return {"regions": text, "count": len(shapes) - len(left_out), "skipped": _skipped(parsed), "left_out": left_out}
 
 
-@router.post("/parse", summary="Region text -> shapes in 0-based image pixels (for drawing)")
+@router.post("/parse", response_model=ParseOut, summary="Region text -> shapes in 0-based image pixels (for drawing)")
 def parse(services: ServicesDep, body: RegionsBody) -> JSONResponse:
     """``{"format", "count", "regions": [{"index", "shape", "points", "sizes", "angle", "include",
     "line", "frame", "text"?, "color"?, "point"?}], "skipped": [...]}``."""
@@ -184,7 +287,7 @@ def cutout(services: ServicesDep, body: OneRegionBody) -> Response:
     )
 
 
-@router.post("/histogram", summary="Histogram of the pixel values inside one region")
+@router.post("/histogram", response_model=HistogramOut, summary="Histogram of the pixel values inside one region")
 def region_histogram(services: ServicesDep, body: HistogramBody) -> dict[str, Any]:
     plane = _plane(services, body)
     shapes, _ = _shapes(plane, body.regions)
@@ -195,7 +298,9 @@ def region_histogram(services: ServicesDep, body: HistogramBody) -> dict[str, An
     return {**histogram(values, body.bins), "unit": plane.ref.image.bunit}
 
 
-@router.post("/profile", summary="Radial profile of a circle or annulus (photutils RadialProfile)")
+@router.post(
+    "/profile", response_model=ProfileOut, summary="Radial profile of a circle or annulus (photutils RadialProfile)"
+)
 def profile(services: ServicesDep, body: ProfileBody) -> JSONResponse:
     plane = _plane(services, body)
     shapes, _ = _shapes(plane, body.regions)
@@ -216,7 +321,9 @@ def _catalog_pixels(
     return x, y
 
 
-@router.post("/catalog", summary="Catalog rows inside the regions (included minus excluded)")
+@router.post(
+    "/catalog", response_model=CatalogRowsOut, summary="Catalog rows inside the regions (included minus excluded)"
+)
 def catalog_rows(services: ServicesDep, body: CatalogBody) -> dict[str, Any]:
     """``{"name", "count", "rows": [...]}``: 0-based rows whose position (through the image WCS)
     lies inside any included region and no excluded one (centre rule)."""
@@ -242,7 +349,7 @@ def catalog_rows(services: ServicesDep, body: CatalogBody) -> dict[str, Any]:
     return {"name": body.name, "count": int(rows.size), "rows": rows.tolist()}
 
 
-@router.post("/from-catalog", summary="Catalog rows -> point regions on the image")
+@router.post("/from-catalog", response_model=FromCatalogOut, summary="Catalog rows -> point regions on the image")
 def from_catalog(services: ServicesDep, body: PointsBody) -> dict[str, Any]:
     """``{"regions": [shape...]}`` (as ``/parse``): one point per row that lands on the image."""
     plane = _plane(services, body)
@@ -264,7 +371,7 @@ class SaveBody(BaseModel):
     regions: str = Field(max_length=MAX_TEXT, description="region text (the page sends DS9 image-frame text)")
 
 
-@router.post("/links", summary="Save a region set behind a short view link")
+@router.post("/links", response_model=LinkOut, summary="Save a region set behind a short view link")
 def save_link(settings: SettingsDep, body: SaveBody) -> dict[str, str]:
     """``{"id"}``: the page puts ``regions_id=<id>`` in the view link when the regions are too many
     for the URL itself. Content-addressed: the same text gives the same id."""
@@ -272,6 +379,9 @@ def save_link(settings: SettingsDep, body: SaveBody) -> dict[str, str]:
     return {"id": region_links.save(settings, body.regions)}
 
 
-@router.get("/links/{link_id}", summary="The region set saved behind a short link")
-def get_link(settings: SettingsDep, link_id: str) -> dict[str, str]:
+@router.get("/links/{link_id}", response_model=LinkRegionsOut, summary="The region set saved behind a short link")
+def get_link(
+    settings: SettingsDep,
+    link_id: Annotated[str, Path(pattern="^[0-9a-f]{24}$", description="24 hexadecimal digits")],
+) -> dict[str, str]:
     return {"id": link_id, "regions": region_links.load(settings, link_id)}

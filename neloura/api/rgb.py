@@ -3,17 +3,17 @@ exports (PNG, FITS cube), presets from header keywords, and the ``/open-rgb`` de
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, FiniteFloat
 from starlette.concurrency import run_in_threadpool
 
 from neloura.api.conditional import etag_matches
 from neloura.api.deps import ServicesDep, resolve_hdu
-from neloura.api.openapi import IMAGE_ERRORS, NOT_MODIFIED, binary, errors, redirect
+from neloura.api.openapi import IMAGE_ERRORS, NOT_MODIFIED, Out, binary, errors, redirect
 from neloura.api.session import owner_of
 from neloura.api.tiles import CACHE_CONTROL
 from neloura.core.bandpasses import order_by_wavelength, preset_colors
@@ -26,6 +26,12 @@ from neloura.runtime.rgb_render import DisplayQuery
 
 router = APIRouter(responses=errors(*IMAGE_ERRORS, 409), tags=["rgb"])
 
+
+def _one_of(names: tuple[str, ...]) -> str:
+    """A pattern matching exactly one of ``names``."""
+    return "^(" + "|".join(names) + ")$"
+
+
 PathStr = Annotated[str, Field(min_length=1, max_length=4096, description="image path relative to files/")]
 
 
@@ -34,21 +40,120 @@ class Channel(BaseModel):
     hdu: Annotated[int | None, Field(ge=0, le=100_000, description="HDU (default: the recommended one)")] = None
     plane: Annotated[int, Field(ge=0, le=1_000_000, description="plane of a cube")] = 0
     color: Annotated[str | None, Field(max_length=32, description="#rrggbb (default: by position)")] = None
-    vmin: float | None = None
-    vmax: float | None = None
-    stretch: Annotated[str | None, Field(max_length=16, description=" ".join(STRETCHES))] = None
+    vmin: FiniteFloat | None = None
+    vmax: FiniteFloat | None = None
+    stretch: Annotated[str | None, Field(pattern=_one_of(STRETCHES), description=" ".join(STRETCHES))] = None
     weight: Annotated[float | None, Field(ge=0, le=100)] = None
     visible: bool | None = None
 
 
 class RgbRequest(BaseModel):
-    channels: Annotated[list[Channel], Field(description=f"{MIN_CHANNELS} to {MAX_CHANNELS} channels")]
-    reference: Annotated[int | None, Field(ge=0, description="reference channel (default: finest pixel scale)")] = None
-    method: Annotated[str, Field(max_length=16, description="interp (bilinear) or exact (flux conserving)")] = "interp"
+    # the count is checked by the route (its 422 says "2 to 5 channels"); the schema says it too
+    channels: Annotated[
+        list[Channel],
+        Field(
+            description=f"{MIN_CHANNELS} to {MAX_CHANNELS} channels",
+            json_schema_extra={"minItems": MIN_CHANNELS, "maxItems": MAX_CHANNELS},
+        ),
+    ]
+    reference: Annotated[
+        int | None, Field(ge=0, le=MAX_CHANNELS - 1, description="reference channel (default: finest pixel scale)")
+    ] = None
+    method: Annotated[Literal["interp", "exact"], Field(description="interp (bilinear) or exact (flux conserving)")] = (
+        "interp"
+    )
 
 
 class PresetRequest(BaseModel):
     channels: Annotated[list[Channel], Field(min_length=1, max_length=50)]
+
+
+class ChannelStateOut(Out):
+    """One channel of a composite as built (band from its header; limits once ready)."""
+
+    path: str
+    hdu: int
+    plane: int
+    width: int
+    height: int
+    bunit: str
+    telescope: str
+    instrument: str
+    filter: str
+    pivot_um: float | None
+    pivot_source: str = Field(description="header, table, name or empty")
+    default_color: str = Field(description="#rrggbb")
+    limits: dict[str, list[float]] | None = Field(description="percentiles, zscale, minmax [lo, hi] once ready")
+
+
+class RgbStateOut(Out):
+    id: str
+    state: str = Field(description="building, ready or failed")
+    progress: float = Field(description="0..1")
+    message: str
+    error: str | None
+    job_id: str | None
+    width: int = Field(description="of the reference grid, pixels")
+    height: int
+    tile_size: int
+    max_level: int
+    reference: int
+    method: str
+    mode: str = Field(description="wcs (reprojected) or pixel (same-shape images)")
+    channels: list[ChannelStateOut]
+
+
+class DisplayOut(Out):
+    color: str
+    vmin: float | None
+    vmax: float | None
+    stretch: str
+    weight: float
+    visible: bool
+
+
+class RgbCreatedOut(RgbStateOut):
+    display: list[DisplayOut] = Field(description="this request's display, defaults filled")
+
+
+class ChannelValueOut(Out):
+    index: int
+    value: float | None = Field(description="physical value; null for blank/NaN or off the channel")
+    unit: str
+    filter: str
+    path: str
+
+
+class RgbPixelOut(Out):
+    x: int
+    y: int
+    ra_deg: float | None
+    dec_deg: float | None
+    channels: list[ChannelValueOut]
+
+
+class RgbLimitsOut(Out):
+    channel: int
+    mode: str
+    vmin: float
+    vmax: float
+
+
+class PresetChannelOut(Out):
+    path: str
+    hdu: int
+    plane: int
+    telescope: str
+    instrument: str
+    filter: str
+    pivot_um: float | None
+    pivot_source: str
+    color: str
+
+
+class PresetsOut(Out):
+    channels: list[PresetChannelOut] = Field(description="longest pivot wavelength first (red)")
+    complete: bool = Field(description="every channel's pivot wavelength is known")
 
 
 def _display(body: RgbRequest, state: dict[str, Any]) -> dict[str, Any]:
@@ -74,7 +179,11 @@ def _display(body: RgbRequest, state: dict[str, Any]) -> dict[str, Any]:
     return {**state, "display": out}
 
 
-@router.post("/api/rgb", summary="Build (or reopen) a composite of 2-5 images; the same body gives the same id")
+@router.post(
+    "/api/rgb",
+    response_model=RgbCreatedOut,
+    summary="Build (or reopen) a composite of 2-5 images; the same body gives the same id",
+)
 def create_rgb(request: Request, services: ServicesDep, body: RgbRequest) -> dict[str, Any]:
     if not MIN_CHANNELS <= len(body.channels) <= MAX_CHANNELS:
         raise InvalidParameter(f"a composite has {MIN_CHANNELS} to {MAX_CHANNELS} channels, got {len(body.channels)}")
@@ -84,7 +193,11 @@ def create_rgb(request: Request, services: ServicesDep, body: RgbRequest) -> dic
     return {**services.rgb.create(plan, user=owner_of(request)), **display}
 
 
-@router.get("/api/rgb/{rgb_id}", summary="State of a composite: building (progress), ready or failed")
+@router.get(
+    "/api/rgb/{rgb_id}",
+    response_model=RgbStateOut,
+    summary="State of a composite: building (progress), ready or failed",
+)
 def rgb_state(services: ServicesDep, rgb_id: str) -> dict[str, Any]:
     return services.rgb.state(rgb_id)
 
@@ -161,9 +274,16 @@ def rgb_fits(services: ServicesDep, rgb_id: str) -> FileResponse:
     return FileResponse(path, media_type="application/fits", filename=f"rgb_{rgb_id[:8]}.fits")
 
 
-@router.get("/api/rgb/{rgb_id}/pixel", summary="Every channel's physical value and the sky position at a pixel")
+@router.get(
+    "/api/rgb/{rgb_id}/pixel",
+    response_model=RgbPixelOut,
+    summary="Every channel's physical value and the sky position at a pixel",
+)
 def rgb_pixel(
-    services: ServicesDep, rgb_id: str, x: Annotated[int, Query(ge=0)], y: Annotated[int, Query(ge=0)]
+    services: ServicesDep,
+    rgb_id: str,
+    x: Annotated[int, Query(ge=0, le=10_000_000)],
+    y: Annotated[int, Query(ge=0, le=10_000_000)],
 ) -> dict[str, Any]:
     comp = services.rgb.get(rgb_id)
     values = services.rgb_render.pixel(comp, x, y)
@@ -180,12 +300,16 @@ def rgb_pixel(
     return {"x": x, "y": y, "ra_deg": ra, "dec_deg": dec, "channels": channels}
 
 
-@router.get("/api/rgb/{rgb_id}/limits", summary="Limits of one reprojected channel (percentiles, minmax, zscale)")
+@router.get(
+    "/api/rgb/{rgb_id}/limits",
+    response_model=RgbLimitsOut,
+    summary="Limits of one reprojected channel (percentiles, minmax, zscale)",
+)
 def rgb_limits(
     services: ServicesDep,
     rgb_id: str,
-    channel: Annotated[int, Query(ge=0, le=MAX_CHANNELS)],
-    mode: Annotated[str, Query(max_length=16, description=" ".join(LIMIT_MODES))] = "percentiles",
+    channel: Annotated[int, Query(ge=0, le=MAX_CHANNELS - 1)],
+    mode: Annotated[str, Query(pattern=_one_of(LIMIT_MODES), description=" ".join(LIMIT_MODES))] = "percentiles",
     low: Annotated[float, Query(ge=0, le=100)] = 0.5,
     high: Annotated[float, Query(ge=0, le=100)] = 99.5,
 ) -> dict[str, Any]:
@@ -194,7 +318,11 @@ def rgb_limits(
     return {"channel": channel, "mode": mode, "vmin": vmin, "vmax": vmax}
 
 
-@router.post("/api/rgb/presets", summary="Channels ordered by pivot wavelength (longest red) from header keywords")
+@router.post(
+    "/api/rgb/presets",
+    response_model=PresetsOut,
+    summary="Channels ordered by pivot wavelength (longest red) from header keywords",
+)
 def rgb_presets(services: ServicesDep, body: PresetRequest) -> dict[str, Any]:
     found = []
     for ch in body.channels:

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import Field
 
 from neloura.api.deps import PlaneDep, ServicesDep, resolve_hdu
-from neloura.api.openapi import IMAGE_ERRORS, binary, errors
+from neloura.api.openapi import IMAGE_ERRORS, Out, binary, errors
 from neloura.errors import InvalidParameter
 from neloura.runtime.segmentation import SegmentationMap, render_png
 
@@ -22,6 +23,56 @@ router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/segmentation", 
 
 MAX_RENDER = 4096
 FiniteQ = Annotated[float, Query(allow_inf_nan=False, description="0-based pixel coordinate")]
+
+
+class InfoOut(Out):
+    path: str
+    hdu: int
+    seg: str
+    seg_hdu: int
+    width: int = Field(description="of the map on the image's grid, pixels")
+    height: int
+    n_labels: int
+    max_label: int
+    reprojected: bool = Field(description="the map was put on the image's grid (nearest neighbour)")
+
+
+class LabelOut(Out):
+    x: float
+    y: float
+    label: int = Field(description="0: no segment")
+
+
+class BboxOut(Out):
+    x_min: int
+    x_max: int
+    y_min: int
+    y_max: int
+
+
+class SegmentOut(Out):
+    """photutils SourceCatalog properties (0-based pixels; null where undefined)."""
+
+    label: int
+    area_px: float | None = Field(description="null when every pixel of the segment is blank")
+    area_arcsec2: float | None
+    x_centroid: float | None
+    y_centroid: float | None
+    segment_flux: float | None = Field(description="in flux_unit")
+    flux_unit: str
+    max_value: float | None
+    min_value: float | None
+    semimajor_axis_px: float | None
+    semiminor_axis_px: float | None
+    orientation_deg: float | None
+    ellipticity: float | None
+    eccentricity: float | None
+    bbox: BboxOut
+    color: str = Field(description="#rrggbb, the segment's colour in the overlay")
+    ra_deg: float | None
+    dec_deg: float | None
+    catalog: str | None
+    rows: list[int] = Field(description="0-based rows of the catalog on the segment")
 
 
 @dataclass(frozen=True)
@@ -48,7 +99,9 @@ def get_segmentation(
 SegDep = Annotated[SegRef, Depends(get_segmentation)]
 
 
-@router.get("/info", summary="Open a segmentation map on an image: its grid, labels, reprojection")
+@router.get(
+    "/info", response_model=InfoOut, summary="Open a segmentation map on an image: its grid, labels, reprojection"
+)
 def info(plane: PlaneDep, seg: SegDep) -> dict[str, Any]:
     labels = seg.map.labels
     return {
@@ -86,22 +139,28 @@ def render(
     return Response(content=png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
-@router.get("/label", summary="The label under a pixel (0 = no segment)")
+@router.get("/label", response_model=LabelOut, summary="The label under a pixel (0 = no segment)")
 def label(seg: SegDep, x: FiniteQ, y: FiniteQ) -> dict[str, Any]:
     return {"x": x, "y": y, "label": seg.map.label_at(x, y)}
 
 
-@router.get("/segment", summary="One segment's properties (photutils SourceCatalog) and the catalog rows on it")
+@router.get(
+    "/segment",
+    response_model=SegmentOut,
+    summary="One segment's properties (photutils SourceCatalog) and the catalog rows on it",
+)
 def segment(
     services: ServicesDep,
     plane: PlaneDep,
     seg: SegDep,
-    label: Annotated[int | None, Query(ge=1)] = None,
+    label: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="segment label (int32 map)")] = None,
     x: Annotated[float | None, Query(allow_inf_nan=False)] = None,
     y: Annotated[float | None, Query(allow_inf_nan=False)] = None,
-    catalog: Annotated[str | None, Query(description="catalog (under catalogs/) to link rows from")] = None,
-    ra_col: str | None = None,
-    dec_col: str | None = None,
+    catalog: Annotated[
+        str | None, Query(max_length=4096, description="catalog (under catalogs/) to link rows from")
+    ] = None,
+    ra_col: Annotated[str | None, Query(max_length=256)] = None,
+    dec_col: Annotated[str | None, Query(max_length=256)] = None,
 ) -> dict[str, Any]:
     """Give ``label``, or a pixel ``x``, ``y`` (0-based) on the segment; 422 off every segment."""
     if label is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from neloura.errors import InvalidParameter, NotFound, PathOutsideRoot
+from neloura.errors import InvalidParameter, NelouraError, NotFound, PathOutsideRoot
 
 MAX_PATH_BYTES = 4096  # PATH_MAX on Linux
 MAX_NAME_BYTES = 255  # NAME_MAX: longer names make the OS raise ENAMETOOLONG
@@ -19,11 +19,14 @@ def confine(root: Path, relative: str, *, must_exist: bool = True) -> Path:
     """Resolve ``relative`` inside ``root`` and return the absolute, resolved path.
 
     Raises :class:`PathOutsideRoot` when the result would leave ``root`` (after resolving
-    symlinks) and :class:`NotFound` when ``must_exist`` and nothing is there (also for a path
-    longer than the OS allows, which cannot exist; :class:`InvalidParameter` when it is to be created).
+    symlinks) and :class:`NotFound` when ``must_exist`` and nothing is there, including a path
+    that no file can have (a NUL byte, a name over 255 bytes, over 4096 bytes in all, characters
+    the file system cannot encode): the request is well formed, the file does not exist. Where
+    the path is to be created (``must_exist=False``) those are :class:`InvalidParameter`.
     """
+    impossible: type[NelouraError] = NotFound if must_exist else InvalidParameter
     if relative is None or "\x00" in relative:
-        raise InvalidParameter("path contains a NUL byte")
+        raise impossible("path contains a NUL byte: no such file")
     text = relative.replace("\\", "/").strip()
     pure = PurePosixPath(text)
     if pure.is_absolute() or text.startswith("~"):
@@ -33,14 +36,16 @@ def confine(root: Path, relative: str, *, must_exist: bool = True) -> Path:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES or any(
         len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for part in pure.parts
     ):
-        # such a path cannot name an existing file: "not found" is the truth when it must exist
-        error = NotFound if must_exist else InvalidParameter
-        raise error(f"path too long (at most {MAX_PATH_BYTES} bytes, {MAX_NAME_BYTES} per name): {relative[:80]!r}...")
+        raise impossible(
+            f"path too long (at most {MAX_PATH_BYTES} bytes, {MAX_NAME_BYTES} per name): {relative[:80]!r}..."
+        )
     root_resolved = root.resolve()
     try:
         candidate = (root_resolved / pure).resolve()
         exists = candidate.exists()
-    except (OSError, RuntimeError, ValueError) as exc:  # symlink loops (RuntimeError before 3.13), odd encodings
+    except ValueError as exc:  # characters the file system cannot encode (a lone surrogate)
+        raise impossible(f"unusable path {relative[:200]!r}: {exc.__class__.__name__}") from exc
+    except (OSError, RuntimeError) as exc:  # symlink loops (RuntimeError before 3.13)
         raise InvalidParameter(f"unusable path {relative[:200]!r}: {exc.__class__.__name__}") from exc
     if candidate != root_resolved and root_resolved not in candidate.parents:
         raise PathOutsideRoot(f"path leaves its data folder: {relative!r}")

@@ -67,7 +67,6 @@ PENDING_REQUESTS: frozenset[str] = frozenset(
         "GET /api/images/pixel-table",  # size must be odd: not declared
         "GET /api/images/tiles/{level}/{name}",  # COL_ROW.png|jpg: no pattern declared
         "GET /api/plotter/data",  # an empty catalog name: no min_length declared
-        "GET /api/regions/links/{link_id}",  # 24 hexadecimal digits: no pattern declared
         "GET /api/rgb/{rgb_id}/tiles/{level}/{name}",  # COL_ROW.png: no pattern declared
         "GET /api/sky/resolve",  # a free-text position that must parse
         "GET /open-rgb",  # 2 to 5 channels: not declared
@@ -78,9 +77,7 @@ PENDING_REQUESTS: frozenset[str] = frozenset(
         "POST /api/images/pixel-to-world",  # x and y of the same length: cross-field
         "POST /api/images/world-to-pixel",  # ra_deg and dec_deg of the same length: cross-field
         "POST /api/plotter/export",  # an empty catalog name: no min_length declared
-        "POST /api/regions/from-catalog",  # a NUL byte in a path: no pattern declared
         "POST /api/regions/links",  # the region text must parse
-        "POST /api/rgb",  # 2 to 5 channels: not declared
         "POST /api/sed",  # radius_arcsec <= annulus inner < outer: cross-field
         "POST /api/sed/plot",  # width_in x height_in x dpi at most 60 Mpixel: cross-field
     }
