@@ -20,10 +20,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from neloura.api import query
 from neloura.api.conditional import etag_matches
-from neloura.api.deps import ServicesDep
+from neloura.api.deps import ServicesDep, services_of
 from neloura.api.openapi import IMAGE_ERRORS, NOT_MODIFIED, binary, errors
-from neloura.api.tiles import CACHE_CONTROL, HduQ, PathQ, PlaneQ
+from neloura.api.tiles import CACHE_CONTROL, HduQ, PathQ, PlaneParams, PlaneQ
 from neloura.core.data_tiles import MEDIA_TYPE
 from neloura.errors import InvalidParameter
 from neloura.runtime.data_tiles import data_etag, data_spec, render_data_tile, stretch_table
@@ -43,13 +44,14 @@ def _parse_name(name: str) -> tuple[int, int]:
     "/data-tiles/{level}/{name}",
     response_class=Response,
     responses={**binary(MEDIA_TYPE, description="the tile's uint16 codes (gzip when accepted)"), **NOT_MODIFIED},
+    openapi_extra=query.parameters(PlaneParams),
 )
-async def data_tile(
-    level: int, name: str, request: Request, services: ServicesDep, path: PathQ, hdu: HduQ = 0, plane: PlaneQ = 0
-) -> Response:
+async def data_tile(level: int, name: str, request: Request) -> Response:
     """Physical values of one Deep Zoom tile (``name`` is ``COL_ROW.u16``) as uint16 codes."""
     col, row = _parse_name(name)
-    tiles = services.tiles
+    q = query.parse(PlaneParams, request)
+    path, hdu, plane = q.path, q.hdu, q.plane
+    tiles = services_of(request).tiles
     if tiles.ready(path, hdu, plane):
         spec = data_spec(tiles, path, level, col, row, hdu=hdu, plane=plane)
     else:  # first use: opens the file and computes the default limits
