@@ -21,10 +21,10 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from neloura.api import query
-from neloura.api.conditional import etag_matches
+from neloura.api.conditional import accepts_gzip, cache_headers, not_modified
 from neloura.api.deps import ServicesDep, services_of
 from neloura.api.openapi import IMAGE_ERRORS, NOT_MODIFIED, binary, errors
-from neloura.api.tiles import CACHE_CONTROL, HduQ, PathQ, PlaneParams, PlaneQ
+from neloura.api.tiles import HduQ, PathQ, PlaneParams, PlaneQ
 from neloura.core.data_tiles import MEDIA_TYPE
 from neloura.errors import InvalidParameter
 from neloura.runtime.data_tiles import data_etag, data_spec, render_data_tile, stretch_table
@@ -56,18 +56,12 @@ async def data_tile(level: int, name: str, request: Request) -> Response:
         spec = data_spec(tiles, path, level, col, row, hdu=hdu, plane=plane)
     else:  # first use: opens the file and computes the default limits
         spec = await run_in_threadpool(data_spec, tiles, path, level, col, row, hdu=hdu, plane=plane)
-    gzip = "gzip" in request.headers.get("accept-encoding", "").lower()
-    etag = data_etag(spec, gzip=gzip)
-    headers = {
-        "ETag": etag,
-        "Cache-Control": "no-store" if spec.provisional else CACHE_CONTROL,
-        "Vary": "Accept-Encoding",
-    }
+    gzip = accepts_gzip(request.headers.get("accept-encoding"))
+    headers = cache_headers(data_etag(spec, gzip=gzip), provisional=spec.provisional, vary="Accept-Encoding")
+    if (unchanged := not_modified(request, headers)) is not None:
+        return unchanged
     if gzip:
         headers["Content-Encoding"] = "gzip"
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        headers.pop("Content-Encoding", None)
-        return Response(status_code=304, headers=headers)
     body = await run_in_threadpool(render_data_tile, tiles, spec, gzip=gzip)
     return Response(content=body, media_type=MEDIA_TYPE, headers=headers)
 
@@ -93,9 +87,9 @@ async def stretch_table_route(
     key = services.images.plane_key(path, hdu, plane)
     text = "|".join(map(repr, (str(key[0]), key[1], hdu, plane, stretch, exponent, vmin, vmax)))
     etag = '"' + hashlib.blake2b(text.encode(), digest_size=16).hexdigest() + '"'
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
+    headers = cache_headers(etag)
+    if (unchanged := not_modified(request, headers)) is not None:
+        return unchanged
     table = await run_in_threadpool(
         stretch_table,
         services.tiles,

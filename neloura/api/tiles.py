@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from neloura.api import query
-from neloura.api.conditional import etag_matches
+from neloura.api.conditional import cache_headers, not_modified
 from neloura.api.deps import ServicesDep, services_of
 from neloura.api.openapi import IMAGE_ERRORS, NOT_MODIFIED, Out, binary, errors
 from neloura.core.colormaps import TRANSPARENT
@@ -35,8 +35,6 @@ from neloura.core.limits import percentile_limits, user_limits, zscale_limits
 from neloura.errors import InvalidParameter
 
 router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/images", tags=["images"])
-
-CACHE_CONTROL = "public, max-age=600"
 
 PathQ = Annotated[str, Query(description="image path relative to files/, e.g. demo/galaxy.fits")]
 HduQ = Annotated[int, Query(ge=0, description="HDU index")]
@@ -107,9 +105,9 @@ async def tile(level: int, name: str, request: Request) -> Response:
         spec = tiles.spec(*args, **kwargs, key=key)
     else:  # first use: opens the file and computes the default limits
         spec = await run_in_threadpool(tiles.spec, *args, **kwargs)
-    headers = {"ETag": spec.etag, "Cache-Control": "no-store" if spec.provisional else CACHE_CONTROL}
-    if etag_matches(request.headers.get("if-none-match"), spec.etag):
-        return Response(status_code=304, headers=headers)
+    headers = cache_headers(spec.etag, provisional=spec.provisional)
+    if (unchanged := not_modified(request, headers)) is not None:
+        return unchanged
     data = tiles.cache.get(spec.etag)
     if data is None:
         data = await run_in_threadpool(tiles.render, spec)

@@ -16,6 +16,7 @@ const OSD = window.OpenSeadragon;
 export const DATA_TYPE = 'neloura-data';
 export const DRAWER_TYPE = 'neloura-gl';
 const HEADER_BYTES = 40;
+const RESTORE_WAIT_MS = 3000; // a lost WebGL context not restored by then: fall back to PNG tiles
 
 const VERTEX = `#version 300 es
 in vec2 a_pos;
@@ -125,7 +126,38 @@ export class DataTileDrawer extends OSD.DrawerBase {
     const gl = this.canvas.getContext('webgl2', { premultipliedAlpha: true, alpha: true, antialias: false, preserveDrawingBuffer: true });
     this.gl = gl;
     this.smooth = true;
-    this.stats = { draws: 0, ms: 0, at: 0, coloured: 0 }; // the last draw (tests, benchmark)
+    this.stats = { draws: 0, ms: 0, at: 0, coloured: 0, lost: 0, restored: 0 }; // the last draw (tests, benchmark)
+    this.lost = false;
+    this.generation = 0; // bumped when the context is restored: older GL objects are gone
+    this.onContextFailed = null; // called when a lost context is not restored (gl-tiles.js falls back to PNG)
+    this._setup();
+    // A lost context (GPU reset, driver update, too many contexts): keep the drawer, wait for the
+    // browser to restore it (preventDefault asks for that), then rebuild everything on the GPU.
+    this._onLost = (event) => {
+      event.preventDefault();
+      this.lost = true;
+      this.stats.lost += 1;
+      clearTimeout(this._restoreTimer);
+      this._restoreTimer = setTimeout(() => {
+        if (this.lost && this.onContextFailed) this.onContextFailed();
+      }, RESTORE_WAIT_MS);
+    };
+    this._onRestored = () => {
+      clearTimeout(this._restoreTimer);
+      this.lost = false;
+      this.generation += 1;
+      this._setup();
+      this.setInternalCacheNeedsRefresh(); // every tile texture is re-created from its data when next drawn
+      this.stats.restored += 1;
+      this.viewer.forceRedraw();
+    };
+    this.canvas.addEventListener('webglcontextlost', this._onLost);
+    this.canvas.addEventListener('webglcontextrestored', this._onRestored);
+  }
+
+  /** Programs, the quad, the table textures and the framebuffer (again after a restored context). */
+  _setup() {
+    const gl = this.gl;
     this.dataProgram = compile(gl, VERTEX, DATA_FRAGMENT);
     this.imageProgram = compile(gl, VERTEX, IMAGE_FRAGMENT);
     const quad = gl.createBuffer();
@@ -183,19 +215,21 @@ export class DataTileDrawer extends OSD.DrawerBase {
       gl.texImage2D(gl.TEXTURE_2D, 0, gl.R32F, data.width, data.height, 0, gl.RED, gl.FLOAT, data.values);
       const colour = texture(gl, gl.LINEAR);
       gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA8, data.width, data.height);
-      return { kind: 'data', codes, texture: colour, width: data.width, height: data.height, version: -1 };
+      return { kind: 'data', codes, texture: colour, width: data.width, height: data.height, version: -1, generation: this.generation };
     }
     if (data && data.canvas && !(data instanceof HTMLCanvasElement)) data = data.canvas; // a 2d context
     const t = texture(gl, gl.LINEAR);
     gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, true);
     gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, data);
     gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
-    return { kind: 'image', texture: t, tile };
+    return { kind: 'image', texture: t, tile, generation: this.generation };
   }
 
   internalCacheFree(data) {
-    if (data && data.texture && this.gl) this.gl.deleteTexture(data.texture);
-    if (data && data.codes && this.gl) this.gl.deleteTexture(data.codes);
+    // textures of a lost (or since restored) context are gone with it: deleting them is an error
+    if (!data || !this.gl || this.lost || data.generation !== this.generation) return;
+    if (data.texture) this.gl.deleteTexture(data.texture);
+    if (data.codes) this.gl.deleteTexture(data.codes);
   }
 
   _display() {
@@ -219,6 +253,7 @@ export class DataTileDrawer extends OSD.DrawerBase {
   }
 
   draw(tiledImages) {
+    if (this.lost) return; // nothing can be drawn until the context is restored
     const start = performance.now();
     const gl = this.gl;
     const size = this._calculateCanvasSize();
@@ -316,6 +351,9 @@ export class DataTileDrawer extends OSD.DrawerBase {
   }
 
   destroy() {
+    clearTimeout(this._restoreTimer);
+    this.canvas.removeEventListener('webglcontextlost', this._onLost);
+    this.canvas.removeEventListener('webglcontextrestored', this._onRestored);
     this.destroyInternalCache();
     super.destroy();
     const lose = this.gl && this.gl.getExtension('WEBGL_lose_context');
