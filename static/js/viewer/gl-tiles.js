@@ -7,6 +7,7 @@
 
 import { DataTileDrawer, DATA_TYPE, DRAWER_TYPE, decodeDataTile, setDrawerDisplay } from './gl-drawer.js';
 import { createDisplayTables } from './gl-display.js';
+import { deepZoomSource, planeParams } from './tiles.js';
 
 export function glWanted() {
   if (new URLSearchParams(window.location.search).get('gl') === '0') return false;
@@ -19,22 +20,11 @@ export function drawerOption() {
 }
 
 function dataSource(api, image) {
-  const info = image.info;
-  const params = { path: image.path, hdu: image.hdu, plane: image.plane };
-  if (info && info.version) params.v = info.version; // a replaced file gets new URLs
-  if (image.lv) params.lv = image.lv; // bumped at levels:ready: provisional overview tiles are asked again
+  const params = planeParams(image);
   const query = new URLSearchParams(Object.entries(params)).toString();
+  const url = (level, x, y) => api.url(`/api/images/data-tiles/${level}/${x}_${y}.u16`, params);
   return {
-    width: image.width,
-    height: image.height,
-    tileSize: info.tile_size || 256,
-    tileOverlap: 0,
-    minLevel: 0,
-    maxLevel: info.max_level,
-    query: `data&${query}`,
-    getTileUrl(level, x, y) {
-      return api.url(`/api/images/data-tiles/${level}/${x}_${y}.u16`, params);
-    },
+    ...deepZoomSource(image, `data&${query}`, url),
     hasTransparency() { return true; }, // NaN may be transparent, as in the PNG tiles
     downloadTileStart(context) {
       context.userData.request = window.OpenSeadragon.makeAjaxRequest({
