@@ -29,24 +29,21 @@ void main() {
 }`;
 
 // value -> table entry as the server computes it in float32: (v - vmin) * scale + 0.5, truncated
-// after clipping to 0..65535; NaN arrives as NAN_VALUE, +/-inf as +/-INF_VALUE (see decodeDataTile)
+// after clipping to 0..65535; NaN arrives as NAN_VALUE, +/-inf as +/-INF_VALUE (see decodeDataTile).
+// The entry's colour comes from one 256x256 RGBA table (stretch -> palette index -> invert ->
+// colour, combined in JS when the display changes): one fetch per texel instead of two.
 const DATA_FRAGMENT = `#version 300 es
 precision highp float;
 precision highp int;
-precision highp usampler2D;
 uniform sampler2D u_values;
-uniform usampler2D u_table;
-uniform sampler2D u_palette;
+uniform sampler2D u_lut;
 uniform vec2 u_limits;
 uniform vec4 u_nan;
-uniform bool u_invert;
 out vec4 outColor;
 vec4 colourOf(float v) {
   if (v > 2.0e38) return u_nan;
   int i = int(clamp((clamp(v, -1.0e30, 1.0e30) - u_limits.x) * u_limits.y + 0.5, 0.0, 65535.0));
-  uint index = texelFetch(u_table, ivec2(i & 255, i >> 8), 0).r;
-  if (u_invert) index = 254u - index;
-  vec4 c = texelFetch(u_palette, ivec2(int(index), 0), 0);
+  vec4 c = texelFetch(u_lut, ivec2(i & 255, i >> 8), 0);
   return vec4(c.rgb * c.a, c.a);
 }
 // drawn into a framebuffer of the tile's size: one fragment per texel
@@ -82,6 +79,19 @@ export function decodeDataTile(buffer) {
     else values[i] = m + s * Math.sinh(u0 + code * du);
   }
   return { width, height, values };
+}
+
+/** The colour of each of the 65,536 table entries: palette[index], index = the stretch table's
+ * entry, flipped 0..254 by invert (RGBA, 256x256 texels; `out` reused when given). */
+export function combineTables(table, palette, invert, out = null) {
+  const lut = out || new Uint8Array(256 * 256 * 4);
+  const colours = new Uint32Array(palette.buffer, palette.byteOffset, 256);
+  const texels = new Uint32Array(lut.buffer, lut.byteOffset, 256 * 256);
+  for (let i = 0; i < 65536; i += 1) {
+    const index = table[i];
+    texels[i] = colours[invert ? 254 - index : index];
+  }
+  return lut;
 }
 
 // display state per top-level viewer (the navigator's drawer reads its parent's)
@@ -168,9 +178,8 @@ export class DataTileDrawer extends OSD.DrawerBase {
     gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
     gl.enable(gl.BLEND);
     gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA); // premultiplied colours
-    this.tableTexture = texture(gl, gl.NEAREST);
-    this.paletteTexture = texture(gl, gl.NEAREST);
-    this.uploaded = { table: null, palette: null };
+    this.lutTexture = texture(gl, gl.NEAREST);
+    this.uploaded = { table: null, palette: null, invert: null };
     this.framebuffer = gl.createFramebuffer();
   }
 
@@ -238,18 +247,15 @@ export class DataTileDrawer extends OSD.DrawerBase {
     return displays.get(v) || null;
   }
 
+  /** Combine the stretch table, palette and invert into the colour table when one changed. */
   _uploadTables(state) {
+    const up = this.uploaded;
+    if (up.table === state.table && up.palette === state.palette && up.invert === state.invert) return;
+    this.lut = combineTables(state.table, state.palette, state.invert, this.lut);
     const gl = this.gl;
-    if (this.uploaded.table !== state.table) {
-      gl.bindTexture(gl.TEXTURE_2D, this.tableTexture);
-      gl.texImage2D(gl.TEXTURE_2D, 0, gl.R8UI, 256, 256, 0, gl.RED_INTEGER, gl.UNSIGNED_BYTE, state.table);
-      this.uploaded.table = state.table;
-    }
-    if (this.uploaded.palette !== state.palette) {
-      gl.bindTexture(gl.TEXTURE_2D, this.paletteTexture);
-      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, 256, 1, 0, gl.RGBA, gl.UNSIGNED_BYTE, state.palette);
-      this.uploaded.palette = state.palette;
-    }
+    gl.bindTexture(gl.TEXTURE_2D, this.lutTexture);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, 256, 256, 0, gl.RGBA, gl.UNSIGNED_BYTE, this.lut);
+    Object.assign(up, { table: state.table, palette: state.palette, invert: state.invert });
   }
 
   draw(tiledImages) {
@@ -318,16 +324,12 @@ export class DataTileDrawer extends OSD.DrawerBase {
     gl.activeTexture(gl.TEXTURE0);
     gl.bindTexture(gl.TEXTURE_2D, info.codes);
     gl.activeTexture(gl.TEXTURE1);
-    gl.bindTexture(gl.TEXTURE_2D, this.tableTexture);
-    gl.activeTexture(gl.TEXTURE2);
-    gl.bindTexture(gl.TEXTURE_2D, this.paletteTexture);
+    gl.bindTexture(gl.TEXTURE_2D, this.lutTexture);
     gl.uniform1i(u.u_values, 0);
-    gl.uniform1i(u.u_table, 1);
-    gl.uniform1i(u.u_palette, 2);
+    gl.uniform1i(u.u_lut, 1);
     gl.uniform2f(u.u_limits, state.vmin, scale);
     const [r, g, b, a] = state.nan.map((c) => c / 255);
     gl.uniform4f(u.u_nan, r * a, g * a, b * a, a);
-    gl.uniform1i(u.u_invert, state.invert ? 1 : 0);
     gl.uniformMatrix3fv(u.u_matrix, false, UNIT_TO_CLIP);
     gl.drawArrays(gl.TRIANGLES, 0, 6);
     gl.bindFramebuffer(gl.FRAMEBUFFER, null);
