@@ -13,7 +13,10 @@ is ~1280x930 CSS px beside the side panels), at 1:1 (full-resolution tiles), for
 * bytes per tile over the wire (gzip for data tiles, as browsers ask), data tile vs PNG tile, over
   the tiles of the view, and the server time of an uncached tile of each kind.
 
-Usage: ``python benchmarks/bench_gltiles.py [--size 4096] [--runs 5]``
+With ``--baseline-project DIR`` (another checkout, e.g. ``git archive`` of an earlier commit), only
+the recolour frame, of this checkout's drawer against DIR's, interleaved in one run.
+
+Usage: ``python benchmarks/bench_gltiles.py [--size 4096] [--runs 5] [--baseline-project DIR]``
 """
 
 from __future__ import annotations
@@ -100,11 +103,57 @@ def fetch(url: str) -> tuple[int, float]:
     return len(body), time.perf_counter() - t
 
 
+def open_at_centre(browser: Any, url: str, size: int) -> Any:
+    """A 1600x1000 page on ``url`` at 1:1 on the image centre, tiles drawn, draws GPU-synchronous."""
+    page = browser.new_context(viewport={"width": 1600, "height": 1000}).new_page()
+    page.goto(url)
+    page.wait_for_function(DRAWN, timeout=120_000)
+    page.evaluate(f"() => window.neloura.ctx.viewer.panTo({size // 2}, {size // 2}, 1, true)")
+    page.wait_for_timeout(300)
+    page.wait_for_function(DRAWN, timeout=120_000)
+    page.evaluate("() => { window.__nelouraSyncDraw = true; }")
+    return page
+
+
+def shader_ab(root: Path, size: int, runs: int, baseline: Path) -> None:
+    """The WebGL recolour frame of this checkout against ``baseline``'s (another checkout, its own
+    server), both pages open in one browser, each display change applied to one then the other
+    (the order flipping every pass), so that both see the same load."""
+    servers = {"this": Server(root, disk_cache=False), "baseline": Server(root, disk_cache=False, project=baseline)}
+    frames: dict[str, list[float]] = {name: [] for name in servers}
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            pages = {name: open_at_centre(browser, f"{s.url}/open/sky.fits?hdu=0", size) for name, s in servers.items()}
+            for run in range(runs):
+                for patch in CHANGES:
+                    for name in ("this", "baseline") if run % 2 == 0 else ("baseline", "this"):
+                        frames[name].append(gl_change(pages[name], patch)[1])
+            browser.close()
+    finally:
+        for server in servers.values():
+            server.stop()
+    this, base = statistics.median(frames["this"]), statistics.median(frames["baseline"])
+    print(f"WebGL recolour frame, {size}² at 1:1, {len(frames['this'])} changes each, interleaved (ms, median):")
+    print(f"  this checkout {this:.1f}   baseline {baseline} {base:.1f}   ratio {base / this:.2f}x")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--runs", type=int, default=3, help="passes over the 8 display changes")
+    ap.add_argument(
+        "--baseline-project", type=Path, default=None, help="only the recolour frame, against this other checkout's"
+    )
     args = ap.parse_args()
+    if args.baseline_project is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            (root / "files").mkdir()
+            header = make_wcs_header((args.size, args.size), 150.1, 2.2, 0.05)
+            fits.PrimaryHDU(sky(args.size), header=header).writeto(root / "files" / "sky.fits")
+            shader_ab(root, args.size, args.runs, args.baseline_project)
+        return
     med = statistics.median
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

@@ -22,8 +22,8 @@ from urllib.parse import urlencode
 
 import numpy as np
 from _common import Server
+from _tiles_http import Client
 from astropy.io import fits
-from bench_tiles import Client
 
 from neloura.core.tiles import Pyramid
 

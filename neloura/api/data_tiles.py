@@ -20,10 +20,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from neloura.api.conditional import etag_matches
-from neloura.api.deps import ServicesDep
+from neloura.api import query
+from neloura.api.conditional import accepts_gzip, cache_headers, not_modified
+from neloura.api.deps import ServicesDep, services_of
 from neloura.api.openapi import IMAGE_ERRORS, NOT_MODIFIED, binary, errors
-from neloura.api.tiles import CACHE_CONTROL, HduQ, PathQ, PlaneQ
+from neloura.api.tiles import HduQ, PathQ, PlaneParams, PlaneQ
 from neloura.core.data_tiles import MEDIA_TYPE
 from neloura.errors import InvalidParameter
 from neloura.runtime.data_tiles import data_etag, data_spec, render_data_tile, stretch_table
@@ -43,29 +44,24 @@ def _parse_name(name: str) -> tuple[int, int]:
     "/data-tiles/{level}/{name}",
     response_class=Response,
     responses={**binary(MEDIA_TYPE, description="the tile's uint16 codes (gzip when accepted)"), **NOT_MODIFIED},
+    openapi_extra=query.parameters(PlaneParams),
 )
-async def data_tile(
-    level: int, name: str, request: Request, services: ServicesDep, path: PathQ, hdu: HduQ = 0, plane: PlaneQ = 0
-) -> Response:
+async def data_tile(level: int, name: str, request: Request) -> Response:
     """Physical values of one Deep Zoom tile (``name`` is ``COL_ROW.u16``) as uint16 codes."""
     col, row = _parse_name(name)
-    tiles = services.tiles
+    q = query.parse(PlaneParams, request)
+    path, hdu, plane = q.path, q.hdu, q.plane
+    tiles = services_of(request).tiles
     if tiles.ready(path, hdu, plane):
         spec = data_spec(tiles, path, level, col, row, hdu=hdu, plane=plane)
     else:  # first use: opens the file and computes the default limits
         spec = await run_in_threadpool(data_spec, tiles, path, level, col, row, hdu=hdu, plane=plane)
-    gzip = "gzip" in request.headers.get("accept-encoding", "").lower()
-    etag = data_etag(spec, gzip=gzip)
-    headers = {
-        "ETag": etag,
-        "Cache-Control": "no-store" if spec.provisional else CACHE_CONTROL,
-        "Vary": "Accept-Encoding",
-    }
+    gzip = accepts_gzip(request.headers.get("accept-encoding"))
+    headers = cache_headers(data_etag(spec, gzip=gzip), provisional=spec.provisional, vary="Accept-Encoding")
+    if (unchanged := not_modified(request, headers)) is not None:
+        return unchanged
     if gzip:
         headers["Content-Encoding"] = "gzip"
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        headers.pop("Content-Encoding", None)
-        return Response(status_code=304, headers=headers)
     body = await run_in_threadpool(render_data_tile, tiles, spec, gzip=gzip)
     return Response(content=body, media_type=MEDIA_TYPE, headers=headers)
 
@@ -91,9 +87,9 @@ async def stretch_table_route(
     key = services.images.plane_key(path, hdu, plane)
     text = "|".join(map(repr, (str(key[0]), key[1], hdu, plane, stretch, exponent, vmin, vmax)))
     etag = '"' + hashlib.blake2b(text.encode(), digest_size=16).hexdigest() + '"'
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
-    if etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
+    headers = cache_headers(etag)
+    if (unchanged := not_modified(request, headers)) is not None:
+        return unchanged
     table = await run_in_threadpool(
         stretch_table,
         services.tiles,

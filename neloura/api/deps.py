@@ -21,9 +21,14 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
-async def get_services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
+    """The app's services (for a route that takes ``request`` and no other dependency)."""
     services: Services = request.app.state.services
     return services
+
+
+async def get_services(request: Request) -> Services:
+    return services_of(request)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -56,6 +56,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
+HOSTS_REMEMBERED = 64
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
@@ -79,9 +80,17 @@ class HostPolicy:
         self.allowed = tuple(a.strip().lower() for a in allowed if a and a.strip())
         bind = bind_host.strip().lower().strip("[]")
         self.bind = "" if bind in WILDCARD_ADDRESSES else bind
+        self._decided: dict[str, bool] = {}  # every request asks about the same few Host values
 
     def host_allowed(self, host: str) -> bool:
-        return is_loopback_host(host) or (bool(self.bind) and host == self.bind) or self.listed(host)
+        known = self._decided.get(host)
+        if known is not None:
+            return known
+        allowed = is_loopback_host(host) or (bool(self.bind) and host == self.bind) or self.listed(host)
+        if len(self._decided) >= HOSTS_REMEMBERED:  # Host is the client's to choose: stay bounded
+            self._decided.clear()
+        self._decided[host] = allowed
+        return allowed
 
     def listed(self, host: str) -> bool:
         return any(_matches(host, pattern) for pattern in self.allowed)

@@ -11,11 +11,10 @@ from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel, Field, FiniteFloat
 from starlette.concurrency import run_in_threadpool
 
-from neloura.api.conditional import etag_matches
+from neloura.api.conditional import cache_headers, not_modified
 from neloura.api.deps import ServicesDep, resolve_hdu
 from neloura.api.openapi import IMAGE_ERRORS, NOT_MODIFIED, Out, binary, errors, redirect
 from neloura.api.session import owner_of
-from neloura.api.tiles import CACHE_CONTROL
 from neloura.core.bandpasses import order_by_wavelength, preset_colors
 from neloura.core.limits import LIMIT_MODES
 from neloura.core.rgb import MAX_CHANNELS, MIN_CHANNELS, hex_color
@@ -237,9 +236,9 @@ async def rgb_tile(
     render = services.rgb_render
     resolved = render.resolve(comp, display)
     tag = render.etag(resolved, level, int(col), int(row))
-    headers = {"ETag": tag, "Cache-Control": CACHE_CONTROL}
-    if etag_matches(request.headers.get("if-none-match"), tag):
-        return Response(status_code=304, headers=headers)
+    headers = cache_headers(tag)
+    if (unchanged := not_modified(request, headers)) is not None:
+        return unchanged
     data = render.cache.get(tag)
     if data is None:
         data = await run_in_threadpool(render.tile, comp, resolved, level, int(col), int(row))

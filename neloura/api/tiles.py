@@ -22,11 +22,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import Field
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from neloura.api.conditional import etag_matches
-from neloura.api.deps import ServicesDep
+from neloura.api import query
+from neloura.api.conditional import cache_headers, not_modified
+from neloura.api.deps import ServicesDep, services_of
 from neloura.api.openapi import IMAGE_ERRORS, NOT_MODIFIED, Out, binary, errors
 from neloura.core.colormaps import TRANSPARENT
 from neloura.core.histogram import MAX_BINS, histogram
@@ -34,8 +35,6 @@ from neloura.core.limits import percentile_limits, user_limits, zscale_limits
 from neloura.errors import InvalidParameter
 
 router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/images", tags=["images"])
-
-CACHE_CONTROL = "public, max-age=600"
 
 PathQ = Annotated[str, Query(description="image path relative to files/, e.g. demo/galaxy.fits")]
 HduQ = Annotated[int, Query(ge=0, description="HDU index")]
@@ -68,50 +67,47 @@ class HistogramOut(Out):
     limits: dict[str, RangeOut] = Field(description="percentiles, minmax and zscale limits")
 
 
+class PlaneParams(BaseModel):
+    """The plane a data request names (query parameters)."""
+
+    path: str = Field(description="image path relative to files/, e.g. demo/galaxy.fits")
+    hdu: int = Field(0, ge=0, description="HDU index")
+    plane: int = Field(0, ge=0, description="plane index along the cube's plane axis")
+
+
+class TileParams(PlaneParams):
+    """A PNG/JPEG tile's plane and display (query parameters)."""
+
+    stretch: str = Field("linear", description="linear log sqrt squared power asinh sinh histequ")
+    exponent: float | None = Field(None, description="log: a (default 1000); power: p (default 2)")
+    cmap: str = Field("gray", description="any matplotlib colormap, reverses as name_r")
+    invert: bool = False
+    nan_color: str = Field(TRANSPARENT, description="transparent, a colour name or #rrggbb[aa]")
+    vmin: float | None = None
+    vmax: float | None = None
+
+
 @router.get(
     "/tiles/{level}/{name}",
     responses={**binary("image/png", "image/jpeg", description="the tile"), **NOT_MODIFIED},
     response_class=Response,
+    openapi_extra=query.parameters(TileParams),
 )
-async def tile(
-    level: int,
-    name: str,
-    request: Request,
-    services: ServicesDep,
-    path: PathQ,
-    hdu: HduQ = 0,
-    plane: PlaneQ = 0,
-    stretch: Annotated[str, Query(description="linear log sqrt squared power asinh sinh histequ")] = "linear",
-    exponent: Annotated[float | None, Query(description="log: a (default 1000); power: p (default 2)")] = None,
-    cmap: Annotated[str, Query(description="any matplotlib colormap, reverses as name_r")] = "gray",
-    invert: bool = False,
-    nan_color: Annotated[str, Query(description="transparent, a colour name or #rrggbb[aa]")] = TRANSPARENT,
-    vmin: float | None = None,
-    vmax: float | None = None,
-) -> Response:
+async def tile(level: int, name: str, request: Request) -> Response:
     """One Deep Zoom tile (``name`` is ``COL_ROW.png`` or ``COL_ROW.jpg``) of an image plane."""
     col, row, fmt = _parse_tile_name(name)
-    tiles = services.tiles
-    args = (path, level, col, row, fmt)
-    kwargs: dict[str, Any] = dict(
-        hdu=hdu,
-        plane=plane,
-        stretch=stretch,
-        exponent=exponent,
-        cmap=cmap,
-        invert=invert,
-        nan_color=nan_color,
-        vmin=vmin,
-        vmax=vmax,
-    )
-    key = tiles.ready_key(path, hdu, plane, limits_given=vmin is not None and vmax is not None)
+    q = query.parse(TileParams, request)  # one validation pass: the route's hottest cost otherwise
+    tiles = services_of(request).tiles
+    args = (q.path, level, col, row, fmt)
+    kwargs: dict[str, Any] = q.model_dump(exclude={"path"})
+    key = tiles.ready_key(q.path, q.hdu, q.plane, limits_given=q.vmin is not None and q.vmax is not None)
     if key is not None:
         spec = tiles.spec(*args, **kwargs, key=key)
     else:  # first use: opens the file and computes the default limits
         spec = await run_in_threadpool(tiles.spec, *args, **kwargs)
-    headers = {"ETag": spec.etag, "Cache-Control": "no-store" if spec.provisional else CACHE_CONTROL}
-    if etag_matches(request.headers.get("if-none-match"), spec.etag):
-        return Response(status_code=304, headers=headers)
+    headers = cache_headers(spec.etag, provisional=spec.provisional)
+    if (unchanged := not_modified(request, headers)) is not None:
+        return unchanged
     data = tiles.cache.get(spec.etag)
     if data is None:
         data = await run_in_threadpool(tiles.render, spec)

@@ -1,4 +1,5 @@
-"""Tile encoding: 8-bit palette PNG (lossless, the default) and JPEG (for slow links).
+"""Tile encoding: 8-bit palette PNG (lossless, the default), RGB(A) PNG (composite tiles) and
+JPEG (for slow links).
 
 The PNG is written directly (signature, IHDR colour type 3, PLTE, tRNS when the palette has
 transparency, one IDAT, IEND): an index image with the colormap as palette is 1 byte per pixel
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import io
 import struct
-import zlib
 
 import numpy as np
 from isal import isal_zlib
@@ -25,11 +25,6 @@ from neloura.core.colormaps import Palette
 from neloura.errors import InvalidParameter
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# Measured on 256x256 sky tiles: zlib level 1..6 all give the same size (noise is
-# incompressible beyond its entropy); the run-length strategy is twice as fast as the default
-# (0.4 vs 0.9 ms) at the same size, and still collapses runs (NaN borders, saturated cores).
-PNG_ZLIB_LEVEL = 1
-PNG_ZLIB_STRATEGY = zlib.Z_RLE
 PNG_DEFLATE_LEVEL = 1  # ISA-L levels are 0..3; 1 and 2 give the same bytes on tiles, 0 is 40 % larger
 FORMATS = ("png", "jpg")
 MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg"}
@@ -57,6 +52,24 @@ def encode_png(index: np.ndarray, pal: Palette, *, level: int = PNG_DEFLATE_LEVE
         parts.append(_chunk(b"tRNS", alpha[:last].tobytes()))
     parts += [_chunk(b"IDAT", idat), _chunk(b"IEND", b"")]
     return b"".join(parts)
+
+
+def encode_rgba(rgba: np.ndarray, *, level: int = PNG_DEFLATE_LEVEL) -> bytes:
+    """PNG of an RGBA uint8 image (row 0 = top): colour type 2 (RGB, a quarter smaller) when
+    fully opaque, else 6 (RGBA). Filter 0 rows deflated by ISA-L like :func:`encode_png`, for the
+    RGB composite tiles (several times faster than PIL's adaptive filtering on noisy sky)."""
+    if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
+        raise ValueError("encode_rgba needs an (h, w, 4) uint8 array")
+    height, width, _ = rgba.shape
+    opaque = bool((rgba[..., 3] == 255).all())
+    pixels = rgba[..., :3] if opaque else rgba
+    depth = pixels.shape[2]
+    rows = np.empty((height, width * depth + 1), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type: none
+    rows[:, 1:] = pixels.reshape(height, width * depth)
+    idat = isal_zlib.compress(rows.data, level)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2 if opaque else 6, 0, 0, 0)
+    return b"".join([PNG_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", idat), _chunk(b"IEND", b"")])
 
 
 def encode_jpeg(index: np.ndarray, pal: Palette, *, quality: int = 90) -> bytes:

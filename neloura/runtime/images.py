@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,11 @@ _INSPECTIONS_KEPT = 1024
 # files this small are inspected in the server at once (a few ms); larger ones in a bounded worker
 SMALL_FILE = (64, 20_000)  # HDUs, header cards in all
 _HEADERS_KEPT = 8
+RESOLVED_TTL_S = 1.0  # how long a confined path is trusted before resolving it again
+_RESOLVED_KEPT = 1024
+# A read of an open image checks the memory budget (the kept bands of a compressed image grow
+# with reads) at most this often: reading /proc for every tile cost as much as a tile's PNG.
+ROOM_CHECK_S = 0.1
 FileKey = tuple[Path, int, int]  # path, mtime_ns, size
 
 
@@ -127,13 +133,37 @@ class ImageStore:
         self._limits: dict[PlaneKey, tuple[float, float]] = {}
         self._lock = threading.Lock()
         self._sample_locks: dict[PlaneKey, threading.Lock] = {}
+        self._resolved: dict[str, tuple[Path, float]] = {}  # relative -> (confined path, until)
+        self._room_checked = 0.0  # when a read last checked the memory budget
         # called with (path, hdu, plane) when a plane's default limits are first computed, i.e.
         # when it is opened for display (the tile service starts building its levels then)
         self.on_open: list[Callable[[str, int, int], None]] = []
 
     def resolve(self, relative: str) -> Path:
-        """Absolute path of a file under files/ (403 outside it, 404 when missing)."""
-        return confine_file(self.settings.files_dir, relative, ImageNotFound, "image")
+        """Absolute path of a file under files/ (403 outside it, 404 when missing).
+
+        Remembered for ``RESOLVED_TTL_S``: a tile request resolves its path once or twice, and
+        resolving (a ``realpath`` walk) cost more than rendering a cached tile; the path kept is
+        the confined real path, so a symlink changed meanwhile is not followed."""
+        now = time.monotonic()
+        known = self._resolved.get(relative)
+        if known is not None and known[1] > now:
+            return known[0]
+        path = confine_file(self.settings.files_dir, relative, ImageNotFound, "image")
+        if len(self._resolved) >= _RESOLVED_KEPT:
+            self._resolved.clear()
+        self._resolved[relative] = (path, now + RESOLVED_TTL_S)
+        return path
+
+    def _resolve_stat(self, relative: str) -> tuple[Path, float]:
+        """:meth:`resolve` and the file's mtime (resolved afresh when the file went meanwhile)."""
+        path = self.resolve(relative)
+        try:
+            return path, path.stat().st_mtime
+        except OSError:
+            self._resolved.pop(relative, None)
+            path = self.resolve(relative)  # 404 now, or the file that replaced it
+            return path, path.stat().st_mtime
 
     # -- inspection (bounded: in a worker process, with a deadline) -----------------------------
     def _cached(self, key: FileKey) -> FitsInspection | None:
@@ -252,7 +282,10 @@ class ImageStore:
             if image is not None:
                 self._open.move_to_end(key)
         if image is not None:
-            self.budget.make_room(0, f"reading {path.name}")  # kept bands grow with reads
+            now = time.monotonic()
+            if now - self._room_checked > ROOM_CHECK_S:  # kept bands grow with reads
+                self._room_checked = now
+                self.budget.make_room(0, f"reading {path.name}")
             return image
         self._check_openable(path, hdu)
         self.budget.make_room(self._open_cost(path, hdu), f"opening {path.name}")
@@ -305,8 +338,8 @@ class ImageStore:
 
     def plane_key(self, relative: str, hdu: int, plane: int) -> PlaneKey:
         """Cache key of one plane: resolved path, mtime, hdu, plane."""
-        path = self.resolve(relative)
-        return (path, path.stat().st_mtime, hdu, plane)
+        path, mtime = self._resolve_stat(relative)
+        return (path, mtime, hdu, plane)
 
     def sample(self, relative: str, hdu: int, plane: int = 0) -> np.ndarray:
         """About ``settings.limits_sample_size`` finite physical values spread over the plane

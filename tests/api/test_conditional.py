@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from neloura.api.conditional import accepts_gzip, etag_matches
+from neloura.api.conditional import CACHE_CONTROL, accepts_gzip, cache_headers, etag_matches
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,12 @@ def test_etag_matches(header: str | None, expected: bool) -> None:
 )
 def test_accepts_gzip(header: str | None, expected: bool) -> None:
     assert accepts_gzip(header) is expected
+
+
+def test_cache_headers() -> None:
+    assert cache_headers('"a"') == {"ETag": '"a"', "Cache-Control": CACHE_CONTROL}
+    assert cache_headers('"a"', provisional=True, vary="Accept-Encoding") == {
+        "ETag": '"a"',
+        "Cache-Control": "no-store",
+        "Vary": "Accept-Encoding",
+    }

@@ -386,3 +386,22 @@ def test_minmax_limits_cover_every_pixel_of_the_plane(settings: Settings, monkey
             if attempt:
                 assert entry.build_seconds[2] == 0.0  # read back from the disk cache, not rebuilt
     assert any((settings.cache_dir / "levels").glob("*/x2.npy"))
+
+
+def test_display_parameters_are_validated_and_documented_as_query_parameters(
+    client: TestClient, data: np.ndarray
+) -> None:
+    """The tile route validates its query as one model: the same 422s as separate parameters
+    (naming the parameter), the last of a repeated parameter wins, unknown ones are ignored,
+    and the OpenAPI schema lists every parameter."""
+    for bad, name in (({"hdu": -1}, "hdu"), ({"vmin": "abc"}, "vmin"), ({"invert": "maybe"}, "invert")):
+        response = tile(client, 10, 0, 0, **bad)
+        assert response.status_code == 422 and name in response.json()["detail"], response.text
+    missing = client.get("/api/images/tiles/10/0_0.png")
+    assert missing.status_code == 422 and "required" in missing.json()["detail"]
+    repeated = client.get("/api/images/tiles/10/0_0.png?path=img.fits&vmin=5&vmax=1&vmin=0&junk=1")
+    assert np.array_equal(indices(repeated), indices(tile(client, 10, 0, 0, vmin=0, vmax=1)))
+    operation = client.get("/openapi.json").json()["paths"]["/api/images/tiles/{level}/{name}"]["get"]
+    names = {p["name"]: p for p in operation["parameters"]}
+    assert set(names) >= {"level", "name", "path", "hdu", "plane", "stretch", "cmap", "invert", "vmin", "vmax"}
+    assert names["path"]["required"] and names["path"]["in"] == "query" and not names["vmin"]["required"]

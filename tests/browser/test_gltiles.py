@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.browser.helpers import SAMPLE_CANVAS, open_view, set_view, viewer, wait_tiles
+from tests.browser.helpers import SAMPLE_CANVAS, assert_canvas_matches_server, open_view, set_view, viewer, wait_tiles
 
 pytestmark = pytest.mark.browser
 
@@ -162,3 +162,50 @@ def test_the_pages_stretch_tables_equal_the_servers(page: Any, live_server: Any)
         query = f"path=demo/galaxy.fits&hdu=1&stretch={stretch}&vmin=0&vmax=1"
         served = live_server.get(f"/api/images/stretch-table?{query}" + (f"&exponent={exponent}" if exponent else ""))
         assert np.array_equal(np.asarray(mine, dtype=np.uint8), np.frombuffer(served, np.uint8)), (stretch, exponent)
+
+
+LOSE = """() => {
+  window.__lose = window.neloura.ctx.viewer.osd.drawer.gl.getExtension('WEBGL_lose_context');
+  window.__lose.loseContext();
+}"""
+
+
+def test_a_lost_context_is_restored_and_the_image_shows_again(gl_page: Any) -> None:
+    """WEBGL_lose_context: while lost nothing is drawn; once restored the drawer rebuilds its
+    programs and re-uploads every tile from its data (no tile request), and draws the PNG
+    tiles' pixels again."""
+    before = assert_gl_equals_png(gl_page)
+    urls: list[str] = []
+    gl_page.on("request", lambda r: urls.append(r.url))
+    gl_page.evaluate(LOSE)
+    gl_page.wait_for_function("() => window.neloura.ctx.viewer.osd.drawer.stats.lost === 1")
+    assert viewer(gl_page, "v.osd.drawer.gl.isContextLost()")
+    gl_page.evaluate("() => window.__lose.restoreContext()")
+    gl_page.wait_for_function("() => window.neloura.ctx.viewer.osd.drawer.stats.restored === 1")
+    gl_page.evaluate("() => window.neloura.ctx.viewer.osd.forceRedraw()")
+    wait_tiles(gl_page)
+    assert viewer(gl_page, "v.element.dataset.renderer") == "webgl"
+    after = assert_gl_equals_png(gl_page)
+    assert np.array_equal(after, before)
+    assert not [u for u in urls if any(t in u for t in TILE_REQUEST)]
+    set_display(gl_page, {"cmap": "viridis"})  # display changes still go through the shader
+    assert_gl_equals_png(gl_page)
+
+
+def test_a_context_never_restored_falls_back_to_the_png_tiles(gl_page: Any) -> None:
+    """A lost context that the browser does not restore: the viewer switches to the canvas drawer
+    and PNG tiles, at the same view, and follows display changes through tile requests."""
+    urls: list[str] = []
+    gl_page.on("request", lambda r: urls.append(r.url))
+    view = viewer(gl_page, "JSON.stringify(v.visibleImageRect())")
+    gl_page.evaluate(LOSE)
+    gl_page.wait_for_function("() => window.neloura.ctx.viewer.element.dataset.renderer === 'png'", timeout=15000)
+    wait_tiles(gl_page)
+    assert viewer(gl_page, "v.osd.drawer.getType()") == "canvas"
+    assert viewer(gl_page, "JSON.stringify(v.visibleImageRect())") == view
+    assert any("/api/images/tiles/" in u for u in urls)
+    assert_canvas_matches_server(gl_page)
+    gl_page.evaluate("() => window.neloura.ctx.bus.emit('display:set', { stretch: 'log' })")
+    gl_page.wait_for_function("() => window.neloura.ctx.viewer.element.dataset.tileQuery.includes('stretch=log')")
+    wait_tiles(gl_page)
+    assert_canvas_matches_server(gl_page)

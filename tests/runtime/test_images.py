@@ -135,3 +135,19 @@ def test_sample_grid_is_the_regular_grid_of_physical_values(settings: Settings, 
     np.testing.assert_array_equal(sample, plane.sample(5000))
     assert np.isfinite(sample).all()
     store.close()
+
+
+def test_a_resolved_path_that_vanishes_is_a_404_and_a_replacement_is_found(settings: Settings) -> None:
+    """The confined path is remembered for a second: a file removed meanwhile is resolved again
+    (404, not an OS error), and one put back in its place is found with its new mtime."""
+    path = _write(settings, "gone.fits", np.ones((8, 8), np.float32))
+    store = ImageStore(settings)
+    first = store.plane_key("gone.fits", 0, 0)
+    path.unlink()
+    with pytest.raises(ImageNotFound):
+        store.plane_key("gone.fits", 0, 0)
+    _write(settings, "gone.fits", np.zeros((8, 8), np.float32))
+    os.utime(path, (first[1] + 10, first[1] + 10))
+    again = store.plane_key("gone.fits", 0, 0)
+    assert again[0] == first[0] and again[1] == first[1] + 10
+    store.close()

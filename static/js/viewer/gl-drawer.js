@@ -16,6 +16,7 @@ const OSD = window.OpenSeadragon;
 export const DATA_TYPE = 'neloura-data';
 export const DRAWER_TYPE = 'neloura-gl';
 const HEADER_BYTES = 40;
+const RESTORE_WAIT_MS = 3000; // a lost WebGL context not restored by then: fall back to PNG tiles
 
 const VERTEX = `#version 300 es
 in vec2 a_pos;
@@ -28,24 +29,21 @@ void main() {
 }`;
 
 // value -> table entry as the server computes it in float32: (v - vmin) * scale + 0.5, truncated
-// after clipping to 0..65535; NaN arrives as NAN_VALUE, +/-inf as +/-INF_VALUE (see decodeDataTile)
+// after clipping to 0..65535; NaN arrives as NAN_VALUE, +/-inf as +/-INF_VALUE (see decodeDataTile).
+// The entry's colour comes from one 256x256 RGBA table (stretch -> palette index -> invert ->
+// colour, combined in JS when the display changes): one fetch per texel instead of two.
 const DATA_FRAGMENT = `#version 300 es
 precision highp float;
 precision highp int;
-precision highp usampler2D;
 uniform sampler2D u_values;
-uniform usampler2D u_table;
-uniform sampler2D u_palette;
+uniform sampler2D u_lut;
 uniform vec2 u_limits;
 uniform vec4 u_nan;
-uniform bool u_invert;
 out vec4 outColor;
 vec4 colourOf(float v) {
   if (v > 2.0e38) return u_nan;
   int i = int(clamp((clamp(v, -1.0e30, 1.0e30) - u_limits.x) * u_limits.y + 0.5, 0.0, 65535.0));
-  uint index = texelFetch(u_table, ivec2(i & 255, i >> 8), 0).r;
-  if (u_invert) index = 254u - index;
-  vec4 c = texelFetch(u_palette, ivec2(int(index), 0), 0);
+  vec4 c = texelFetch(u_lut, ivec2(i & 255, i >> 8), 0);
   return vec4(c.rgb * c.a, c.a);
 }
 // drawn into a framebuffer of the tile's size: one fragment per texel
@@ -81,6 +79,19 @@ export function decodeDataTile(buffer) {
     else values[i] = m + s * Math.sinh(u0 + code * du);
   }
   return { width, height, values };
+}
+
+/** The colour of each of the 65,536 table entries: palette[index], index = the stretch table's
+ * entry, flipped 0..254 by invert (RGBA, 256x256 texels; `out` reused when given). */
+export function combineTables(table, palette, invert, out = null) {
+  const lut = out || new Uint8Array(256 * 256 * 4);
+  const colours = new Uint32Array(palette.buffer, palette.byteOffset, 256);
+  const texels = new Uint32Array(lut.buffer, lut.byteOffset, 256 * 256);
+  for (let i = 0; i < 65536; i += 1) {
+    const index = table[i];
+    texels[i] = colours[invert ? 254 - index : index];
+  }
+  return lut;
 }
 
 // display state per top-level viewer (the navigator's drawer reads its parent's)
@@ -125,7 +136,38 @@ export class DataTileDrawer extends OSD.DrawerBase {
     const gl = this.canvas.getContext('webgl2', { premultipliedAlpha: true, alpha: true, antialias: false, preserveDrawingBuffer: true });
     this.gl = gl;
     this.smooth = true;
-    this.stats = { draws: 0, ms: 0, at: 0, coloured: 0 }; // the last draw (tests, benchmark)
+    this.stats = { draws: 0, ms: 0, at: 0, coloured: 0, lost: 0, restored: 0 }; // the last draw (tests, benchmark)
+    this.lost = false;
+    this.generation = 0; // bumped when the context is restored: older GL objects are gone
+    this.onContextFailed = null; // called when a lost context is not restored (gl-tiles.js falls back to PNG)
+    this._setup();
+    // A lost context (GPU reset, driver update, too many contexts): keep the drawer, wait for the
+    // browser to restore it (preventDefault asks for that), then rebuild everything on the GPU.
+    this._onLost = (event) => {
+      event.preventDefault();
+      this.lost = true;
+      this.stats.lost += 1;
+      clearTimeout(this._restoreTimer);
+      this._restoreTimer = setTimeout(() => {
+        if (this.lost && this.onContextFailed) this.onContextFailed();
+      }, RESTORE_WAIT_MS);
+    };
+    this._onRestored = () => {
+      clearTimeout(this._restoreTimer);
+      this.lost = false;
+      this.generation += 1;
+      this._setup();
+      this.setInternalCacheNeedsRefresh(); // every tile texture is re-created from its data when next drawn
+      this.stats.restored += 1;
+      this.viewer.forceRedraw();
+    };
+    this.canvas.addEventListener('webglcontextlost', this._onLost);
+    this.canvas.addEventListener('webglcontextrestored', this._onRestored);
+  }
+
+  /** Programs, the quad, the table textures and the framebuffer (again after a restored context). */
+  _setup() {
+    const gl = this.gl;
     this.dataProgram = compile(gl, VERTEX, DATA_FRAGMENT);
     this.imageProgram = compile(gl, VERTEX, IMAGE_FRAGMENT);
     const quad = gl.createBuffer();
@@ -136,9 +178,8 @@ export class DataTileDrawer extends OSD.DrawerBase {
     gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
     gl.enable(gl.BLEND);
     gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA); // premultiplied colours
-    this.tableTexture = texture(gl, gl.NEAREST);
-    this.paletteTexture = texture(gl, gl.NEAREST);
-    this.uploaded = { table: null, palette: null };
+    this.lutTexture = texture(gl, gl.NEAREST);
+    this.uploaded = { table: null, palette: null, invert: null };
     this.framebuffer = gl.createFramebuffer();
   }
 
@@ -183,19 +224,21 @@ export class DataTileDrawer extends OSD.DrawerBase {
       gl.texImage2D(gl.TEXTURE_2D, 0, gl.R32F, data.width, data.height, 0, gl.RED, gl.FLOAT, data.values);
       const colour = texture(gl, gl.LINEAR);
       gl.texStorage2D(gl.TEXTURE_2D, 1, gl.RGBA8, data.width, data.height);
-      return { kind: 'data', codes, texture: colour, width: data.width, height: data.height, version: -1 };
+      return { kind: 'data', codes, texture: colour, width: data.width, height: data.height, version: -1, generation: this.generation };
     }
     if (data && data.canvas && !(data instanceof HTMLCanvasElement)) data = data.canvas; // a 2d context
     const t = texture(gl, gl.LINEAR);
     gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, true);
     gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, data);
     gl.pixelStorei(gl.UNPACK_PREMULTIPLY_ALPHA_WEBGL, false);
-    return { kind: 'image', texture: t, tile };
+    return { kind: 'image', texture: t, tile, generation: this.generation };
   }
 
   internalCacheFree(data) {
-    if (data && data.texture && this.gl) this.gl.deleteTexture(data.texture);
-    if (data && data.codes && this.gl) this.gl.deleteTexture(data.codes);
+    // textures of a lost (or since restored) context are gone with it: deleting them is an error
+    if (!data || !this.gl || this.lost || data.generation !== this.generation) return;
+    if (data.texture) this.gl.deleteTexture(data.texture);
+    if (data.codes) this.gl.deleteTexture(data.codes);
   }
 
   _display() {
@@ -204,21 +247,19 @@ export class DataTileDrawer extends OSD.DrawerBase {
     return displays.get(v) || null;
   }
 
+  /** Combine the stretch table, palette and invert into the colour table when one changed. */
   _uploadTables(state) {
+    const up = this.uploaded;
+    if (up.table === state.table && up.palette === state.palette && up.invert === state.invert) return;
+    this.lut = combineTables(state.table, state.palette, state.invert, this.lut);
     const gl = this.gl;
-    if (this.uploaded.table !== state.table) {
-      gl.bindTexture(gl.TEXTURE_2D, this.tableTexture);
-      gl.texImage2D(gl.TEXTURE_2D, 0, gl.R8UI, 256, 256, 0, gl.RED_INTEGER, gl.UNSIGNED_BYTE, state.table);
-      this.uploaded.table = state.table;
-    }
-    if (this.uploaded.palette !== state.palette) {
-      gl.bindTexture(gl.TEXTURE_2D, this.paletteTexture);
-      gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, 256, 1, 0, gl.RGBA, gl.UNSIGNED_BYTE, state.palette);
-      this.uploaded.palette = state.palette;
-    }
+    gl.bindTexture(gl.TEXTURE_2D, this.lutTexture);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA8, 256, 256, 0, gl.RGBA, gl.UNSIGNED_BYTE, this.lut);
+    Object.assign(up, { table: state.table, palette: state.palette, invert: state.invert });
   }
 
   draw(tiledImages) {
+    if (this.lost) return; // nothing can be drawn until the context is restored
     const start = performance.now();
     const gl = this.gl;
     const size = this._calculateCanvasSize();
@@ -283,16 +324,12 @@ export class DataTileDrawer extends OSD.DrawerBase {
     gl.activeTexture(gl.TEXTURE0);
     gl.bindTexture(gl.TEXTURE_2D, info.codes);
     gl.activeTexture(gl.TEXTURE1);
-    gl.bindTexture(gl.TEXTURE_2D, this.tableTexture);
-    gl.activeTexture(gl.TEXTURE2);
-    gl.bindTexture(gl.TEXTURE_2D, this.paletteTexture);
+    gl.bindTexture(gl.TEXTURE_2D, this.lutTexture);
     gl.uniform1i(u.u_values, 0);
-    gl.uniform1i(u.u_table, 1);
-    gl.uniform1i(u.u_palette, 2);
+    gl.uniform1i(u.u_lut, 1);
     gl.uniform2f(u.u_limits, state.vmin, scale);
     const [r, g, b, a] = state.nan.map((c) => c / 255);
     gl.uniform4f(u.u_nan, r * a, g * a, b * a, a);
-    gl.uniform1i(u.u_invert, state.invert ? 1 : 0);
     gl.uniformMatrix3fv(u.u_matrix, false, UNIT_TO_CLIP);
     gl.drawArrays(gl.TRIANGLES, 0, 6);
     gl.bindFramebuffer(gl.FRAMEBUFFER, null);
@@ -316,6 +353,9 @@ export class DataTileDrawer extends OSD.DrawerBase {
   }
 
   destroy() {
+    clearTimeout(this._restoreTimer);
+    this.canvas.removeEventListener('webglcontextlost', this._onLost);
+    this.canvas.removeEventListener('webglcontextrestored', this._onRestored);
     this.destroyInternalCache();
     super.destroy();
     const lose = this.gl && this.gl.getExtension('WEBGL_lose_context');

@@ -7,6 +7,7 @@
 
 import { DataTileDrawer, DATA_TYPE, DRAWER_TYPE, decodeDataTile, setDrawerDisplay } from './gl-drawer.js';
 import { createDisplayTables } from './gl-display.js';
+import { deepZoomSource, planeParams } from './tiles.js';
 
 export function glWanted() {
   if (new URLSearchParams(window.location.search).get('gl') === '0') return false;
@@ -19,22 +20,11 @@ export function drawerOption() {
 }
 
 function dataSource(api, image) {
-  const info = image.info;
-  const params = { path: image.path, hdu: image.hdu, plane: image.plane };
-  if (info && info.version) params.v = info.version; // a replaced file gets new URLs
-  if (image.lv) params.lv = image.lv; // bumped at levels:ready: provisional overview tiles are asked again
+  const params = planeParams(image);
   const query = new URLSearchParams(Object.entries(params)).toString();
+  const url = (level, x, y) => api.url(`/api/images/data-tiles/${level}/${x}_${y}.u16`, params);
   return {
-    width: image.width,
-    height: image.height,
-    tileSize: info.tile_size || 256,
-    tileOverlap: 0,
-    minLevel: 0,
-    maxLevel: info.max_level,
-    query: `data&${query}`,
-    getTileUrl(level, x, y) {
-      return api.url(`/api/images/data-tiles/${level}/${x}_${y}.u16`, params);
-    },
+    ...deepZoomSource(image, `data&${query}`, url),
     hasTransparency() { return true; }, // NaN may be transparent, as in the PNG tiles
     downloadTileStart(context) {
       context.userData.request = window.OpenSeadragon.makeAjaxRequest({
@@ -56,27 +46,43 @@ function dataSource(api, image) {
   };
 }
 
-/** The renderer of one viewer: `active` when OpenSeadragon took the WebGL drawer. */
+/** The renderer of one viewer: `active` while OpenSeadragon draws with the WebGL drawer. When a
+ * lost WebGL context is not restored (gl-drawer.js), the viewer falls back to the canvas drawer
+ * and `onFallback` (the viewer's) shows the image again with PNG tiles. */
 export function createGLTiles(osd, api) {
-  const active = !!osd.drawer && osd.drawer.getType() === DRAWER_TYPE;
   const tables = createDisplayTables(api);
   let token = 0;
-  return {
-    active,
+  const renderer = {
+    active: !!osd.drawer && osd.drawer.getType() === DRAWER_TYPE,
+    onFallback: null,
     source: (image) => dataSource(api, image),
     /** Make the shader show `display` (fetches a palette or histequ table the first time only);
      * false when a later call overtook this one. */
     async apply(image, display) {
-      if (!active) return false;
+      if (!renderer.active) return false;
       const mine = ++token;
       const state = await tables.resolve(image, display);
-      if (mine !== token) return false;
+      if (mine !== token || !renderer.active) return false;
       setDrawerDisplay(osd, state);
       osd.forceRedraw();
       if (osd.navigator) osd.navigator.forceRedraw();
       return true;
     },
-    /** The main drawer's last draw: { draws, ms } (for the benchmark and tests). */
-    stats: () => (active ? { ...osd.drawer.stats } : null),
+    /** The main drawer's last draw: { draws, ms, lost, restored } (for the benchmark and tests). */
+    stats: () => (renderer.active ? { ...osd.drawer.stats } : null),
   };
+  const viewers = [osd, osd.navigator].filter((v) => v && v.drawer && v.drawer.getType() === DRAWER_TYPE);
+  function fallBack() {
+    if (!renderer.active) return;
+    renderer.active = false;
+    // the first image added to an emptied world sends the view home: the PNG tiles keep the view
+    const preserved = osd.preserveViewport;
+    osd.preserveViewport = true;
+    osd.world.addOnceHandler('add-item', () => setTimeout(() => { osd.preserveViewport = preserved; }, 0));
+    osd.world.removeAll(); // the canvas drawer cannot draw data tiles: the viewer adds PNG tiles
+    for (const v of viewers) v.requestDrawer('canvas', { mainDrawer: true, redrawImmediately: false });
+    if (renderer.onFallback) renderer.onFallback();
+  }
+  for (const v of viewers) v.drawer.onContextFailed = fallBack;
+  return renderer;
 }

@@ -23,21 +23,28 @@ export function cleanDisplay(d) {
   return out;
 }
 
+/** What names an image plane's tiles whatever their kind (PNG or data): path, HDU, plane, and
+ * the file's version and levels' generation, so that a replaced file or new levels get new URLs. */
+export function planeParams(image) {
+  const p = { path: image.path, hdu: image.hdu, plane: image.plane };
+  if (image.info && image.info.version) p.v = image.info.version; // a replaced file gets new URLs
+  if (image.lv) p.lv = image.lv; // bumped at levels:ready: provisional overview tiles are asked again
+  return p;
+}
+
 /** The query every tile of this image + display shares. */
 export function tileParams(image, d) {
   const p = { path: image.path, hdu: image.hdu, plane: image.plane, stretch: d.stretch, cmap: d.cmap, vmin: d.vmin, vmax: d.vmax };
   if (d.invert) p.invert = 'true';
   if (d.exponent !== null && (d.stretch === 'power' || d.stretch === 'log')) p.exponent = d.exponent;
   if (d.nan_color) p.nan_color = d.nan_color;
-  if (image.info && image.info.version) p.v = image.info.version; // a replaced file gets new URLs
-  if (image.lv) p.lv = image.lv; // bumped at levels:ready: provisional overview tiles are asked again
-  return p;
+  const { v, lv } = planeParams(image);
+  return { ...p, ...(v ? { v } : {}), ...(lv ? { lv } : {}) };
 }
 
-export function tileSource(api, image, d) {
+/** An OpenSeadragon Deep Zoom tile source over the image's pyramid (``query`` names its tiles). */
+export function deepZoomSource(image, query, getTileUrl) {
   const info = image.info;
-  const params = tileParams(image, d);
-  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== null && v !== undefined)).toString();
   return {
     width: image.width,
     height: image.height,
@@ -46,8 +53,12 @@ export function tileSource(api, image, d) {
     minLevel: 0,
     maxLevel: info.max_level,
     query,
-    getTileUrl(level, x, y) {
-      return api.url(`/api/images/tiles/${level}/${x}_${y}.png`, params);
-    },
+    getTileUrl,
   };
+}
+
+export function tileSource(api, image, d) {
+  const params = tileParams(image, d);
+  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== null && v !== undefined)).toString();
+  return deepZoomSource(image, query, (level, x, y) => api.url(`/api/images/tiles/${level}/${x}_${y}.png`, params));
 }

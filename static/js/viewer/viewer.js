@@ -42,6 +42,10 @@ export function createViewer(element, { bus, api }) {
       (err) => bus.emit('notify', { message: `display: ${err.detail || err.message || err}`, level: 'error' }));
   }
   const glShows = () => gl.active && !custom; // a feature's own tiles (RGB) stay PNG
+  gl.onFallback = () => { // the WebGL context was lost for good: the same view with PNG tiles
+    element.dataset.renderer = 'png';
+    if (image) showTiles();
+  };
   function glDrawn() { // the shader shows `display`: say so as the PNG path does, by its tile query
     element.dataset.glDisplay = String(++glApplied);
     if (glShows() && element.dataset.imageReady === '1') element.dataset.tileQuery = tileSource(api, image, display).query;
