@@ -84,7 +84,7 @@ export function mount(ctx) {
   }
 
   /** More than one panel on the page (ctx.state().panels, when the page has them): every panel
-   * with its display and view, in the page's layout; each panel's screen size bounds its view. */
+   * with its display and its exact view (centre, zoom, rotation, flip, viewport px), in the page's layout. */
   function layout(whole) {
     const state = ctx.state();
     const panels = Array.isArray(state.panels) ? state.panels : [];
@@ -99,8 +99,12 @@ export function mount(ctx) {
       panels: panels.slice(0, grid[0] * grid[1]).map((p) => {
         const display = {};
         for (const k of keys) if (p.display && p.display[k] !== undefined && p.display[k] !== null) display[k] = p.display[k];
-        const one = { path: p.path, hdu: p.hdu ?? null, plane: p.plane || 0, display, view_px: cell };
-        if (!whole && p.view && p.view.zoom > 0) one.view = { cx: p.view.cx, cy: p.view.cy, zoom: p.view.zoom };
+        const size = Array.isArray(p.viewport_px) && p.viewport_px[0] >= 1 && p.viewport_px[1] >= 1 ? p.viewport_px : cell;
+        const one = { path: p.path, hdu: p.hdu ?? null, plane: p.plane || 0, display, view_px: size };
+        if (!whole && p.view && p.view.zoom > 0) {
+          const o = p.orientation || {};
+          one.view = { cx: p.view.cx, cy: p.view.cy, zoom: p.view.zoom, rotation: Number(o.rotation) || 0, flip: !!o.flip };
+        }
         return one;
       }),
     };
