@@ -107,6 +107,19 @@ def plot_in_page(page, spec: dict) -> float:
     return page.evaluate("() => performance.now()") - t
 
 
+PHASES = ("plotly", "data", "figure", "drawn")
+
+
+def phases(page) -> dict[str, float]:
+    """ms from the plot's start to each of its marks (plotter.js: plotly loaded, data decoded,
+    figure built (binned), drawn by Plotly.react)."""
+    marks = page.evaluate(
+        "() => Object.fromEntries(performance.getEntriesByType('mark')"
+        ".filter((m) => m.name.startsWith('plotter:')).map((m) => [m.name.slice(8), m.startTime]))"
+    )
+    return {k: marks[k] - marks["start"] for k in PHASES if k in marks and "start" in marks}
+
+
 def lasso(page) -> float:
     """A lasso through the middle of the plot with the mouse; ms from mouse-up to the selection on the bus."""
     page.evaluate(
@@ -167,6 +180,8 @@ def main() -> None:
                     page.wait_for_selector("body[data-ready='1']")
                     spec = {"name": "big.fits", "x": "x", "y": "y", "color": "colour", "kind": "auto"}
                     add("plot_density_ms", plot_in_page(page, spec))  # auto: > 100k points -> binned density
+                    for key, value in phases(page).items():
+                        add(f"phase_{key}_ms", value)
                     add("frame_density_ms", page.evaluate(PAN_ZOOM, [args.steps, ".plot-graph"]))
                     add("lasso_density_ms", lasso(page))
                     add("selected_density", float(page.evaluate("() => window.__sel")))
@@ -204,6 +219,10 @@ def main() -> None:
         ("bytes per point | as JSON", f"{len(payload) / n:.1f}", f"{json_bytes / n:.1f}"),
         ("auto -> density (200x200 bins, page-binned): show -> drawn (ms)", ms("plot_density_ms"),
          ms("base_plot_density_ms")),
+        ("  of which: plotly.js loaded (ms from the start)", ms("phase_plotly_ms"), ""),
+        ("  of which: payload fetched and decoded (ms from the start)", ms("phase_data_ms"), ""),
+        ("  of which: figure built, binned (ms from the start)", ms("phase_figure_ms"), ""),
+        ("  of which: Plotly.react done (ms from the start)", ms("phase_drawn_ms"), ""),
         ("density pan/zoom frame (re-binned) median / p95 (ms)", frames("frame_density_ms"),
          frames("base_frame_density_ms")),
         ("density lasso mouse-up -> rows on the bus, bins drawn (ms)", ms("lasso_density_ms"), ""),
