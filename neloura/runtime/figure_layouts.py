@@ -67,14 +67,17 @@ def rgb_task(
     options: dict[str, Any],
     out_dir: str,
     name: str,
+    view: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Job body: the composite of ``folder`` (built by the RGB job) drawn with ``displays``."""
+    """Job body: the composite of ``folder`` (built by the RGB job) drawn with ``displays`` (of
+    ``region``; with a ``view``, exactly the viewer's screen, ``region`` the box under it)."""
     figure = FigureOptions(**options)
     figure.check()
     progress(0.05, "reading the composite")
     comp = load_composite(Path(folder))
     x0, y0, x1, y1 = region
-    longest = max(x1 - x0, y1 - y0)
+    screen = None if view is None else ScreenView(**view)
+    longest = max(x1 - x0, y1 - y0) if screen is None else round(max(screen.width_px, screen.height_px) / screen.zoom)
     factor = rgb_factor(longest, list(comp.levels[0]), max(figure.width_in, figure.height_in) * figure.dpi)
     # stored levels are block means from (0, 0) in display orientation (row 0 at the top): flipped
     # to FITS orientation, then the blocks that hold the region
@@ -85,5 +88,5 @@ def rgb_task(
     rgba = compose(values, displays, mode, q=q, stretch=lupton_stretch)
     wcs = WCS(fits.Header.fromstring(wcs_header))
     progress(0.6, "drawing")
-    content = render(rgba, wcs, (bx0 * factor, by0 * factor), factor, figure)
+    content = render(rgba, wcs, (bx0 * factor, by0 * factor), factor, figure, view=screen)
     return write_figure(content, out_dir, name, figure.fmt)

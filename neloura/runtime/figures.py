@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from neloura.core.figure_views import ScreenView
 from neloura.core.figures import FigureOptions, render
 from neloura.core.fitsio import FitsImage, ImagePlane
 from neloura.core.pyramid import block_mean
@@ -63,15 +64,19 @@ def figure_task(
     contours: dict[str, Any] | None,
     out_dir: str,
     name: str,
+    view: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Job body: the figure file ``out_dir/name``."""
+    """Job body: the figure file ``out_dir/name`` (of ``region``; with a ``view``, exactly the
+    viewer's screen, ``region`` then the image box under it)."""
     figure = FigureOptions(**options)
     figure.check()
     progress(0.05, "reading the image")
     with FitsImage(Path(image_path), hdu) as image:
         celestial = celestial_of(image)
         x0, y0, x1, y1 = region
-        factor = block_factor(max(x1 - x0, y1 - y0), max(figure.width_in, figure.height_in) * figure.dpi)
+        screen = None if view is None else ScreenView(**view)
+        span = max(x1 - x0, y1 - y0) if screen is None else max(screen.width_px, screen.height_px) / screen.zoom
+        factor = block_factor(span, max(figure.width_in, figure.height_in) * figure.dpi)
         data = read_region(image.plane(plane), region, factor)
         contour_data = None
         if contours and contours.get("image_path"):
@@ -86,6 +91,7 @@ def figure_task(
             figure,
             sample=None if sample is None else np.asarray(sample, dtype=np.float32),
             contour_data=contour_data,
+            view=screen,
         )
     return write_figure(content, out_dir, name, figure.fmt)
 
