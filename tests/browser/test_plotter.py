@@ -114,8 +114,10 @@ def test_histogram_density_colour_and_errors(page: Any, live_server: Any, consol
     page.wait_for_function("() => document.querySelector('.plot-graph').data[0].marker.showscale === true")
     assert page.locator(".plot-graph .colorbar").count() == 1
     page.screenshot(path="/tmp/plotter_colour.png")
-    page.evaluate(SHOW, {"name": CATALOG, "x": "ra", "y": "dec", "kind": "density"})
+    with page.expect_request(lambda r: "/api/plotter/data" in r.url) as asked:
+        page.evaluate(SHOW, {"name": CATALOG, "x": "ra", "y": "dec", "color": "mag_ab", "kind": "density"})
     page.wait_for_function("() => document.querySelector('.plot-graph').data[0].type === 'heatmap'")
+    assert "y=dec" in asked.value.url and "color=mag_ab" not in asked.value.url  # a density draws no colour
     ra, dec = truth["ra"], truth["dec"]
     # binned in the page over the full extent: every point counted once
     assert page.evaluate(BINNED, 0) == len(ra)

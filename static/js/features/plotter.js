@@ -102,6 +102,7 @@ export function mount(ctx) {
     try {
       const info = await ctx.api.get('/api/catalogs/columns', { name });
       st.columns = info.columns.filter((c) => c.kind === 'num' || c.kind === 'bool').map((c) => c.name);
+      st.catalogRows = Number(info.rows) || 0;
       columnList.replaceChildren(...st.columns.map((c) => el('option', { value: c })));
       if (!xInput.value) xInput.value = st.columns[0] || '';
       if (!yInput.value && st.columns.length > 1) yInput.value = st.columns[1];
@@ -130,7 +131,7 @@ export function mount(ctx) {
     let data;
     mark('start');
     try {
-      [Plotly, data] = await Promise.all([loadPlotly().finally(() => mark('plotly')), ctx.api.get('/api/plotter/data', want)
+      [Plotly, data] = await Promise.all([loadPlotly().finally(() => mark('plotly')), ctx.api.get('/api/plotter/data', fetched(want))
         .then((blob) => blob.arrayBuffer()).then(decodePlot).finally(() => mark('data'))]);
     } catch (err) {
       if (seq === st.seq) { status.textContent = ''; showError(err.detail || err.message || String(err)); }
@@ -160,6 +161,14 @@ export function mount(ctx) {
     dock.dataset.points = String(data.n);
     applySelection(st.selected);
     ctx.bus.emit('plotter:plotted', { name: st.name, kind, points: data.n });
+  }
+
+  /** The payload's query: a density (asked for, or sure on auto: every row of a catalog above the
+   * density threshold) draws no colour or size, so their columns are not sent (4-8 bytes a point). */
+  function fetched(want) {
+    const kind = kindSelect.value;
+    const density = want.y && (kind === 'density' || (kind === 'auto' && !want.filter && st.catalogRows > DENSITY_ABOVE));
+    return density ? { ...want, color: '', size: '' } : want;
   }
 
   function figure(spec, data) {
