@@ -151,7 +151,7 @@ def render(
     view: ScreenView | None = None,
 ) -> bytes:
     """The figure of one image as bytes (see :class:`Panel` for the arguments); its title over the axes."""
-    return _compose([Panel(data, wcs, origin, factor, options, sample, contour_data, view)], "1", options)
+    return _compose([Panel(data, wcs, origin, factor, options, sample, contour_data, view)], "1", options, single=True)
 
 
 def render_panels(panels: list[Panel], layout: str, options: FigureOptions) -> bytes:
@@ -166,12 +166,12 @@ def render_panels(panels: list[Panel], layout: str, options: FigureOptions) -> b
     return _compose(panels, layout, options)
 
 
-def _compose(panels: list[Panel], layout: str, options: FigureOptions) -> bytes:
-    """One figure: a WCSAxes per panel, then the figure's title (one panel: over its axes)."""
+def _compose(panels: list[Panel], layout: str, options: FigureOptions, *, single: bool = False) -> bytes:
+    """One figure: a WCSAxes per panel, then the figure's title (``single``, the figure of one
+    image: its title over the axes; a layout: each panel's title over it, the figure's above all)."""
     options.check()
     rows, cols = LAYOUTS[layout]
     fig = _figure(options.width_in, options.height_in, options.dpi)
-    single = len(panels) == 1 and layout == "1"
     for i, panel in enumerate(panels):
         panel.options.check()
         wcs = panel.wcs if panel.view is None else ViewWCS(panel.wcs, panel.view)
