@@ -20,7 +20,8 @@ seeded ``--rows``-row catalog (FITS table: x, y, mag, colour columns), in Debian
   histogram2d (plotly binning every point once, 200x200) and, with ``--scatter``, scattergl.
 
 ``--before REF`` measures the plotter JS of a git ref too (its two modules routed into the page), run
-by run between the current ones: before and after in the same run, on the same server and load.
+by run beside the current ones (which goes first alternates): before and after in the same run, on
+the same server and load.
 
 Usage: ``python benchmarks/bench_plotter.py [--rows 1000000] [--runs 3] [--steps 30] [--scatter] [--before REF]``
 """
@@ -228,10 +229,12 @@ def main() -> None:
                 add("server_s", time.perf_counter() - t)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-                for _ in range(args.runs):
-                    measure_page(browser, server.url, args, add, "")
-                    if before is not None:  # the same run, the same server: the plotter JS of --before
-                        measure_page(browser, server.url, args, add, "before_", before)
+                for run in range(args.runs):
+                    variants: list[tuple[str, dict[str, bytes] | None]] = [("", None)]
+                    if before is not None:  # the same run, the same server: the plotter JS of --before,
+                        variants.append(("before_", before))  # first in every other run (no order effect)
+                    for prefix, sources in variants if run % 2 == 0 else variants[::-1]:
+                        measure_page(browser, server.url, args, add, prefix, sources)
                     base = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
                     base.goto(server.url + "/api/health")  # a blank page of the same origin
                     base.add_script_tag(url=server.url + "/vendor/plotly.js-dist-min/plotly.min.js")
