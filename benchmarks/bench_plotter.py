@@ -8,7 +8,10 @@ seeded ``--rows``-row catalog (FITS table: x, y, mag, colour columns), in Debian
 * ``GET /api/plotter/data`` of x, y and a colour column: server time and bytes per point, beside
   the same values as JSON (``/api/catalogs/rows``-style lists) encoded in the same process;
 * ``plotter:show`` -> plot drawn, with the plot type on auto (1 M points: the 2-D density binned in
-  the page for the current ranges) and, with ``--scatter``, a forced scattergl of every point;
+  the page for the current ranges) and, with ``--scatter``, a forced scattergl of every point; the
+  first show in a fresh page (plotly.js loaded then) and a second one (plotly.js loaded, as after
+  a re-plot or once the page has preloaded it when a catalog was opened), with the time from the
+  start to plotter.js's marks (plotly loaded, payload decoded, figure binned, drawn);
 * frame time while panning/zooming: ``--steps`` successive axis-range changes (``Plotly.relayout``,
   what a drag or a wheel does), each until the next animation frame (the density: until re-binned
   for the new ranges and redrawn); median and p95;
@@ -16,14 +19,21 @@ seeded ``--rows``-row catalog (FITS table: x, y, mag, colour columns), in Debian
 * baseline: plotly.js called directly on a blank page with the same arrays (no Neloura code):
   histogram2d (plotly binning every point once, 200x200) and, with ``--scatter``, scattergl.
 
-Usage: ``python benchmarks/bench_plotter.py [--rows 1000000] [--runs 3] [--steps 30] [--scatter]``
+``--before REF`` measures the plotter JS of a git ref too (its two modules routed into the page), run
+by run beside the current ones (which goes first alternates): before and after in the same run, on
+the same server and load.
+
+Usage: ``python benchmarks/bench_plotter.py [--rows 1000000] [--runs 3] [--steps 30] [--scatter] [--before REF]``
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import statistics
+import subprocess
 import tempfile
 import time
 import urllib.request
@@ -107,6 +117,19 @@ def plot_in_page(page, spec: dict) -> float:
     return page.evaluate("() => performance.now()") - t
 
 
+PHASES = ("plotly", "data", "figure", "drawn")
+
+
+def phases(page) -> dict[str, float]:
+    """ms from the plot's start to each of its marks (plotter.js: plotly loaded, data decoded,
+    figure built (binned), drawn by Plotly.react)."""
+    marks = page.evaluate(
+        "() => Object.fromEntries(performance.getEntriesByType('mark')"
+        ".filter((m) => m.name.startsWith('plotter:')).map((m) => [m.name.slice(8), m.startTime]))"
+    )
+    return {k: marks[k] - marks["start"] for k in PHASES if k in marks and "start" in marks}
+
+
 def lasso(page) -> float:
     """A lasso through the middle of the plot with the mouse; ms from mouse-up to the selection on the bus."""
     page.evaluate(
@@ -127,16 +150,61 @@ def lasso(page) -> float:
     return page.evaluate("() => performance.now()") - t
 
 
+PLOTTER_JS = re.compile(r"/js/features/(plotter(?:-data)?\.js)(\?.*)?$")
+
+
+def sources_at(ref: str) -> dict[str, bytes]:
+    """The plotter's two JS modules as they are at git ``ref`` (routed into the page for --before)."""
+    root = Path(__file__).resolve().parent.parent
+    show = ["git", "-C", str(root), "show"]
+    return {
+        n: subprocess.check_output([*show, f"{ref}:static/js/features/{n}"]) for n in ("plotter.js", "plotter-data.js")
+    }
+
+
+def measure_page(browser, url: str, args, add, prefix: str, sources: dict[str, bytes] | None = None) -> None:
+    """One fresh page: the density shown (cold, then again), pan/zoom, lasso; keys prefixed."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    if sources is not None:
+        context.route(PLOTTER_JS, lambda route: route.fulfill(
+            body=sources[PLOTTER_JS.search(route.request.url).group(1)], content_type="text/javascript"))  # fmt: skip
+    page = context.new_page()
+    page.goto(url + "/")
+    page.wait_for_selector("body[data-ready='1']")
+    spec = {"name": "big.fits", "x": "x", "y": "y", "color": "colour", "kind": "auto"}
+    add(f"{prefix}plot_density_ms", plot_in_page(page, spec))  # auto: > 100k points -> binned density
+    for key, value in phases(page).items():
+        add(f"{prefix}phase_{key}_ms", value)
+    add(f"{prefix}frame_density_ms", page.evaluate(PAN_ZOOM, [args.steps, ".plot-graph"]))
+    add(f"{prefix}lasso_density_ms", lasso(page))
+    add(f"{prefix}selected_density", float(page.evaluate("() => window.__sel")))
+    add(f"{prefix}frame_density_selected_ms", page.evaluate(PAN_ZOOM, [args.steps, ".plot-graph"]))
+    # plotly.js loaded (a re-plot; or a first plot after a catalog was opened: preloaded)
+    add(f"{prefix}replot_density_ms", plot_in_page(page, {**spec, "color": "mag"}))
+    for key, value in phases(page).items():
+        add(f"{prefix}rephase_{key}_ms", value)
+    if args.scatter:
+        spec = {**spec, "kind": "scatter"}
+        add(f"{prefix}plot_scatter_ms", plot_in_page(page, spec))
+        add(f"{prefix}frame_scatter_ms", page.evaluate(PAN_ZOOM, [args.steps, ".plot-graph"]))
+        add(f"{prefix}lasso_ms", lasso(page))
+        add(f"{prefix}frame_selected_ms", page.evaluate(PAN_ZOOM, [args.steps, ".plot-graph"]))
+        add(f"{prefix}selected", float(page.evaluate("() => window.__sel")))
+    context.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--scatter", action="store_true", help="also a forced scattergl of every point (minutes at 1 M)")
+    ap.add_argument("--before", metavar="REF", help="also the plotter JS of this git ref, interleaved in the same run")
     ap.add_argument("--verbose", action="store_true", help="print each figure as it is measured")
     args = ap.parse_args()
     med = statistics.median
     results: dict[str, list[float]] = {}
+    before = None if args.before is None else sources_at(args.before)
 
     def add(key: str, value: float | list[float]) -> None:
         results.setdefault(key, []).extend(value if isinstance(value, list) else [value])
@@ -161,24 +229,12 @@ def main() -> None:
                 add("server_s", time.perf_counter() - t)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-                for _ in range(args.runs):
-                    page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
-                    page.goto(server.url + "/")
-                    page.wait_for_selector("body[data-ready='1']")
-                    spec = {"name": "big.fits", "x": "x", "y": "y", "color": "colour", "kind": "auto"}
-                    add("plot_density_ms", plot_in_page(page, spec))  # auto: > 100k points -> binned density
-                    add("frame_density_ms", page.evaluate(PAN_ZOOM, [args.steps, ".plot-graph"]))
-                    add("lasso_density_ms", lasso(page))
-                    add("selected_density", float(page.evaluate("() => window.__sel")))
-                    add("frame_density_selected_ms", page.evaluate(PAN_ZOOM, [args.steps, ".plot-graph"]))
-                    if args.scatter:
-                        spec = {**spec, "kind": "scatter"}
-                        add("plot_scatter_ms", plot_in_page(page, spec))
-                        add("frame_scatter_ms", page.evaluate(PAN_ZOOM, [args.steps, ".plot-graph"]))
-                        add("lasso_ms", lasso(page))
-                        add("frame_selected_ms", page.evaluate(PAN_ZOOM, [args.steps, ".plot-graph"]))
-                        add("selected", float(page.evaluate("() => window.__sel")))
-                    page.context.close()
+                for run in range(args.runs):
+                    variants: list[tuple[str, dict[str, bytes] | None]] = [("", None)]
+                    if before is not None:  # the same run, the same server: the plotter JS of --before,
+                        variants.append(("before_", before))  # first in every other run (no order effect)
+                    for prefix, sources in variants if run % 2 == 0 else variants[::-1]:
+                        measure_page(browser, server.url, args, add, prefix, sources)
                     base = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
                     base.goto(server.url + "/api/health")  # a blank page of the same origin
                     base.add_script_tag(url=server.url + "/vendor/plotly.js-dist-min/plotly.min.js")
@@ -198,28 +254,42 @@ def main() -> None:
     def ms(key: str) -> str:
         return f"{med(r[key]):.0f}" if key in r else ""
 
+    def row(label: str, key: str, base: str = "", frame: bool = False) -> tuple[str, str, str, str]:
+        ours = frames(key) if frame else ms(key)
+        before_key = f"before_{key}"
+        was = (frames(before_key) if frame else ms(before_key)) if before_key in r else ""
+        return label, ours, was, base
+
     rows = [
-        ("GET /api/plotter/data x, y, colour (s) | JSON encode baseline", f"{med(r['server_s']):.3f}",
+        ("GET /api/plotter/data x, y, colour (s) | JSON encode baseline", f"{med(r['server_s']):.3f}", "",
          f"{med(r['json_s']):.3f}"),
-        ("bytes per point | as JSON", f"{len(payload) / n:.1f}", f"{json_bytes / n:.1f}"),
-        ("auto -> density (200x200 bins, page-binned): show -> drawn (ms)", ms("plot_density_ms"),
-         ms("base_plot_density_ms")),
-        ("density pan/zoom frame (re-binned) median / p95 (ms)", frames("frame_density_ms"),
-         frames("base_frame_density_ms")),
-        ("density lasso mouse-up -> rows on the bus, bins drawn (ms)", ms("lasso_density_ms"), ""),
-        ("  points selected by the lasso", f"{med(r['selected_density']):,.0f}", ""),
-        ("density with a selection: frame median / p95 (ms)", frames("frame_density_selected_ms"), ""),
-        ("forced scatter (scattergl + colorbar): show -> drawn (ms)", ms("plot_scatter_ms"),
-         ms("base_plot_scatter_ms")),
-        ("scatter pan/zoom frame time median / p95 (ms)", frames("frame_scatter_ms"), frames("base_frame_scatter_ms")),
-        ("scatter lasso mouse-up -> rows on the bus, points restyled (ms)", ms("lasso_ms"), ""),
-        ("scatter with a selection: pan/zoom frame median / p95 (ms)", frames("frame_selected_ms"), ""),
+        ("bytes per point | as JSON", f"{len(payload) / n:.1f}", "", f"{json_bytes / n:.1f}"),
+        row("auto -> density (200x200 bins, page-binned): show -> drawn (ms)", "plot_density_ms",
+            ms("base_plot_density_ms")),
+        row("  of which: plotly.js loaded (ms from the start)", "phase_plotly_ms"),
+        row("  of which: payload fetched and decoded (ms from the start)", "phase_data_ms"),
+        row("  of which: figure built, binned (ms from the start)", "phase_figure_ms"),
+        row("  of which: Plotly.react done (ms from the start)", "phase_drawn_ms"),
+        row("density again, plotly.js loaded: show -> drawn (ms)", "replot_density_ms", ms("base_plot_density_ms")),
+        row("  of which: payload fetched and decoded (ms from the start)", "rephase_data_ms"),
+        row("  of which: figure built, binned (ms from the start)", "rephase_figure_ms"),
+        row("density pan/zoom frame (re-binned) median / p95 (ms)", "frame_density_ms",
+            frames("base_frame_density_ms"), frame=True),
+        row("density lasso mouse-up -> rows on the bus, bins drawn (ms)", "lasso_density_ms"),
+        ("  points selected by the lasso", f"{med(r['selected_density']):,.0f}", "", ""),
+        row("density with a selection: frame median / p95 (ms)", "frame_density_selected_ms", frame=True),
+        row("forced scatter (scattergl + colorbar): show -> drawn (ms)", "plot_scatter_ms", ms("base_plot_scatter_ms")),
+        row("scatter pan/zoom frame time median / p95 (ms)", "frame_scatter_ms", frames("base_frame_scatter_ms"),
+            frame=True),
+        row("scatter lasso mouse-up -> rows on the bus, points restyled (ms)", "lasso_ms"),
+        row("scatter with a selection: pan/zoom frame median / p95 (ms)", "frame_selected_ms", frame=True),
     ]  # fmt: skip
-    print(f"machine: 2 shared cores (noisy), Chromium software WebGL; {n:,} points; {args.runs} runs, "
-          f"{args.steps} pan/zoom steps")  # fmt: skip
-    print(f"{'measure':<62} {'Neloura':>14} {'plotly alone':>14}")
-    for label, ours, base in rows:
-        print(f"{label:<62} {ours:>14} {base:>14}")
+    load = " / ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"machine: 2 shared cores (noisy), load average {load} (1/5/15 min) at the end; Chromium software "
+          f"WebGL; {n:,} points; {args.runs} runs, {args.steps} pan/zoom steps")  # fmt: skip
+    print(f"{'measure':<62} {'Neloura':>14} {'before ' + (args.before or '')[:7]:>14} {'plotly alone':>14}")
+    for label, ours, was, base in rows:
+        print(f"{label:<62} {ours:>14} {was:>14} {base:>14}")
 
 
 if __name__ == "__main__":

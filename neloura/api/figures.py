@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -13,6 +14,7 @@ from neloura.api.deps import ServicesDep, SettingsDep, resolve_hdu
 from neloura.api.openapi import IMAGE_ERRORS, Out, errors
 from neloura.api.rgb import Channel
 from neloura.api.session import owner_of
+from neloura.core.figure_views import ScreenView
 from neloura.core.figures import LAYOUTS, FigureOptions
 from neloura.core.rgb import MAX_CHANNELS
 from neloura.errors import InvalidParameter
@@ -56,10 +58,12 @@ class PanelView(BaseModel):
     cx: float = Field(description="view centre, 0-based image pixels")
     cy: float
     zoom: Annotated[float, Field(gt=0, le=1e6, description="screen pixels per image pixel")]
+    rotation: Annotated[float, Field(ge=-3600, le=3600, description="degrees, clockwise on screen")] = 0.0
+    flip: bool = Field(False, description="mirrored left-right (after the rotation)")
 
 
 class FigurePanel(BaseModel):
-    """One panel as the page's ``ctx.state().panels`` holds it (plus its size on screen)."""
+    """One panel as the page's ``ctx.state().panels`` holds it (plus its viewport on screen)."""
 
     path: Annotated[str, Field(min_length=1, max_length=4096, description="image path relative to files/")]
     hdu: Annotated[int | None, Field(ge=0, le=100_000)] = None
@@ -67,7 +71,11 @@ class FigurePanel(BaseModel):
     display: PanelDisplay = PanelDisplay()
     view: PanelView | None = Field(None, description="the panel's view; none: the whole image")
     view_px: Annotated[
-        tuple[float, float], Field(description="the panel's size on screen (CSS px): the view's extent")
+        tuple[
+            Annotated[float, Field(ge=1, le=20_000)],
+            Annotated[float, Field(ge=1, le=20_000)],
+        ],
+        Field(description="the panel's viewport (CSS px): the figure shows exactly this screen"),
     ] = (800.0, 800.0)
     title: Annotated[str, Field(max_length=300)] = ""
 
@@ -113,6 +121,11 @@ class FigureBody(BaseModel):
     region: Annotated[
         tuple[float, float, float, float] | None, Field(description="x0, y0, x1, y1: 0-based pixel bounds (the view)")
     ] = None
+    view: PanelView | None = Field(None, description="instead of region: the viewer's view, drawn exactly (its screen)")
+    view_px: Annotated[
+        tuple[Annotated[float, Field(ge=1, le=20_000)], Annotated[float, Field(ge=1, le=20_000)]],
+        Field(description="with view: the viewer's viewport (CSS px)"),
+    ] = (800.0, 800.0)
     grid: bool = True
     colorbar: bool = True
     compass: bool = True
@@ -174,7 +187,9 @@ def figures(request: Request, services: ServicesDep, settings: SettingsDep, body
     image.plane(body.plane)
     if not image.wcs.has_celestial:
         raise InvalidParameter("a figure needs an image with a celestial WCS")
-    region = _region(body, image.width, image.height)
+    if body.view is not None and body.region is not None:
+        raise InvalidParameter("give region or view, not both")
+    region, view = _view_region(body, body.view, body.view_px, image.width, image.height)
     vmin, vmax = body.vmin, body.vmax
     if vmin is None or vmax is None:
         default = services.images.default_limits(body.path, hdu, body.plane)
@@ -216,6 +231,7 @@ def figures(request: Request, services: ServicesDep, settings: SettingsDep, body
             "options": options.__dict__,
             "sample": sample,
             "contours": contours,
+            "view": view,
             "out_dir": str(settings.images_dir / "figures" / tag),
             "name": name,
         },
@@ -309,11 +325,30 @@ def rgb_figure(
         "q": resolved.q,
         "lupton_stretch": resolved.lupton_stretch,
         "wcs_header": header.tostring(),
-        "region": _region(body, int(comp.meta["width"]), int(comp.meta["height"])),
+        **_rgb_view(body, int(comp.meta["width"]), int(comp.meta["height"])),
         "options": options.__dict__,
         **_out(settings, f"rgb_{cid[:8]}", body.format),
     }
     return _submit(request, services, rgb_task, kwargs)
+
+
+def _rgb_view(body: FigureBody, width: int, height: int) -> dict[str, Any]:
+    if body.view is not None and body.region is not None:
+        raise InvalidParameter("give region or view, not both")
+    region, view = _view_region(body, body.view, body.view_px, width, height)
+    return {"region": region, "view": view}
+
+
+def _view_region(
+    body: FigureBody, view: PanelView | None, view_px: tuple[float, float], width: int, height: int
+) -> tuple[tuple[int, int, int, int], dict[str, Any] | None]:
+    """(the pixel region to read, the screen view or None): a view reads the image box under its
+    screen's four corners (and is drawn exactly); without one, the body's region or the whole image."""
+    if view is None:
+        return _region(body, width, height), None
+    screen = ScreenView(view.cx, view.cy, view.zoom, view_px[0], view_px[1], view.rotation, view.flip)
+    screen.check()
+    return _region(body.model_copy(update={"region": screen.image_bounds()}), width, height), asdict(screen)
 
 
 def _panel_spec(services: ServicesDep, panel: FigurePanel, body: FigureBody, index: int) -> dict[str, Any]:
@@ -328,11 +363,8 @@ def _panel_spec(services: ServicesDep, panel: FigurePanel, body: FigureBody, ind
     if vmin is None or vmax is None:
         default = services.images.default_limits(panel.path, hdu, panel.plane)
         vmin, vmax = (default[0] if vmin is None else vmin), (default[1] if vmax is None else vmax)
-    region = (0, 0, image.width, image.height)
-    if panel.view is not None:  # the panel's view: its centre and its size on screen at its zoom
-        half_x, half_y = panel.view_px[0] / 2 / panel.view.zoom, panel.view_px[1] / 2 / panel.view.zoom
-        view = (panel.view.cx - half_x, panel.view.cy - half_y, panel.view.cx + half_x, panel.view.cy + half_y)
-        region = _region(body.model_copy(update={"region": view}), image.width, image.height)
+    region, view = _view_region(body.model_copy(update={"region": None}), panel.view, panel.view_px, image.width,
+                                image.height)  # fmt: skip
     options = _options(body, float(vmin), float(vmax), image.bunit)
     options.stretch, options.exponent, options.cmap, options.invert = d.stretch, d.exponent, d.cmap, d.invert
     options.title, options.scalebar_arcsec = panel.title, body.scalebar_arcsec
@@ -340,7 +372,7 @@ def _panel_spec(services: ServicesDep, panel: FigurePanel, body: FigureBody, ind
     options.check()
     sample = services.images.sample(panel.path, hdu, panel.plane)[::4].tolist() if d.stretch == "histequ" else None
     return {"image_path": str(file), "hdu": hdu, "plane": panel.plane, "region": region,
-            "options": options.__dict__, "sample": sample}  # fmt: skip
+            "options": options.__dict__, "sample": sample, "view": view}  # fmt: skip
 
 
 def panels_figure(

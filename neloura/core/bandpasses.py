@@ -4,23 +4,43 @@ The pivot wavelength (Tokunaga & Vacca 2005, PASP 117, 421) is the wavelength at
 band-averaged flux density converts exactly between f_nu and f_lambda; it depends on the filter
 throughput times the detector response only, so one number per (instrument, filter) is right.
 
-Sources of the numbers (pivot wavelengths, µm; typed from these published tables):
+Sources of the numbers (pivot wavelengths, µm). Every value that a published throughput curve
+can check is checked: ``tests/core/test_bandpasses_curves.py`` recomputes
+λ_pivot = sqrt(∫T λ dλ / ∫T/λ dλ) from the curves shipped by ``astro-sedpy`` (pinned, test only)
+and holds each instrument to the tolerance stated there.
 
-- JWST NIRCam: JWST User Documentation (JDox), "NIRCam Filters", table of pivot wavelengths
-  (filter + OTE + detector throughput), https://jwst-docs.stsci.edu/jwst-near-infrared-camera/nircam-instrumentation/nircam-filters
-- JWST MIRI: JDox, "MIRI Filters and Dispersers", imaging filter table (λ0 = pivot),
+- JWST NIRCam: computed from the post-flight system throughputs (filter + dichroic + optics + QE +
+  OTE, mean of modules A and B; B. Hilbert, STScI, May 2024, as shipped by astro-sedpy 0.4.1,
+  ``jwst_f*.par``), the curves behind the JWST User Documentation (JDox) "NIRCam Filters" page.
+  The narrow bands (F164N F187N F212N F323N F405N F466N F470N) ship no curve there: their values
+  are the JDox table's (pre-flight, 2015 throughputs), unchecked; the wide and medium bands moved
+  by up to 0.4 % between the two releases (F444W, F480M: the detector QE at the red end), a narrow
+  band's pivot is set by the filter itself and should move less.
+  https://jwst-docs.stsci.edu/jwst-near-infrared-camera/nircam-instrumentation/nircam-filters
+- JWST MIRI: JDox, "MIRI Filters and Dispersers", imaging filter table (λ0 = pivot); agrees with
+  the MIRI PCE curves to 0.01 %.
   https://jwst-docs.stsci.edu/jwst-mid-infrared-instrument/miri-instrumentation/miri-filters-and-dispersers
 - HST WFC3 UVIS and IR: WFC3 Instrument Handbook (Dressel et al., STScI), tables 6.2 and 7.2
-  (pivot wavelength, "PHOTPLAM"), https://hst-docs.stsci.edu/wfc3ihb
+  (pivot wavelength, "PHOTPLAM"), https://hst-docs.stsci.edu/wfc3ihb; the 14 filters with a curve
+  agree to 0.15 % (the curves are UVIS chip 1's).
 - HST ACS/WFC: ACS Instrument Handbook, table 5.1 and the ACS zero-point tables
-  (Bohlin 2016, AJ 152, 60; "PHOTPLAM"), https://hst-docs.stsci.edu/acsihb
-- SDSS ugriz: Doi et al. 2010, AJ 139, 1628 (2.5 m response functions), as tabulated by the
-  SVO Filter Profile Service (Rodrigo & Solano 2020), http://svo2.cab.inta-csic.es/theory/fps/
-- Johnson-Cousins UBVRI: Bessell & Murphy 2012, PASP 124, 140, table 3 (pivot λ).
+  (Bohlin 2016, AJ 152, 60; "PHOTPLAM"), https://hst-docs.stsci.edu/acsihb; agree with the 2017
+  curves to 0.2 %.
+- SDSS ugriz: Doi et al. 2010, AJ 139, 1628 (2.5 m response functions, airmass 1.3), as tabulated by
+  the SVO Filter Profile Service (Rodrigo & Solano 2020), http://svo2.cab.inta-csic.es/theory/fps/
+- Johnson-Cousins UBVRI: Bessell & Murphy 2012, PASP 124, 140, table 3 (pivot λ); the older
+  Bessell (1990) curves give pivots within 0.4 % (U is the farthest).
 - 2MASS JHKs: Cohen, Wheaton & Megeath 2003, AJ 126, 1090, via the SVO Filter Profile Service.
+  Cohen's relative spectral responses are per unit energy (his integrals weight them by λ), so the
+  photon response is RSR·λ; so computed, the curves agree to 0.05 %.
 - Pan-STARRS1 grizy: Tonry et al. 2012, ApJ 750, 99, via the SVO Filter Profile Service.
-- WISE W1-W4: Wright et al. 2010, AJ 140, 1868 and Jarrett et al. 2011, via the SVO service.
-- Spitzer IRAC: IRAC Instrument Handbook, table 4.1 (nominal wavelengths of the four bands).
+- WISE W1-W4: computed from the photon-counting relative system responses of Jarrett et al. 2011,
+  ApJ 735, 112 (Wright et al. 2010, AJ 140, 1868, multiplied by λ). The isophotal wavelengths of
+  Jarrett's table (3.353, 4.603, 11.561, 22.088 µm), which this table held before, are not pivots
+  (W3: 4 % short).
+- Spitzer IRAC: computed from the IRAC spectral response curves (IRSA, 2016 update); the IRAC
+  Instrument Handbook's 3.550, 4.493, 5.731, 7.872 µm are the isophotal (nominal) wavelengths at
+  which IRAC quotes flux densities for a ν F_ν = const spectrum (within 0.2 % of these).
 
 A FILTER that is not in the table is never guessed: :func:`lookup` returns None and the caller
 (the SED) asks for the wavelength. The RGB composites order their channels with :func:`bandpass`,
@@ -41,11 +61,11 @@ from typing import Any
 
 # instrument key -> {filter: pivot wavelength in µm}
 _NIRCAM = {
-    "F070W": 0.704, "F090W": 0.901, "F115W": 1.154, "F140M": 1.404, "F150W": 1.501, "F150W2": 1.671,
-    "F162M": 1.626, "F164N": 1.644, "F182M": 1.845, "F187N": 1.874, "F200W": 1.990, "F210M": 2.093,
-    "F212N": 2.120, "F250M": 2.503, "F277W": 2.786, "F300M": 2.996, "F322W2": 3.247, "F323N": 3.237,
-    "F335M": 3.365, "F356W": 3.563, "F360M": 3.621, "F405N": 4.055, "F410M": 4.092, "F430M": 4.280,
-    "F444W": 4.421, "F460M": 4.624, "F466N": 4.654, "F470N": 4.707, "F480M": 4.834,
+    "F070W": 0.705, "F090W": 0.902, "F115W": 1.154, "F140M": 1.405, "F150W": 1.501, "F150W2": 1.672,
+    "F162M": 1.627, "F164N": 1.644, "F182M": 1.845, "F187N": 1.874, "F200W": 1.988, "F210M": 2.096,
+    "F212N": 2.120, "F250M": 2.503, "F277W": 2.776, "F300M": 2.996, "F322W2": 3.247, "F323N": 3.237,
+    "F335M": 3.362, "F356W": 3.566, "F360M": 3.623, "F405N": 4.055, "F410M": 4.083, "F430M": 4.281,
+    "F444W": 4.402, "F460M": 4.630, "F466N": 4.654, "F470N": 4.707, "F480M": 4.817,
 }  # fmt: skip
 _MIRI = {
     "F560W": 5.635, "F770W": 7.639, "F1000W": 9.953, "F1130W": 11.309, "F1280W": 12.810,
@@ -78,8 +98,8 @@ _GROUND = {
     "JOHNSON": {"U": 0.3597, "B": 0.4371, "V": 0.5478, "R": 0.6504, "I": 0.7999},
     "2MASS": {"J": 1.2393, "H": 1.6495, "KS": 2.1638},
     "PS1": {"G": 0.4849, "R": 0.6201, "I": 0.7535, "Z": 0.8674, "Y": 0.9628},
-    "WISE": {"W1": 3.3526, "W2": 4.6028, "W3": 11.5608, "W4": 22.0883},
-    "IRAC": {"I1": 3.550, "I2": 4.493, "I3": 5.731, "I4": 7.872},
+    "WISE": {"W1": 3.3682, "W2": 4.6179, "W3": 12.0719, "W4": 22.1944},
+    "IRAC": {"I1": 3.5508, "I2": 4.4960, "I3": 5.7245, "I4": 7.8842},
 }
 
 TABLE: dict[str, dict[str, float]] = {
@@ -91,7 +111,7 @@ TABLE: dict[str, dict[str, float]] = {
     **_GROUND,
 }
 CITATIONS: dict[str, str] = {
-    "NIRCAM": "JWST User Documentation, NIRCam Filters (pivot wavelengths)",
+    "NIRCAM": "Post-flight NIRCam system throughputs (STScI, May 2024; JDox NIRCam Filters), narrow bands from JDox",
     "MIRI": "JWST User Documentation, MIRI Filters and Dispersers (pivot wavelengths)",
     "WFC3/UVIS": "WFC3 Instrument Handbook, table 6.2 (UVIS pivot wavelengths)",
     "WFC3/IR": "WFC3 Instrument Handbook, table 7.2 (IR pivot wavelengths)",
@@ -100,8 +120,8 @@ CITATIONS: dict[str, str] = {
     "JOHNSON": "Bessell & Murphy 2012, PASP 124, 140, table 3",
     "2MASS": "Cohen, Wheaton & Megeath 2003, AJ 126, 1090 (SVO Filter Profile Service)",
     "PS1": "Tonry et al. 2012, ApJ 750, 99 (SVO Filter Profile Service)",
-    "WISE": "Wright et al. 2010, AJ 140, 1868; Jarrett et al. 2011 (SVO Filter Profile Service)",
-    "IRAC": "IRAC Instrument Handbook, table 4.1",
+    "WISE": "Pivots of the Jarrett et al. 2011 photon-counting RSRs (Wright et al. 2010, AJ 140, 1868)",
+    "IRAC": "Pivots of the IRAC spectral response curves (IRAC Instrument Handbook; IRSA 2016)",
 }
 _ALIASES = {
     "NRCA": "NIRCAM", "NRCB": "NIRCAM", "JWST/NIRCAM": "NIRCAM", "JWST/MIRI": "MIRI", "MIRIMAGE": "MIRI",

@@ -20,6 +20,7 @@ import numpy as np
 from astropy.utils.exceptions import AstropyWarning
 from astropy.wcs import WCS
 
+from neloura.core.figure_views import ScreenView, ViewWCS
 from neloura.core.sed import check_figure_size
 from neloura.core.stretch import check_stretch, normalised_grid, stretch_values
 from neloura.errors import InvalidParameter
@@ -105,15 +106,37 @@ def nice_length(width_arcsec: float) -> float:
     return min(_NICE_ARCSEC, key=lambda v: abs(math.log(v / goal)))
 
 
-def compass_vectors(wcs: WCS, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
-    """Unit vectors (pixel frame) towards north and east at pixel (x, y), from the full WCS."""
+def compass_vectors(wcs: Any, x: float, y: float) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors (pixel frame) towards north and east at pixel (x, y), from the full WCS
+    (any APE-14 celestial WCS: an image's, or a panel's :class:`~neloura.core.figure_views.ViewWCS`)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AstropyWarning)
-        ra, dec = (float(v) for v in wcs.all_pix2world([[x, y]], 0)[0])
+        ra, dec = (float(v) for v in wcs.pixel_to_world_values(x, y))
         step = 1.0 / 3600.0
-        north = wcs.all_world2pix([[ra, min(89.9999, dec + step)]], 0)[0] - [x, y]
-        east = wcs.all_world2pix([[ra + step / max(1e-6, math.cos(math.radians(dec))), dec]], 0)[0] - [x, y]
+        north = np.array(wcs.world_to_pixel_values(ra, min(89.9999, dec + step)), dtype=float) - [x, y]
+        east_ra = ra + step / max(1e-6, math.cos(math.radians(dec)))
+        east = np.array(wcs.world_to_pixel_values(east_ra, dec), dtype=float) - [x, y]
     return north / np.linalg.norm(north), east / np.linalg.norm(east)
+
+
+@dataclass
+class Panel:
+    """One panel of a figure: its pixels and what it shows. ``data`` covers pixels from ``origin``
+    (x0, y0) of ``wcs``'s image in blocks of ``factor`` x ``factor`` (shape (ny, nx, 4) uint8: an
+    RGBA composite, drawn as it is, no colorbar); ``contour_data`` (same grid) defaults to ``data``.
+    With a ``view``, the panel is the page's panel: its screen, rotation and flip, exactly."""
+
+    data: np.ndarray
+    wcs: WCS
+    origin: tuple[float, float]
+    factor: int
+    options: FigureOptions
+    sample: np.ndarray | None = None
+    contour_data: np.ndarray | None = None
+    view: ScreenView | None = None
+
+
+LAYOUTS = {"1": (1, 1), "1x2": (1, 2), "2x1": (2, 1), "2x2": (2, 2)}  # rows x columns, as the page's panels
 
 
 def render(
@@ -125,32 +148,10 @@ def render(
     *,
     sample: np.ndarray | None = None,
     contour_data: np.ndarray | None = None,
+    view: ScreenView | None = None,
 ) -> bytes:
-    """The figure as bytes. ``data`` covers pixels from ``origin`` (x0, y0) of ``wcs``'s image
-    in blocks of ``factor`` x ``factor``; ``contour_data`` (same grid) defaults to ``data``.
-    ``data`` of shape (ny, nx, 4) is an RGBA composite (uint8): drawn as it is, no colorbar."""
-    options.check()
-    fig = _figure(options.width_in, options.height_in, options.dpi)
-    ax = fig.add_subplot(projection=wcs)
-    draw_panel(fig, ax, data, wcs, origin, factor, options, sample=sample, contour_data=contour_data)
-    if options.title:
-        ax.set_title(options.title, fontsize=16)
-    return _save(fig, options)
-
-
-@dataclass
-class Panel:
-    """One panel of a multi-panel figure: its pixels (as for :func:`render`) and what it shows."""
-
-    data: np.ndarray
-    wcs: WCS
-    origin: tuple[float, float]
-    factor: int
-    options: FigureOptions
-    sample: np.ndarray | None = None
-
-
-LAYOUTS = {"1": (1, 1), "1x2": (1, 2), "2x1": (2, 1), "2x2": (2, 2)}  # rows x columns, as the page's panels
+    """The figure of one image as bytes (see :class:`Panel` for the arguments); its title over the axes."""
+    return _compose([Panel(data, wcs, origin, factor, options, sample, contour_data, view)], "1", options, single=True)
 
 
 def render_panels(panels: list[Panel], layout: str, options: FigureOptions) -> bytes:
@@ -162,17 +163,28 @@ def render_panels(panels: list[Panel], layout: str, options: FigureOptions) -> b
     rows, cols = LAYOUTS[layout]
     if not 1 <= len(panels) <= rows * cols:
         raise InvalidParameter(f"layout {layout} holds 1 to {rows * cols} panels, got {len(panels)}")
+    return _compose(panels, layout, options)
+
+
+def _compose(panels: list[Panel], layout: str, options: FigureOptions, *, single: bool = False) -> bytes:
+    """One figure: a WCSAxes per panel, then the figure's title (``single``, the figure of one
+    image: its title over the axes; a layout: each panel's title over it, the figure's above all)."""
     options.check()
+    rows, cols = LAYOUTS[layout]
     fig = _figure(options.width_in, options.height_in, options.dpi)
     for i, panel in enumerate(panels):
         panel.options.check()
-        ax = fig.add_subplot(rows, cols, i + 1, projection=panel.wcs)
-        draw_panel(fig, ax, panel.data, panel.wcs, panel.origin, panel.factor, panel.options, sample=panel.sample)
-        if panel.options.title:
+        wcs = panel.wcs if panel.view is None else ViewWCS(panel.wcs, panel.view)
+        ax = fig.add_subplot(rows, cols, i + 1, projection=wcs)
+        draw_panel(fig, ax, panel)
+        if panel.options.title and not single:
             ax.set_title(panel.options.title, fontsize=12)
-    fig.subplots_adjust(wspace=0.55, hspace=0.35)  # room for each panel's colorbar and the next one's labels
-    if options.title:
+    if single and options.title:
+        fig.axes[0].set_title(options.title, fontsize=16)
+    elif options.title:
         fig.suptitle(options.title, fontsize=16)
+    if not single:
+        fig.subplots_adjust(wspace=0.75, hspace=0.35)  # room for each panel's colorbar and the next one's labels
     return _save(fig, options)
 
 
@@ -197,33 +209,34 @@ def _save(fig: Any, options: FigureOptions) -> bytes:
     return buffer.getvalue()
 
 
-def draw_panel(
-    fig: Any,
-    ax: Any,
-    data: np.ndarray,
-    wcs: WCS,
-    origin: tuple[float, float],
-    factor: int,
-    options: FigureOptions,
-    *,
-    sample: np.ndarray | None = None,
-    contour_data: np.ndarray | None = None,
-) -> None:
+def _image(ax: Any, panel: Panel, extent: tuple[float, float, float, float]) -> Any:
+    """The pixels on the axes: in the image's pixel frame, or turned into the panel's screen."""
+    options, data = panel.options, panel.data
+    kwargs: dict[str, Any] = {"origin": "lower", "extent": extent, "interpolation": "nearest"}
+    if panel.view is not None:
+        from matplotlib.transforms import Affine2D
+
+        kwargs["transform"] = Affine2D(panel.view.affine()) + ax.transData
+    if data.ndim == 3:
+        return ax.imshow(data, **kwargs)
+    cmap = options.cmap + ("_r" if options.invert and not options.cmap.endswith("_r") else "")
+    if options.invert and options.cmap.endswith("_r"):
+        cmap = options.cmap[:-2]
+    return ax.imshow(data, cmap=cmap, norm=stretch_norm(options, panel.sample), **kwargs)
+
+
+def draw_panel(fig: Any, ax: Any, panel: Panel) -> None:
     """The image, grid, colorbar, contours, markers, scale bar and compass on one WCSAxes."""
-    x0, y0 = origin
+    options, data, view = panel.options, panel.data, panel.view
+    x0, y0 = panel.origin
     ny, nx = data.shape[:2]
-    extent = (x0 - 0.5, x0 - 0.5 + nx * factor, y0 - 0.5, y0 - 0.5 + ny * factor)
+    extent = (x0 - 0.5, x0 - 0.5 + nx * panel.factor, y0 - 0.5, y0 - 0.5 + ny * panel.factor)
     rgb = data.ndim == 3
-    if rgb:
-        image = ax.imshow(data, origin="lower", extent=extent, interpolation="nearest")
-    else:
-        cmap = options.cmap + ("_r" if options.invert and not options.cmap.endswith("_r") else "")
-        if options.invert and options.cmap.endswith("_r"):
-            cmap = options.cmap[:-2]
-        norm = stretch_norm(options, sample)
-        image = ax.imshow(data, origin="lower", extent=extent, cmap=cmap, norm=norm, interpolation="nearest")
-    ax.set_xlim(extent[0], extent[1])
-    ax.set_ylim(extent[2], extent[3])
+    image = _image(ax, panel, extent)
+    # the axes: the image region, or the panel's screen (its pixels are the figure's pixels)
+    frame = extent if view is None else (-0.5, view.width_px - 0.5, -0.5, view.height_px - 0.5)
+    ax.set_xlim(frame[0], frame[1])
+    ax.set_ylim(frame[2], frame[3])
     _coordinates(ax, options)
     if options.colorbar and not rgb:
         from matplotlib.ticker import MaxNLocator
@@ -233,9 +246,11 @@ def draw_panel(
         bar.set_ticks([t for t in ticks if options.vmin <= t <= options.vmax])
         bar.set_label(options.unit or "image units")
     levels = sorted(v for v in options.contour_levels if math.isfinite(v))
-    if levels and (contour_data is not None or not rgb):
-        values = data if contour_data is None else contour_data
-        ax.contour(values, levels=levels, colors=options.contour_color, linewidths=0.8, extent=extent, origin="lower")
+    if levels and (panel.contour_data is not None or not rgb):
+        values = data if panel.contour_data is None else panel.contour_data
+        more = {} if view is None else {"transform": image.get_transform()}
+        ax.contour(values, levels=levels, colors=options.contour_color, linewidths=0.8, extent=extent,
+                   origin="lower", **more)  # fmt: skip
     if options.marker_ra:
         ax.scatter(
             options.marker_ra,
@@ -246,12 +261,14 @@ def draw_panel(
             edgecolors=options.marker_color,
             linewidths=1.0,
         )
-    width_arcsec = abs(extent[1] - extent[0]) * _scale_arcsec(wcs)
-    length = nice_length(width_arcsec) if options.scalebar_arcsec is None else options.scalebar_arcsec
+    scale = _scale_arcsec(panel.wcs) / (1.0 if view is None else view.zoom)  # arcsec per axes pixel
+    length = options.scalebar_arcsec
+    if length is None:
+        length = nice_length(abs(frame[1] - frame[0]) * scale)
     if length:
-        _scalebar(ax, extent, length / _scale_arcsec(wcs), scalebar_label(length, options.distance_mpc))
+        _scalebar(ax, frame, length / scale, scalebar_label(length, options.distance_mpc))
     if options.compass:
-        _compass(ax, wcs, extent)
+        _compass(ax, ax.wcs if view is not None else panel.wcs, frame)
 
 
 def _scale_arcsec(wcs: WCS) -> float:
@@ -298,7 +315,7 @@ def _coordinates(ax: object, options: FigureOptions) -> None:
         coords.grid(color="white", alpha=0.6, linestyle="solid", linewidth=0.7)
 
 
-def _compass(ax: object, wcs: WCS, extent: tuple[float, float, float, float]) -> None:
+def _compass(ax: object, wcs: Any, extent: tuple[float, float, float, float]) -> None:
     width = extent[1] - extent[0]
     height = extent[3] - extent[2]
     base = np.array([extent[0] + 0.12 * width, extent[2] + 0.12 * height])

@@ -13,26 +13,19 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS
 
+from neloura.core.figure_views import ScreenView
 from neloura.core.figures import LAYOUTS, FigureOptions, Panel, render, render_panels
 from neloura.core.fitsio import FitsImage
 from neloura.core.rgb import ChannelDisplay, compose
-from neloura.errors import InvalidParameter
-from neloura.runtime.figures import read_region
+from neloura.runtime.figures import block_factor, celestial_of, read_region, write_figure
 from neloura.runtime.rgb import load_composite
-
-
-def _write(content: bytes, out_dir: str, name: str, fmt: str) -> dict[str, Any]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / name
-    path.write_bytes(content)
-    return {"figure": name, "format": fmt, "bytes": len(content), "files": {name: str(path)}}
 
 
 def panels_task(
     progress: Any, *, panels: list[dict[str, Any]], layout: str, options: dict[str, Any], out_dir: str, name: str
 ) -> dict[str, Any]:
-    """Job body: a ``layout`` figure of ``panels`` (each: image_path, hdu, plane, region, options, sample)."""
+    """Job body: a ``layout`` figure of ``panels`` (each: image_path, hdu, plane, region, options,
+    sample, view: the page panel's screen, or None for the region as it is)."""
     figure = FigureOptions(**options)
     figure.check()
     rows, cols = LAYOUTS[layout]
@@ -40,19 +33,20 @@ def panels_task(
     drawn: list[Panel] = []
     for i, spec in enumerate(panels):
         progress(0.05 + 0.6 * i / len(panels), f"reading panel {i + 1} of {len(panels)}")
+        view = None if spec.get("view") is None else ScreenView(**spec["view"])
+        x0, y0, x1, y1 = spec["region"]
+        # the image pixels across the cell: the region's, or the screen's longer side at the view's zoom
+        span = max(x1 - x0, y1 - y0) if view is None else max(view.width_px, view.height_px) / view.zoom
+        factor = block_factor(span, cell_px)
         with FitsImage(Path(spec["image_path"]), int(spec["hdu"])) as image:
-            wcs = image.wcs
-            if wcs.wcs is None or not wcs.has_celestial:
-                raise InvalidParameter(f"panel {i + 1}: a figure needs an image with a celestial WCS")
-            x0, y0, x1, y1 = spec["region"]
-            factor = max(1, int(np.ceil(max(x1 - x0, y1 - y0) / cell_px)))
+            celestial = celestial_of(image, f"panel {i + 1}: a figure")
             data = read_region(image.plane(int(spec["plane"])), (x0, y0, x1, y1), factor)
-            celestial = wcs.wcs if wcs.wcs.naxis == 2 else wcs.wcs.celestial
         sample = spec.get("sample")
         values = None if sample is None else np.asarray(sample, dtype=np.float32)
-        drawn.append(Panel(data, celestial, (x0, y0), factor, FigureOptions(**spec["options"]), values))
+        options_i = FigureOptions(**spec["options"])
+        drawn.append(Panel(data, celestial, (x0, y0), factor, options_i, values, view=view))
     progress(0.7, "drawing")
-    return _write(render_panels(drawn, layout, figure), out_dir, name, figure.fmt)
+    return write_figure(render_panels(drawn, layout, figure), out_dir, name, figure.fmt)
 
 
 def rgb_factor(region_px: int, factors: list[int], target_px: float) -> int:
@@ -73,14 +67,17 @@ def rgb_task(
     options: dict[str, Any],
     out_dir: str,
     name: str,
+    view: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Job body: the composite of ``folder`` (built by the RGB job) drawn with ``displays``."""
+    """Job body: the composite of ``folder`` (built by the RGB job) drawn with ``displays`` (of
+    ``region``; with a ``view``, exactly the viewer's screen, ``region`` the box under it)."""
     figure = FigureOptions(**options)
     figure.check()
     progress(0.05, "reading the composite")
     comp = load_composite(Path(folder))
     x0, y0, x1, y1 = region
-    longest = max(x1 - x0, y1 - y0)
+    screen = None if view is None else ScreenView(**view)
+    longest = max(x1 - x0, y1 - y0) if screen is None else round(max(screen.width_px, screen.height_px) / screen.zoom)
     factor = rgb_factor(longest, list(comp.levels[0]), max(figure.width_in, figure.height_in) * figure.dpi)
     # stored levels are block means from (0, 0) in display orientation (row 0 at the top): flipped
     # to FITS orientation, then the blocks that hold the region
@@ -91,5 +88,5 @@ def rgb_task(
     rgba = compose(values, displays, mode, q=q, stretch=lupton_stretch)
     wcs = WCS(fits.Header.fromstring(wcs_header))
     progress(0.6, "drawing")
-    content = render(rgba, wcs, (bx0 * factor, by0 * factor), factor, figure)
-    return _write(content, out_dir, name, figure.fmt)
+    content = render(rgba, wcs, (bx0 * factor, by0 * factor), factor, figure, view=screen)
+    return write_figure(content, out_dir, name, figure.fmt)

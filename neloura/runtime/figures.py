@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from neloura.core.figure_views import ScreenView
 from neloura.core.figures import FigureOptions, render
 from neloura.core.fitsio import FitsImage, ImagePlane
 from neloura.core.pyramid import block_mean
@@ -29,6 +30,28 @@ def read_region(plane: ImagePlane, region: tuple[int, int, int, int], factor: in
     return np.vstack(bands).astype(np.float32)
 
 
+def celestial_of(image: FitsImage, what: str = "a figure") -> Any:
+    """The celestial part of an image's full WCS (SIP kept), or a clear refusal."""
+    wcs = image.wcs
+    if wcs.wcs is None or not wcs.has_celestial:
+        raise InvalidParameter(f"{what} needs an image with a celestial WCS")
+    return wcs.wcs if wcs.wcs.naxis == 2 else wcs.wcs.celestial
+
+
+def block_factor(span_px: float, target_px: float) -> int:
+    """The block size that leaves about ``target_px`` of ``span_px`` image pixels (at least 1)."""
+    return max(1, int(np.ceil(span_px / target_px)))
+
+
+def write_figure(content: bytes, out_dir: str, name: str, fmt: str) -> dict[str, Any]:
+    """The job's result: the file ``out_dir/name`` (its own folder per job: no collisions)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    path.write_bytes(content)
+    return {"figure": name, "format": fmt, "bytes": len(content), "files": {name: str(path)}}
+
+
 def figure_task(
     progress: Any,
     *,
@@ -41,39 +64,36 @@ def figure_task(
     contours: dict[str, Any] | None,
     out_dir: str,
     name: str,
+    view: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Job body: the figure file ``out_dir/name``."""
+    """Job body: the figure file ``out_dir/name`` (of ``region``; with a ``view``, exactly the
+    viewer's screen, ``region`` then the image box under it)."""
     figure = FigureOptions(**options)
     figure.check()
     progress(0.05, "reading the image")
     with FitsImage(Path(image_path), hdu) as image:
-        wcs = image.wcs
-        if wcs.wcs is None or not wcs.has_celestial:
-            raise InvalidParameter("a figure needs an image with a celestial WCS")
-        celestial = wcs.wcs if wcs.wcs.naxis == 2 else wcs.wcs.celestial
+        celestial = celestial_of(image)
         x0, y0, x1, y1 = region
-        target_px = max(figure.width_in, figure.height_in) * figure.dpi
-        factor = max(1, int(np.ceil(max(x1 - x0, y1 - y0) / target_px)))
+        screen = None if view is None else ScreenView(**view)
+        span = max(x1 - x0, y1 - y0) if screen is None else max(screen.width_px, screen.height_px) / screen.zoom
+        factor = block_factor(span, max(figure.width_in, figure.height_in) * figure.dpi)
         data = read_region(image.plane(plane), region, factor)
         contour_data = None
         if contours and contours.get("image_path"):
             progress(0.4, "resampling the contour image")
-            contour_data = _resampled(wcs, plane, (x0, y0), factor, data.shape, contours)
+            contour_data = _resampled(image.wcs, plane, region[:2], factor, data.shape, contours)
         progress(0.6, "drawing")
         content = render(
             data,
             celestial,
-            (x0, y0),
+            region[:2],
             factor,
             figure,
             sample=None if sample is None else np.asarray(sample, dtype=np.float32),
             contour_data=contour_data,
+            view=screen,
         )
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / name
-    path.write_bytes(content)
-    return {"figure": name, "format": figure.fmt, "bytes": len(content), "files": {name: str(path)}}
+    return write_figure(content, out_dir, name, figure.fmt)
 
 
 def _resampled(

@@ -70,7 +70,10 @@ async function start() {
       view: viewer.viewState(),
       layout: panels.layout,
       active: panels.active,
-      panels: panels.list().map(({ viewer: v }) => ({ ...(v.image || { path: null }), display: v.display, view: v.viewState(), orientation: v.orientation() })),
+      panels: panels.list().map(({ viewer: v, element }) => {
+        const box = element.getBoundingClientRect(); // the panel's viewport: what its view spans on screen
+        return { ...(v.image || { path: null }), display: v.display, view: v.viewState(), orientation: v.orientation(), viewport_px: [box.width, box.height] };
+      }),
     }),
   };
   const unmounts = [];

@@ -119,3 +119,75 @@ def test_bad_rgb_figures(composite: tuple[str, list[str]], client: TestClient) -
     assert client.post("/api/figures", json={"rgb": {}}).status_code == 422
     wrong = {"id": rgb_id, "channels": [{"path": n} for n in names[:2]]}
     assert client.post("/api/figures", json={"rgb": wrong}).status_code == 422
+
+
+def _yellow_share(png: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Per column and per row of the axes (the viridis pixels): the share that is bright (yellow)."""
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+    yellow = (rgb[..., 0] > 200) & (rgb[..., 1] > 180) & (rgb[..., 2] < 120)
+    purple = (abs(rgb[..., 0] - 68) < 30) & (rgb[..., 1] < 40) & (abs(rgb[..., 2] - 84) < 30)
+    inside = yellow | purple
+    rows, cols = np.nonzero(inside)
+    box = yellow[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    return box.mean(axis=0), box.mean(axis=1)
+
+
+@pytest.mark.parametrize(
+    ("rotation", "flip", "where"),
+    [(0.0, False, "left"), (0.0, True, "right"), (90.0, False, "top"), (-90.0, False, "bottom"), (90.0, True, "top")],
+)
+def test_a_panel_figure_is_exactly_the_panels_screen(
+    settings: Settings, client: TestClient, rotation: float, flip: bool, where: str
+) -> None:
+    """The image's left columns (x <= 99) bright; a 200 x 100 px panel centred at x = 110 at zoom 2 puts
+    the edge 21 screen px left of centre: 39.5 % of the width (unturned), mirrored by the flip; turned
+    clockwise by 90 degrees the image's left is the screen's top: 29 % of the height."""
+    data = np.zeros((200, 200), np.float32)
+    data[:, :100] = 1000.0
+    fits.PrimaryHDU(data, make_wcs_header((200, 200), 150.0, 2.0, 0.1)).writeto(settings.files_dir / "left.fits")
+    view = {"cx": 110.0, "cy": 100.0, "zoom": 2.0, "rotation": rotation, "flip": flip}
+    panel = {"path": "left.fits", "display": {"vmin": 0, "vmax": 1000, "cmap": "viridis"}, "view": view,
+             "view_px": [200, 100]}  # fmt: skip
+    png = _run(client, {"panels": [panel], "layout": "1", "format": "png", "width_in": 8, "height_in": 4,
+                        "dpi": 100, **BARE})  # fmt: skip
+    by_column, by_row = _yellow_share(png)
+    share = 79.0 / 200.0 if rotation == 0 else 29.0 / 100.0
+    profile = by_column if rotation == 0 else by_row
+    bright = profile > 0.5
+    assert abs(bright.mean() - share) < 0.01, (bright.mean(), share)  # exact to 1 % of the panel
+    first, last = bool(bright[0]), bool(bright[-1])
+    assert (first, last) == {"left": (True, False), "top": (True, False), "right": (False, True),
+                             "bottom": (False, True)}[where]  # fmt: skip
+    other = by_row if rotation == 0 else by_column  # across the edge: the same all along
+    assert np.ptp(other[2:-2]) < 0.02
+
+
+def test_a_single_image_figure_of_the_viewers_view_is_its_screen(settings: Settings, client: TestClient) -> None:
+    """POST /api/figures with path and view (what the page sends for one viewer): the same exact screen."""
+    data = np.zeros((200, 200), np.float32)
+    data[:, :100] = 1000.0
+    fits.PrimaryHDU(data, make_wcs_header((200, 200), 150.0, 2.0, 0.1)).writeto(settings.files_dir / "left.fits")
+    view = {"cx": 110.0, "cy": 100.0, "zoom": 2.0, "rotation": 90.0, "flip": False}
+    body = {"path": "left.fits", "view": view, "view_px": [200, 100], "vmin": 0, "vmax": 1000, "cmap": "viridis",
+            "format": "png", "width_in": 8, "height_in": 4, "dpi": 100, **BARE}  # fmt: skip
+    _, by_row = _yellow_share(_run(client, body))
+    bright = by_row > 0.5
+    assert abs(bright.mean() - 0.29) < 0.01 and bright[0] and not bright[-1]  # the image's left on top
+    both = client.post("/api/figures", json={**body, "region": [0, 0, 50, 50]})
+    assert both.status_code == 422 and "region or view" in both.json()["detail"]
+    off = client.post("/api/figures", json={**body, "view": {**view, "cx": 5000.0}})
+    assert off.status_code == 422 and "2 x 2" in off.json()["detail"]  # a view beside the image
+
+
+def test_rgb_composite_figure_of_a_turned_view(composite: tuple[str, list[str]], client: TestClient) -> None:
+    """The composite drawn through the viewer's view (turned and mirrored): the figure has the
+    viewport's shape (2:1 here) and the stars' colours."""
+    rgb_id, _ = composite
+    view = {"cx": 60.0, "cy": 50.0, "zoom": 3.0, "rotation": 30.0, "flip": True}
+    png = _run(client, {"rgb": {"id": rgb_id}, "view": view, "view_px": [300, 150], "format": "png", "width_in": 6,
+                        "height_in": 6, "dpi": 60, **BARE})  # fmt: skip
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+    dark = pixels.max(axis=2) < 100  # the composite's sky (the page around it is white)
+    rows, cols = np.nonzero(dark)
+    assert (cols.max() - cols.min()) == pytest.approx(2 * (rows.max() - rows.min()), rel=0.1)
+    assert (pixels.min(axis=2) > 200)[rows.min() : rows.max(), cols.min() : cols.max()].sum() > 5  # stars

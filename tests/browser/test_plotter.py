@@ -114,8 +114,10 @@ def test_histogram_density_colour_and_errors(page: Any, live_server: Any, consol
     page.wait_for_function("() => document.querySelector('.plot-graph').data[0].marker.showscale === true")
     assert page.locator(".plot-graph .colorbar").count() == 1
     page.screenshot(path="/tmp/plotter_colour.png")
-    page.evaluate(SHOW, {"name": CATALOG, "x": "ra", "y": "dec", "kind": "density"})
+    with page.expect_request(lambda r: "/api/plotter/data" in r.url) as asked:
+        page.evaluate(SHOW, {"name": CATALOG, "x": "ra", "y": "dec", "color": "mag_ab", "kind": "density"})
     page.wait_for_function("() => document.querySelector('.plot-graph').data[0].type === 'heatmap'")
+    assert "y=dec" in asked.value.url and "color=mag_ab" not in asked.value.url  # a density draws no colour
     ra, dec = truth["ra"], truth["dec"]
     # binned in the page over the full extent: every point counted once
     assert page.evaluate(BINNED, 0) == len(ra)
@@ -142,6 +144,17 @@ def test_histogram_density_colour_and_errors(page: Any, live_server: Any, consol
     assert sure <= shown <= maybe
     page.wait_for_function(f"() => ({BINNED})(1) === {shown}")
     page.screenshot(path="/tmp/plotter_density.png")
+    # a zoom with a selection re-bins both grids (one pass): all the selected points inside a view
+    # that holds the lasso, none in one beside it, while the all-points grid counts that view's points
+    rebins = "() => Number(document.querySelector('.plot-graph').dataset.rebins)"
+    for (p0, p1), selected_inside in (((10, 70), shown), ((75, 98), 0)):
+        seen = page.evaluate(rebins)
+        r0, r1 = np.percentile(ra, [p0, p1])
+        d0, d1 = np.percentile(dec, [p0, p1])
+        page.evaluate(RELAYOUT, [[r0, r1], [d0, d1]])
+        page.wait_for_function(f"() => ({rebins})() > {seen}")
+        assert page.evaluate(BINNED, 1) == selected_inside
+        assert page.evaluate(BINNED, 0) == int(((ra >= r0) & (ra <= r1) & (dec >= d0) & (dec <= d1)).sum())
     page.fill(".plot-x", "nosuchcolumn * 2")
     page.click(".plot-go")
     page.wait_for_selector(".plot-error:not([hidden])")

@@ -112,35 +112,51 @@ def test_publication_figure_downloaded_and_opened(page: Any, live_server: Any, f
 
 
 def test_figure_of_the_pages_panels(page: Any, live_server: Any, field: Path) -> None:
-    """With several panels on the page (ctx.state().panels, from the panels feature; stood in for
-    here), the figure is one subplot per panel in the page's layout, each with its display and view."""
+    """Two real panels (1x2), the second turned 90 degrees, mirrored and zoomed in: the figure is one
+    subplot per panel, each sent with its exact view (centre, zoom, rotation, flip) and viewport px."""
     page.set_viewport_size({"width": 1600, "height": 1000})
-    open_view(page, live_server, f"/open/sedtest/{NIRCAM.name}.fits?hdu=1")
+    path = f"sedtest/{NIRCAM.name}.fits"
+    open_view(page, live_server, f"/open/{path}?hdu=1")
     page.evaluate(
-        """(path) => { const ctx = window.neloura.ctx; const own = ctx.state;
-        ctx.state = () => ({ ...own(), layout: '1x2', panels: [
-          { path, hdu: 1, plane: 0, display: { stretch: 'sqrt', cmap: 'magma' }, view: { cx: 200, cy: 200, zoom: 1 } },
-          { path, hdu: 1, plane: 0, display: { stretch: 'linear', cmap: 'gray' },
-            view: { cx: 100, cy: 100, zoom: 4 } }] }); }""",
-        f"sedtest/{NIRCAM.name}.fits",
+        """(path) => { const ctx = window.neloura.ctx; ctx.panels.setLayout('1x2');
+        ctx.panels.open(1, { path, hdu: 1 }); }""",
+        path,
     )
+    page.wait_for_function("() => document.getElementById('viewer-2')?.dataset.imageReady === '1'")
+    page.evaluate(
+        """() => { const ctx = window.neloura.ctx; ctx.panels.activate(1);
+        ctx.viewer.setOrientation({ rotation: 90, flip: true }, true); ctx.viewer.panTo(100, 120, 4, true); }"""
+    )
+    page.wait_for_function("() => Math.abs(window.neloura.ctx.panels.list()[1].viewer.viewState().zoom - 4) < 1e-3")
+    box = page.evaluate(
+        """() => { const r = window.neloura.ctx.panels.list()[1].element.getBoundingClientRect();
+        return [r.width, r.height]; }"""
+    )
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "panels-for-figure-1600.png"))  # what the figure must show
     bodies: list[Any] = []
     page.on("request", lambda r: bodies.append(r.post_data_json) if r.url.endswith("/api/figures") else None)
     page.click("#menubar >> text=File")
     page.click("#menu-figure")
     page.select_option("#fig-format", "png")
     page.fill("#fig-width", "10")
-    page.fill("#fig-height", "5")
+    page.fill("#fig-height", "7")
     page.fill("#fig-dpi", "60")
     page.click("#figure-run")
     page.wait_for_selector("#figure-download", timeout=120_000)
     body = bodies[-1]
     assert "path" not in body and body["layout"] == "1x2" and len(body["panels"]) == 2
-    assert body["panels"][1]["view"] == {"cx": 100, "cy": 100, "zoom": 4}
-    assert body["panels"][0]["display"] == {"stretch": "sqrt", "cmap": "magma"}
+    turned = body["panels"][1]
+    assert turned["view"]["rotation"] == pytest.approx(90) and turned["view"]["flip"] is True
+    assert turned["view"]["zoom"] == pytest.approx(4, rel=1e-3)
+    assert (turned["view"]["cx"], turned["view"]["cy"]) == pytest.approx((100, 120), abs=0.05)
+    assert turned["view_px"] == pytest.approx(box) and body["panels"][0]["view"]["flip"] is False
     page.wait_for_function("() => document.getElementById('figure-preview').naturalWidth > 0")
     size = page.evaluate(
         "() => { const i = document.getElementById('figure-preview'); return [i.naturalWidth, i.naturalHeight]; }"
     )
-    assert size[0] > 1.5 * size[1]  # two panels side by side
+    assert size[0] > 1.2 * size[1]  # two panels side by side
     page.screenshot(path=str(SHOTS / "figure-panels-1600.png"))
+    with page.expect_download() as download:
+        page.click("#figure-download")
+    Image.open(download.value.path()).save(SHOTS / "figure-panels.png")

@@ -1,6 +1,6 @@
 // Publication figure of the current view (or of the RGB composite on screen, or of every panel
 // when the page shows several: ctx.state().panels + layout): matplotlib WCSAxes on the server (a job), with the
-// viewer's stretch, limits and colormap and the visible region; sky grid and labels in a chosen
+// viewer's stretch, limits and colormap and the view (exactly its screen); sky grid and labels in a chosen
 // frame, colorbar in physical units, scale bar (arcsec, kpc at a distance), compass, catalog
 // markers, contours, title; PDF, SVG or PNG at a chosen size and DPI. Defaults: 10 x 10 inch.
 //
@@ -67,9 +67,14 @@ export function mount(ctx) {
     if (v.catalog.value) out.catalog = { name: v.catalog.value };
     const levels = v.contours.value.split(/[,\s]+/).filter(Boolean).map(Number).filter(Number.isFinite);
     if (levels.length) out.contours = { levels };
-    if (!v.whole.checked) {
-      const r = ctx.viewer.visibleImageRect();
-      if (r) out.region = [r.x0, r.y0, r.x1, r.y1];
+    if (!v.whole.checked) {  // the view exactly: centre, zoom, rotation, flip and the viewport's size
+      const view = ctx.viewer.viewState();
+      const box = ctx.viewer.element?.getBoundingClientRect();
+      if (view && view.zoom > 0 && box && box.width >= 1 && box.height >= 1) {
+        const o = ctx.viewer.orientation();
+        out.view = { cx: view.cx, cy: view.cy, zoom: view.zoom, rotation: Number(o.rotation) || 0, flip: !!o.flip };
+        out.view_px = [box.width, box.height];
+      }
     }
     return Object.assign(out, composite() || layout(v.whole.checked) || {});
   }
@@ -84,7 +89,7 @@ export function mount(ctx) {
   }
 
   /** More than one panel on the page (ctx.state().panels, when the page has them): every panel
-   * with its display and view, in the page's layout; each panel's screen size bounds its view. */
+   * with its display and its exact view (centre, zoom, rotation, flip, viewport px), in the page's layout. */
   function layout(whole) {
     const state = ctx.state();
     const panels = Array.isArray(state.panels) ? state.panels : [];
@@ -95,12 +100,18 @@ export function mount(ctx) {
     const keys = ['stretch', 'vmin', 'vmax', 'cmap', 'invert', 'exponent'];
     return {
       path: undefined,
+      view: undefined,  // each panel carries its own
+      view_px: undefined,
       layout: `${grid[0]}x${grid[1]}`,
       panels: panels.slice(0, grid[0] * grid[1]).map((p) => {
         const display = {};
         for (const k of keys) if (p.display && p.display[k] !== undefined && p.display[k] !== null) display[k] = p.display[k];
-        const one = { path: p.path, hdu: p.hdu ?? null, plane: p.plane || 0, display, view_px: cell };
-        if (!whole && p.view && p.view.zoom > 0) one.view = { cx: p.view.cx, cy: p.view.cy, zoom: p.view.zoom };
+        const size = Array.isArray(p.viewport_px) && p.viewport_px[0] >= 1 && p.viewport_px[1] >= 1 ? p.viewport_px : cell;
+        const one = { path: p.path, hdu: p.hdu ?? null, plane: p.plane || 0, display, view_px: size };
+        if (!whole && p.view && p.view.zoom > 0) {
+          const o = p.orientation || {};
+          one.view = { cx: p.view.cx, cy: p.view.cy, zoom: p.view.zoom, rotation: Number(o.rotation) || 0, flip: !!o.flip };
+        }
         return one;
       }),
     };

@@ -131,23 +131,54 @@ export function extent(values) {
  * (plotly heatmap convention); a point on the upper edge counts in the last bin; NaN never counts.
  */
 export function binDensity(x, y, xr, yr, nx, ny, { indices = null, log = true } = {}) {
+  const g = grid(xr, yr, nx, ny);
+  const counts = new Uint32Array(nx * ny);
+  let total = 0;
+  const add = (i) => {
+    const b = g.bin(x[i], y[i]);
+    if (b >= 0) { counts[b] += 1; total += 1; }
+  };
+  if (indices) for (let k = 0; k < indices.length; k++) add(indices[k]);
+  else for (let i = 0; i < x.length; i++) add(i);
+  return { ...heatmap(counts, nx, ny, log), x0: g.x0, dx: g.dx, y0: g.y0, dy: g.dy, total };
+}
+
+/**
+ * The density of all points and of the points whose `mask[i]` is set, in ONE pass over the points
+ * (a pan/zoom with a selection re-bins both): [all, selected], each as :func:`binDensity` returns.
+ */
+export function binDensityPair(x, y, xr, yr, nx, ny, mask, { log = true } = {}) {
+  const g = grid(xr, yr, nx, ny);
+  const counts = new Uint32Array(nx * ny);
+  const picked = new Uint32Array(nx * ny);
+  let total = 0;
+  let totalPicked = 0;
+  for (let i = 0; i < x.length; i++) {
+    const b = g.bin(x[i], y[i]);
+    if (b < 0) continue;
+    counts[b] += 1;
+    total += 1;
+    if (mask[i]) { picked[b] += 1; totalPicked += 1; }
+  }
+  const where = { x0: g.x0, dx: g.dx, y0: g.y0, dy: g.dy };
+  return [{ ...heatmap(counts, nx, ny, log), ...where, total }, { ...heatmap(picked, nx, ny, log), ...where, total: totalPicked }];
+}
+
+/** The bins of a view: bin(px, py) is the flat bin index (row-major, j along y) or -1 outside. */
+function grid(xr, yr, nx, ny) {
   const [xa, xb] = xr[0] <= xr[1] ? xr : [xr[1], xr[0]];
   const [ya, yb] = yr[0] <= yr[1] ? yr : [yr[1], yr[0]];
   const dx = (xb - xa) / nx || 1;
   const dy = (yb - ya) / ny || 1;
-  const counts = new Uint32Array(nx * ny);
-  let total = 0;
-  const add = (i) => {
-    const px = x[i];
-    const py = y[i];
-    if (!(px >= xa && px <= xb && py >= ya && py <= yb)) return;
-    const bx = Math.min(nx - 1, Math.floor((px - xa) / dx));
-    const by = Math.min(ny - 1, Math.floor((py - ya) / dy));
-    counts[by * nx + bx] += 1;
-    total += 1;
+  const bin = (px, py) => {
+    if (!(px >= xa && px <= xb && py >= ya && py <= yb)) return -1;  // NaN fails too
+    return Math.min(ny - 1, Math.floor((py - ya) / dy)) * nx + Math.min(nx - 1, Math.floor((px - xa) / dx));
   };
-  if (indices) for (let k = 0; k < indices.length; k++) add(indices[k]);
-  else for (let i = 0; i < x.length; i++) add(i);
+  return { bin, x0: xa + dx / 2, dx, y0: ya + dy / 2, dy };
+}
+
+/** Counts -> plotly heatmap rows: null where empty, log10(count) when `log`; and the largest count. */
+function heatmap(counts, nx, ny, log) {
   let max = 0;
   const z = new Array(ny);
   for (let j = 0; j < ny; j++) {
@@ -159,5 +190,5 @@ export function binDensity(x, y, xr, yr, nx, ny, { indices = null, log = true } 
     }
     z[j] = row;
   }
-  return { z, x0: xa + dx / 2, dx, y0: ya + dy / 2, dy, total, max };
+  return { z, max };
 }

@@ -7,7 +7,7 @@
 // Exports the plot as PNG/SVG (Plotly.toImage) and the selection as a catalog (POST /api/plotter/export).
 // Bus: listens to catalog:loaded, catalog:filter-changed, catalog:rows-selected, catalog:row-clicked;
 // emits catalog:rows-selected {source: 'plotter'} and plotter:plotted {name, kind, points}.
-import { binDensity, decodePlot, extent, indicesOfRows, markerSizes, rowsOfBins, selectPoints } from './plotter-data.js';
+import { binDensity, binDensityPair, decodePlot, extent, indicesOfRows, markerSizes, rowsOfBins, selectPoints } from './plotter-data.js';
 
 const PLOTLY = '/vendor/plotly.js-dist-min/plotly.min.js';
 const DENSITY_ABOVE = 100_000;  // auto: a scatter up to this many points, a binned density above
@@ -26,6 +26,20 @@ function loadPlotly() {
     document.head.append(script);
   });
   return plotlyPromise;
+}
+
+/** A named moment of the last plot (performance marks 'plotter:<name>', for the benchmark's breakdown). */
+function mark(name) {
+  performance.clearMarks(`plotter:${name}`);
+  performance.mark(`plotter:${name}`);
+}
+
+/** With a catalog open a plot is near: plotly.js (4.8 MB to parse and run, most of a cold plot's
+ * time) is loaded when the page is next idle, not when the plotter is first asked for. */
+function preloadPlotly() {
+  if (window.Plotly || plotlyPromise) return;
+  const later = window.requestIdleCallback || ((fn) => setTimeout(fn, 200));
+  later(() => { loadPlotly().catch(() => {}); }, { timeout: 5000 });
 }
 
 export function mount(ctx) {
@@ -88,6 +102,7 @@ export function mount(ctx) {
     try {
       const info = await ctx.api.get('/api/catalogs/columns', { name });
       st.columns = info.columns.filter((c) => c.kind === 'num' || c.kind === 'bool').map((c) => c.name);
+      st.catalogRows = Number(info.rows) || 0;
       columnList.replaceChildren(...st.columns.map((c) => el('option', { value: c })));
       if (!xInput.value) xInput.value = st.columns[0] || '';
       if (!yInput.value && st.columns.length > 1) yInput.value = st.columns[1];
@@ -114,9 +129,10 @@ export function mount(ctx) {
     error.hidden = true;
     let Plotly;
     let data;
+    mark('start');
     try {
-      [Plotly, data] = await Promise.all([loadPlotly(), ctx.api.get('/api/plotter/data', want)
-        .then((blob) => blob.arrayBuffer()).then(decodePlot)]);
+      [Plotly, data] = await Promise.all([loadPlotly().finally(() => mark('plotly')), ctx.api.get('/api/plotter/data', fetched(want))
+        .then((blob) => blob.arrayBuffer()).then(decodePlot).finally(() => mark('data'))]);
     } catch (err) {
       if (seq === st.seq) { status.textContent = ''; showError(err.detail || err.message || String(err)); }
       return;
@@ -136,13 +152,23 @@ export function mount(ctx) {
       delete graph.dataset.wired;
     }
     graph.dataset.kind = kind;
+    mark('figure');
     await Plotly.react(graph, traces, layout, { responsive: true, displaylogo: false, scrollZoom: true,
       modeBarButtonsToRemove: ['toImage'] });
+    mark('drawn');
     if (!graph.dataset.wired) wirePlotly();
     status.textContent = `${data.n.toLocaleString()} of ${data.catalogRows.toLocaleString()} rows`;
     dock.dataset.points = String(data.n);
     applySelection(st.selected);
     ctx.bus.emit('plotter:plotted', { name: st.name, kind, points: data.n });
+  }
+
+  /** The payload's query: a density (asked for, or sure on auto: every row of a catalog above the
+   * density threshold) draws no colour or size, so their columns are not sent (4-8 bytes a point). */
+  function fetched(want) {
+    const kind = kindSelect.value;
+    const density = want.y && (kind === 'density' || (kind === 'auto' && !want.filter && st.catalogRows > DENSITY_ABOVE));
+    return density ? { ...want, color: '', size: '' } : want;
   }
 
   function figure(spec, data) {
@@ -182,7 +208,8 @@ export function mount(ctx) {
     if (spec.logY) layout.yaxis.title.text = `log10(${spec.y})`;
     Object.assign(layout.xaxis, { range: st.view.x.slice(), autorange: false });
     Object.assign(layout.yaxis, { range: st.view.y.slice(), autorange: false });
-    const [all, picked] = densityGrids([]);
+    st.selectedIndices = [];
+    const [all, picked] = densityGrids();
     const density = { type: 'heatmap', ...all, colorscale: 'Viridis', zsmooth: false, hoverinfo: 'skip',
       colorbar: { title: { text: 'log10 count', side: 'right' }, thickness: 12 } };
     const selection = { type: 'heatmap', ...picked, showscale: false, zsmooth: false, hoverinfo: 'skip',
@@ -192,14 +219,34 @@ export function mount(ctx) {
   }
 
   // ---- density: binning for the current view ----
-  /** [all points, selected points] binned over st.view (heatmap attributes z, x0, dx, y0, dy). */
-  function densityGrids(indices) {
-    const grid = (idx) => {
-      const bins = Math.max(40, Math.min(DENSITY_BINS, Math.round(Math.sqrt(st.hx.length))));
-      const g = binDensity(st.hx, st.hy, st.view.x, st.view.y, bins, bins, { indices: idx });
-      return { z: g.z, x0: g.x0, dx: g.dx, y0: g.y0, dy: g.dy };
-    };
-    return [grid(null), grid(indices)];
+  const bins = () => Math.max(40, Math.min(DENSITY_BINS, Math.round(Math.sqrt(st.hx.length))));
+  const attrs = (g) => ({ z: g.z, x0: g.x0, dx: g.dx, y0: g.y0, dy: g.dy });
+
+  /** [all points, selected points] binned over st.view (heatmap attributes z, x0, dx, y0, dy): one
+   * pass over the points when some are selected (their mask), the selected grid alone otherwise empty. */
+  function densityGrids() {
+    const n = bins();
+    if (st.selectedIndices?.length) {
+      return binDensityPair(st.hx, st.hy, st.view.x, st.view.y, n, n, selectionMask()).map(attrs);
+    }
+    const all = binDensity(st.hx, st.hy, st.view.x, st.view.y, n, n);
+    return [attrs(all), attrs(binDensity(st.hx, st.hy, st.view.x, st.view.y, n, n, { indices: [] }))];
+  }
+
+  /** The selected points' grid alone (a new selection: the all-points grid has not changed). */
+  function selectedGrid() {
+    const n = bins();
+    return attrs(binDensity(st.hx, st.hy, st.view.x, st.view.y, n, n, { indices: st.selectedIndices || [] }));
+  }
+
+  /** 1 for the selected points (kept until the selection changes). */
+  function selectionMask() {
+    if (st.mask?.source !== st.selectedIndices) {
+      const mask = new Uint8Array(st.hx.length);
+      for (const i of st.selectedIndices) mask[i] = 1;
+      st.mask = { source: st.selectedIndices, mask };
+    }
+    return st.mask.mask;
   }
 
   /** After a pan/zoom (or a double-click reset): re-bin for the new axis ranges, in the next frame. */
@@ -215,10 +262,10 @@ export function mount(ctx) {
       const { xaxis, yaxis } = graph.layout;
       if (st.kind !== 'density' || !xaxis?.range || !yaxis?.range) return;
       st.view = { x: xaxis.range.map(Number), y: yaxis.range.map(Number) };
-      const [all, picked] = densityGrids(st.selectedIndices || []);
-      const attrs = {};
-      for (const key of ['z', 'x0', 'dx', 'y0', 'dy']) attrs[key] = [all[key], picked[key]];
-      Promise.resolve(window.Plotly.restyle(graph, attrs, [0, 1])).then(() => {
+      const [all, picked] = densityGrids();
+      const both = {};
+      for (const key of ['z', 'x0', 'dx', 'y0', 'dy']) both[key] = [all[key], picked[key]];
+      Promise.resolve(window.Plotly.restyle(graph, both, [0, 1])).then(() => {
         graph.dataset.rebins = String(Number(graph.dataset.rebins || 0) + 1);
       });
     });
@@ -242,7 +289,11 @@ export function mount(ctx) {
         const x = density ? st.hx : data.x;
         const y = density ? st.hy : data.y;
         const log = density ? {} : { logX: st.spec.logX, logY: st.spec.logY };
-        rows = selectPoints(x, y, shape, log).map((i) => data.rows[i]);
+        const indices = selectPoints(x, y, shape, log);  // ascending, as the payload's rows
+        rows = new Array(indices.length);
+        for (let k = 0; k < indices.length; k++) rows[k] = data.rows[indices[k]];
+        select(rows, false, true, indices);
+        return;
       }
       select(rows, false, true);
     });
@@ -250,14 +301,15 @@ export function mount(ctx) {
     graph.on('plotly_relayout', onRelayout);
   }
 
-  // fromPlot: plotly has already styled its own lasso selection of a scatter (no second redraw)
-  function select(rows, redraw, fromPlot = false) {
+  // fromPlot: plotly has already styled its own lasso selection of a scatter (no second redraw);
+  // indices: the points of `rows` when the plot knows them (no search of the rows)
+  function select(rows, redraw, fromPlot = false, indices = null) {
     st.selected = rows;
     if (fromPlot && st.kind === 'scatter') {
       st.shownSelection = rows.length;
       updateStatus(rows.length);
     } else {
-      applySelection(rows, { keepShape: !redraw });
+      applySelection(rows, { keepShape: !redraw, indices });
     }
     ctx.bus.emit('catalog:rows-selected', { name: st.name, rows, source: 'plotter' });
   }
@@ -269,9 +321,9 @@ export function mount(ctx) {
   }
 
   // ---- selection: bus -> plot ----
-  function applySelection(rows, { keepShape = false } = {}) {
+  function applySelection(rows, { keepShape = false, indices: known = null } = {}) {
     if (!st.data || !window.Plotly || !graph.data) return;
-    const indices = indicesOfRows(st.data.rows, rows);
+    const indices = known || indicesOfRows(st.data.rows, rows);
     updateStatus(indices.length);
     let cleared = Promise.resolve();
     if (!keepShape && graph.layout?.selections?.length) {  // a selection made elsewhere: drop the lasso shape
@@ -284,7 +336,7 @@ export function mount(ctx) {
     cleared.then(() => {
       if (st.kind === 'density') {
         st.selectedIndices = indices;
-        const [, picked] = densityGrids(indices);
+        const picked = selectedGrid();
         window.Plotly.restyle(graph, { z: [picked.z], x0: [picked.x0], dx: [picked.dx], y0: [picked.y0], dy: [picked.dy] }, [1]);
       } else {
         window.Plotly.restyle(graph, { selectedpoints: [indices.length ? indices : null] }, [0]);
@@ -338,7 +390,10 @@ export function mount(ctx) {
     else if (st.name) useCatalog(st.name);
   }
   catalogSelect.addEventListener('change', () => { st.columns = []; xInput.value = ''; yInput.value = ''; useCatalog(catalogSelect.value); });
-  offs.push(ctx.bus.on('catalog:loaded', ({ name }) => { if (!st.name || dock.hidden) { st.columns = []; useCatalog(name); } }));
+  offs.push(ctx.bus.on('catalog:loaded', ({ name }) => {
+    if (!st.name || dock.hidden) { st.columns = []; useCatalog(name); }
+    preloadPlotly();
+  }));
   offs.push(ctx.bus.on('catalog:filter-changed', ({ name, filter }) => {
     if (name !== st.name) return;
     filterInput.value = filter || '';
