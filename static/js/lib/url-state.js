@@ -76,3 +76,27 @@ export function writeUrl(state) {
   const next = `/${query ? `?${query}` : ''}`;
   if (next !== window.location.pathname + window.location.search) window.history.replaceState(null, '', next);
 }
+
+/** The query of panel `index` (0-based) in a page query string: panel 1's keys are the page's
+ * own, panels 2-4 are the URL-encoded query strings p2..p4. */
+export function panelQuery(index, search = window.location.search) {
+  const q = new URLSearchParams(search);
+  return index === 0 ? q : new URLSearchParams(q.get(`p${index + 1}`) || '');
+}
+
+/** Rewrite panel `index`'s query in the address bar with `edit(queryString) -> queryString` (a
+ * feature replacing its own keys of that panel: catalog overlays, contours). */
+export function editPanelQuery(index, edit) {
+  const q = new URLSearchParams(window.location.search);
+  if (index === 0) {
+    const next = edit(q.toString());
+    const url = `${window.location.pathname}${next ? `?${next}` : ''}`;
+    if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, '', url);
+    return;
+  }
+  const key = `p${index + 1}`;
+  const next = edit(q.get(key) || '');
+  if (next) q.set(key, next); else q.delete(key);
+  const url = `${window.location.pathname}?${q}`;
+  if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, '', url);
+}
