@@ -13,7 +13,9 @@ const PANEL_KEYS = ['layout', 'lock', 'xlock', 'active', 'p2', 'p3', 'p4'];
 
 function stateOf(viewer) {
   const image = viewer.image;
-  return image ? { path: image.path, hdu: image.hdu, plane: image.plane, display: viewer.display, view: viewer.viewState() } : {};
+  // the orientation too: a panel turned by the lock keeps it when it leads after the link is opened
+  const view = viewer.viewState();
+  return image ? { path: image.path, hdu: image.hdu, plane: image.plane, display: viewer.display, view: view && { ...view, ...viewer.orientation() } } : {};
 }
 
 export function mount(ctx) {

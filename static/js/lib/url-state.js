@@ -1,4 +1,5 @@
-// The page URL <-> the view: file, HDU, plane, display (stretch, limits, colormap...), centre, zoom.
+// The page URL <-> the view: file, HDU, plane, display (stretch, limits, colormap...), centre, zoom
+// (and a panel's rotation and flip).
 // Reading tolerates anything (a URL is user input): unknown keys are ignored, numbers are checked.
 
 const DISPLAY_KEYS = ['stretch', 'cmap', 'vmin', 'vmax', 'invert', 'exponent', 'nan_color'];
@@ -27,12 +28,15 @@ export function readUrl(search = window.location.search) {
   if (q.get('nan_color')) display.nan_color = q.get('nan_color');
   const view = {};
   for (const k of ['cx', 'cy', 'zoom']) if (num(q.get(k)) !== undefined) view[k] = num(q.get(k));
+  // a panel turned by the lock (rotation in degrees clockwise on screen, mirrored left-right)
+  if (num(q.get('rot')) !== undefined) view.rotation = ((num(q.get('rot')) % 360) + 360) % 360;
+  if (q.get('flip') === '1') view.flip = true;
   return {
     path: q.get('path') || null,
     hdu: int(q.get('hdu')),
     plane: int(q.get('plane')),
     display,
-    view: Object.keys(view).length === 3 && view.zoom > 0 ? view : null,
+    view: ['cx', 'cy', 'zoom'].every((k) => k in view) && view.zoom > 0 ? view : null,
     search: q.get('search'),
   };
 }
@@ -59,13 +63,16 @@ export function toQuery(state) {
     q.set('cx', state.view.cx.toFixed(2));
     q.set('cy', state.view.cy.toFixed(2));
     q.set('zoom', Number(state.view.zoom.toPrecision(4)).toString());
+    const rot = ((state.view.rotation || 0) % 360 + 360) % 360;
+    if (rot > 1e-6 && rot < 360 - 1e-6) q.set('rot', fmt(rot));
+    if (state.view.flip) q.set('flip', '1');
   }
   if (state.search) q.set('search', state.search);
   return q.toString();
 }
 
 /** Keys of the view (and of the panels feature's layout: layout, lock, xlock, active, p2..p4). */
-export const OWN_KEYS = ['path', 'hdu', 'plane', ...DISPLAY_KEYS, 'cx', 'cy', 'zoom', 'search', 'layout', 'lock', 'xlock', 'active', 'p2', 'p3', 'p4'];
+export const OWN_KEYS = ['path', 'hdu', 'plane', ...DISPLAY_KEYS, 'cx', 'cy', 'zoom', 'rot', 'flip', 'search', 'layout', 'lock', 'xlock', 'active', 'p2', 'p3', 'p4'];
 
 /** Replace the address bar (no history entry per pan) with the state's URL. Keys this module
  * does not own (e.g. a catalog overlay's) are kept, after ours. */
