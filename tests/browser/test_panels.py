@@ -561,7 +561,10 @@ def _export_and_magnifier_of_turned_panel(page) -> None:
     page.uncheck("#export-colorbar")
     with page.expect_download() as info:
         page.click("#export-go")
-    exported = _grey(info.value.path().read_bytes())
+    png = info.value.path().read_bytes()
+    (SHOTS / "export_turned_panel.png").write_bytes(png)
+    page.screenshot(path=str(SHOTS / "export_turned_page.png"))
+    exported = _grey(png)
     page.keyboard.press("Escape")
     assert abs(exported.shape[0] - h) <= 1 and abs(exported.shape[1] - w) <= 1  # the whole panel, as shown
     hh, ww = min(h, exported.shape[0]) - 8, min(w, exported.shape[1]) - 8
