@@ -581,6 +581,11 @@ def _export_and_magnifier_of_turned_panel(page) -> None:
     page.mouse.move(star["x"], star["y"])
     page.wait_for_selector("#magnifier:not([hidden])")
     page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    # beside the pointer, inside the active panel (panel 2 is not at the page's left edge)
+    mbox = page.locator("#magnifier").bounding_box()
+    right, left = mbox["x"] - (star["x"] + 24), mbox["x"] + mbox["width"] - (star["x"] - 24)
+    assert abs(right) <= 2 or abs(left) <= 2, (mbox, star)
+    page.screenshot(path=str(SHOTS / "magnifier_turned_panel.png"))
     data = page.evaluate("() => document.getElementById('magnifier').toDataURL('image/png')")
     mag = _grey(base64.b64decode(data.split(",", 1)[1]))
     k = mag.shape[0] // 36
