@@ -540,6 +540,19 @@ def test_overlays_per_panel_follow_their_view_and_the_url(page, live_server, fie
     page.click("#panels-blink")
     page.wait_for_selector('#viewer-wrap[data-panel-mode=""]')
     _export_and_magnifier_of_turned_panel(page)
+    # one panel, then 2x2 again: the other panels' overlays come back into the URL with them
+    page.keyboard.press("m")  # magnifier off
+    page.click('.menu-button[data-menu="View"]')
+    page.click("#menu-panels")
+    page.click('#panels-panel button[data-layout="1"]')
+    page.wait_for_function("() => !new URLSearchParams(location.search).has('p2')")
+    assert parse_qs(urlparse(page.url).query)["catalog"] == ["panel_stars.csv"]
+    page.click('#panels-panel button[data-layout="2x2"]')
+    page.wait_for_function("() => new URLSearchParams(location.search).has('p3')")
+    page.wait_for_timeout(400)
+    q = parse_qs(urlparse(page.url).query)
+    assert parse_qs(q["p3"][0])["catalog"] == ["panel_stars.csv"] and parse_qs(q["p3"][0])["path"] == [fields[2]]
+    assert "contours" in parse_qs(q["p2"][0]) and parse_qs(q["p2"][0])["path"] == [fields[1]]
 
 
 def _export_and_magnifier_of_turned_panel(page) -> None:

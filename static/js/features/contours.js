@@ -227,9 +227,17 @@ export function mount(ctx) {
       el('div', { class: 'rgb-row' }, drawButton, exportButton, clear), info);
   }
 
+  let shown = panels.list().length;
   const offs = [
     ui.addMenuItem('Analysis', { label: 'Contours…', id: 'menu-contours', onClick: () => { if (!panel) buildPanel(); else panel.show(); } }),
-    panels.onChange(() => { for (const p of panels.list()) watch(p); showInfo(); }),
+    panels.onChange(() => {
+      const n = panels.list().length;
+      for (const p of panels.list()) watch(p);
+      // panels shown again by a larger layout: their contours back in the URL
+      if (n > shown) for (const st of states.values()) if (st.p.index >= shown && st.p.index < n && st.spec) writeUrl(st);
+      shown = n;
+      showInfo();
+    }),
   ];
   for (const p of panels.list()) watch(p);
   // the page URL's contours, per panel: traced once that panel's image is open
