@@ -400,7 +400,8 @@ def _write_star_catalog(live_server) -> int:
     ra, dec = star_sky()
     flux = np.linspace(2000, 6000, len(ra))
     rows = "\n".join(f"{r:.9f},{d:.9f},{f:.1f}" for r, d, f in zip(ra, dec, flux, strict=True))
-    (live_server.root / "catalogs" / "panel_stars.csv").write_text(f"ra,dec,flux\n{rows}\n")
+    for name in ("panel_stars.csv", "panel_stars_b.csv"):
+        (live_server.root / "catalogs" / name).write_text(f"ra,dec,flux\n{rows}\n")
     return int((flux > 3000).sum())
 
 
@@ -463,6 +464,13 @@ def test_overlays_per_panel_follow_their_view_and_the_url(page, live_server, fie
     page.click(".overlay-panel button:has-text('Apply')")
     page.wait_for_function("() => document.querySelector('.overlay-status')?.textContent.startsWith('25 of')")
     page.fill(".overlay-panel input[type='color']", "#00ffff")
+    # a second overlay on panel 3 (yellow 0.2" circles inside the cyan ones)
+    page.evaluate(
+        """() => window.neloura.ctx.bus.emit('overlay:show', { name: 'panel_stars_b.csv', size_col: '0.2',
+        size_unit: 'arcsec', color: '#ffff00' })"""
+    )
+    page.wait_for_function("() => document.querySelectorAll('.overlay-panel .overlay-tab').length === 2")
+    page.wait_for_function(f"() => document.querySelectorAll('{_panel(3)} .overlay-canvas').length === 2")
     # panel 2 (flipped, rotated 37 degrees): contours
     page.click(_panel(2), position={"x": 30, "y": 60})
     assert page.locator(".overlay-panel .overlay-tab").count() == 0
@@ -500,8 +508,12 @@ def test_overlays_per_panel_follow_their_view_and_the_url(page, live_server, fie
     q = parse_qs(urlparse(url).query)
     assert q["catalog"] == ["panel_stars.csv"] and q["filter"] == ["flux > 3000"] and q["color"] == ["#ff00ff"]
     p2, p3, p4 = (parse_qs(q[k][0]) for k in ("p2", "p3", "p4"))
-    assert p3["catalog"] == ["panel_stars.csv"] and p3["color"] == ["#00ffff"] and p3["size_unit"] == ["arcsec"]
+    cyan = p3 if p3["catalog"] == ["panel_stars.csv"] else parse_qs(p3["overlay"][0])
+    assert cyan["color"] == ["#00ffff"] and cyan["size_unit"] == ["arcsec"] and cyan["size_col"] == ["0.4"]
     assert "filter" not in p3 and "catalog" not in p2 and "catalog" not in p4 and "contours" not in p4
+    assert p3["catalog"] == ["panel_stars.csv"] or p3["catalog"] == ["panel_stars_b.csv"]
+    both = [*p3["catalog"], *(parse_qs(t)["catalog"][0] for t in p3["overlay"])]
+    assert sorted(both) == ["panel_stars.csv", "panel_stars_b.csv"]
     assert parse_qs(p2["contours"][0])["sigma_levels"] == ["3,5,10,20,50"]
     assert p2["path"] == [fields[1]] and "contours" not in q
     # panel 2 leads turned as it was (the lock turned it while panel 1 led): its orientation is kept
@@ -513,6 +525,7 @@ def test_overlays_per_panel_follow_their_view_and_the_url(page, live_server, fie
     page.wait_for_function(f"() => document.querySelector('{_panel(1)}').dataset.overlayCount === '{n_bright}'")
     page.wait_for_function(f"() => document.querySelector('{_panel(3)}').dataset.overlayCount === '25'")
     page.wait_for_selector(f"{_panel(2)}[data-contours]")
+    page.wait_for_function(f"() => document.querySelectorAll('{_panel(3)} .overlay-canvas').length === 2")
     page.wait_for_function("() => document.getElementById('viewer-wrap').dataset.lock === 'synced'")
     for i in range(4):
         _wait_panel_tiles(page, i)
@@ -551,7 +564,8 @@ def test_overlays_per_panel_follow_their_view_and_the_url(page, live_server, fie
     page.wait_for_function("() => new URLSearchParams(location.search).has('p3')")
     page.wait_for_timeout(400)
     q = parse_qs(urlparse(page.url).query)
-    assert parse_qs(q["p3"][0])["catalog"] == ["panel_stars.csv"] and parse_qs(q["p3"][0])["path"] == [fields[2]]
+    p3 = parse_qs(q["p3"][0])
+    assert p3["path"] == [fields[2]] and len(p3["catalog"]) == 1 and len(p3["overlay"]) == 1
     assert "contours" in parse_qs(q["p2"][0]) and parse_qs(q["p2"][0])["path"] == [fields[1]]
 
 

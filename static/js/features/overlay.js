@@ -4,7 +4,7 @@
 //
 // Bus: listens to overlay:show {name, ...params/style}, overlay:hide {name}, catalog:filter-changed
 // {name, filter, computed?}, catalog:rows-selected {name, rows}; emits catalog:row-clicked {name, row, values}.
-// Deep link: ?catalog=NAME&ra_col=&dec_col=&size_col=<column or number>&size_unit=px|arcsec|arcmin|deg
+// Deep link (per panel: see panels.js; more overlays as overlay=<the same keys, URL-encoded>): ?catalog=NAME&ra_col=&dec_col=&size_col=<column or number>&size_unit=px|arcsec|arcmin|deg
 //            &color_col=&cmap= (or marker_cmap=)&color_scale=linear|log&filter=&shape=&label_col=&color=#rrggbb
 //            &renderer=webgl|canvas
 // Panels: every panel keeps its own overlays (drawn on its own viewer, following its view; its
@@ -14,7 +14,7 @@
 // overlay-panel.js (side panel: parameters, style, colorbar), overlay-popup.js (click hit test, row popup).
 import { createRenderer, drawForExport, sizeCanvas } from './overlay-gl.js';
 import {
-  DEFAULT_STYLE, SERVER_KEYS, colorRange, decodeOverlay, fmtValue, frameOf, loadLut, readDeepLink, rescaleColors, screenOf, withOverlayQuery,
+  DEFAULT_STYLE, SERVER_KEYS, colorRange, decodeOverlay, fmtValue, frameOf, loadLut, readDeepLinks, rescaleColors, screenOf, withOverlayQuery,
 } from './overlay-data.js';
 import { createOverlayPanel } from './overlay-panel.js';
 import { createPopup, hitMarker } from './overlay-popup.js';
@@ -247,7 +247,8 @@ export function mount(ctx) {
     // Panel 1's are the page's own keys, panel N's go inside the pN value (see panels.js).
     function syncUrl() {
       if (index >= ctx.panels.list().length) return;  // a panel the layout does not show is not in the URL
-      editPanelQuery(index, (query) => withOverlayQuery(query, layers.get(active) || null));
+      const others = [...layers.values()].filter((layer) => layer.name !== active);
+      editPanelQuery(index, (query) => withOverlayQuery(query, layers.get(active) || null, others));
     }
 
     // ---- click -> popup ----
@@ -379,13 +380,15 @@ export function mount(ctx) {
   }));
   const removeMenu = ctx.ui.addMenuItem('Catalogs', { label: 'Overlay on image…', onClick: () => { panel.refreshKnown(); panel.toggle(); } });
   render();
-  const link = readDeepLink();
-  if (link) { setOf(ctx.panels.list()[0]).show(link); panel.show(); }
+  // the page URL's overlays of panel 1 (the one named by catalog= last: it is the one the panel edits)
+  const links = readDeepLinks();
+  for (const link of [...links.slice(1), ...links.slice(0, 1)]) setOf(ctx.panels.list()[0]).show(link);
+  if (links.length) panel.show();
   // panels 2-4 of the page URL: their overlays (each opens once its panel's image is open)
   ctx.ready(() => {
     for (const p of ctx.panels.list().slice(1)) {
-      const other = readDeepLink(`?${panelQuery(p.index)}`);
-      if (other) setOf(p).show(other);
+      const more = readDeepLinks(`?${panelQuery(p.index)}`);
+      for (const link of [...more.slice(1), ...more.slice(0, 1)]) setOf(p).show(link);
     }
     render();
   });
