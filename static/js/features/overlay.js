@@ -4,11 +4,12 @@
 //
 // Bus: listens to overlay:show {name, ...params/style}, overlay:hide {name}, catalog:filter-changed
 // {name, filter, computed?}, catalog:rows-selected {name, rows}; emits catalog:row-clicked {name, row, values}.
-// Deep link (per panel: see panels.js; more overlays as overlay=<the same keys, URL-encoded>): ?catalog=NAME&ra_col=&dec_col=&size_col=<column or number>&size_unit=px|arcsec|arcmin|deg
+// Deep link (per panel: see panels.js; more overlays as overlay=<the same keys, URL-encoded>):
+//            ?catalog=NAME&ra_col=&dec_col=&size_col=<column or number>&size_unit=px|arcsec|arcmin|deg
 //            &color_col=&cmap= (or marker_cmap=)&color_scale=linear|log&filter=&shape=&label_col=&color=#rrggbb
 //            &renderer=webgl|canvas
-// Panels: every panel keeps its own overlays (drawn on its own viewer, following its view; its
-// active layer in its part of the URL: the page's keys for panel 1, inside p2..p4 for the others);
+// Panels: every panel keeps its own overlays (drawn on its own viewer, following its view; all of
+// them in its part of the URL: the page's keys for panel 1, inside p2..p4 for the others);
 // the side panel, the bus requests and clicks act on the ACTIVE panel's.
 // Helpers (not features): overlay-data.js (payload, deep-link keys), overlay-gl.js (renderers),
 // overlay-panel.js (side panel: parameters, style, colorbar), overlay-popup.js (click hit test, row popup).
