@@ -476,6 +476,7 @@ def test_overlays_per_panel_follow_their_view_and_the_url(page, live_server, fie
     assert page.locator(".overlay-panel .overlay-tab").count() == 0
     page.click('.menu-button[data-menu="Analysis"]')
     page.click("#menu-contours")
+    page.fill("#contours-panel .ct-smooth", "2")
     page.click("#contours-panel .ct-draw")
     page.wait_for_selector(f"{_panel(2)}[data-contours]")
     page.evaluate("() => window.neloura.ctx.ui.setDrawer(false)")
@@ -515,6 +516,7 @@ def test_overlays_per_panel_follow_their_view_and_the_url(page, live_server, fie
     both = [*p3["catalog"], *(parse_qs(t)["catalog"][0] for t in p3["overlay"])]
     assert sorted(both) == ["panel_stars.csv", "panel_stars_b.csv"]
     assert parse_qs(p2["contours"][0])["sigma_levels"] == ["3,5,10,20,50"]
+    assert parse_qs(p2["contours"][0])["smooth_px"] == ["2"]
     assert p2["path"] == [fields[1]] and "contours" not in q
     # panel 2 leads turned as it was (the lock turned it while panel 1 led): its orientation is kept
     assert p2["flip"] == ["1"] and 0 < float(p2["rot"][0]) < 360 and "flip" not in q
@@ -533,6 +535,11 @@ def test_overlays_per_panel_follow_their_view_and_the_url(page, live_server, fie
         "() => new Promise((r) => setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(r)), 200))"
     )
     check("reloaded")
+    # the Contours panel shows the active panel's (panel 2's) request
+    page.click('.menu-button[data-menu="Analysis"]')
+    page.click("#menu-contours")
+    assert page.input_value("#contours-panel .ct-smooth") == "2"
+    page.evaluate("() => window.neloura.ctx.ui.setDrawer(false)")
     after = page.evaluate("() => window.neloura.ctx.state().panels.map((p) => p.orientation)")
     for a, b in zip(before, after, strict=True):
         assert a["flip"] == b["flip"] and abs((a["rotation"] - b["rotation"] + 180) % 360 - 180) < 1e-3, (before, after)

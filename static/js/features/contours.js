@@ -179,7 +179,28 @@ export function mount(ctx) {
     color.addEventListener('input', restyle);
     width.addEventListener('change', restyle);
     const info = el('div', { class: 'ct-info muted', role: 'status' });
-    showInfo = () => { info.textContent = states.get(activePanel().index)?.info || ''; };
+    // the form shows the active panel's contours (what Draw, the colour and Clear act on)
+    const fill = (spec) => {
+      const q = new URLSearchParams(spec);
+      const has = (k) => q.get(k) !== null;
+      mode.value = has('levels') ? 'list' : has('n_levels') ? 'count' : 'sigma';
+      showMode();
+      if (has('sigma_levels')) sigmas.value = q.get('sigma_levels').split(',').join(', ');
+      if (has('levels')) levels.value = q.get('levels').split(',').join(', ');
+      if (has('n_levels')) { count.value = q.get('n_levels'); lo.value = q.get('vmin') ?? ''; hi.value = q.get('vmax') ?? ''; spacing.value = q.get('spacing') || 'linear'; }
+      smoothing.value = q.get('smooth_px') ?? '0';
+      source.value = has('src') ? 'other' : 'shown';
+      other.value = q.get('src') || '';
+      otherHdu.value = q.get('src_hdu') ?? '';
+      otherRow.hidden = source.value !== 'other';
+      if (has('color')) color.value = q.get('color');
+      if (has('width')) width.value = q.get('width');
+    };
+    showInfo = () => {
+      const st = states.get(activePanel().index);
+      info.textContent = st?.info || '';
+      if (st?.spec) fill(st.spec);
+    };
     const drawButton = el('button', { type: 'button', class: 'btn primary ct-draw' }, 'Draw');
     const exportButton = el('button', { type: 'button', class: 'btn ct-export' }, 'DS9 regions');
     const clear = el('button', { type: 'button', class: 'btn ct-clear' }, 'Clear');
@@ -225,6 +246,7 @@ export function mount(ctx) {
       el('div', { class: 'rgb-row' }, el('span', { class: 'muted' }, 'smooth σ px'), smoothing),
       el('div', { class: 'rgb-row' }, el('span', { class: 'muted' }, 'line'), color, width),
       el('div', { class: 'rgb-row' }, drawButton, exportButton, clear), info);
+    showInfo();
   }
 
   let shown = panels.list().length;
