@@ -1,7 +1,7 @@
 """Segmentation maps per panel: a map opened on panel 2 of a 2x2 layout (the flipped, rotated star
 field) is drawn on that panel's view where its segments are, stays there when panel 1 is active,
 is in panel 2's part of the URL and comes back from it after a reload, and is cleared when that
-panel opens another image. Screenshot /tmp/neloura-panels/segmentation_panels_1600.png."""
+panel opens another image. Screenshots /tmp/neloura-panels/segmentation_panels_{1600,900}.png."""
 
 from __future__ import annotations
 
@@ -79,6 +79,10 @@ def test_segmentation_stays_with_its_panel_and_the_url(page, live_server, segfie
     painted, background = _on_segments(page, segfields)
     assert painted >= 5 and background == 0
     page.screenshot(path=str(SHOTS / "segmentation_panels_1600.png"))
+    page.set_viewport_size({"width": 900, "height": 1000})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SHOTS / "segmentation_panels_900.png"))
+    page.set_viewport_size({"width": 1600, "height": 1000})
     # the URL: panel 2's map inside p2, none on the page's keys
     page.wait_for_timeout(300)
     url = page.url
