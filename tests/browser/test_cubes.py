@@ -159,3 +159,28 @@ def test_channel_maps_and_narrow_layout(page, live_server) -> None:
     page.set_viewport_size({"width": 900, "height": 1000})
     page.wait_for_timeout(300)
     _shot(page, "cubes-900")
+
+
+BEAM_PIXELS = """(id) => { const c = document.getElementById(id); if (!c) return -1;
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n += 1; return n; }"""
+
+
+def test_beam_per_panel(page, live_server) -> None:
+    """A cube in panel 2 keeps its beam ellipse while panel 1 (a plain image) is active; panel 1 shows none."""
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1")
+    page.evaluate("() => window.neloura.ctx.panels.setLayout('1x2')")
+    page.wait_for_selector('.viewer-panel[data-panel="2"]')
+    page.evaluate("() => window.neloura.ctx.panels.activate(1)")
+    page.evaluate("() => window.neloura.ctx.bus.emit('image:open', { path: 'demo/cube.fits' })")
+    page.wait_for_function("() => document.getElementById('cubes-beam-2')?.dataset.beam")
+    page.evaluate("() => window.neloura.ctx.panels.activate(0)")
+    page.wait_for_function("() => window.neloura.ctx.viewer.image?.path === 'demo/galaxy.fits'")
+    page.evaluate("() => new Promise((r) => setTimeout(() => requestAnimationFrame(r), 300))")
+    major, minor, pa = (float(v) for v in page.get_attribute("#cubes-beam-2", "data-beam").split(","))
+    assert major == pytest.approx(1.25) and minor == pytest.approx(1.25) and pa == 0
+    assert page.evaluate(BEAM_PIXELS, "cubes-beam-2") > 100
+    assert page.evaluate(BEAM_PIXELS, "cubes-beam") == 0
+    assert page.get_attribute("#cubes-beam", "data-beam") is None
+    page.screenshot(path="/tmp/cubes_beam_panels_1600.png")

@@ -48,6 +48,46 @@ def test_url_state_round_trip(blank) -> None:
     assert junk["view"] is None and junk["display"]["invert"] is False
 
 
+def test_panel_url_keys(blank) -> None:
+    """A panel's orientation and the keys other features keep per panel (panel 1: the page's own,
+    panels 2-4: inside p2..p4); the contours' URL form round-trips onto the panel's image."""
+    out = blank.evaluate(
+        """async () => {
+          const m = await import('/static/js/lib/url-state.js');
+          const c = await import('/static/js/features/contours.js');
+          const view = { cx: 1, cy: 2, zoom: 3, rotation: -37.5, flip: true };
+          const turned = m.readUrl('?' + m.toQuery({ path: 'a.fits', view }));
+          const straight = m.toQuery({ path: 'a.fits', view: { cx: 1, cy: 2, zoom: 3, rotation: 360, flip: false } });
+          history.replaceState(null, '', '/?path=a.fits&p2=' + encodeURIComponent('path=b.fits&cx=1'));
+          m.editPanelQuery(1, (q) => q + '&catalog=s.csv');
+          m.editPanelQuery(0, (q) => q + '&contours=x');
+          const p2 = m.panelQuery(1).toString();
+          const p1 = m.panelQuery(0).get('contours');
+          m.editPanelQuery(3, () => '');
+          const search = location.search;
+          const body = { sigma_levels: [3, 5], smooth_px: 1.5, color: '#00ff00' };
+          const shown = c.bodyOf(c.specOf(body, 2), { path: 'a.fits', hdu: 0, plane: 1 });
+          const count = { path: 'o.fits', hdu: 2, plane: 0, n_levels: 4, vmin: 0, vmax: 9, spacing: 'log',
+                          on: { path: 'a.fits' } };
+          const other = c.bodyOf(c.specOf(count, 1), { path: 'a.fits', hdu: 0, plane: 0 });
+          const junk = c.bodyOf('n_levels=abc&levels=1,x,2&evil=1', { path: 'a.fits', hdu: 0, plane: 0 });
+          return { turned: turned.view, straight, p2, p1, search, shown, other, junk };
+        }"""
+    )
+    assert out["turned"] == {"cx": 1, "cy": 2, "zoom": 3, "rotation": 322.5, "flip": True}
+    assert "rot" not in out["straight"] and "flip" not in out["straight"]
+    assert out["p2"] == "path=b.fits&cx=1&catalog=s.csv" and out["p1"] == "x"
+    assert "p4" not in out["search"]
+    assert out["shown"] == {
+        "body": {"sigma_levels": [3, 5], "smooth_px": 1.5, "color": "#00ff00", "path": "a.fits", "hdu": 0, "plane": 1},
+        "width": 2,
+    }
+    other = out["other"]["body"]
+    assert other["path"] == "o.fits" and other["hdu"] == 2 and other["on"] == {"path": "a.fits", "hdu": 0, "plane": 0}
+    assert other["n_levels"] == 4 and other["spacing"] == "log" and other["vmin"] == 0 and other["vmax"] == 9
+    assert out["junk"]["body"] == {"levels": [1, 2], "path": "a.fits", "hdu": 0, "plane": 0}
+
+
 def test_formatting(blank) -> None:
     out = blank.evaluate(
         """async () => {

@@ -92,7 +92,6 @@ export function mount(ctx) {
     if (fluxSel.disabled) fluxSel.value = 'native';
     bus.emit('cubes:axis', { values: axis.spectral, unit: axis.spectral_unit, kind: axis.spectral_kind, convention: axis.convention,
       frame: axis.frame, rest_hz: axis.rest_hz, beam: axis.beam, kelvin: axis.kelvin_per_unit, note: axis.note });
-    beam.setAxis(axis);
     refresh();
   }
 
@@ -192,7 +191,7 @@ export function mount(ctx) {
     bus.on('image:opened', ({ info }) => {
       axis = null; last = null; pixel = null; region = null;
       overlay.redraw();
-      if ((info.plane_count || 1) < 2) { panel.hide(); tools.hide(); beam.setAxis(null); return; }
+      if ((info.plane_count || 1) < 2) { panel.hide(); tools.hide(); return; }
       panel.show(); tools.show();
       fillUnits(info);
       unitSel.value = '';
@@ -207,8 +206,8 @@ export function mount(ctx) {
       pixel = c;
       refresh();
     }),
-    bus.on('image:closed', () => { panel.hide(); tools.hide(); beam.setAxis(null); }),
-    bus.on('plane:changed', ({ plane }) => { chart.setPlane(plane); showReadout(); beam.setPlane(plane); }),
+    bus.on('image:closed', () => { panel.hide(); tools.hide(); }),
+    bus.on('plane:changed', ({ plane }) => { chart.setPlane(plane); showReadout(); }),
     bus.on('viewer:pointer-move', (p) => {
       if (!p || !follow.checked || region || !isCube()) return;
       const x = Math.round(p.x);

@@ -37,16 +37,56 @@ function levelGeometry(image, rect, outW) {
   return { level, f, box, lw: Math.ceil(W / f), lh: Math.ceil(H / f) };
 }
 
-async function render(ctx, scale, withColorbar, withGrid = false) {
-  const { viewer, api } = ctx;
+// The view as shown, straight (no rotation, no flip): the visible part of the image, cropped to it.
+function straightPlan(viewer, scale) {
   const image = viewer.image;
   const r = viewer.element.getBoundingClientRect();
   const rect = viewer.visibleImageRect();
   const g0 = levelGeometry(image, rect, r.width * scale);
-  const { level, box, lw, lh } = g0;
+  const { box } = g0;
   const s = (r.width * scale) / ((rect.x1 - rect.x0) / g0.f);
-  const outW = Math.round((box.right - box.left) * s);
-  const outH = Math.round((box.bottom - box.top) * s);
+  const H = image.height;
+  // image px (0-based, y up) -> export px: level coordinates (origin top-left) scaled by s
+  const toExport = (x, y) => ({ x: ((x + 0.5) / g0.f - box.left) * s, y: ((H - (y + 0.5)) / g0.f - box.top) * s });
+  // level px -> export px, for the tiles
+  const tileMatrix = [s, 0, 0, s, -box.left * s, -box.top * s];
+  return { ...g0, rect, toExport, tileMatrix, outW: Math.round((box.right - box.left) * s), outH: Math.round((box.bottom - box.top) * s), smooth: s < 1 };
+}
+
+// A panel whose view is rotated or mirrored (locked to an image of another orientation or parity):
+// the whole panel as shown, the tiles drawn through the view's own image -> screen map, scaled.
+function turnedPlan(viewer, scale) {
+  const image = viewer.image;
+  const { width: W, height: H, info } = image;
+  const r = viewer.element.getBoundingClientRect();
+  const rect = viewer.visibleImageRect();
+  const o = viewer.imageToScreen(0, 0);
+  const px = viewer.imageToScreen(1, 0);
+  const py = viewer.imageToScreen(0, 1);
+  const [a, b, c, d] = [px.x - o.x, px.y - o.y, py.x - o.x, py.y - o.y].map((v) => v * scale);
+  const [e, f] = [o.x * scale, o.y * scale];
+  const toExport = (x, y) => ({ x: a * x + c * y + e, y: b * x + d * y + f });
+  const perImagePx = Math.hypot(a, b);
+  const k = 2 ** Math.max(0, Math.min(info.max_level, Math.floor(Math.log2(Math.max(1, 1 / perImagePx)))));
+  const clip = { x0: Math.max(-0.5, rect.x0), x1: Math.min(W - 0.5, rect.x1), y0: Math.max(-0.5, rect.y0), y1: Math.min(H - 0.5, rect.y1) };
+  const box = { left: (clip.x0 + 0.5) / k, right: (clip.x1 + 0.5) / k, top: (H - (clip.y1 + 0.5)) / k, bottom: (H - (clip.y0 + 0.5)) / k };
+  // level px (u, v), origin top-left: image x = u k - 0.5, y = H - v k - 0.5
+  const tileMatrix = [a * k, b * k, -c * k, -d * k, e - 0.5 * a + c * (H - 0.5), f - 0.5 * b + d * (H - 0.5)];
+  return { level: info.max_level - Math.log2(k), f: k, box, lw: Math.ceil(W / k), lh: Math.ceil(H / k), rect, toExport, tileMatrix,
+    outW: Math.round(r.width * scale), outH: Math.round(r.height * scale), smooth: perImagePx * k < 1 };
+}
+
+function isTurned(viewer) {
+  const o = viewer.orientation();
+  const rot = ((o.rotation % 360) + 360) % 360;
+  return o.flip || (rot > 1e-6 && rot < 360 - 1e-6);
+}
+
+async function render(ctx, scale, withColorbar, withGrid = false) {
+  const { viewer } = ctx;
+  const r = viewer.element.getBoundingClientRect();
+  const plan = isTurned(viewer) ? turnedPlan(viewer, scale) : straightPlan(viewer, scale);
+  const { level, box, lw, lh, outW, outH, toExport, rect } = plan;
   const cols = [Math.max(0, Math.floor(box.left / TILE)), Math.min(Math.ceil(lw / TILE) - 1, Math.floor((box.right - 1e-9) / TILE))];
   const rows = [Math.max(0, Math.floor(box.top / TILE)), Math.min(Math.ceil(lh / TILE) - 1, Math.floor((box.bottom - 1e-9) / TILE))];
   const count = (cols[1] - cols[0] + 1) * (rows[1] - rows[0] + 1);
@@ -58,28 +98,25 @@ async function render(ctx, scale, withColorbar, withGrid = false) {
   const g = canvas.getContext('2d');
   g.fillStyle = '#000';
   g.fillRect(0, 0, canvas.width, canvas.height);
-  g.imageSmoothingEnabled = s < 1;
+  g.imageSmoothingEnabled = plan.smooth;
   const jobs = [];
   for (let row = rows[0]; row <= rows[1]; row += 1) {
     for (let col = cols[0]; col <= cols[1]; col += 1) {
-      jobs.push(loadImage(viewer.tileUrl(level, col, row)).then((img) => {
-        g.drawImage(img, (col * TILE - box.left) * s, (row * TILE - box.top) * s, img.naturalWidth * s, img.naturalHeight * s);
-      }));
+      jobs.push(loadImage(viewer.tileUrl(level, col, row)).then((img) => ({ img, col, row })));
     }
   }
-  await Promise.all(jobs);
-  // image px (0-based, y up) -> export px: level coordinates (origin top-left) scaled by s
-  const H = image.height;
-  const toExport = (x, y) => ({ x: ((x + 0.5) / g0.f - box.left) * s, y: ((H - (y + 0.5)) / g0.f - box.top) * s });
+  g.save();
+  g.beginPath();
+  g.rect(0, 0, outW, outH);
+  g.clip();
+  g.setTransform(...plan.tileMatrix);
+  for (const { img, col, row } of await Promise.all(jobs)) g.drawImage(img, col * TILE, row * TILE, img.naturalWidth, img.naturalHeight);
+  g.setTransform(1, 0, 0, 1, 0, 0);
   const o = toExport(0, 0);
   const px = toExport(1, 0);
   const py = toExport(0, 1);
   const frame = { a: px.x - o.x, b: px.y - o.y, c: py.x - o.x, d: py.y - o.y, e: o.x, f: o.y, width: outW, height: outH, dpr: 1,
     scale: Math.hypot(px.x - o.x, px.y - o.y), uiScale: scale };
-  g.save();
-  g.beginPath();
-  g.rect(0, 0, outW, outH);
-  g.clip();
   compositeLayers(ctx, g, frame, r);
   const collect = { layers: [] };
   ctx.bus.emit('export:collect', collect);

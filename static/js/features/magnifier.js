@@ -48,8 +48,10 @@ export function mount(ctx) {
     const box = viewer.element.getBoundingClientRect();
     const left = at.x + 24 + SIZE > box.width ? at.x - 24 - SIZE : at.x + 24;
     const top = at.y + 24 + SIZE > box.height ? at.y - 24 - SIZE : at.y + 24;
-    canvas.style.left = `${Math.max(0, left)}px`;
-    canvas.style.top = `${Math.max(0, top)}px`;
+    // the magnifier sits in the element holding every panel: the active panel may not be at its origin
+    const host = canvas.parentElement.getBoundingClientRect();
+    canvas.style.left = `${box.left - host.left + Math.max(0, left)}px`;
+    canvas.style.top = `${box.top - host.top + Math.max(0, top)}px`;
     canvas.hidden = false;
   }
   const schedule = () => { if (!frame) frame = requestAnimationFrame(draw); };

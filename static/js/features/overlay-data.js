@@ -18,10 +18,20 @@ export function readDeepLink(search = window.location.search) {
   return out;
 }
 
-/** Query string of the page with the overlay keys of `layer` (or none) in place of the old ones. */
-export function withOverlayQuery(search, layer) {
+/** Every overlay of a query string: the one of `catalog=` and the LINK_KEYS first (the one the panel
+ * edits), then one per `overlay=` (each its own URL-encoded query of the same keys). */
+export function readDeepLinks(search = window.location.search) {
+  const first = readDeepLink(search);
+  const more = new URLSearchParams(search).getAll('overlay').map((text) => readDeepLink(`?${text}`)).filter(Boolean);
+  return first ? [first, ...more] : more;
+}
+
+/** Query string of the page with the overlay keys of `layer` (or none) in place of the old ones;
+ * `others` (the panel's other overlays) as `overlay=` keys. */
+export function withOverlayQuery(search, layer, others = []) {
   const q = new URLSearchParams(search);
-  for (const key of ['catalog', 'marker_cmap', ...LINK_KEYS]) if (key !== 'cmap') q.delete(key);
+  for (const key of ['catalog', 'marker_cmap', 'overlay', ...LINK_KEYS]) if (key !== 'cmap') q.delete(key);
+  for (const other of others) q.append('overlay', withOverlayQuery('', other));
   if (layer) {
     q.set('catalog', layer.name);
     for (const key of SERVER_KEYS) if (layer.params[key]) q.set(key, layer.params[key]);

@@ -10,6 +10,8 @@
 //                        sx = a*x + c*y + e, sy = b*x + d*y + f (CSS px); scale = CSS px per image px
 // renderer.destroy()
 
+import { colorRange, rescaleColors } from './overlay-data.js';
+
 const SHAPES = { circle: 0, square: 1, cross: 2, diamond: 3 };
 
 const VERTEX = `
@@ -289,4 +291,21 @@ export function createRenderer(container, { preferWebgl = true } = {}) {
   fresh.className = 'overlay-canvas';
   canvas.replaceWith(fresh);
   return new CanvasRenderer(fresh);
+}
+
+/** Draw one overlay layer ({ data, style, lut, selected }) into a PNG export's 2-D context `g`
+ * under the export's frame (image px -> export px; frame.uiScale scales the on-screen sizes). */
+export function drawForExport(layer, g, frame) {
+  const k = frame.uiScale || 1;
+  const r = createRenderer(document.createElement('div'), { preferWebgl: false });
+  const d = layer.data;
+  const [lo, hi] = colorRange(d, layer.style);
+  r.setData(d.hasColor && (lo !== d.colorMin || hi !== d.colorMax) ? { ...d, value: rescaleColors(d, lo, hi) } : d);
+  r.setStyle({ ...layer.style, lut: d.hasColor ? layer.lut : null, minPx: layer.style.minPx * k, outline: (layer.style.outline ?? 1.5) * k });
+  const flags = new Uint8Array(d.count);
+  if (layer.selected.size) for (let i = 0; i < d.count; i += 1) if (layer.selected.has(d.rows[i])) flags[i] = 1;
+  r.setHighlight(flags);
+  r.draw(frame);
+  g.drawImage(r.canvas, 0, 0);
+  r.destroy();
 }

@@ -4,17 +4,22 @@
 //
 // Bus: listens to overlay:show {name, ...params/style}, overlay:hide {name}, catalog:filter-changed
 // {name, filter, computed?}, catalog:rows-selected {name, rows}; emits catalog:row-clicked {name, row, values}.
-// Deep link: ?catalog=NAME&ra_col=&dec_col=&size_col=<column or number>&size_unit=px|arcsec|arcmin|deg
+// Deep link (per panel: see panels.js; more overlays as overlay=<the same keys, URL-encoded>):
+//            ?catalog=NAME&ra_col=&dec_col=&size_col=<column or number>&size_unit=px|arcsec|arcmin|deg
 //            &color_col=&cmap= (or marker_cmap=)&color_scale=linear|log&filter=&shape=&label_col=&color=#rrggbb
 //            &renderer=webgl|canvas
+// Panels: every panel keeps its own overlays (drawn on its own viewer, following its view; all of
+// them in its part of the URL: the page's keys for panel 1, inside p2..p4 for the others);
+// the side panel, the bus requests and clicks act on the ACTIVE panel's.
 // Helpers (not features): overlay-data.js (payload, deep-link keys), overlay-gl.js (renderers),
 // overlay-panel.js (side panel: parameters, style, colorbar), overlay-popup.js (click hit test, row popup).
-import { createRenderer, sizeCanvas } from './overlay-gl.js';
+import { createRenderer, drawForExport, sizeCanvas } from './overlay-gl.js';
 import {
-  DEFAULT_STYLE, SERVER_KEYS, colorRange, decodeOverlay, fmtValue, frameOf, loadLut, readDeepLink, rescaleColors, screenOf, withOverlayQuery,
+  DEFAULT_STYLE, SERVER_KEYS, colorRange, decodeOverlay, fmtValue, frameOf, loadLut, readDeepLinks, rescaleColors, screenOf, withOverlayQuery,
 } from './overlay-data.js';
 import { createOverlayPanel } from './overlay-panel.js';
 import { createPopup, hitMarker } from './overlay-popup.js';
+import { editPanelQuery, panelQuery } from '../lib/url-state.js';
 
 const LABEL_MAX = 300;
 const HEAVY_MARKERS = 150_000;   // above this, the view moves a snapshot and redraws when it rests
@@ -22,335 +27,378 @@ const REST_MS = 120;
 
 export function mount(ctx) {
   const { el } = ctx.escape;
-  const layers = new Map();              // name -> layer
+  const sets = new Map();                // panel index -> that panel's overlays (createSet)
   const offs = [];
-  const dom = ctx.viewer.addDomLayer();
-  dom.element.classList.add('overlay-layer');
-  dom.element.dataset.export = 'vector';  // the PNG export asks for the markers (export:collect), not this bitmap
-  const labelCanvas = el('canvas', { class: 'overlay-labels' });
-  dom.element.appendChild(labelCanvas);
-  const popup = createPopup(el, ctx.viewer, dom.element);
-  let active = null;                     // name of the layer the panel edits
 
-  // Full redraws of a few hundred thousand markers can cost more than a frame (software GL, slow
-  // GPUs). Then, while the view moves, the last drawing is moved with a CSS transform (the exact
-  // image -> screen change since it was drawn) and drawn anew once the view rests.
-  let drawnFrame = null;
-  let idleTimer = 0;
+  function createSet(p) {
+    const { index, viewer } = p;
+    const layers = new Map();              // name -> layer
+    const dom = viewer.addDomLayer();
+    dom.element.classList.add('overlay-layer');
+    dom.element.dataset.export = 'vector';  // the PNG export asks for the markers (export:collect), not this bitmap
+    const labelCanvas = el('canvas', { class: 'overlay-labels' });
+    dom.element.appendChild(labelCanvas);
+    const popup = createPopup(el, viewer, dom.element);
+    let active = null;                     // name of the layer the panel edits
 
-  function heavy() {
-    let n = 0;
-    for (const layer of layers.values()) if (layer.visible && layer.data) n += layer.data.count;
-    return n > HEAVY_MARKERS;
-  }
+    // Full redraws of a few hundred thousand markers can cost more than a frame (software GL, slow
+    // GPUs). Then, while the view moves, the last drawing is moved with a CSS transform (the exact
+    // image -> screen change since it was drawn) and drawn anew once the view rests.
+    let drawnFrame = null;
+    let idleTimer = 0;
 
-  function redraw() {
-    if (!ctx.viewer.image) return;
-    const frame = frameOf(ctx.viewer);
-    clearTimeout(idleTimer);
-    idleTimer = 0;
-    for (const layer of layers.values()) {
-      if (!layer.renderer) continue;
-      // A hidden layer's canvas is hidden too: its last drawing must not stay frozen on the
-      // screen while the view moves (it is drawn afresh, at the current view, when shown again).
-      layer.renderer.canvas.hidden = !layer.visible;
-      if (layer.visible) layer.renderer.draw(frame);
+    function heavy() {
+      let n = 0;
+      for (const layer of layers.values()) if (layer.visible && layer.data) n += layer.data.count;
+      return n > HEAVY_MARKERS;
     }
-    for (const canvas of dom.element.querySelectorAll('canvas')) canvas.style.transform = '';
-    drawLabels(frame);
-    drawnFrame = frame;
-    popup.place();
-  }
 
-  function onViewport() {
-    if (!heavy() || !drawnFrame) { redraw(); return; }
-    const f = frameOf(ctx.viewer);
-    const o = drawnFrame;
-    if (f.width !== o.width || f.height !== o.height) { redraw(); return; }
-    const det = o.a * o.d - o.b * o.c;
-    // M = A_new * inverse(A_old); offset = t_new - M * t_old  (x' = a x + c y + e, y' = b x + d y + f)
-    const a = (f.a * o.d - f.c * o.b) / det;
-    const c = (f.c * o.a - f.a * o.c) / det;
-    const b = (f.b * o.d - f.d * o.b) / det;
-    const d = (f.d * o.a - f.b * o.c) / det;
-    const e = f.e - (a * o.e + c * o.f);
-    const g = f.f - (b * o.e + d * o.f);
-    const css = `matrix(${a}, ${b}, ${c}, ${d}, ${e}, ${g})`;
-    for (const canvas of dom.element.querySelectorAll('canvas')) canvas.style.transform = css;
-    popup.place();
-    clearTimeout(idleTimer);
-    idleTimer = setTimeout(redraw, REST_MS);
-  }
+    function redraw() {
+      if (!viewer.image) return;
+      const frame = frameOf(viewer);
+      clearTimeout(idleTimer);
+      idleTimer = 0;
+      for (const layer of layers.values()) {
+        if (!layer.renderer) continue;
+        // A hidden layer's canvas is hidden too: its last drawing must not stay frozen on the
+        // screen while the view moves (it is drawn afresh, at the current view, when shown again).
+        layer.renderer.canvas.hidden = !layer.visible;
+        if (layer.visible) layer.renderer.draw(frame);
+      }
+      for (const canvas of dom.element.querySelectorAll('canvas')) canvas.style.transform = '';
+      drawLabels(frame);
+      drawnFrame = frame;
+      popup.place();
+    }
 
-  // ---- labels (text on a 2-D canvas: never HTML) ----
-  function drawLabels(frame) {
-    const g = labelCanvas.getContext('2d');
-    sizeCanvas(labelCanvas, frame);
-    g.setTransform(1, 0, 0, 1, 0, 0);
-    g.clearRect(0, 0, labelCanvas.width, labelCanvas.height);
-    g.setTransform(frame.dpr, 0, 0, frame.dpr, 0, 0);
-    for (const layer of layers.values()) {
-      if (!layer.visible || !layer.style.label_col || !layer.data) continue;
-      const visible = visibleMarkers(layer, frame, LABEL_MAX + 1);
-      if (visible.length > LABEL_MAX) continue;
-      const missing = visible.map((i) => layer.data.rows[i]).filter((r) => !layer.labels.has(r));
-      if (missing.length) { fetchLabels(layer, missing); continue; }
-      g.font = '12px sans-serif';
-      g.fillStyle = layer.style.color;
-      g.strokeStyle = 'rgba(0,0,0,0.7)';
-      g.lineWidth = 3;
-      for (const i of visible) {
-        const text = fmtValue(layer.labels.get(layer.data.rows[i]));
-        const { x, y } = screenOf(frame, layer.data, i);
-        const r = Math.max(layer.data.size[i] * frame.scale, layer.style.minPx);
-        g.strokeText(text, x + r + 3, y - 3);
-        g.fillText(text, x + r + 3, y - 3);
+    function onViewport() {
+      if (!heavy() || !drawnFrame) { redraw(); return; }
+      const f = frameOf(viewer);
+      const o = drawnFrame;
+      if (f.width !== o.width || f.height !== o.height) { redraw(); return; }
+      const det = o.a * o.d - o.b * o.c;
+      // M = A_new * inverse(A_old); offset = t_new - M * t_old  (x' = a x + c y + e, y' = b x + d y + f)
+      const a = (f.a * o.d - f.c * o.b) / det;
+      const c = (f.c * o.a - f.a * o.c) / det;
+      const b = (f.b * o.d - f.d * o.b) / det;
+      const d = (f.d * o.a - f.b * o.c) / det;
+      const e = f.e - (a * o.e + c * o.f);
+      const g = f.f - (b * o.e + d * o.f);
+      const css = `matrix(${a}, ${b}, ${c}, ${d}, ${e}, ${g})`;
+      for (const canvas of dom.element.querySelectorAll('canvas')) canvas.style.transform = css;
+      popup.place();
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(redraw, REST_MS);
+    }
+
+    // ---- labels (text on a 2-D canvas: never HTML) ----
+    function drawLabels(frame) {
+      const g = labelCanvas.getContext('2d');
+      sizeCanvas(labelCanvas, frame);
+      g.setTransform(1, 0, 0, 1, 0, 0);
+      g.clearRect(0, 0, labelCanvas.width, labelCanvas.height);
+      g.setTransform(frame.dpr, 0, 0, frame.dpr, 0, 0);
+      for (const layer of layers.values()) {
+        if (!layer.visible || !layer.style.label_col || !layer.data) continue;
+        const visible = visibleMarkers(layer, frame, LABEL_MAX + 1);
+        if (visible.length > LABEL_MAX) continue;
+        const missing = visible.map((i) => layer.data.rows[i]).filter((r) => !layer.labels.has(r));
+        if (missing.length) { fetchLabels(layer, missing); continue; }
+        g.font = '12px sans-serif';
+        g.fillStyle = layer.style.color;
+        g.strokeStyle = 'rgba(0,0,0,0.7)';
+        g.lineWidth = 3;
+        for (const i of visible) {
+          const text = fmtValue(layer.labels.get(layer.data.rows[i]));
+          const { x, y } = screenOf(frame, layer.data, i);
+          const r = Math.max(layer.data.size[i] * frame.scale, layer.style.minPx);
+          g.strokeText(text, x + r + 3, y - 3);
+          g.fillText(text, x + r + 3, y - 3);
+        }
       }
     }
-  }
 
-  async function fetchLabels(layer, rows) {
-    if (layer.labelsPending) return;
-    layer.labelsPending = true;
-    try {
-      const body = await ctx.api.post('/api/catalogs/overlay/rows', { name: layer.name, rows, columns: [layer.style.label_col] });
-      body.rows.forEach((row, k) => layer.labels.set(body.index[k], row[0]));
-    } catch (e) {
-      ctx.ui.notify(e.detail || String(e), 'error');
-      layer.style.label_col = '';
-    } finally {
-      layer.labelsPending = false;
-      redraw();
+    async function fetchLabels(layer, rows) {
+      if (layer.labelsPending) return;
+      layer.labelsPending = true;
+      try {
+        const body = await ctx.api.post('/api/catalogs/overlay/rows', { name: layer.name, rows, columns: [layer.style.label_col] });
+        body.rows.forEach((row, k) => layer.labels.set(body.index[k], row[0]));
+      } catch (e) {
+        ctx.ui.notify(e.detail || String(e), 'error');
+        layer.style.label_col = '';
+      } finally {
+        layer.labelsPending = false;
+        redraw();
+      }
     }
-  }
 
-  function visibleMarkers(layer, frame, cap) {
-    const out = [];
-    const d = layer.data;
-    for (let i = 0; i < d.count && out.length < cap; i += 1) {
-      const { x, y } = screenOf(frame, d, i);
-      if (x >= 0 && y >= 0 && x <= frame.width && y <= frame.height) out.push(i);
+    function visibleMarkers(layer, frame, cap) {
+      const out = [];
+      const d = layer.data;
+      for (let i = 0; i < d.count && out.length < cap; i += 1) {
+        const { x, y } = screenOf(frame, d, i);
+        if (x >= 0 && y >= 0 && x <= frame.width && y <= frame.height) out.push(i);
+      }
+      return out;
     }
-    return out;
-  }
 
-  // ---- loading ----
-  async function load(layer) {
-    const image = ctx.viewer.image;
-    if (!image) return;
-    if (image.info?.wcs && !image.info.wcs.has_celestial) {  // markers are placed by RA/Dec: nothing to ask for
+    // ---- loading ----
+    async function load(layer) {
+      const image = viewer.image;
+      if (!image) return;
+      if (image.info?.wcs && !image.info.wcs.has_celestial) {  // markers are placed by RA/Dec: nothing to ask for
+        layer.abort?.abort();
+        layer.data = null;
+        layer.status = 'this image has no celestial WCS: no markers';
+        render();
+        return;
+      }
+      const params = { name: layer.name, path: image.path, hdu: image.hdu, plane: image.plane || 0 };
+      for (const key of SERVER_KEYS) if (layer.params[key] !== undefined && layer.params[key] !== '') params[key] = layer.params[key];
       layer.abort?.abort();
-      layer.data = null;
-      layer.status = 'this image has no celestial WCS: no markers';
-      renderPanel();
-      return;
+      const abort = new AbortController();
+      layer.abort = abort;
+      layer.status = 'loading…';
+      render();
+      try {
+        const blob = await ctx.api.get('/api/catalogs/overlay', params, { signal: abort.signal });
+        const data = decodeOverlay(await blob.arrayBuffer());
+        if (abort.signal.aborted || !layers.has(layer.name)) return;
+        layer.data = data;
+        layer.labels = new Map();
+        if (!layer.renderer) layer.renderer = createRenderer(dom.element, { preferWebgl: layer.style.webgl !== false });
+        dom.element.appendChild(labelCanvas);  // labels above markers
+        uploadData(layer);
+        await applyStyle(layer);
+        layer.status = `${data.count.toLocaleString()} of ${data.matched.toLocaleString()} sources on the image`;
+        document.body.dataset.overlayCount = String(data.count);
+        viewer.element.dataset.overlayCount = String(data.count);
+        document.body.dataset.overlayRenderer = layer.renderer.kind;
+        syncUrl();
+        redraw();
+      } catch (e) {
+        if (e.name === 'AbortError') return;
+        layer.status = `error: ${e.detail || e.message || e}`;
+        ctx.ui.notify(`overlay ${layer.name}: ${e.detail || e.message || e}`, 'error');
+      }
+      render();
     }
-    const params = { name: layer.name, path: image.path, hdu: image.hdu, plane: image.plane || 0 };
-    for (const key of SERVER_KEYS) if (layer.params[key] !== undefined && layer.params[key] !== '') params[key] = layer.params[key];
-    layer.abort?.abort();
-    const abort = new AbortController();
-    layer.abort = abort;
-    layer.status = 'loading…';
-    renderPanel();
-    try {
-      const blob = await ctx.api.get('/api/catalogs/overlay', params, { signal: abort.signal });
-      const data = decodeOverlay(await blob.arrayBuffer());
-      if (abort.signal.aborted || !layers.has(layer.name)) return;
-      layer.data = data;
-      layer.labels = new Map();
-      if (!layer.renderer) layer.renderer = createRenderer(dom.element, { preferWebgl: layer.style.webgl !== false });
-      dom.element.appendChild(labelCanvas);  // labels above markers
-      uploadData(layer);
-      await applyStyle(layer);
-      layer.status = `${data.count.toLocaleString()} of ${data.matched.toLocaleString()} sources on the image`;
-      document.body.dataset.overlayCount = String(data.count);
-      document.body.dataset.overlayRenderer = layer.renderer.kind;
+
+    // Markers to the renderer, with colour positions over the colour range in use.
+    function uploadData(layer) {
+      const d = layer.data;
+      const [lo, hi] = colorRange(d, layer.style);
+      const custom = d.hasColor && (lo !== d.colorMin || hi !== d.colorMax);
+      layer.renderer.setData(custom ? { ...d, value: rescaleColors(d, lo, hi) } : d);
+      applyHighlight(layer);
+    }
+
+    async function applyStyle(layer) {
+      if (!layer.renderer) return;
+      if (layer.data?.hasColor && layer.lutName !== layer.style.cmap) {
+        try {
+          layer.lut = await loadLut(ctx, layer.style.cmap);
+          layer.lutName = layer.style.cmap;
+        } catch {
+          ctx.ui.notify(`unknown colormap ${layer.style.cmap}`, 'warning');
+          layer.lut = null;
+        }
+      }
+      layer.renderer.setStyle({ ...layer.style, lut: layer.data?.hasColor ? layer.lut : null });
+    }
+
+    function applyHighlight(layer) {
+      if (!layer.renderer || !layer.data) return;
+      const flags = new Uint8Array(layer.data.count);
+      if (layer.selected.size) for (let i = 0; i < layer.data.count; i += 1) if (layer.selected.has(layer.data.rows[i])) flags[i] = 1;
+      layer.renderer.setHighlight(flags);
+    }
+
+    function show(detail) {
+      if (!detail || !detail.name) return;
+      const name = String(detail.name);
+      let layer = layers.get(name);
+      if (!layer) {
+        layer = { name, params: {}, style: { ...DEFAULT_STYLE }, data: null, renderer: null, visible: true, selected: new Set(), labels: new Map(), status: '' };
+        layers.set(name, layer);
+      }
+      for (const key of SERVER_KEYS) if (detail[key] !== undefined) layer.params[key] = detail[key] === null ? '' : String(detail[key]);
+      for (const key of ['shape', 'fill', 'outline', 'opacity', 'color', 'cmap', 'label_col', 'minPx', 'webgl']) if (detail[key] !== undefined) layer.style[key] = detail[key];
+      for (const key of ['color_min', 'color_max']) if (detail[key] !== undefined && detail[key] !== '') layer.style[key] = Number(detail[key]);
+      if (detail.renderer) layer.style.webgl = detail.renderer !== 'canvas';
+      active = name;
+      load(layer);
+    }
+
+    function hide({ name }) {
+      const layer = layers.get(name);
+      if (!layer) return;
+      layer.abort?.abort();
+      layer.renderer?.destroy();
+      layers.delete(name);
+      if (active === name) active = layers.size ? [...layers.keys()].pop() : null;
+      popup.close();
+      render();
       syncUrl();
       redraw();
-    } catch (e) {
-      if (e.name === 'AbortError') return;
-      layer.status = `error: ${e.detail || e.message || e}`;
-      ctx.ui.notify(`overlay ${layer.name}: ${e.detail || e.message || e}`, 'error');
     }
-    renderPanel();
-  }
 
-  // Markers to the renderer, with colour positions over the colour range in use.
-  function uploadData(layer) {
-    const d = layer.data;
-    const [lo, hi] = colorRange(d, layer.style);
-    const custom = d.hasColor && (lo !== d.colorMin || hi !== d.colorMax);
-    layer.renderer.setData(custom ? { ...d, value: rescaleColors(d, lo, hi) } : d);
-    applyHighlight(layer);
-  }
+    // The overlay keeps its own keys of its panel in the address bar (the rest belongs to the view).
+    // Panel 1's are the page's own keys, panel N's go inside the pN value (see panels.js).
+    function syncUrl() {
+      if (index >= ctx.panels.list().length) return;  // a panel the layout does not show is not in the URL
+      const others = [...layers.values()].filter((layer) => layer.name !== active);
+      editPanelQuery(index, (query) => withOverlayQuery(query, layers.get(active) || null, others));
+    }
 
-  async function applyStyle(layer) {
-    if (!layer.renderer) return;
-    if (layer.data?.hasColor && layer.lutName !== layer.style.cmap) {
+    // ---- click -> popup ----
+    async function onClick({ x, y }) {
+      if (ctx.viewer.clickMode && ctx.viewer.clickMode !== 'overlay') return;
+      const found = hitMarker(layers.values(), frameOf(viewer), viewer.imageToScreen(x, y));
+      if (!found) return;
+      const { layer, i } = found;
+      const row = layer.data.rows[i];
       try {
-        layer.lut = await loadLut(ctx, layer.style.cmap);
-        layer.lutName = layer.style.cmap;
-      } catch {
-        ctx.ui.notify(`unknown colormap ${layer.style.cmap}`, 'warning');
-        layer.lut = null;
+        const body = await ctx.api.post('/api/catalogs/overlay/rows', { name: layer.name, rows: [row] });
+        const values = Object.fromEntries(body.columns.map((c, k) => [c, body.rows[0][k]]));
+        popup.open(layer, i, row, body.columns, body.rows[0]);
+        layer.selected = new Set([row]);
+        applyHighlight(layer);
+        redraw();
+        ctx.bus.emit('catalog:row-clicked', { name: layer.name, row, values });
+        keepInView(layer, i);
+      } catch (e) {
+        ctx.ui.notify(e.detail || String(e), 'error');
       }
     }
-    layer.renderer.setStyle({ ...layer.style, lut: layer.data?.hasColor ? layer.lut : null });
-  }
 
-  function applyHighlight(layer) {
-    if (!layer.renderer || !layer.data) return;
-    const flags = new Uint8Array(layer.data.count);
-    if (layer.selected.size) for (let i = 0; i < layer.data.count; i += 1) if (layer.selected.has(layer.data.rows[i])) flags[i] = 1;
-    layer.renderer.setHighlight(flags);
-  }
-
-  function show(detail) {
-    if (!detail || !detail.name) return;
-    const name = String(detail.name);
-    let layer = layers.get(name);
-    if (!layer) {
-      layer = { name, params: {}, style: { ...DEFAULT_STYLE }, data: null, renderer: null, visible: true, selected: new Set(), labels: new Map(), status: '' };
-      layers.set(name, layer);
+    // The click may open the table dock, which shortens the viewer: a marker now below its edge is
+    // brought back into view (with its popup) once the viewer has its new size.
+    function keepInView(layer, i) {
+      setTimeout(() => {
+        if (!layer.data || i >= layer.data.count) return;
+        const x = layer.data.x[i];
+        const y = layer.data.y[i];
+        const p = viewer.imageToScreen(x, y);
+        const box = viewer.element.getBoundingClientRect();
+        if (p.x < 20 || p.y < 20 || p.x > box.width - 20 || p.y > box.height - 20) viewer.panTo(x, y);
+      }, 250);
     }
-    for (const key of SERVER_KEYS) if (detail[key] !== undefined) layer.params[key] = detail[key] === null ? '' : String(detail[key]);
-    for (const key of ['shape', 'fill', 'outline', 'opacity', 'color', 'cmap', 'label_col', 'minPx', 'webgl']) if (detail[key] !== undefined) layer.style[key] = detail[key];
-    for (const key of ['color_min', 'color_max']) if (detail[key] !== undefined && detail[key] !== '') layer.style[key] = Number(detail[key]);
-    if (detail.renderer) layer.style.webgl = detail.renderer !== 'canvas';
-    active = name;
-    panel.show();
-    load(layer);
-  }
 
-  function hide({ name }) {
-    const layer = layers.get(name);
-    if (!layer) return;
-    layer.abort?.abort();
-    layer.renderer?.destroy();
-    layers.delete(name);
-    if (active === name) active = layers.size ? [...layers.keys()].pop() : null;
-    popup.close();
-    renderPanel();
-    syncUrl();
-    redraw();
-  }
-
-  // The overlay keeps its own keys in the address bar (the rest of the URL belongs to the view).
-  function syncUrl() {
-    const query = withOverlayQuery(window.location.search, layers.get(active) || null);
-    const next = `${window.location.pathname}${query ? `?${query}` : ''}`;
-    if (next !== window.location.pathname + window.location.search) window.history.replaceState(null, '', next);
-  }
-
-  // ---- click -> popup ----
-  async function onClick({ x, y }) {
-    if (ctx.viewer.clickMode && ctx.viewer.clickMode !== 'overlay') return;
-    const found = hitMarker(layers.values(), frameOf(ctx.viewer), ctx.viewer.imageToScreen(x, y));
-    if (!found) return;
-    const { layer, i } = found;
-    const row = layer.data.rows[i];
-    try {
-      const body = await ctx.api.post('/api/catalogs/overlay/rows', { name: layer.name, rows: [row] });
-      const values = Object.fromEntries(body.columns.map((c, k) => [c, body.rows[0][k]]));
-      popup.open(layer, i, row, body.columns, body.rows[0]);
-      layer.selected = new Set([row]);
-      applyHighlight(layer);
-      redraw();
-      ctx.bus.emit('catalog:row-clicked', { name: layer.name, row, values });
-      keepInView(layer, i);
-    } catch (e) {
-      ctx.ui.notify(e.detail || String(e), 'error');
+    // ---- PNG export: the visible markers drawn again at the export's resolution ----
+    function exportLayers({ layers: drawers }) {
+      for (const layer of layers.values()) {
+        if (layer.visible && layer.data && layer.renderer) drawers.push((g, frame) => drawForExport(layer, g, frame));
+      }
     }
-  }
 
-  // The click may open the table dock, which shortens the viewer: a marker now below its edge is
-  // brought back into view (with its popup) once the viewer has its new size.
-  function keepInView(layer, i) {
-    setTimeout(() => {
-      if (!layer.data || i >= layer.data.count) return;
-      const x = layer.data.x[i];
-      const y = layer.data.y[i];
-      const p = ctx.viewer.imageToScreen(x, y);
-      const box = ctx.viewer.element.getBoundingClientRect();
-      if (p.x < 20 || p.y < 20 || p.x > box.width - 20 || p.y > box.height - 20) ctx.viewer.panTo(x, y);
-    }, 250);
-  }
-
-  // ---- PNG export: the visible markers drawn again at the export's resolution ----
-  function exportLayers({ layers: drawers }) {
-    for (const layer of layers.values()) {
-      if (!layer.visible || !layer.data || !layer.renderer) continue;
-      drawers.push((g, frame) => {
-        const k = frame.uiScale || 1;
-        const r = createRenderer(document.createElement('div'), { preferWebgl: false });
-        const d = layer.data;
-        const [lo, hi] = colorRange(d, layer.style);
-        r.setData(d.hasColor && (lo !== d.colorMin || hi !== d.colorMax) ? { ...d, value: rescaleColors(d, lo, hi) } : d);
-        r.setStyle({ ...layer.style, lut: d.hasColor ? layer.lut : null, minPx: layer.style.minPx * k, outline: (layer.style.outline ?? 1.5) * k });
-        const flags = new Uint8Array(d.count);
-        if (layer.selected.size) for (let i = 0; i < d.count; i += 1) if (layer.selected.has(d.rows[i])) flags[i] = 1;
-        r.setHighlight(flags);
-        r.draw(frame);
-        g.drawImage(r.canvas, 0, 0);
-        r.destroy();
-      });
+    // A new image (or none): markers of the previous one must not linger while the new payload loads.
+    function clearAll() {
+      const empty = { x: new Float32Array(0), y: new Float32Array(0), size: new Float32Array(0), value: new Float32Array(0), count: 0 };
+      const blank = { a: 1, b: 0, c: 0, d: 1, e: 0, f: 0, width: 1, height: 1, dpr: 1, scale: 1 };
+      for (const layer of layers.values()) {
+        layer.abort?.abort();
+        layer.data = null;
+        if (layer.renderer) { layer.renderer.setData(empty); layer.renderer.draw(blank); }
+      }
+      labelCanvas.getContext('2d').clearRect(0, 0, labelCanvas.width, labelCanvas.height);
+      drawnFrame = null;
+      popup.close();
     }
+    const own = [
+      viewer.onViewportChange(onViewport),
+      p.bus.on('image:opened', () => { clearAll(); for (const layer of layers.values()) load(layer); }),
+      p.bus.on('image:closed', clearAll),
+      p.bus.on('plane:changed', () => { for (const layer of layers.values()) load(layer); }),
+    ];
+    function destroy() {
+      own.forEach((off) => off());
+      for (const layer of layers.values()) { layer.abort?.abort(); layer.renderer?.destroy(); }
+      layers.clear();
+      clearTimeout(idleTimer);
+      popup.close();
+      dom.remove();
+    }
+    return {
+      index, layers, show, hide, load, applyStyle, uploadData, applyHighlight, redraw, syncUrl, onClick, exportLayers, destroy,
+      get active() { return active; },
+      set active(name) { active = name; },
+    };
   }
 
-  // ---- panel ----
+  /** The overlays of panel p ({ index, viewer, bus } of ctx.panels.list()), made on first use. */
+  function setOf(p) {
+    if (!sets.has(p.index)) sets.set(p.index, createSet(p));
+    return sets.get(p.index);
+  }
+  const cur = () => setOf(ctx.panels.list().find((p) => p.index === ctx.panels.active) || ctx.panels.list()[0]);
+
+  // ---- panel: edits the active panel's overlays ----
   const panel = createOverlayPanel(ctx, {
-    layers, active: () => active, setActive: (name) => { active = name; }, show, hide, load, applyStyle, uploadData, redraw, syncUrl,
+    get layers() { return cur().layers; },
+    active: () => cur().active,
+    setActive: (name) => { cur().active = name; },
+    show: (detail) => { cur().show(detail); panel.show(); },
+    hide: (detail) => cur().hide(detail),
+    load: (layer) => cur().load(layer),
+    applyStyle: (layer) => cur().applyStyle(layer),
+    uploadData: (layer) => cur().uploadData(layer),
+    redraw: () => cur().redraw(),
+    syncUrl: () => cur().syncUrl(),
   });
-  const renderPanel = panel.render;
+  const render = panel.render;
 
   // ---- wiring ----
-  offs.push(ctx.viewer.onViewportChange(onViewport));
-  offs.push(ctx.bus.on('overlay:show', show));
-  offs.push(ctx.bus.on('export:collect', exportLayers));
-  offs.push(ctx.bus.on('overlay:hide', hide));
-  offs.push(ctx.bus.on('viewer:click', onClick));
-  // A new image (or none): markers of the previous one must not linger while the new payload loads.
-  function clearAll() {
-    const empty = { x: new Float32Array(0), y: new Float32Array(0), size: new Float32Array(0), value: new Float32Array(0), count: 0 };
-    const blank = { a: 1, b: 0, c: 0, d: 1, e: 0, f: 0, width: 1, height: 1, dpr: 1, scale: 1 };
-    for (const layer of layers.values()) {
-      layer.abort?.abort();
-      layer.data = null;
-      if (layer.renderer) { layer.renderer.setData(empty); layer.renderer.draw(blank); }
-    }
-    labelCanvas.getContext('2d').clearRect(0, 0, labelCanvas.width, labelCanvas.height);
-    drawnFrame = null;
-    popup.close();
-  }
-  offs.push(ctx.bus.on('image:opened', () => { clearAll(); for (const layer of layers.values()) load(layer); }));
-  offs.push(ctx.bus.on('image:closed', clearAll));
-  offs.push(ctx.bus.on('plane:changed', () => { for (const layer of layers.values()) load(layer); }));
+  offs.push(ctx.bus.on('overlay:show', (detail) => { cur().show(detail); panel.show(); }));
+  offs.push(ctx.bus.on('overlay:hide', (detail) => cur().hide(detail)));
+  offs.push(ctx.bus.on('export:collect', (detail) => cur().exportLayers(detail)));  // the export draws the active panel
+  offs.push(ctx.bus.on('viewer:click', (detail) => cur().onClick(detail)));
   offs.push(ctx.bus.on('catalog:filter-changed', ({ name, filter, computed }) => {
-    const layer = layers.get(name);
+    const layer = cur().layers.get(name);
     if (!layer) return;
     const same = (layer.params.filter || '') === (filter || '') && (layer.params.computed || '') === (computed || '');
-    if (!same) { layer.params.filter = filter || ''; layer.params.computed = computed || ''; load(layer); }
+    if (!same) { layer.params.filter = filter || ''; layer.params.computed = computed || ''; cur().load(layer); }
   }));
+  // a row picked in the table is highlighted in every panel showing that catalog
   offs.push(ctx.bus.on('catalog:rows-selected', ({ name, rows }) => {
-    const layer = layers.get(name);
-    if (!layer) return;
-    layer.selected = new Set((rows || []).map(Number));
-    applyHighlight(layer);
-    redraw();
+    for (const set of sets.values()) {
+      const layer = set.layers.get(name);
+      if (!layer) continue;
+      layer.selected = new Set((rows || []).map(Number));
+      set.applyHighlight(layer);
+      set.redraw();
+    }
+  }));
+  // another panel active: the side panel shows its overlays; a panel shown again by the layout
+  // gets its overlays back in the URL
+  let shown = ctx.panels.list().length;
+  offs.push(ctx.panels.onChange(() => {
+    const n = ctx.panels.list().length;
+    if (n > shown) for (const set of sets.values()) if (set.index >= shown && set.index < n && set.layers.size) set.syncUrl();
+    shown = n;
+    render();
   }));
   const removeMenu = ctx.ui.addMenuItem('Catalogs', { label: 'Overlay on image…', onClick: () => { panel.refreshKnown(); panel.toggle(); } });
-  renderPanel();
-  const link = readDeepLink();
-  if (link) show(link);
+  render();
+  // the page URL's overlays of panel 1 (the one named by catalog= last: it is the one the panel edits)
+  const links = readDeepLinks();
+  for (const link of [...links.slice(1), ...links.slice(0, 1)]) setOf(ctx.panels.list()[0]).show(link);
+  if (links.length) panel.show();
+  // panels 2-4 of the page URL: their overlays (each opens once its panel's image is open)
+  ctx.ready(() => {
+    for (const p of ctx.panels.list().slice(1)) {
+      const more = readDeepLinks(`?${panelQuery(p.index)}`);
+      for (const link of [...more.slice(1), ...more.slice(0, 1)]) setOf(p).show(link);
+    }
+    render();
+  });
 
   return function unmount() {
     for (const off of offs) off();
-    for (const layer of layers.values()) { layer.abort?.abort(); layer.renderer?.destroy(); }
-    layers.clear();
-    clearTimeout(idleTimer);
-    popup.close();
+    for (const set of sets.values()) set.destroy();
+    sets.clear();
     removeMenu();
     panel.remove();
-    dom.remove();
   };
 }

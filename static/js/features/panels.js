@@ -13,7 +13,9 @@ const PANEL_KEYS = ['layout', 'lock', 'xlock', 'active', 'p2', 'p3', 'p4'];
 
 function stateOf(viewer) {
   const image = viewer.image;
-  return image ? { path: image.path, hdu: image.hdu, plane: image.plane, display: viewer.display, view: viewer.viewState() } : {};
+  // the orientation too: a panel turned by the lock keeps it when it leads after the link is opened
+  const view = viewer.viewState();
+  return image ? { path: image.path, hdu: image.hdu, plane: image.plane, display: viewer.display, view: view && { ...view, ...viewer.orientation() } } : {};
 }
 
 export function mount(ctx) {
@@ -177,8 +179,15 @@ export function mount(ctx) {
     if (lock.mode !== 'off') q.set('lock', lock.mode);
     if (xlock) q.set('xlock', '1');
     if (panels.active) q.set('active', String(panels.active + 1));
-    for (const p of list.slice(1)) if (p.viewer.image) q.set(`p${p.index + 1}`, toQuery(stateOf(p.viewer)));
-    for (const [k, v] of new URLSearchParams(window.location.search)) if (!OWN_KEYS.includes(k)) q.append(k, v);
+    const now = new URLSearchParams(window.location.search);
+    for (const p of list.slice(1)) {
+      if (!p.viewer.image) continue;
+      // keys of that panel the view does not own (its catalog overlay, contours) are kept, after ours
+      const own = new URLSearchParams(toQuery(stateOf(p.viewer)));
+      for (const [k, v] of new URLSearchParams(now.get(`p${p.index + 1}`) || '')) if (!OWN_KEYS.includes(k)) own.append(k, v);
+      q.set(`p${p.index + 1}`, own.toString());
+    }
+    for (const [k, v] of now) if (!OWN_KEYS.includes(k)) q.append(k, v);
     const next = `/?${q}`;
     if (next !== window.location.pathname + window.location.search) window.history.replaceState(null, '', next);
   }

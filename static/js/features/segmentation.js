@@ -5,19 +5,42 @@
 // of the current catalog that lie on it (catalog:rows-selected: the table, overlay and plotter follow).
 // The server renders the visible window at screen resolution (GET /api/segmentation/render.png);
 // while the view moves the last rendering is moved with it, and it is fetched again when the view rests.
-// Deep link: ?seg=<path under files/>[&seg_hdu=N] opens the map on the image.
+// Panels: every panel keeps its own map (drawn on its own viewer, following its zoom, rotation and
+// flip; kept when another panel becomes active; cleared when that panel opens another image), held in
+// its part of the page URL (the page's keys for panel 1, inside p2..p4 for the others) as
+// seg=<path under files/>[&seg_hdu=N][&seg_opacity=A][&seg_outline=1]: a link opens it again. The
+// side panel, the label readout and clicks act on the ACTIVE panel's map.
 // Bus: listens to image:opened, image:closed, viewer:pointer-move, viewer:click, catalog:loaded,
 // segmentation:open {seg, seg_hdu?, catalog?, ra_col?, dec_col?} (the detection panel sends it);
 // emits catalog:rows-selected {name, rows, source: 'segmentation'}, segmentation:segment {label, ...}.
+
+import { editPanelQuery, panelQuery } from '../lib/url-state.js';
 
 const REST_MS = 150;
 const fmt = (v, digits = 4) => (v === null || v === undefined ? '—' : typeof v === 'number' ? Number(v.toPrecision(digits)).toString() : String(v));
 
 export function mount(ctx) {
   const { el } = ctx.escape;
+  const { panels } = ctx;
   const offs = [];
-  const st = { seg: '', segHdu: '', info: null, opacity: 0.5, outline: false, selected: 0, shot: null, timer: 0,
-    seq: 0, catalog: null, hover: { wanted: null, busy: false } };
+  // panel index -> { p, seg, segHdu, on: {path, hdu}, info, opacity, outline, selected, segment, shot, timer, seq, layer, pending }
+  const states = new Map();
+  const watched = new Set();
+  const shared = { catalog: null, hover: { wanted: null, busy: false }, drawn: 0 };
+
+  function stateOf(p) {
+    if (!states.has(p.index)) {
+      const st = { p, seg: '', segHdu: '', on: null, info: null, opacity: 0.5, outline: false, selected: 0, segment: null,
+        shot: null, timer: 0, seq: 0, pending: false };
+      st.layer = p.viewer.addCanvasLayer((g, v) => draw(st, g, v));
+      st.layer.canvas.classList.add('segmentation-canvas');
+      st.offView = p.viewer.onViewportChange(() => { clearTimeout(st.timer); if (st.info) st.timer = setTimeout(() => fetchView(st), REST_MS); });
+      states.set(p.index, st);
+    }
+    return states.get(p.index);
+  }
+  const activePanel = () => panels.list().find((p) => p.index === panels.active) || panels.list()[0];
+  const active = () => states.get(activePanel().index);
 
   // ---- panel ----
   const panel = ctx.ui.addPanel({ id: 'segmentation-panel', title: 'Segmentation map', order: 45 });
@@ -25,109 +48,148 @@ export function mount(ctx) {
   const segInput = el('input', { type: 'text', class: 'seg-path', placeholder: 'map under files/, e.g. results/x_segm.fits', spellcheck: 'false', list: 'seg-files' });
   const files = el('datalist', { id: 'seg-files' });
   const hduInput = el('input', { type: 'number', class: 'seg-hdu', min: '0', placeholder: 'HDU', title: 'HDU (default: the recommended one)' });
-  const opacity = el('input', { type: 'range', class: 'seg-opacity', min: '0', max: '1', step: '0.05', value: String(st.opacity), title: 'opacity' });
+  const opacity = el('input', { type: 'range', class: 'seg-opacity', min: '0', max: '1', step: '0.05', value: '0.5', title: 'opacity' });
   const outline = el('input', { type: 'checkbox', class: 'seg-outline' });
   const status = el('div', { class: 'seg-status muted' });
   const hover = el('div', { class: 'seg-hover' }, 'label: —');
   const props = el('dl', { class: 'seg-props' });
-  const form = el('form', { class: 'seg-form', onsubmit: (e) => { e.preventDefault(); open(segInput.value.trim(), hduInput.value); } },
+  const form = el('form', { class: 'seg-form', onsubmit: (e) => { e.preventDefault(); open(stateOf(activePanel()), segInput.value.trim(), hduInput.value); } },
     el('div', { class: 'row' }, segInput, hduInput, files),
     el('div', { class: 'row' }, el('button', { class: 'btn small primary seg-open', type: 'submit' }, 'Show'),
-      el('button', { class: 'btn small seg-close', type: 'button', onclick: close }, 'Hide'),
+      el('button', { class: 'btn small seg-close', type: 'button', onclick: () => { const st = active(); if (st) close(st, true); } }, 'Hide'),
       el('label', { class: 'seg-check' }, outline, 'outlines'), el('label', { class: 'seg-check' }, 'opacity', opacity)));
   panel.element.append(form, status, hover, props);
 
-  const layer = ctx.viewer.addCanvasLayer(draw);
-  layer.canvas.classList.add('segmentation-canvas');
-
-  function params(extra = {}) {
-    const image = ctx.viewer.image;
+  function params(st, extra = {}) {
+    const image = st.p.viewer.image;
     return { path: image.path, hdu: image.hdu, plane: image.plane || 0, seg: st.seg, seg_hdu: st.segHdu === '' ? undefined : st.segHdu, ...extra };
   }
 
-  async function open(seg, segHdu = '') {
-    if (!seg || !ctx.viewer.image) { status.textContent = seg ? 'open an image first' : 'name a segmentation map'; return; }
+  /** The side panel shows the active panel's map (what Show, Hide, opacity and outlines act on). */
+  function showActive() {
+    const st = active();
+    segInput.value = st?.seg || '';
+    hduInput.value = st?.segHdu || '';
+    opacity.value = String(st?.opacity ?? 0.5);
+    outline.checked = Boolean(st?.outline);
+    status.textContent = st?.info ? `${st.info.n_labels.toLocaleString()} segments${st.info.reprojected ? ' (reprojected onto this image)' : ''}` : '';
+    hover.textContent = 'label: —';
+    if (st?.segment) showProperties(st.segment); else { props.replaceChildren(); delete props.dataset.label; }
+    if (st?.info) document.body.dataset.segmentation = String(st.info.n_labels); else delete document.body.dataset.segmentation;
+  }
+
+  function writeUrl(st) {
+    if (st.p.index >= panels.list().length) return;
+    editPanelQuery(st.p.index, (query) => {
+      const q = new URLSearchParams(query);
+      for (const k of ['seg', 'seg_hdu', 'seg_opacity', 'seg_outline']) q.delete(k);
+      if (st.info) {
+        q.set('seg', st.seg);
+        if (st.segHdu !== '') q.set('seg_hdu', st.segHdu);
+        if (st.opacity !== 0.5) q.set('seg_opacity', String(st.opacity));
+        if (st.outline) q.set('seg_outline', '1');
+      }
+      return q.toString();
+    });
+  }
+
+  async function open(st, seg, segHdu = '') {
+    const image = st.p.viewer.image;
+    if (!seg || !image) { status.textContent = seg ? 'open an image first' : 'name a segmentation map'; return; }
     panel.show();
-    st.seg = seg;
-    st.segHdu = segHdu === null || segHdu === undefined ? '' : String(segHdu);
-    segInput.value = seg;
-    hduInput.value = st.segHdu;
-    st.selected = 0;
-    st.shot = null;
-    props.replaceChildren();
-    status.textContent = 'opening…';
+    Object.assign(st, { seg, segHdu: segHdu === null || segHdu === undefined ? '' : String(segHdu), selected: 0, segment: null, shot: null, pending: false });
+    if (active() === st) { showActive(); status.textContent = 'opening…'; }
     try {
-      st.info = await ctx.api.get('/api/segmentation/info', params());
+      st.info = await ctx.api.get('/api/segmentation/info', params(st));
+      st.on = { path: image.path, hdu: image.hdu };
+      st.p.element.dataset.segmentation = String(st.info.n_labels);
     } catch (err) {
       st.info = null;
-      status.textContent = '';
-      layer.redraw();
+      delete st.p.element.dataset.segmentation;
+      st.layer.redraw();
+      if (active() === st) showActive();
       ctx.ui.notify(err.detail || String(err), 'error');
       return;
     }
-    status.textContent = `${st.info.n_labels.toLocaleString()} segments${st.info.reprojected ? ' (reprojected onto this image)' : ''}`;
-    document.body.dataset.segmentation = String(st.info.n_labels);
-    fetchView();
+    if (active() === st) showActive();
+    writeUrl(st);
+    fetchView(st);
   }
 
-  function close() {
+  /** Hide panel st's map; `forget`: also its path (the panel opened another image, or Hide). */
+  function close(st, forget) {
+    clearTimeout(st.timer);
+    st.seq += 1;
     st.info = null;
+    st.shot?.bitmap.close();
     st.shot = null;
     st.selected = 0;
-    props.replaceChildren();
-    status.textContent = '';
-    delete document.body.dataset.segmentation;
-    layer.redraw();
+    st.segment = null;
+    if (forget) { st.seg = ''; st.segHdu = ''; }
+    delete st.p.element.dataset.segmentation;
+    st.layer.redraw();
+    writeUrl(st);
+    if (active() === st) showActive();
   }
 
   // ---- rendering: the visible window at screen resolution ----
-  function fetchView() {
+  function fetchView(st) {
     clearTimeout(st.timer);
-    if (!st.info || !ctx.viewer.image) return;
-    const { width, height } = ctx.viewer.image;
-    const r = ctx.viewer.visibleImageRect();
+    const v = st.p.viewer;
+    if (!st.info || !v.image) return;
+    const { width, height } = v.image;
+    const r = v.visibleImageRect();
     const x0 = Math.max(-0.5, Math.min(r.x0, r.x1)); const x1 = Math.min(width - 0.5, Math.max(r.x0, r.x1));
     const y0 = Math.max(-0.5, Math.min(r.y0, r.y1)); const y1 = Math.min(height - 0.5, Math.max(r.y0, r.y1));
-    if (!(x1 > x0 && y1 > y0)) { st.shot = null; layer.redraw(); return; }
-    const scale = Math.min(ctx.viewer.imageScale() * (window.devicePixelRatio || 1), 1);  // never finer than the map
+    if (!(x1 > x0 && y1 > y0)) { st.shot = null; st.layer.redraw(); return; }
+    const scale = Math.min(v.imageScale() * (window.devicePixelRatio || 1), 1);  // never finer than the map
     const w = Math.max(1, Math.min(4096, Math.round((x1 - x0) * scale)));
     const h = Math.max(1, Math.min(4096, Math.round((y1 - y0) * scale)));
     const seq = ++st.seq;
-    ctx.api.get('/api/segmentation/render.png', params({ x0, y0, x1, y1, width: w, height: h, outline: st.outline || undefined, selected: st.selected || undefined }))
+    ctx.api.get('/api/segmentation/render.png', params(st, { x0, y0, x1, y1, width: w, height: h, outline: st.outline || undefined, selected: st.selected || undefined }))
       .then((blob) => createImageBitmap(blob))
       .then((bitmap) => {
         if (seq !== st.seq) { bitmap.close(); return; }
         st.shot?.bitmap.close();
         st.shot = { bitmap, x0, y0, x1, y1 };
-        layer.redraw();
-        document.body.dataset.segmentationDrawn = String(seq);
+        st.layer.redraw();
+        shared.drawn += 1;
+        document.body.dataset.segmentationDrawn = String(shared.drawn);
+        st.p.element.dataset.segmentationDrawn = String(seq);
       })
       .catch((err) => { if (seq === st.seq) ctx.ui.notify(err.detail || String(err), 'error'); });
   }
 
-  function draw(g) {
+  function draw(st, g, v) {
     const shot = st.shot;
     if (!shot || !st.info) return;
-    const a = ctx.viewer.imageToScreen(shot.x0, shot.y1); // top-left (y up)
-    const b = ctx.viewer.imageToScreen(shot.x1, shot.y0);
+    // the window's corners through the view's image -> screen map (rotation and flip included)
+    const o = v.imageToScreen(shot.x0, shot.y1); // top-left of the bitmap (y up)
+    const ex = v.imageToScreen(shot.x1, shot.y1);
+    const ey = v.imageToScreen(shot.x0, shot.y0);
+    const { width, height } = shot.bitmap;
     g.save();
     g.imageSmoothingEnabled = false;
     g.globalAlpha = st.opacity;
-    g.drawImage(shot.bitmap, a.x, a.y, b.x - a.x, b.y - a.y);
+    g.setTransform(g.getTransform().multiply(new DOMMatrix([(ex.x - o.x) / width, (ex.y - o.y) / width, (ey.x - o.x) / height, (ey.y - o.y) / height, o.x, o.y])));
+    g.drawImage(shot.bitmap, 0, 0);
     g.restore();
   }
 
-  // ---- readout and clicks ----
+  // ---- readout and clicks (the active panel's map) ----
   async function readLabel() {
-    const hv = st.hover;
-    if (hv.busy || !hv.wanted || !st.info) return;
+    const hv = shared.hover;
+    const st = active();
+    if (hv.busy || !hv.wanted || !st?.info) return;
     const { x, y } = hv.wanted;
     hv.wanted = null;
     hv.busy = true;
     try {
-      const body = await ctx.api.get('/api/segmentation/label', params({ x, y }));
-      hover.textContent = `label: ${body.label || '—'}`;
-      hover.dataset.label = String(body.label);
+      const body = await ctx.api.get('/api/segmentation/label', params(st, { x, y }));
+      if (active() === st) {
+        hover.textContent = `label: ${body.label || '—'}`;
+        hover.dataset.label = String(body.label);
+      }
     } catch { /* the image changed meanwhile */ } finally {
       hv.busy = false;
       if (hv.wanted) readLabel();
@@ -135,16 +197,18 @@ export function mount(ctx) {
   }
 
   async function onClick({ x, y }) {
-    if (!st.info || (ctx.viewer.clickMode && ctx.viewer.clickMode !== 'segmentation')) return;
+    const st = active();
+    if (!st?.info || (ctx.viewer.clickMode && ctx.viewer.clickMode !== 'segmentation')) return;
     try {
-      const { label } = await ctx.api.get('/api/segmentation/label', params({ x, y }));
+      const { label } = await ctx.api.get('/api/segmentation/label', params(st, { x, y }));
       if (!label) return;
-      const cat = st.catalog;
-      const body = await ctx.api.get('/api/segmentation/segment', params({ label,
+      const cat = shared.catalog;
+      const body = await ctx.api.get('/api/segmentation/segment', params(st, { label,
         catalog: cat?.name, ra_col: cat?.ra_col || undefined, dec_col: cat?.dec_col || undefined }));
       st.selected = label;
-      showProperties(body);
-      fetchView();
+      st.segment = body;
+      if (active() === st) showProperties(body);
+      fetchView(st);
       if (body.catalog) ctx.bus.emit('catalog:rows-selected', { name: body.catalog, rows: body.rows, source: 'segmentation' });
       ctx.bus.emit('segmentation:segment', body);
     } catch (err) {
@@ -171,23 +235,57 @@ export function mount(ctx) {
   }
 
   // ---- wiring ----
-  opacity.addEventListener('input', () => { st.opacity = Number(opacity.value); layer.redraw(); });
-  outline.addEventListener('change', () => { st.outline = outline.checked; fetchView(); });
-  offs.push(ctx.viewer.onViewportChange(() => { clearTimeout(st.timer); if (st.info) st.timer = setTimeout(fetchView, REST_MS); }));
+  opacity.addEventListener('input', () => {
+    const st = active();
+    if (!st) return;
+    st.opacity = Number(opacity.value);
+    st.layer.redraw();
+    writeUrl(st);
+  });
+  outline.addEventListener('change', () => {
+    const st = stateOf(activePanel());
+    st.outline = outline.checked;
+    writeUrl(st);
+    fetchView(st);
+  });
   offs.push(ctx.bus.on('viewer:pointer-move', (p) => {
-    if (!st.info) return;
+    if (!active()?.info) return;
     if (!p) { hover.textContent = 'label: —'; return; }
-    st.hover.wanted = p;
+    shared.hover.wanted = p;
     readLabel();
   }));
   offs.push(ctx.bus.on('viewer:click', onClick));
-  offs.push(ctx.bus.on('catalog:loaded', (d) => { st.catalog = d; }));
+  offs.push(ctx.bus.on('catalog:loaded', (d) => { shared.catalog = d; }));
   offs.push(ctx.bus.on('segmentation:open', (d) => {
-    if (d.catalog) st.catalog = { name: d.catalog, ra_col: d.ra_col, dec_col: d.dec_col };
-    open(d.seg, d.seg_hdu ?? '');
+    if (d.catalog) shared.catalog = { name: d.catalog, ra_col: d.ra_col, dec_col: d.dec_col };
+    open(stateOf(activePanel()), d.seg, d.seg_hdu ?? '');
   }));
-  offs.push(ctx.bus.on('image:opened', () => { if (st.seg) open(st.seg, st.segHdu); }));
-  offs.push(ctx.bus.on('image:closed', close));
+
+  // a panel's map belongs to the image it was opened on: the same image opened again (another
+  // plane) reopens it, another image clears it; a map pending from the URL opens with its image
+  function watch(p) {
+    if (watched.has(p.index)) return;
+    watched.add(p.index);
+    offs.push(p.bus.on('image:opened', (image) => {
+      const st = states.get(p.index);
+      if (!st) return;
+      if (st.pending) { open(st, st.seg, st.segHdu); return; }
+      if (!st.info) return;
+      if (st.on && (st.on.path !== image.path || st.on.hdu !== image.hdu)) close(st, true);
+      else open(st, st.seg, st.segHdu);
+    }));
+    offs.push(p.bus.on('image:closed', () => { const st = states.get(p.index); if (st) close(st, true); }));
+  }
+  let shown = panels.list().length;
+  offs.push(panels.onChange(() => {
+    const n = panels.list().length;
+    for (const p of panels.list()) watch(p);
+    // panels shown again by a larger layout: their maps back in the URL
+    if (n > shown) for (const st of states.values()) if (st.p.index >= shown && st.p.index < n && st.info) writeUrl(st);
+    shown = n;
+    showActive();
+  }));
+  for (const p of panels.list()) watch(p);
   const removeMenu = ctx.ui.addMenuItem('Analysis', { label: 'Segmentation map…', onClick: async () => {
     panel.show();
     try {
@@ -196,17 +294,27 @@ export function mount(ctx) {
     } catch { /* the list is a convenience */ }
     segInput.focus();
   } });
-  const link = new URLSearchParams(window.location.search);
-  if (link.get('seg')) {
-    st.seg = link.get('seg');
-    st.segHdu = link.get('seg_hdu') || '';
-  }
+  // the page URL's maps, per panel (a URL is user input: the server checks the path)
+  ctx.ready(() => {
+    for (const p of panels.list()) {
+      const q = panelQuery(p.index);
+      if (!q.get('seg')) continue;
+      const st = stateOf(p);
+      const a = Number(q.get('seg_opacity'));
+      Object.assign(st, { seg: q.get('seg'), segHdu: q.get('seg_hdu') || '', outline: q.get('seg_outline') === '1',
+        opacity: q.get('seg_opacity') !== null && a >= 0 && a <= 1 ? a : 0.5 });
+      if (p.viewer.image) open(st, st.seg, st.segHdu); else st.pending = true;
+    }
+  });
 
   return function unmount() {
     for (const off of offs) off();
-    clearTimeout(st.timer);
-    st.shot?.bitmap.close();
-    layer.remove();
+    for (const st of states.values()) {
+      clearTimeout(st.timer);
+      st.offView();
+      st.shot?.bitmap.close();
+      st.layer.remove();
+    }
     removeMenu();
     panel.remove();
   };

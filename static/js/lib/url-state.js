@@ -1,4 +1,5 @@
-// The page URL <-> the view: file, HDU, plane, display (stretch, limits, colormap...), centre, zoom.
+// The page URL <-> the view: file, HDU, plane, display (stretch, limits, colormap...), centre, zoom
+// (and a panel's rotation and flip).
 // Reading tolerates anything (a URL is user input): unknown keys are ignored, numbers are checked.
 
 const DISPLAY_KEYS = ['stretch', 'cmap', 'vmin', 'vmax', 'invert', 'exponent', 'nan_color'];
@@ -27,12 +28,15 @@ export function readUrl(search = window.location.search) {
   if (q.get('nan_color')) display.nan_color = q.get('nan_color');
   const view = {};
   for (const k of ['cx', 'cy', 'zoom']) if (num(q.get(k)) !== undefined) view[k] = num(q.get(k));
+  // a panel turned by the lock (rotation in degrees clockwise on screen, mirrored left-right)
+  if (num(q.get('rot')) !== undefined) view.rotation = ((num(q.get('rot')) % 360) + 360) % 360;
+  if (q.get('flip') === '1') view.flip = true;
   return {
     path: q.get('path') || null,
     hdu: int(q.get('hdu')),
     plane: int(q.get('plane')),
     display,
-    view: Object.keys(view).length === 3 && view.zoom > 0 ? view : null,
+    view: ['cx', 'cy', 'zoom'].every((k) => k in view) && view.zoom > 0 ? view : null,
     search: q.get('search'),
   };
 }
@@ -59,13 +63,16 @@ export function toQuery(state) {
     q.set('cx', state.view.cx.toFixed(2));
     q.set('cy', state.view.cy.toFixed(2));
     q.set('zoom', Number(state.view.zoom.toPrecision(4)).toString());
+    const rot = ((state.view.rotation || 0) % 360 + 360) % 360;
+    if (rot > 1e-6 && rot < 360 - 1e-6) q.set('rot', fmt(rot));
+    if (state.view.flip) q.set('flip', '1');
   }
   if (state.search) q.set('search', state.search);
   return q.toString();
 }
 
 /** Keys of the view (and of the panels feature's layout: layout, lock, xlock, active, p2..p4). */
-export const OWN_KEYS = ['path', 'hdu', 'plane', ...DISPLAY_KEYS, 'cx', 'cy', 'zoom', 'search', 'layout', 'lock', 'xlock', 'active', 'p2', 'p3', 'p4'];
+export const OWN_KEYS = ['path', 'hdu', 'plane', ...DISPLAY_KEYS, 'cx', 'cy', 'zoom', 'rot', 'flip', 'search', 'layout', 'lock', 'xlock', 'active', 'p2', 'p3', 'p4'];
 
 /** Replace the address bar (no history entry per pan) with the state's URL. Keys this module
  * does not own (e.g. a catalog overlay's) are kept, after ours. */
@@ -75,4 +82,28 @@ export function writeUrl(state) {
   const query = q.toString();
   const next = `/${query ? `?${query}` : ''}`;
   if (next !== window.location.pathname + window.location.search) window.history.replaceState(null, '', next);
+}
+
+/** The query of panel `index` (0-based) in a page query string: panel 1's keys are the page's
+ * own, panels 2-4 are the URL-encoded query strings p2..p4. */
+export function panelQuery(index, search = window.location.search) {
+  const q = new URLSearchParams(search);
+  return index === 0 ? q : new URLSearchParams(q.get(`p${index + 1}`) || '');
+}
+
+/** Rewrite panel `index`'s query in the address bar with `edit(queryString) -> queryString` (a
+ * feature replacing its own keys of that panel: catalog overlays, contours). */
+export function editPanelQuery(index, edit) {
+  const q = new URLSearchParams(window.location.search);
+  if (index === 0) {
+    const next = edit(q.toString());
+    const url = `${window.location.pathname}${next ? `?${next}` : ''}`;
+    if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, '', url);
+    return;
+  }
+  const key = `p${index + 1}`;
+  const next = edit(q.get(key) || '');
+  if (next) q.set(key, next); else q.delete(key);
+  const url = `${window.location.pathname}?${q}`;
+  if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, '', url);
 }

@@ -229,6 +229,7 @@ export function createViewer(element, { bus, api }) {
       if (glShows() && await gl.apply(image, display)) glDrawn();
       if (token !== openToken) return;
       osd.addOnceHandler('open', () => {
+        if (view?.rotation !== undefined || view?.flip) self.setOrientation({ rotation: view.rotation || 0, flip: !!view.flip }, true);
         if (view) panTo(view.cx, view.cy, view.zoom, true);
         else osd.viewport.goHome(true);
       });
