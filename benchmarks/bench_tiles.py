@@ -46,7 +46,7 @@ from astropy.io import fits
 from neloura.core.fitsio import FitsImage
 from neloura.core.pyramid import build_levels
 from neloura.core.tiles import Pyramid
-from neloura.runtime.levels import RowReader
+from neloura.runtime.row_reader import RowReader
 
 VIEWPORT = 1000  # px: the overview level is the largest that fits this
 
