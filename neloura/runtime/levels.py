@@ -49,7 +49,9 @@ def background_priority() -> None:
     the first view of a just-opened image (its info, sample and first tiles) is served while
     the build starts. A no-op where threads cannot be reniced."""
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+        thread = threading.get_native_id()
+        if os.getpriority(os.PRIO_PROCESS, thread) < BACKGROUND_NICE:  # never raised
+            os.setpriority(os.PRIO_PROCESS, thread, BACKGROUND_NICE)
     except (OSError, AttributeError):
         pass
 
