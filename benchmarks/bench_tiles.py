@@ -454,7 +454,7 @@ def main() -> None:
             make_image(path, size)
             print(f"made {name} in {time.perf_counter() - t0:.1f} s", flush=True)
             warm_page_cache(path)
-            if args.versus or args.versus_only:
+            if (args.versus and not args.cold_only) or args.versus_only:  # --cold-only: nothing else
                 report_versus(root, name, size, args.runs, args.versus_tiles)
             if args.versus_only:
                 path.unlink()

@@ -40,7 +40,7 @@ DISK_CACHE_MIN_PIXELS = 4_000_000  # smaller images rebuild faster than they loa
 DISK_LEVEL_MIN_BYTES = 64 * 1024 * 1024  # levels at least this large are built straight into their file
 
 
-BACKGROUND_NICE = 10
+BACKGROUND_NICE = 5  # CPU weight ~1/3 of a request thread's: the first view gets a core, the build the rest
 
 
 def background_priority() -> None:
