@@ -8,11 +8,20 @@ budget and by one without (``memory_mb=0``: the baseline, same code, same run), 
 memory (no disk cache: the worst case for memory). Prints one row per image and a summary.
 
     .venv/bin/python benchmarks/bench_memory.py --images 20 --size 4096 --budget 1024
+
+``--one-off``: work outside the caches (issue 8.2, second part). On one ``--size``² float32 image,
+region statistics of circles of growing radius (the masks and pixels of the largest region are
+reserved from the budget before anything is read): status, time and the server's peak resident
+size (``VmHWM``) after each, with the budget and without it (the baseline, same run).
+
+    .venv/bin/python benchmarks/bench_memory.py --one-off --size 4096 --budget 512
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import statistics
 import sys
 import tempfile
@@ -78,8 +87,49 @@ def run(root: Path, names: list[str], size: int, budget_mb: int) -> tuple[float,
     return start, rows
 
 
+RADII_FRACTION = (0.0125, 0.125, 0.4)  # of the image side: a source, a galaxy, most of the field
+
+
+def peak_mb(pid: int) -> float:
+    """Peak resident size of a process so far (``VmHWM``), MiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1]) / 1024
+    return float("nan")
+
+
+def one_off(root: Path, size: int, budget_mb: int) -> list[tuple[int, float, float]]:
+    """[(status, ms, peak MB)] of region statistics of circles of :data:`RADII_FRACTION` (a fresh server)."""
+    out = []
+    with Server(root, disk_cache=False, memory_mb=budget_mb) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=600)
+        for radius in (round(f * size) for f in RADII_FRACTION):
+            regions = f"image\ncircle({size / 2},{size / 2},{radius})\n"
+            body = json.dumps({"path": "one_off.fits", "regions": regions})
+            t0 = time.perf_counter()
+            conn.request("POST", "/api/regions/stats", body, {"Content-Type": "application/json"})
+            response = conn.getresponse()
+            response.read()
+            out.append((response.status, (time.perf_counter() - t0) * 1000, peak_mb(server.proc.pid)))
+    return out
+
+
+def report_one_off(root: Path, size: int, budget_mb: int) -> None:
+    data = np.random.default_rng(1).normal(100.0, 5.0, (size, size)).astype(np.float32)
+    fits.PrimaryHDU(data).writeto(root / "files" / "one_off.fits")
+    del data
+    bounded, free = one_off(root, size, budget_mb), one_off(root, size, 0)
+    print(f"region statistics on a {size}² float32 image (fresh servers; peak = VmHWM after the request)")
+    print(f"| circle radius | budget {budget_mb} MB: status, ms, peak MB | no budget (baseline): status, ms, peak MB |")
+    print("|---:|---|---|")
+    for f, (s1, t1, p1), (s0, t0, p0) in zip(RADII_FRACTION, bounded, free, strict=True):
+        print(f"| {round(f * size)} px | {s1}, {t1:.0f}, {p1:.0f} | {s0}, {t0:.0f}, {p0:.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--one-off", action="store_true", help="region statistics within the budget (see above)")
     parser.add_argument("--images", type=int, default=20)
     parser.add_argument("--size", type=int, default=4096)
     parser.add_argument("--budget", type=int, default=1024, help="NELOURA_MEMORY_MB of the bounded server")
@@ -89,6 +139,9 @@ def main() -> None:
         root = Path(tmp) / "root"
         files = args.folder or root / "files"
         files.mkdir(parents=True, exist_ok=True)
+        if args.one_off:
+            report_one_off(root, args.size, args.budget)
+            return
         if args.folder:
             (root / "files").parent.mkdir(parents=True, exist_ok=True)
             (root / "files").symlink_to(files.resolve(), target_is_directory=True)

@@ -48,7 +48,7 @@ from _tiles_versus import report_versus
 from neloura.core.fitsio import FitsImage
 from neloura.core.pyramid import build_levels
 from neloura.core.tiles import Pyramid
-from neloura.runtime.levels import RowReader
+from neloura.runtime.row_reader import RowReader
 
 # -- one run ----------------------------------------------------------------------------------
 
@@ -181,6 +181,9 @@ def main() -> None:
     )
     parser.add_argument("--versus-tiles", type=int, default=400, help="fresh tiles per side-by-side measure")
     parser.add_argument("--no-cold", dest="cold", action="store_false", help="skip the cold-open figures")
+    parser.add_argument(
+        "--baseline-code", type=Path, help="cold open: also run this checkout's code (e.g. a `git archive` of main)"
+    )
     parser.add_argument("--no-versus", dest="versus", action="store_false", help="skip the side-by-side")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # still stop the server and remove the images
@@ -195,13 +198,13 @@ def main() -> None:
             make_image(path, size)
             print(f"made {name} in {time.perf_counter() - t0:.1f} s", flush=True)
             warm_page_cache(path)
-            if args.versus or args.versus_only:
+            if (args.versus and not args.cold_only) or args.versus_only:  # --cold-only: nothing else
                 report_versus(root, name, size, args.runs, args.versus_tiles)
             if args.versus_only:
                 path.unlink()
                 continue
             if args.cold or args.cold_only:
-                report_cold(root, name, size, args.runs)
+                report_cold(root, name, size, args.runs, args.baseline_code)
             if args.cold_only:
                 path.unlink()
                 continue

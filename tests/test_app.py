@@ -1,10 +1,27 @@
-"""The app's error handlers (neloura/app.py): a 422 names the first validation errors only."""
+"""The composition root (neloura/app.py): routes prepared at startup; a 422 names the first errors only."""
 
 from __future__ import annotations
 
+import logging
+
+import numpy as np
+import pytest
+from astropy.io import fits
 from fastapi.testclient import TestClient
 
-from neloura.app import MAX_REPORTED_ERRORS
+from neloura.app import MAX_REPORTED_ERRORS, create_app
+from neloura.settings import Settings
+
+
+def test_startup_prepares_the_routes_and_the_first_view_is_served(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    fits.PrimaryHDU(np.ones((64, 64), np.float32)).writeto(settings.files_dir / "a.fits")
+    with caplog.at_level(logging.WARNING, logger="neloura"), TestClient(create_app(settings)) as client:
+        assert "routes not prepared" not in caplog.text
+        info = client.get("/api/images/info", params={"path": "a.fits"})
+        assert info.status_code == 200 and info.json()["width"] == 64
+        assert client.get("/api/images/info", params={"path": "b.fits"}).status_code == 404
 
 
 def test_a_422_names_the_first_errors_and_counts_the_rest(client: TestClient) -> None:

@@ -124,6 +124,7 @@ def cutouts(services: ServicesDep, settings: SettingsDep, body: CutoutRequest) -
         north_up_wanted=body.north_up,
         scale_arcsec=body.scale_arcsec,
         display=display,
+        budget=services.memory,
     )
     return CutoutsOut.model_validate(
         {"ra_deg": ra, "dec_deg": body.dec_deg, "size_arcsec": body.size_arcsec, "cutouts": answers}

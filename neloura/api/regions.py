@@ -28,6 +28,7 @@ from neloura.core.region_stats import (
     member_values,
     radial_profile,
     region_stats,
+    working_bytes,
 )
 from neloura.core.regions import PixelShape, celestial, to_pixel_shapes, to_region, write_regions
 from neloura.errors import InvalidParameter
@@ -228,13 +229,16 @@ def stats(services: ServicesDep, body: RegionsBody) -> JSONResponse:
     check_size(shapes)
     factor, unit, area = _units(plane)
     img = plane.plane
-    rows = [
-        {
-            "index": i,
-            **region_stats(s, img.read, img.width, img.height, factor=factor, flux_unit=unit, pixel_area_arcsec2=area),
-        }
-        for i, s in enumerate(shapes)
-    ]
+    with services.memory.reserve(working_bytes(shapes), f"the statistics of {len(shapes)} region(s)"):
+        rows = [
+            {
+                "index": i,
+                **region_stats(
+                    s, img.read, img.width, img.height, factor=factor, flux_unit=unit, pixel_area_arcsec2=area
+                ),
+            }
+            for i, s in enumerate(shapes)
+        ]
     return JSONResponse(_json({"regions": rows, "skipped": _skipped(parsed), "bunit": plane.ref.image.bunit}))
 
 
@@ -275,9 +279,10 @@ def cutout(services: ServicesDep, body: OneRegionBody) -> Response:
     check_size([shape])
     image = plane.ref.image
     sky = celestial(image.wcs) if image.wcs.has_celestial else None
-    hdus = cutout_hdus(shape, plane.plane.read, image.width, image.height, sky, image.bunit)
-    buffer = io.BytesIO()
-    hdus.writeto(buffer)
+    with services.memory.reserve(working_bytes([shape]), "the cutout of a region"):
+        hdus = cutout_hdus(shape, plane.plane.read, image.width, image.height, sky, image.bunit)
+        buffer = io.BytesIO()
+        hdus.writeto(buffer)
     stem = plane.ref.path.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "image"
     name = f"{stem}_region{body.index + 1}.fits"
     return Response(
@@ -294,8 +299,9 @@ def region_histogram(services: ServicesDep, body: HistogramBody) -> dict[str, An
     img = plane.plane
     shape = _one(shapes, body.index)
     check_size([shape])
-    values = member_values(shape, img.read, img.width, img.height)
-    return {**histogram(values, body.bins), "unit": plane.ref.image.bunit}
+    with services.memory.reserve(working_bytes([shape]), "the histogram of a region"):
+        values = member_values(shape, img.read, img.width, img.height)
+        return {**histogram(values, body.bins), "unit": plane.ref.image.bunit}
 
 
 @router.post(
@@ -305,7 +311,9 @@ def profile(services: ServicesDep, body: ProfileBody) -> JSONResponse:
     plane = _plane(services, body)
     shapes, _ = _shapes(plane, body.regions)
     img = plane.plane
-    out = radial_profile(_one(shapes, body.index), img.read, img.width, img.height, body.step_px)
+    shape = _one(shapes, body.index)
+    with services.memory.reserve(working_bytes([shape]), "the radial profile of a region"):
+        out = radial_profile(shape, img.read, img.width, img.height, body.step_px)
     return JSONResponse(_json({**out, "unit": plane.ref.image.bunit}))
 
 

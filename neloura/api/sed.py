@@ -16,6 +16,7 @@ from neloura.api.openapi import IMAGE_ERRORS, Out, binary, errors
 from neloura.core.cutouts import cutout
 from neloura.core.sed import MAX_INSETS, sed_csv, sed_figure
 from neloura.errors import InvalidParameter
+from neloura.runtime.cutouts import cutout_bytes
 from neloura.runtime.footprints import select
 from neloura.runtime.sed import SedRequest, catalog_point, measure_sed
 from neloura.runtime.services import Services
@@ -185,7 +186,12 @@ def sed(services: ServicesDep, settings: SettingsDep, body: SedBody) -> SedOut:
         wavelengths_um=body.wavelengths_um,
     )
     answer = measure_sed(
-        lambda path, hdu: services.images.get(path, hdu), found, request, settings.psf_dir, settings.kernels_dir
+        lambda path, hdu: services.images.get(path, hdu),
+        found,
+        request,
+        settings.psf_dir,
+        settings.kernels_dir,
+        budget=services.memory,
     )
     if body.catalog is not None:
         answer["points"].extend(_catalog_points(services, body.catalog, ra, body.dec_deg))
@@ -232,8 +238,9 @@ def _insets(services: Services, points: list[PlotPoint], where: Insets) -> list[
         if not image.wcs.has_celestial or image.wcs.wcs is None:
             continue
         try:
-            piece = cutout(image.plane(0).read, (image.height, image.width), image.wcs.wcs, where.ra_deg % 360.0,
-                           where.dec_deg, where.size_arcsec)  # fmt: skip
+            with services.memory.reserve(cutout_bytes(image, where.size_arcsec), f"an inset of {file.name}"):
+                piece = cutout(image.plane(0).read, (image.height, image.width), image.wcs.wcs, where.ra_deg % 360.0,
+                               where.dec_deg, where.size_arcsec)  # fmt: skip
         except InvalidParameter:
             continue
         out.append((p.filter or p.path, piece.data))

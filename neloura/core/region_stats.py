@@ -146,6 +146,21 @@ def _annulus_net(
 
 
 MAX_STATS_REGIONS = 20_000
+# Peak bytes per bounding-box pixel of one region's work: its centre and exact masks (float64),
+# the pixels read twice (float32), weights and products (float64), boolean temporaries.
+WORK_BYTES_PER_PIXEL = 64
+
+
+def working_bytes(shapes: list[PixelShape]) -> int:
+    """Peak memory of statistics, histogram, profile or cutout over ``shapes``: regions are
+    worked one at a time, so the largest bounding box (masks are built over all of it, on the
+    image or not) times :data:`WORK_BYTES_PER_PIXEL`."""
+    largest = 0
+    for s in shapes:
+        if s.shape in AREA_SHAPES:
+            box = to_region(s).bounding_box
+            largest = max(largest, box.shape[0] * box.shape[1])
+    return largest * WORK_BYTES_PER_PIXEL
 
 
 def check_size(shapes: list[PixelShape], limit: int = MAX_STATS_PIXELS) -> None:

@@ -144,6 +144,16 @@ def _rgba(total: np.ndarray, seen: np.ndarray) -> np.ndarray:
     return out
 
 
+# Peak bytes per pixel of a composite: ``add`` sums linear light in float32 (RGB) with an index,
+# a light plane and int32 codes; ``lupton`` holds three float64 planes and make_lupton_rgb's copies.
+COMPOSE_BYTES_PER_PIXEL = {"add": 48, "lupton": 160}
+
+
+def compose_bytes(height: int, width: int, mode: str = "add") -> int:
+    """Peak memory of :func:`compose` for a ``height`` x ``width`` composite (the RGBA included)."""
+    return int(height) * int(width) * COMPOSE_BYTES_PER_PIXEL.get(mode, max(COMPOSE_BYTES_PER_PIXEL.values()))
+
+
 def compose(
     values: Sequence[np.ndarray],
     displays: Sequence[ChannelDisplay],

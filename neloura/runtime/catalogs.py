@@ -21,7 +21,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
@@ -34,6 +33,7 @@ from neloura.runtime.catalog_cache import Catalog, CatalogCache, cache_key, cach
 from neloura.runtime.catalog_duckdb import DuckQueries
 from neloura.runtime.catalog_queries import ROW, Query, build_query, rows_to_json
 from neloura.runtime.events import EventBus
+from neloura.runtime.memory import MemoryBudget
 from neloura.settings import Settings
 
 log = logging.getLogger("neloura")
@@ -55,6 +55,7 @@ class CatalogStore:
         *,
         memory_mb: int = 4096,
         runner: BoundedRunner | None = None,
+        budget: MemoryBudget | None = None,
     ) -> None:
         self.settings = settings
         self.runner = runner  # FITS header reads (table HDUs) in a bounded worker when given
@@ -68,7 +69,7 @@ class CatalogStore:
         self._pending: dict[str, Future[Catalog]] = {}
         self._progress: dict[str, tuple[float, str]] = {}
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="catalog-convert")
-        self._duck = DuckQueries(settings.catalog_query_timeout_s)
+        self._duck = DuckQueries(settings.catalog_query_timeout_s, budget)  # queries within the memory budget
         self._hooks: list[Callable[[str, bool], None]] = []
 
     # -- names and files -----------------------------------------------------------------
@@ -378,10 +379,6 @@ class CatalogStore:
         return int(result.column(0)[0].as_py()) if result.num_rows else None
 
     # -- DuckDB ---------------------------------------------------------------------------------
-    def connection(self) -> duckdb.DuckDBPyConnection:
-        """This thread's DuckDB connection (in memory; tables are registered per query)."""
-        return self._duck.connection()
-
     def _run(self, catalog: Catalog, sql: str, params: dict[str, Any]) -> pa.Table:
         return self._duck.query(catalog.table, sql, params)
 

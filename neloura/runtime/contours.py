@@ -19,6 +19,7 @@ from neloura.core.fitsio import FitsImage
 from neloura.errors import InvalidParameter
 from neloura.runtime.images import ImageStore
 from neloura.runtime.levels import LevelStore
+from neloura.runtime.memory import array_bytes
 
 
 @dataclass(frozen=True)
@@ -41,14 +42,24 @@ class ContourSpec:
     max_points: int = 400_000
 
 
-def _values(images: ImageStore, levels: LevelStore, src: PlaneName, max_size: int) -> tuple[np.ndarray, int]:
-    """The plane in FITS order, block averaged by the smallest power of 2 that brings it under
-    ``max_size`` (the viewer's own cached levels), and that factor."""
-    image = images.get(src.path, src.hdu)
-    plane = image.plane(src.plane)
+# Peak bytes per traced pixel: the plane (float32), its smoothed copy and the tracer's work (float64)
+WORK_BYTES_PER_PIXEL = 24
+
+
+def _factor(image: FitsImage, max_size: int) -> int:
+    """The smallest power of 2 that brings the image under ``max_size`` pixels a side."""
     factor = 1
     while max(image.width, image.height) / factor > max_size:
         factor *= 2
+    return factor
+
+
+def _values(images: ImageStore, levels: LevelStore, src: PlaneName, max_size: int) -> tuple[np.ndarray, int]:
+    """The plane in FITS order, block averaged by :func:`_factor` (the viewer's own cached
+    levels), and that factor."""
+    image = images.get(src.path, src.hdu)
+    plane = image.plane(src.plane)
+    factor = _factor(image, max_size)
     if factor == 1:
         return plane.full(), 1
     key = images.plane_key(src.path, src.hdu, src.plane)
@@ -79,8 +90,18 @@ def _sky(image: FitsImage, plane: int, lines: Lines) -> list[list[tuple[np.ndarr
 def contours(
     images: ImageStore, levels: LevelStore, src: PlaneName, spec: ContourSpec, on: PlaneName | None = None
 ) -> dict[str, Any]:
-    """Contour lines of ``src`` in the pixels of ``on`` (default ``src``) and what made them."""
+    """Contour lines of ``src`` in the pixels of ``on`` (default ``src``) and what made them
+    (the traced plane's memory reserved from the server's budget first: 507 when it cannot fit)."""
     image = images.get(src.path, src.hdu)
+    factor = _factor(image, spec.max_size)
+    shape = (-(-image.height // factor), -(-image.width // factor))
+    with images.budget.reserve(array_bytes(shape, np.uint8, WORK_BYTES_PER_PIXEL), f"contours of {image.path.name}"):
+        return _contours(images, levels, image, src, spec, on)
+
+
+def _contours(
+    images: ImageStore, levels: LevelStore, image: FitsImage, src: PlaneName, spec: ContourSpec, on: PlaneName | None
+) -> dict[str, Any]:
     values, factor = _values(images, levels, src, spec.max_size)
     median, _, sigma = sigma_clipped_stats(images.sample(src.path, src.hdu, src.plane), sigma=3.0, maxiters=5)
     vmin, vmax = spec.vmin, spec.vmax

@@ -17,14 +17,28 @@ from typing import Any
 
 import numpy as np
 
-from neloura.core.cutouts import Cutout, cutout, cutout_header, north_up, render_png, to_fits
+from neloura.core.cutouts import MAX_CUTOUT_PX, Cutout, cutout, cutout_header, north_up, render_png, to_fits
 from neloura.core.fitsio import FitsImage
 from neloura.core.footprints import Footprint
 from neloura.core.paths import confine_file
 from neloura.errors import InvalidParameter, NotFound
+from neloura.runtime.memory import MemoryBudget, array_bytes
 
 FILE_NAME = re.compile(r"^[0-9a-f]{12}_[A-Za-z0-9_.+-]{1,200}\.(fits|png)$")
 NORTH_UP_MARGIN = 1.5  # the window read before a rotation: the rotated square's corners must be inside
+# Peak bytes per pixel of a cutout's window: the read, Cutout2D's copy, the PNG's index and
+# palette, the FITS bytes (float32), or a north-up reprojection and an SED's convolution (float64)
+WORK_BYTES_PER_PIXEL = 48
+
+
+def cutout_bytes(image: FitsImage, size_arcsec: float, *, margin: float = 1.0, pad_px: int = 0) -> int:
+    """Working memory of a cutout of ``size_arcsec`` (x ``margin``) on ``image``, reserved from
+    the server's budget before the window is read (the side clipped to what a cutout may be:
+    larger ones are refused by :func:`~neloura.core.cutouts.cutout` itself)."""
+    if not image.wcs.has_celestial:
+        return 0
+    side_px = min(size_arcsec * margin / image.wcs.pixel_scale_arcsec(), MAX_CUTOUT_PX * margin) + 2 * pad_px + 4
+    return array_bytes((int(side_px), int(side_px)), np.uint8, WORK_BYTES_PER_PIXEL)
 
 
 @dataclass(frozen=True)
@@ -97,28 +111,34 @@ def write_cutouts(
     north_up_wanted: bool = False,
     scale_arcsec: float | None = None,
     display: Display | None = None,
+    budget: MemoryBudget | None = None,
 ) -> list[dict[str, Any]]:
-    """Cutouts of ``footprints`` at the position, written as FITS + PNG into ``out_dir``."""
+    """Cutouts of ``footprints`` at the position, written as FITS + PNG into ``out_dir``, one
+    at a time, each within ``budget`` (507 when one cannot fit)."""
     display = display or Display()
+    budget = budget or MemoryBudget(0)
     scale = None
     if north_up_wanted:
         scale = scale_arcsec or max((open_image(fp).wcs.pixel_scale_arcsec() for fp in footprints), default=None)
     token = uuid.uuid4().hex[:12]
     out_dir.mkdir(parents=True, exist_ok=True)
     answers = []
+    margin = NORTH_UP_MARGIN if scale else 1.0
     for footprint in footprints:
         image = open_image(footprint)
-        piece = one_cutout(image, footprint.meta, ra_deg, dec_deg, size_arcsec, north_up_scale=scale)
-        if piece is None:
-            continue
-        stem = f"{token}_{_safe(Path(footprint.path).stem)}_hdu{footprint.hdu}_{_safe(footprint.filter or 'nofilter')}"
-        header = cutout_header(
-            piece, footprint.meta, provenance(footprint.path, footprint.hdu, ra_deg, dec_deg, size_arcsec)
-        )
-        (out_dir / f"{stem}.fits").write_bytes(to_fits(piece, header))
-        png = render_png(
-            piece.data, stretch=display.stretch, exponent=display.exponent, cmap=display.cmap, invert=display.invert
-        )
+        with budget.reserve(cutout_bytes(image, size_arcsec, margin=margin), f"a cutout of {image.path.name}"):
+            piece = one_cutout(image, footprint.meta, ra_deg, dec_deg, size_arcsec, north_up_scale=scale)
+            if piece is None:
+                continue
+            name = _safe(footprint.filter or "nofilter")
+            stem = f"{token}_{_safe(Path(footprint.path).stem)}_hdu{footprint.hdu}_{name}"
+            header = cutout_header(
+                piece, footprint.meta, provenance(footprint.path, footprint.hdu, ra_deg, dec_deg, size_arcsec)
+            )
+            (out_dir / f"{stem}.fits").write_bytes(to_fits(piece, header))
+            png = render_png(
+                piece.data, stretch=display.stretch, exponent=display.exponent, cmap=display.cmap, invert=display.invert
+            )
         (out_dir / f"{stem}.png").write_bytes(png)
         answers.append(
             {

@@ -19,7 +19,6 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,13 +26,15 @@ import numpy as np
 from neloura.core import fits_compressed
 from neloura.core.fits_inspect import with_listing
 from neloura.core.fits_scan import OverBudget
-from neloura.core.fitsio import FitsImage, FitsInspection, HeaderCard, header_cards, inspect_fits
+from neloura.core.fitsio import FitsImage, FitsInspection, HeaderCard, inspect_fits
 from neloura.core.limits import percentile_limits
 from neloura.core.paths import confine_file
 from neloura.errors import ImageNotFound, InvalidParameter, NotAFitsImage
+from neloura.runtime import image_headers
 from neloura.runtime.bounded import BoundedRunner
-from neloura.runtime.levels import RowReader
+from neloura.runtime.image_headers import FileKey
 from neloura.runtime.memory import MB, MemoryBudget
+from neloura.runtime.samples import SampleGrid, read_sample_grid
 from neloura.settings import Settings
 
 log = logging.getLogger("neloura.images")
@@ -49,7 +50,6 @@ _RESOLVED_KEPT = 1024
 # A read of an open image checks the memory budget (the kept bands of a compressed image grow
 # with reads) at most this often: reading /proc for every tile cost as much as a tile's PNG.
 ROOM_CHECK_S = 0.1
-FileKey = tuple[Path, int, int]  # path, mtime_ns, size
 
 
 def _file_key(path: Path) -> FileKey:
@@ -60,59 +60,6 @@ def _file_key(path: Path) -> FileKey:
 def inspect_listed(path: Path) -> FitsInspection:
     """:func:`inspect_fits` with its JSON listing rendered (run in the bounded worker)."""
     return with_listing(inspect_fits(path))
-
-
-def _header_rows(path: Path, hdu: int) -> list[tuple[str, object, str]]:
-    """Header cards as plain tuples (pickled back from the worker several times faster)."""
-    return [(c.key, c.value, c.comment) for c in header_cards(path, hdu)]
-
-
-# Runs in the bounded worker: each worker keeps the last headers it parsed, so paging through a
-# 100,000-card header parses it once and sends back only the page (the server process never
-# holds or unpickles the whole header).
-_WORKER_HEADERS: OrderedDict[tuple[FileKey, int], list[HeaderCard]] = OrderedDict()
-
-
-def _header_page(key: FileKey, hdu: int, offset: int, limit: int | None, q: str) -> dict[str, object]:
-    cache_key = (key, hdu)
-    cards = _WORKER_HEADERS.get(cache_key)
-    if cards is None:
-        cards = header_cards(key[0], hdu)
-        _WORKER_HEADERS[cache_key] = cards
-        while len(_WORKER_HEADERS) > _HEADERS_KEPT:
-            _WORKER_HEADERS.popitem(last=False)
-    needle = q.strip().lower()
-    if needle:
-        matches = [i for i, c in enumerate(cards) if needle in f"{c.key}\0{c.value}\0{c.comment}".lower()]
-    else:
-        matches = range(len(cards))  # type: ignore[assignment]
-    end = len(matches) if limit is None else min(len(matches), offset + limit)
-    rows = [(i, cards[i].key, cards[i].value, cards[i].comment) for i in matches[offset:end]]
-    return {"count": len(cards), "total": len(matches), "rows": rows}
-
-
-@dataclass(frozen=True)
-class SampleGrid:
-    """The regular grid of physical values the sample is read from: ``values[i, j]`` is pixel
-    (row ``first + i * step``, column ``first + j * step``), FITS order, NaN kept. Provisional
-    overview tiles are drawn from it before the block means exist."""
-
-    values: np.ndarray
-    first: int
-    step: int
-
-
-def _strided_rows(image: FitsImage, prefix: tuple[int, ...], rows: slice, cols: slice) -> np.ndarray:
-    """``data[rows, cols]`` (strided slices) as physical values, 256 grid rows at a time (a
-    compressed plane decompresses only the tiles under each block)."""
-    step = rows.step or 1
-    stop = rows.stop if rows.stop is not None else image.height
-    blocks = [
-        image.read_index((*prefix, slice(start, min(stop, start + 256 * step), step), cols))
-        for start in range(rows.start or 0, stop, 256 * step)
-    ]
-    width = len(range(*cols.indices(image.width)))
-    return np.concatenate(blocks) if blocks else np.empty((0, width), np.float32)
 
 
 class ImageStore:
@@ -238,7 +185,7 @@ class ImageStore:
             if cards is not None:
                 self._headers.move_to_end(key)
                 return cards
-        rows = self.runner.run(_header_rows, path, hdu, what=f"reading the header of {path.name}")
+        rows = self.runner.run(image_headers.header_rows, path, hdu, what=f"reading the header of {path.name}")
         cards = [HeaderCard(key=k, value=v, comment=c) for k, v, c in rows]  # type: ignore[arg-type]
         with self._lock:
             self._headers[key] = cards
@@ -249,12 +196,12 @@ class ImageStore:
     def header_page(self, path: Path, hdu: int, offset: int = 0, limit: int | None = None, q: str = "") -> dict:
         """``{"count", "total", "rows": [(index, key, value, comment)]}``: the cards matching ``q``
         (case-insensitive, in key, value or comment) from ``offset``, at most ``limit``; parsed
-        and searched in a bounded worker (see :func:`_header_page`)."""
+        and searched in a bounded worker (see :func:`~neloura.runtime.image_headers.header_page`)."""
         found = self.inspect(path)
         if len(found.hdus) <= SMALL_FILE[0] and found.cards <= SMALL_FILE[1]:
-            return _header_page(_file_key(path), hdu, offset, limit, q)  # a small header: here, at once
+            return image_headers.header_page(_file_key(path), hdu, offset, limit, q)  # small: here, at once
         return self.runner.run(
-            _header_page, _file_key(path), hdu, offset, limit, q, what=f"reading the header of {path.name}"
+            image_headers.header_page, _file_key(path), hdu, offset, limit, q, what=f"reading the header of {path.name}"
         )
 
     def _check_openable(self, path: Path, hdu: int) -> None:
@@ -378,23 +325,7 @@ class ImageStore:
             return self._grids.get(key)
 
     def _compute_grid(self, path: Path, hdu: int, plane: int) -> SampleGrid:
-        image = self.get_resolved(path, hdu)
-        source = image.plane(plane)
-        first, step = source.sample_grid(self.settings.limits_sample_size)
-        rows, cols = slice(first, source.height, step), slice(first, source.width, step)
-        if not image.compressed and RowReader.supports(source):
-            # one pread per sampled row: a cold file is read 2-4x faster than through faults on a
-            # memory map (whose read-ahead fetches pages the sample never uses)
-            with RowReader(source) as reader:
-                values = [reader.read(y, y + 1, 0, source.width)[0, cols] for y in range(*rows.indices(source.height))]
-            grid = np.array(values, dtype=np.float32).reshape(-1, len(range(*cols.indices(source.width))))
-            return SampleGrid(np.where(np.isfinite(grid), grid, np.nan).astype(np.float32), first, step)
-        if image.compressed:
-            return SampleGrid(_strided_rows(image, source.prefix, rows, cols), first, step)
-        # A private memory map, unmapped when this returns: the strided sample faults in pages
-        # (with read-ahead) all over the file, which need not stay mapped into the server.
-        with FitsImage(path, hdu) as own:
-            return SampleGrid(_strided_rows(own, source.prefix, rows, cols), first, step)
+        return read_sample_grid(self.get_resolved(path, hdu), plane, self.settings.limits_sample_size)
 
     def default_limits(self, relative: str, hdu: int, plane: int = 0) -> tuple[float, float]:
         """Default display limits: 0.5/99.5 percentiles of :meth:`sample` (cached)."""

@@ -21,16 +21,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from astropy.io import fits
 
 from neloura.core.fitsio import ImagePlane
 from neloura.core.pyramid import Alloc, Reader, build_levels
 from neloura.core.tiles import Pyramid
-from neloura.errors import NelouraError, NotAFitsImage
+from neloura.errors import NelouraError
 from neloura.runtime.atomic import write_atomic
 from neloura.runtime.disk_cache import LEVEL_STAMP, source_stamp, touch
 from neloura.runtime.file_lock import exclusive
 from neloura.runtime.memory import MemoryBudget, release_free_heap
+from neloura.runtime.row_reader import RowReader
 from neloura.settings import Settings
 
 log = logging.getLogger("neloura.levels")
@@ -40,65 +40,20 @@ DISK_CACHE_MIN_PIXELS = 4_000_000  # smaller images rebuild faster than they loa
 DISK_LEVEL_MIN_BYTES = 64 * 1024 * 1024  # levels at least this large are built straight into their file
 
 
-_RAW_DTYPES = {8: "u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
+BACKGROUND_NICE = 5  # CPU weight ~1/3 of a request thread's: the first view gets a core, the build the rest
 
 
-class RowReader:
-    """Reads whole-width row bands of an uncompressed plane with ``pread`` for the level build.
-
-    The build reads every byte of the plane once, in order: plain reads from the page cache are
-    several times faster than first-touch faults on a fresh memory map, and leave no mapped pages
-    behind in the server. Values go through the image's own BSCALE/BZERO/BLANK conversion.
-    """
-
-    def __init__(self, plane: ImagePlane) -> None:
-        image = plane.image
-        self.plane = plane
-        self.dtype = np.dtype(_RAW_DTYPES[int(image.header["BITPIX"])])
-        with fits.open(image.path, memmap=False, lazy_load_hdus=True) as hdul:
-            # the HDU's own fileinfo: HDUList.fileinfo reads every header of the file first
-            data_start = int(hdul[image.hdu_index].fileinfo()["datLoc"])
-        first = int(np.ravel_multi_index((*plane.prefix, 0, 0), image.shape))
-        self.row_bytes = plane.width * self.dtype.itemsize
-        self.offset = data_start + first * self.dtype.itemsize
-        self._fd = os.open(image.path, os.O_RDONLY)
-        header = image.header
-        # plain floats need no physical conversion: the pyramid treats +/-inf like NaN itself
-        self.plain = (
-            self.dtype.kind == "f"
-            and float(header.get("BSCALE", 1.0)) == 1.0
-            and float(header.get("BZERO", 0.0)) == 0.0
-        )
-
-    @staticmethod
-    def supports(plane: ImagePlane) -> bool:
-        """A plain FITS file (not gzip/bzip2/zip-wrapped, whose bytes are not the data)."""
-        try:
-            with plane.image.path.open("rb") as f:
-                return f.read(6) == b"SIMPLE" and int(plane.image.header["BITPIX"]) in _RAW_DTYPES
-        except (OSError, KeyError, ValueError):
-            return False
-
-    def read(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
-        """Physical float32 values of ``data[y0:y1, x0:x1]`` (FITS order; for plain float data
-        +/-inf are left as they are, the pyramid ignores them like NaN)."""
-        size = (y1 - y0) * self.row_bytes
-        buffer = os.pread(self._fd, size, self.offset + y0 * self.row_bytes)
-        if len(buffer) != size:
-            raise NotAFitsImage(f"{self.plane.image.path.name} is truncated")
-        raw = np.frombuffer(buffer, self.dtype).reshape(y1 - y0, self.plane.width)[:, x0:x1]
-        if self.plain:
-            return raw.astype(np.float32)  # byte swap into a new array
-        return self.plane.image.physical(raw)
-
-    def close(self) -> None:
-        os.close(self._fd)
-
-    def __enter__(self) -> RowReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+def background_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux: ``nice`` applies per thread) so that a
+    level build, whose strips keep every core busy for seconds, leaves the cores to requests:
+    the first view of a just-opened image (its info, sample and first tiles) is served while
+    the build starts. A no-op where threads cannot be reniced."""
+    try:
+        thread = threading.get_native_id()
+        if os.getpriority(os.PRIO_PROCESS, thread) < BACKGROUND_NICE:  # never raised
+            os.setpriority(os.PRIO_PROCESS, thread, BACKGROUND_NICE)
+    except (OSError, AttributeError):
+        pass
 
 
 class PlaneLevels:
@@ -167,11 +122,16 @@ class LevelStore:
         self.budget.register("levels", self.nbytes, self._evict_one)
         self._entries: OrderedDict[PlaneKey, PlaneLevels] = OrderedDict()
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="neloura-levels")
+        # builds are background work: their threads yield the CPU to requests (below)
+        self._pool = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="neloura-levels", initializer=background_priority
+        )
         self.on_done: list[Callable[[PlaneKey], None]] = []  # called in the build thread, each build
         # the source pass of a build is split over the cores (numpy and the reads release the GIL)
         self._strips = ThreadPoolExecutor(
-            max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="neloura-strips"
+            max_workers=max(1, min(4, os.cpu_count() or 1)),
+            thread_name_prefix="neloura-strips",
+            initializer=background_priority,
         )
 
     def levels(self, key: PlaneKey, plane: ImagePlane) -> PlaneLevels:

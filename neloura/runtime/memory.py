@@ -12,6 +12,12 @@ code and libraries: ~250 MB for a fresh server), and never less than half the bu
 process's resident size is checked too: past the budget, caches are emptied by the excess
 (glibc is then asked to return freed heap), so memory no cache accounts for (transient reads,
 fragmentation) also makes room, but never causes a refusal on its own.
+
+One-off work that allocates outside the caches (a region's full-resolution pixels, a contour
+plane, a composite export, a DuckDB query) holds a :meth:`MemoryBudget.reserve` for as long as
+its arrays live: the bytes, sized from the request (shape x dtype) before anything is read, are
+made room for like a cache's, then count as in use (never evictable) until the block ends, so
+concurrent requests cannot together overrun the budget.
 """
 
 from __future__ import annotations
@@ -20,8 +26,11 @@ import ctypes
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+
+import numpy as np
 
 from neloura.errors import MemoryBudgetExceeded
 
@@ -59,6 +68,11 @@ def release_free_heap() -> None:
         pass  # not glibc
 
 
+def array_bytes(shape: tuple[int, ...], dtype: np.dtype | type | str = np.float32, copies: float = 1.0) -> int:
+    """Bytes of ``copies`` arrays of ``shape`` and ``dtype`` (what a reservation is sized from)."""
+    return int(np.prod(shape, dtype=np.float64) * np.dtype(dtype).itemsize * copies)
+
+
 @dataclass
 class _Cache:
     name: str
@@ -76,6 +90,7 @@ class MemoryBudget:
         self.baseline = resident()
         self._caches: list[_Cache] = []
         self._lock = threading.Lock()  # one eviction round at a time
+        self.reserved = 0  # bytes held by :meth:`reserve` blocks now
 
     @property
     def cache_budget(self) -> int:
@@ -93,29 +108,50 @@ class MemoryBudget:
         return sum(cache.nbytes() for cache in self._caches)
 
     def usage(self) -> dict[str, int]:
-        """Accounted bytes by cache name (for health and the benchmark)."""
-        return {cache.name: cache.nbytes() for cache in self._caches}
+        """Accounted bytes by cache name, and ``reserved`` (for health and the benchmark)."""
+        return {**{cache.name: cache.nbytes() for cache in self._caches}, "reserved": self.reserved}
 
     def make_room(self, extra: int = 0, what: str = "") -> None:
         """Evict until ``extra`` more bytes fit the budget; 507 when they cannot even then."""
-        if not self.budget:
+        if self.budget:
+            with self._lock:
+                self._make_room(extra, what)
+
+    @contextmanager
+    def reserve(self, nbytes: int, what: str = "") -> Iterator[None]:
+        """Hold ``nbytes`` of the budget for the block (see the module doc): caches are evicted
+        to make room first, and :class:`~neloura.errors.MemoryBudgetExceeded` (507) is raised,
+        before the block runs, when they cannot. Free without a budget."""
+        nbytes = max(0, int(nbytes))
+        if not self.budget or not nbytes:
+            yield
             return
-        share = self.cache_budget
         with self._lock:
-            accounted = self.used()
-            to_free = max(accounted + extra - share, self.resident() + extra - self.budget)
-            if to_free <= 0:
-                return
-            freed = self._evict(to_free)
-            if freed:
-                release_free_heap()
-                log.info("memory budget: freed %.0f MB from caches for %s", freed / MB, what or "new work")
-            if accounted - freed + extra > share:
-                raise MemoryBudgetExceeded(
-                    f"{what or 'this request'} needs {extra / MB:,.0f} MB, more than this server's memory "
-                    f"budget can hold ({self.budget // MB:,} MB, NELOURA_MEMORY_MB; "
-                    f"{(accounted - freed) / MB:,.0f} MB in use that cannot be freed)"
-                )
+            self._make_room(nbytes, what)
+            self.reserved += nbytes
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.reserved -= nbytes
+
+    def _make_room(self, extra: int, what: str) -> None:
+        """:meth:`make_room` with the lock held; reserved bytes count as in use, never evictable."""
+        share = self.cache_budget
+        accounted = self.used() + self.reserved
+        to_free = max(accounted + extra - share, self.resident() + extra - self.budget)
+        if to_free <= 0:
+            return
+        freed = self._evict(to_free)
+        if freed:
+            release_free_heap()
+            log.info("memory budget: freed %.0f MB from caches for %s", freed / MB, what or "new work")
+        if accounted - freed + extra > share:
+            raise MemoryBudgetExceeded(
+                f"{what or 'this request'} needs {extra / MB:,.0f} MB, more than this server's memory "
+                f"budget can hold ({self.budget // MB:,} MB, NELOURA_MEMORY_MB; "
+                f"{(accounted - freed) / MB:,.0f} MB in use that cannot be freed)"
+            )
 
     def _evict(self, to_free: int) -> int:
         freed = 0

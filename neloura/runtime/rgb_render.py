@@ -25,9 +25,10 @@ from neloura.core import stretch as stretches
 from neloura.core.bandpasses import preset_colors
 from neloura.core.encode import encode_rgba
 from neloura.core.limits import compute_limits
-from neloura.core.rgb import MODES, ChannelDisplay, compose, hex_color
+from neloura.core.rgb import MODES, ChannelDisplay, compose, compose_bytes, hex_color
 from neloura.errors import InvalidParameter
 from neloura.runtime.file_lock import private_name
+from neloura.runtime.memory import MemoryBudget, array_bytes
 from neloura.runtime.rgb import Composite
 from neloura.runtime.tiles import TileCache
 
@@ -91,8 +92,12 @@ class Resolved:
 
 
 class RgbRenderer:
-    def __init__(self, cache: TileCache) -> None:
+    """Tiles (small: drawn at once, cached), and whole-image exports that reserve their memory
+    from ``budget`` first (507 when an export cannot fit even with the caches emptied)."""
+
+    def __init__(self, cache: TileCache, budget: MemoryBudget | None = None) -> None:
         self.cache = cache
+        self.budget = budget or MemoryBudget(0)
         self._luts: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._fits_lock = threading.Lock()
@@ -172,14 +177,18 @@ class RgbRenderer:
         lw, lh = -(-g.width // factor), -(-g.height // factor)
         if max(lw * lh, width * height) > EXPORT_MAX_PIXELS:
             raise InvalidParameter(f"an export of {width} px wide is too large; at most {EXPORT_MAX_PIXELS} pixels")
-        values = [comp.level_array(i, factor) for i in range(comp.count)]
-        rgba = compose(values, resolved.displays, resolved.mode, q=resolved.q, stretch=resolved.lupton_stretch)
-        image = Image.fromarray(rgba, "RGBA")
-        if (lw, lh) != (width, height):
-            image = image.resize((width, height), Image.Resampling.LANCZOS)
-        out = io.BytesIO()
-        image.save(out, format="PNG", compress_level=6)
-        return out.getvalue()
+        # the composite, PIL's copy of it, the resized image and the PNG (RGBA bytes each)
+        need = compose_bytes(lh, lw, resolved.mode) + array_bytes((lh, lw, 4), np.uint8) + 8 * width * height
+        with self.budget.reserve(need, f"a {width} px export of composite {comp.id}"):
+            values = [comp.level_array(i, factor) for i in range(comp.count)]
+            rgba = compose(values, resolved.displays, resolved.mode, q=resolved.q, stretch=resolved.lupton_stretch)
+            image = Image.fromarray(rgba, "RGBA")
+            del rgba
+            if (lw, lh) != (width, height):
+                image = image.resize((width, height), Image.Resampling.LANCZOS)
+            out = io.BytesIO()
+            image.save(out, format="PNG", compress_level=6)
+            return out.getvalue()
 
     def fits_cube(self, comp: Composite, folder: Path, header: fits.Header) -> Path:
         """The reprojected channels as one FITS file (written once): primary HDU a cube, NAXIS3 =
@@ -206,11 +215,12 @@ class RgbRenderer:
                 cube[f"CH{i + 1}FILT"] = (str(c.get("filter", ""))[:60], f"channel {i + 1}: filter")
             cube["COMMENT"] = f"Neloura RGB composite {comp.id}, method {comp.meta['method']}"
             tmp = folder / private_name("channels", ".tmp.fits")  # another server worker may write it too
-            stream = fits.StreamingHDU(tmp, cube)
-            for channel in comp.channels:
-                for y0 in range(0, g.height, 1024):
-                    stream.write(np.asarray(channel[y0 : y0 + 1024], dtype=">f4"))
-            stream.close()
+            with self.budget.reserve(array_bytes((1024, g.width), ">f4"), f"the FITS cube of composite {comp.id}"):
+                stream = fits.StreamingHDU(tmp, cube)
+                for channel in comp.channels:
+                    for y0 in range(0, g.height, 1024):
+                        stream.write(np.asarray(channel[y0 : y0 + 1024], dtype=">f4"))
+                stream.close()
             tmp.replace(path)
             return path
 

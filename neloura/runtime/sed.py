@@ -31,6 +31,8 @@ from neloura.core.psf import PsfModel, _header_scale, load_psf_fits
 from neloura.core.psfmatch import convolve, convolve_variance, matching_kernel, resample_kernel, stamp
 from neloura.core.sed import aperture_fraction, measure, upper_limit
 from neloura.errors import InvalidParameter, NotFound
+from neloura.runtime.cutouts import cutout_bytes
+from neloura.runtime.memory import MemoryBudget
 
 OpenImage = Callable[[str, int], FitsImage]
 
@@ -152,9 +154,16 @@ def wavelength(footprint: Footprint, request: SedRequest) -> float | None:
 
 
 def measure_sed(
-    open_image: OpenImage, footprints: list[Footprint], request: SedRequest, psf_dir: Path, kernels_dir: Path
+    open_image: OpenImage,
+    footprints: list[Footprint],
+    request: SedRequest,
+    psf_dir: Path,
+    kernels_dir: Path,
+    budget: MemoryBudget | None = None,
 ) -> dict[str, Any]:
-    """Points of the SED (one per image) and the wavelengths still unknown."""
+    """Points of the SED (one per image, each measured within ``budget``: 507 when its cutout
+    cannot fit) and the wavelengths still unknown."""
+    budget = budget or MemoryBudget(0)
     if not 0 < request.radius_arcsec <= 600:
         raise InvalidParameter("radius_arcsec must be in (0, 600]")
     annulus = request.annulus_arcsec or (2.0 * request.radius_arcsec, 3.0 * request.radius_arcsec)
@@ -174,7 +183,8 @@ def measure_sed(
         target = max((p for p in psfs if p is not None), key=lambda p: p.fwhm_arcsec)
     points = []
     for (fp, image), scale, psf in zip(images, scales, psfs, strict=True):
-        points.append(_point(open_image, fp, image, scale, psf, target, annulus, request, kernels_dir))
+        with budget.reserve(cutout_bytes(image, 2.2 * annulus[1]), f"measuring {image.path.name}"):
+            points.append(_point(open_image, fp, image, scale, psf, target, annulus, request, kernels_dir))
     missing_wl = sorted({p["filter"] or p["path"] for p in points if p["wavelength_um"] is None})
     return {
         "points": points,

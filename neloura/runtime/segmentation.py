@@ -5,6 +5,10 @@ other map with a celestial WCS is reprojected onto the image's full WCS, nearest
 label maps live here, keyed by both files' versions; a segment's bounding box comes from one
 ``ndimage.find_objects`` pass per map, and catalog rows fall in a segment when their position,
 projected through the image's full WCS, lands on one of its pixels.
+
+The kept maps count against the server's memory budget (a cache evicted oldest first), and a
+build or a segment's properties reserve their working memory from it first (507 when it cannot
+fit even with the caches emptied).
 """
 
 from __future__ import annotations
@@ -31,10 +35,17 @@ from neloura.core.segmentation import (
 )
 from neloura.errors import InvalidParameter, NotASegmentationMap
 from neloura.runtime.catalogs import CatalogStore
+from neloura.runtime.memory import MemoryBudget, array_bytes
 
 MAX_PIXELS = 120_000_000  # label maps held in memory as int32 (480 MB)
 REPROJECT_MAX_PIXELS = 40_000_000  # reproject works in float64 with footprints
 KEPT = 4
+# Peak bytes per pixel: a build reads the map (float32) and makes its labels (int32) and their
+# sorted copy (np.unique); a reprojection works in float64 with footprints on the image grid;
+# a segment's properties (photutils SourceCatalog) hold several copies of its bounding box.
+BUILD_BYTES_PER_PIXEL = 16
+REPROJECT_BYTES_PER_PIXEL = 32
+PROPERTIES_BYTES_PER_PIXEL = 64
 
 
 @dataclass
@@ -104,11 +115,33 @@ def build_map(image: FitsImage, seg: FitsImage, seg_name: str) -> SegmentationMa
 class SegmentationStore:
     """Label maps per (image, segmentation file) version, LRU; properties and catalog links."""
 
-    def __init__(self, catalogs: CatalogStore) -> None:
+    def __init__(self, catalogs: CatalogStore, budget: MemoryBudget | None = None) -> None:
         self.catalogs = catalogs
         self._maps: OrderedDict[tuple[Any, ...], SegmentationMap] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[tuple[Any, ...], threading.Lock] = {}
+        self.budget = budget or MemoryBudget(0)
+        self.budget.register("segmentation", self.nbytes, self._evict_one)
+
+    def nbytes(self) -> int:
+        """Memory held by the kept label maps."""
+        with self._lock:
+            return sum(m.labels.nbytes for m in self._maps.values())
+
+    def _evict_one(self) -> int:
+        """Drop the least recently used map (never the most recent); bytes freed."""
+        with self._lock:
+            if len(self._maps) <= 1:
+                return 0
+            return int(self._maps.popitem(last=False)[1].labels.nbytes)
+
+    @staticmethod
+    def build_bytes(image: FitsImage, seg: FitsImage) -> int:
+        """Working memory of :func:`build_map` (a reprojection counted whatever the grids)."""
+        own = array_bytes((seg.height, seg.width), np.uint8, BUILD_BYTES_PER_PIXEL)
+        if (image.height, image.width) == (seg.height, seg.width):
+            return own
+        return own + array_bytes((image.height, image.width), np.uint8, REPROJECT_BYTES_PER_PIXEL)
 
     def get(self, image: FitsImage, seg: FitsImage, seg_name: str) -> SegmentationMap:
         key = (*_version(image), *_version(seg))
@@ -122,7 +155,8 @@ class SegmentationStore:
             with self._lock:
                 found = self._maps.get(key)
             if found is None:
-                found = build_map(image, seg, seg_name)
+                with self.budget.reserve(self.build_bytes(image, seg), f"opening the segmentation map {seg_name}"):
+                    found = build_map(image, seg, seg_name)
                 with self._lock:
                     self._maps[key] = found
                     while len(self._maps) > KEPT:
@@ -145,13 +179,15 @@ class SegmentationStore:
         and the rows of ``catalog`` whose positions fall on the segment."""
         rows_slice, cols_slice = segmap.bbox(label)
         y0, y1, x0, x1 = rows_slice.start, rows_slice.stop, cols_slice.start, cols_slice.stop
-        data = image.plane(plane).read(y0, y1, x0, x1)
         wcs = image.wcs
         area_sr = wcs.pixel_area_sr() if wcs.has_celestial else None
         factor, unit = flux_unit(image.bunit, area_sr, image.header)
-        props = segment_properties(
-            data, segmap.labels[y0:y1, x0:x1], label, offset=(x0, y0), pixel_area_sr=area_sr, flux_factor=factor
-        )
+        work = array_bytes((y1 - y0, x1 - x0), np.uint8, PROPERTIES_BYTES_PER_PIXEL)
+        with self.budget.reserve(work, f"the properties of segment {label}"):
+            data = image.plane(plane).read(y0, y1, x0, x1)
+            props = segment_properties(
+                data, segmap.labels[y0:y1, x0:x1], label, offset=(x0, y0), pixel_area_sr=area_sr, flux_factor=factor
+            )
         props["flux_unit"] = unit
         props["color"] = color_hex(label)
         props["ra_deg"] = props["dec_deg"] = None

@@ -56,10 +56,11 @@ class Services:
         self.events = EventBus()
         # bounded work (FITS/WCS parses, see neloura.runtime.bounded): shared by every store
         self.bounded = BoundedRunner(settings.parse_workers, settings.parse_timeout_s)
-        # one memory budget (settings.memory_mb) for open images, levels and tiles
+        # one memory budget (settings.memory_mb) for the caches (open images, levels, tiles, segmentation
+        # maps) and one-off work (region statistics, contours, cutouts, composite exports, DuckDB queries)
         self.memory = MemoryBudget(settings.memory_mb)
         self.images = ImageStore(settings, self.bounded, self.memory)
-        self.catalogs = CatalogStore(settings, self.events, runner=self.bounded)
+        self.catalogs = CatalogStore(settings, self.events, runner=self.bounded, budget=self.memory)
         self.sky = SkyIndexCache(self.catalogs)
         self.catalogs.on_loaded(self.sky.prepare)
         self.overlays = OverlayService(self.images, self.sky)
@@ -71,7 +72,7 @@ class Services:
             settings, self.views, self.events, on_removed=self.catalogs.forget, expire_jobs=self.job_store.expire
         )
         self.jobs = JobRegistry(settings.job_workers, self.events, store=self.job_store)
-        self.segmentation = SegmentationStore(self.catalogs)
+        self.segmentation = SegmentationStore(self.catalogs, self.memory)
         self.coding = CodingRunner(
             self.events,
             uploads_dir=settings.uploads_dir,
@@ -82,7 +83,7 @@ class Services:
             warm=settings.coding_warm if settings.admin else 0,
         )
         self.rgb = RgbStore(settings, self.images, self.jobs)
-        self.rgb_render = RgbRenderer(self.tiles.cache)
+        self.rgb_render = RgbRenderer(self.tiles.cache, self.memory)
         self.footprints = FootprintIndex(settings.files_dir, self.images)
         self.worker_id = secrets.token_hex(4)  # this server process (said in /ws "hello")
         self.broker: SqliteBroker | None = None

@@ -21,8 +21,9 @@ from neloura.core.limits import minmax_limits, user_limits
 from neloura.core.tiles import Pyramid
 from neloura.errors import InvalidParameter, MemoryBudgetExceeded
 from neloura.runtime.events import EventBus
-from neloura.runtime.images import ImageStore, PlaneKey, SampleGrid
+from neloura.runtime.images import ImageStore, PlaneKey
 from neloura.runtime.levels import LevelStore
+from neloura.runtime.samples import SampleGrid
 from neloura.settings import Settings
 
 _LUTS_KEPT = 64

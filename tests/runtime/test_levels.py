@@ -223,3 +223,24 @@ def test_large_levels_are_built_straight_into_their_cache_file(
     np.testing.assert_array_equal(reloaded.get(2), entry.arrays[2])
     store.close()
     image.close()
+
+
+def test_build_threads_run_at_a_lower_cpu_priority() -> None:
+    """Level builds are background work: their threads are reniced, the caller's thread is not."""
+    import os
+    import threading
+
+    from neloura.runtime.levels import BACKGROUND_NICE, background_priority
+
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: list[int] = []
+
+    def thread() -> None:
+        background_priority()
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+
+    worker = threading.Thread(target=thread)
+    worker.start()
+    worker.join()
+    assert seen == [max(mine, BACKGROUND_NICE)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine

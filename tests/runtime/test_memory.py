@@ -13,7 +13,7 @@ import neloura.core.fits_compressed as fits_compressed
 from neloura.errors import MemoryBudgetExceeded, status_for
 from neloura.runtime.images import ImageStore
 from neloura.runtime.levels import LevelStore
-from neloura.runtime.memory import MB, MemoryBudget, resident_bytes, unique_bytes
+from neloura.runtime.memory import MB, MemoryBudget, array_bytes, resident_bytes, unique_bytes
 from neloura.runtime.tiles import TileService
 from neloura.settings import Settings
 
@@ -116,3 +116,37 @@ def test_levels_that_cannot_fit_are_refused_but_full_resolution_tiles_are_served
     finally:
         levels.close()
         images.close()
+
+
+def test_a_reservation_evicts_first_holds_its_bytes_and_gives_them_back() -> None:
+    budget = _budget(100)
+    cache = _Lru(a=30 * MB, b=30 * MB, c=10 * MB)
+    budget.register("c", cache.nbytes, cache.evict_one)
+    with budget.reserve(50 * MB, "a region's pixels"):
+        assert list(cache.entries) == ["b", "c"]  # 70 + 50 > 100: the oldest entry made room
+        assert budget.reserved == 50 * MB and budget.usage()["reserved"] == 50 * MB
+        # held bytes are never evictable: a second reservation that needs them is refused
+        with pytest.raises(MemoryBudgetExceeded, match=r"another read needs 45 MB.*60 MB in use"):
+            with budget.reserve(45 * MB, "another read"):
+                pass
+        assert budget.reserved == 50 * MB
+    assert budget.reserved == 0
+    with pytest.raises(ValueError), budget.reserve(40 * MB):
+        raise ValueError("the work failed")
+    assert budget.reserved == 0  # given back on failure too
+
+
+def test_a_reservation_larger_than_the_budget_is_refused_before_the_work_runs() -> None:
+    budget = _budget(100)
+    ran = []
+    with pytest.raises(MemoryBudgetExceeded, match=r"contours of a\.fits needs 200 MB") as refused:
+        with budget.reserve(array_bytes((10 * 1024, 5 * 1024), np.float32), "contours of a.fits"):
+            ran.append(True)
+    assert not ran and budget.reserved == 0 and status_for(refused.value) == 507
+    with MemoryBudget(0).reserve(10**15):  # no budget: nothing held, nothing refused
+        pass
+
+
+def test_array_bytes_is_shape_times_itemsize_times_copies() -> None:
+    assert array_bytes((1000, 2000), np.float64) == 16_000_000
+    assert array_bytes((10, 10, 4), np.uint8, copies=2.5) == 1000
