@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi import Path as PathParam
 from fastapi.responses import Response
 from pydantic import Field
 
@@ -58,7 +59,7 @@ def colormaps() -> ColormapsOut:
     responses=binary("image/png", description="the swatch"),
 )
 def colormap_swatch(
-    name: str,
+    name: Annotated[str, PathParam(description="a matplotlib colormap", json_schema_extra={"enum": colormap_names()})],
     width: Annotated[int, Query(ge=8, le=1024)] = 128,
     height: Annotated[int, Query(ge=1, le=64)] = 12,
     invert: bool = False,

@@ -26,7 +26,7 @@ AxisQ = Annotated[str | None, Query(max_length=2000, description="a column or a 
 )
 def data(
     services: ServicesDep,
-    name: Annotated[str, Query(description="catalog path relative to catalogs/")],
+    name: Annotated[str, Query(min_length=1, max_length=4096, description="catalog path relative to catalogs/")],
     x: Annotated[str, Query(min_length=1, max_length=2000, description="a column or an expression")],
     y: AxisQ = None,
     color: AxisQ = None,
@@ -50,7 +50,7 @@ def data(
 
 
 class ExportBody(BaseModel):
-    name: str = Field(description="catalog path relative to catalogs/")
+    name: str = Field(min_length=1, max_length=4096, description="catalog path relative to catalogs/")
     rows: list[int] = Field(max_length=MAX_POINTS, description="0-based row indices in file order")
     columns: list[str] | None = None
     format: Literal["csv", "fits", "votable", "parquet"] = "csv"

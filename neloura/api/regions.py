@@ -86,7 +86,7 @@ class RegionStatsOut(Out):
     flux_unit: str
 
 
-class StatsOut(Out):
+class RegionsStatsOut(Out):
     regions: list[RegionStatsOut]
     skipped: list[SkippedOut]
     bunit: str
@@ -99,7 +99,7 @@ class ConvertOut(Out):
     left_out: list[int] = Field(description="indices of regions the target format cannot hold")
 
 
-class HistogramOut(Out):
+class RegionHistogramOut(Out):
     counts: list[int]
     edges: list[float] = Field(description="bins + 1 edges (empty without finite pixels)")
     n: int
@@ -219,7 +219,9 @@ def _units(plane: PlaneRef) -> tuple[float, str, float | None]:
     return factor, unit, area_arcsec2
 
 
-@router.post("/stats", response_model=StatsOut, summary="Statistics of every region on the full-resolution pixels")
+@router.post(
+    "/stats", response_model=RegionsStatsOut, summary="Statistics of every region on the full-resolution pixels"
+)
 def stats(services: ServicesDep, body: RegionsBody) -> JSONResponse:
     """``{"regions": [{"index", "shape", "npix", "area_px", "area_arcsec2", "sum", "mean", "median",
     "std", "min", "max", "flux", "flux_unit", ...}], "skipped": [...]}``; annuli add
@@ -292,7 +294,7 @@ def cutout(services: ServicesDep, body: OneRegionBody) -> Response:
     )
 
 
-@router.post("/histogram", response_model=HistogramOut, summary="Histogram of the pixel values inside one region")
+@router.post("/histogram", response_model=RegionHistogramOut, summary="Histogram of the pixel values inside one region")
 def region_histogram(services: ServicesDep, body: HistogramBody) -> dict[str, Any]:
     plane = _plane(services, body)
     shapes, _ = _shapes(plane, body.regions)

@@ -25,7 +25,7 @@ MAX_RENDER = 4096
 FiniteQ = Annotated[float, Query(allow_inf_nan=False, description="0-based pixel coordinate")]
 
 
-class InfoOut(Out):
+class SegmentationInfoOut(Out):
     path: str
     hdu: int
     seg: str
@@ -100,7 +100,9 @@ SegDep = Annotated[SegRef, Depends(get_segmentation)]
 
 
 @router.get(
-    "/info", response_model=InfoOut, summary="Open a segmentation map on an image: its grid, labels, reprojection"
+    "/info",
+    response_model=SegmentationInfoOut,
+    summary="Open a segmentation map on an image: its grid, labels, reprojection",
 )
 def info(plane: PlaneDep, seg: SegDep) -> dict[str, Any]:
     labels = seg.map.labels

@@ -344,6 +344,7 @@ def test_default_hdu_follows_a_rewritten_file(client: TestClient, files: Path) -
     assert body["hdu"] == 1 and (body["width"], body["height"]) == (7, 6)
 
 
-def test_nul_byte_in_path_is_422(client: TestClient, files: Path) -> None:
+def test_nul_byte_in_path_is_404(client: TestClient, files: Path) -> None:
+    # no file can have such a name: "no such file", said plainly (core/paths.confine)
     response = client.get("/api/images/hdus?path=field%00.fits")
-    assert response.status_code == 422 and "NUL" in response.json()["detail"]
+    assert response.status_code == 404 and "NUL" in response.json()["detail"]

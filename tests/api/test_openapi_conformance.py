@@ -56,17 +56,15 @@ EXAMPLES_PER_OPERATION = 3
 # line per operation, with why.
 PENDING_REQUESTS: frozenset[str] = frozenset(
     {
-        "GET /api/catalogs/box",  # ra_min...dec_max: degrees or sexagesimal text, no pattern declared
-        "GET /api/catalogs/cone",  # ra/dec: degrees or sexagesimal text, no pattern declared
+        "GET /api/catalogs/box",  # ra_min...dec_max: degrees or sexagesimal text that must parse
+        "GET /api/catalogs/cone",  # ra/dec: degrees or sexagesimal text that must parse
         "GET /api/catalogs/overlay",  # the HDU must hold an image (data-dependent)
         "GET /api/catalogs/stats",  # column must be one of the catalog's (data-dependent)
         "GET /api/cubes/spectrum",  # the image must be a cube (data-dependent)
+        "GET /api/images/pixel-table",  # a pixel outside this image is 422 (data-dependent)
         "GET /api/images/colorbar",  # an HDU index beyond the file is 422 (data-dependent)
-        "GET /api/images/colormaps/{name}.png",  # the colormap name: no enum declared
         "GET /api/images/data-tiles/{level}/{name}",  # COL_ROW.u16: no pattern declared
-        "GET /api/images/pixel-table",  # size must be odd: not declared
         "GET /api/images/tiles/{level}/{name}",  # COL_ROW.png|jpg: no pattern declared
-        "GET /api/plotter/data",  # an empty catalog name: no min_length declared
         "GET /api/rgb/{rgb_id}/tiles/{level}/{name}",  # COL_ROW.png: no pattern declared
         "GET /api/sky/resolve",  # a free-text position that must parse
         "GET /open-rgb",  # 2 to 5 channels: not declared
@@ -76,7 +74,6 @@ PENDING_REQUESTS: frozenset[str] = frozenset(
         "POST /api/files/upload",  # the file must be a FITS image: bytes no schema describes
         "POST /api/images/pixel-to-world",  # x and y of the same length: cross-field
         "POST /api/images/world-to-pixel",  # ra_deg and dec_deg of the same length: cross-field
-        "POST /api/plotter/export",  # an empty catalog name: no min_length declared
         "POST /api/regions/links",  # the region text must parse
         "POST /api/sed",  # radius_arcsec <= annulus inner < outer: cross-field
         "POST /api/sed/plot",  # width_in x height_in x dpi at most 60 Mpixel: cross-field

@@ -143,10 +143,10 @@ SHAPES = (
 @pytest.mark.parametrize(
     ("route", "model", "extra"),
     [
-        ("stats", "StatsOut", {}),
+        ("stats", "RegionsStatsOut", {}),
         ("parse", "ParseOut", {}),
         ("profile", "ProfileOut", {"index": 1}),
-        ("histogram", "HistogramOut", {"index": 9}),
+        ("histogram", "RegionHistogramOut", {"index": 9}),
         ("convert", "ConvertOut", {"to": "crtf", "system": "pixel"}),
     ],
 )
