@@ -347,4 +347,4 @@ def test_default_hdu_follows_a_rewritten_file(client: TestClient, files: Path) -
 def test_nul_byte_in_path_is_404(client: TestClient, files: Path) -> None:
     # no file can have such a name: "no such file", said plainly (core/paths.confine)
     response = client.get("/api/images/hdus?path=field%00.fits")
-    assert response.status_code == 404 and "NUL" in response.json()["detail"]
+    assert response.status_code == 404 and "field" in response.json()["detail"]

@@ -5,7 +5,6 @@ requests at a normal size are served."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from fastapi.testclient import TestClient
 from neloura.app import create_app
 from neloura.core.synthetic import make_wcs_header
 from neloura.settings import Settings
+from tests.api.test_rgb import wait_ready
 from tests.core.rgb_fields import write_fields
 
 BUDGET_MB = 64  # the test process alone is larger: the caches' share is half of it, 32 MB
@@ -70,20 +70,11 @@ def test_contours_of_the_full_plane_are_507_and_on_a_block_mean_level_served(sma
     assert served.json()["factor"] == 8 and served.json()["contours"]
 
 
-def _wait_ready(client: TestClient, rgb_id: str, timeout: float = 120.0) -> dict[str, Any]:
-    end = time.monotonic() + timeout
-    while True:
-        state = client.get(f"/api/rgb/{rgb_id}").json()
-        if state["state"] != "building" or time.monotonic() > end:
-            return state
-        time.sleep(0.1)
-
-
 def test_a_composite_export_past_the_budget_is_507_and_a_small_one_served(small: TestClient, tmp_path: Path) -> None:
     names = write_fields(tmp_path / "root" / "files")
     created = small.post("/api/rgb", json={"channels": [{"path": n} for n in names]})
     assert created.status_code == 200, created.text
-    state = _wait_ready(small, created.json()["id"])
+    state = wait_ready(small, created.json()["id"])
     assert state["state"] == "ready", state
     rid = state["id"]
     png = small.get(f"/api/rgb/{rid}/png", params={"width": 200})

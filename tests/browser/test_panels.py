@@ -36,6 +36,27 @@ def fields(live_server) -> list[str]:
     return [f"paneltest/{n}" for n in write_fields(folder)]
 
 
+def _blink_cycles(page, steps: int, shot: str | None = None) -> None:
+    """Blink from the Panels menu: one panel shown at a time, at least three of them within
+    ``steps`` looks 120 ms apart; then blink off."""
+    page.click('.menu-button[data-menu="View"]')
+    page.click("#menu-panels")
+    page.fill("#panels-blink-rate", "0.2")
+    page.click("#panels-blink")
+    page.wait_for_selector('#viewer-wrap[data-panel-mode="blink"]')
+    seen = set()
+    for _ in range(steps):
+        shown = page.evaluate(VISIBLE_PANELS)
+        assert len(shown) == 1
+        seen.add(shown[0])
+        page.wait_for_timeout(120)
+    assert len(seen) >= 3
+    if shot:
+        page.screenshot(path=str(SHOTS / shot))
+    page.click("#panels-blink")
+    page.wait_for_selector('#viewer-wrap[data-panel-mode=""]')
+
+
 def _wcs(server, path: str) -> WCS:
     with fits.open(server.files_dir / path) as hdul:
         return WCS(hdul[0].header)
@@ -239,21 +260,7 @@ def test_crosshair_lock_blink_fade_and_contours(page, live_server, fields) -> No
     SHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SHOTS / "xlock_contours.png"))
     # blink: one panel at a time, cycling
-    page.click('.menu-button[data-menu="View"]')
-    page.click("#menu-panels")
-    page.fill("#panels-blink-rate", "0.2")
-    page.click("#panels-blink")
-    page.wait_for_selector('#viewer-wrap[data-panel-mode="blink"]')
-    seen = set()
-    for _ in range(12):
-        shown = page.evaluate(VISIBLE_PANELS)
-        assert len(shown) == 1
-        seen.add(shown[0])
-        page.wait_for_timeout(120)
-    assert len(seen) >= 3
-    page.screenshot(path=str(SHOTS / "blink.png"))
-    page.click("#panels-blink")
-    page.wait_for_selector('#viewer-wrap[data-panel-mode=""]')
+    _blink_cycles(page, 12, shot="blink.png")
     # fade: panel 2 over panel 1 at the chosen opacity
     page.check("#panels-fade")
     page.locator("#panels-fade-level").fill("0.3")
@@ -545,20 +552,7 @@ def test_overlays_per_panel_follow_their_view_and_the_url(page, live_server, fie
         assert a["flip"] == b["flip"] and abs((a["rotation"] - b["rotation"] + 180) % 360 - 180) < 1e-3, (before, after)
 
     # blink cycles the panels, each with its own overlays
-    page.click('.menu-button[data-menu="View"]')
-    page.click("#menu-panels")
-    page.fill("#panels-blink-rate", "0.2")
-    page.click("#panels-blink")
-    page.wait_for_selector('#viewer-wrap[data-panel-mode="blink"]')
-    seen = set()
-    for _ in range(10):
-        shown = page.evaluate(VISIBLE_PANELS)
-        assert len(shown) == 1
-        seen.add(shown[0])
-        page.wait_for_timeout(120)
-    assert len(seen) >= 3
-    page.click("#panels-blink")
-    page.wait_for_selector('#viewer-wrap[data-panel-mode=""]')
+    _blink_cycles(page, 10)
     _export_and_magnifier_of_turned_panel(page)
     # one panel, then 2x2 again: the other panels' overlays come back into the URL with them
     page.keyboard.press("m")  # magnifier off

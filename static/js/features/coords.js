@@ -52,6 +52,8 @@ export function mount(ctx) {
   async function pump() {
     const image = viewer.image;
     if (busy || !wanted || !image) return;
+    // the pointer's pixel may belong to the image shown before (a panel that opened another one)
+    if (wanted.col >= image.width || wanted.row >= image.height) { wanted = null; return; }
     if (asked && asked.col === wanted.col && asked.row === wanted.row && asked.plane === image.plane) return;
     busy = true;
     asked = { ...wanted, plane: image.plane };
@@ -83,7 +85,7 @@ export function mount(ctx) {
       wanted = { col, row };
       pump();
     }),
-    bus.on('image:opened', () => { latest = null; asked = null; render(); }),
+    bus.on('image:opened', () => { latest = null; asked = null; wanted = null; render(); }),
     bus.on('plane:changed', () => { asked = null; pump(); }),
   ];
   frameSelect.addEventListener('change', render);
