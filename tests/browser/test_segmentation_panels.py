@@ -13,7 +13,7 @@ import pytest
 from astropy.io import fits
 from scipy import ndimage
 
-from tests.browser.test_panels import DRAWN, _layout_2x2, _many_to_screen, _panel, _wait_panel_tiles
+from tests.browser.panel_steps import DRAWN, _layout_2x2, _many_to_screen, _panel, _wait_panel_tiles
 from tests.core.rgb_fields import write_fields
 
 pytestmark = pytest.mark.browser
