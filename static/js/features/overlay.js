@@ -12,16 +12,17 @@
 // them in its part of the URL: the page's keys for panel 1, inside p2..p4 for the others);
 // the side panel, the bus requests and clicks act on the ACTIVE panel's.
 // Helpers (not features): overlay-data.js (payload, deep-link keys), overlay-gl.js (renderers),
-// overlay-panel.js (side panel: parameters, style, colorbar), overlay-popup.js (click hit test, row popup).
-import { createRenderer, drawForExport, sizeCanvas } from './overlay-gl.js';
+// overlay-labels.js (marker labels), overlay-panel.js (side panel: parameters, style, colorbar),
+// overlay-popup.js (click hit test, row popup).
+import { createRenderer, drawForExport } from './overlay-gl.js';
 import {
-  DEFAULT_STYLE, SERVER_KEYS, colorRange, decodeOverlay, fmtValue, frameOf, loadLut, readDeepLinks, rescaleColors, screenOf, withOverlayQuery,
+  DEFAULT_STYLE, SERVER_KEYS, colorRange, decodeOverlay, frameOf, loadLut, readDeepLinks, rescaleColors, withOverlayQuery,
 } from './overlay-data.js';
+import { createLabels } from './overlay-labels.js';
 import { createOverlayPanel } from './overlay-panel.js';
 import { createPopup, hitMarker } from './overlay-popup.js';
 import { editPanelQuery, panelQuery } from '../lib/url-state.js';
 
-const LABEL_MAX = 300;
 const HEAVY_MARKERS = 150_000;   // above this, the view moves a snapshot and redraws when it rests
 const REST_MS = 120;
 
@@ -39,6 +40,7 @@ export function mount(ctx) {
     const labelCanvas = el('canvas', { class: 'overlay-labels' });
     dom.element.appendChild(labelCanvas);
     const popup = createPopup(el, viewer, dom.element);
+    const labels = createLabels(ctx, labelCanvas, layers, redraw);
     let active = null;                     // name of the layer the panel edits
 
     // Full redraws of a few hundred thousand markers can cost more than a frame (software GL, slow
@@ -66,7 +68,7 @@ export function mount(ctx) {
         if (layer.visible) layer.renderer.draw(frame);
       }
       for (const canvas of dom.element.querySelectorAll('canvas')) canvas.style.transform = '';
-      drawLabels(frame);
+      labels.draw(frame);
       drawnFrame = frame;
       popup.place();
     }
@@ -89,58 +91,6 @@ export function mount(ctx) {
       popup.place();
       clearTimeout(idleTimer);
       idleTimer = setTimeout(redraw, REST_MS);
-    }
-
-    // ---- labels (text on a 2-D canvas: never HTML) ----
-    function drawLabels(frame) {
-      const g = labelCanvas.getContext('2d');
-      sizeCanvas(labelCanvas, frame);
-      g.setTransform(1, 0, 0, 1, 0, 0);
-      g.clearRect(0, 0, labelCanvas.width, labelCanvas.height);
-      g.setTransform(frame.dpr, 0, 0, frame.dpr, 0, 0);
-      for (const layer of layers.values()) {
-        if (!layer.visible || !layer.style.label_col || !layer.data) continue;
-        const visible = visibleMarkers(layer, frame, LABEL_MAX + 1);
-        if (visible.length > LABEL_MAX) continue;
-        const missing = visible.map((i) => layer.data.rows[i]).filter((r) => !layer.labels.has(r));
-        if (missing.length) { fetchLabels(layer, missing); continue; }
-        g.font = '12px sans-serif';
-        g.fillStyle = layer.style.color;
-        g.strokeStyle = 'rgba(0,0,0,0.7)';
-        g.lineWidth = 3;
-        for (const i of visible) {
-          const text = fmtValue(layer.labels.get(layer.data.rows[i]));
-          const { x, y } = screenOf(frame, layer.data, i);
-          const r = Math.max(layer.data.size[i] * frame.scale, layer.style.minPx);
-          g.strokeText(text, x + r + 3, y - 3);
-          g.fillText(text, x + r + 3, y - 3);
-        }
-      }
-    }
-
-    async function fetchLabels(layer, rows) {
-      if (layer.labelsPending) return;
-      layer.labelsPending = true;
-      try {
-        const body = await ctx.api.post('/api/catalogs/overlay/rows', { name: layer.name, rows, columns: [layer.style.label_col] });
-        body.rows.forEach((row, k) => layer.labels.set(body.index[k], row[0]));
-      } catch (e) {
-        ctx.ui.notify(e.detail || String(e), 'error');
-        layer.style.label_col = '';
-      } finally {
-        layer.labelsPending = false;
-        redraw();
-      }
-    }
-
-    function visibleMarkers(layer, frame, cap) {
-      const out = [];
-      const d = layer.data;
-      for (let i = 0; i < d.count && out.length < cap; i += 1) {
-        const { x, y } = screenOf(frame, d, i);
-        if (x >= 0 && y >= 0 && x <= frame.width && y <= frame.height) out.push(i);
-      }
-      return out;
     }
 
     // ---- loading ----
@@ -302,7 +252,7 @@ export function mount(ctx) {
         layer.data = null;
         if (layer.renderer) { layer.renderer.setData(empty); layer.renderer.draw(blank); }
       }
-      labelCanvas.getContext('2d').clearRect(0, 0, labelCanvas.width, labelCanvas.height);
+      labels.clear();
       drawnFrame = null;
       popup.close();
     }
