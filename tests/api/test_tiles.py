@@ -1,5 +1,6 @@
-"""Tile and histogram endpoints over HTTP: pixels equal the expected rendering, caching
-headers, parameter errors, path confinement, real files."""
+"""Tile endpoint over HTTP: pixels equal the expected rendering, caching headers, parameter
+errors, path confinement (of the histogram too), real files, provisional overview tiles.
+The histogram and limits: test_tiles_histogram.py; shared helpers: tile_helpers.py."""
 
 from __future__ import annotations
 
@@ -18,34 +19,13 @@ from neloura.core.pyramid import block_mean
 from neloura.core.stretch import NAN_INDEX, apply, lookup_table
 from neloura.core.tiles import Pyramid
 from neloura.settings import Settings
+from tests.api.tile_helpers import H, W, expected, indices, tile, write_image
 from tests.conftest import COMPRESSED_DATA, FITS_DATA
-
-H, W = 300, 520  # max_level 10; full resolution 3x2 tiles with smaller edge tiles
 
 
 @pytest.fixture
 def data(settings: Settings) -> np.ndarray:
-    rng = np.random.default_rng(42)
-    array = rng.normal(100.0, 10.0, size=(H, W)).astype(np.float32)
-    array[rng.random(array.shape) < 0.05] = np.nan
-    array[:, :7] = np.nan
-    fits.PrimaryHDU(array).writeto(settings.files_dir / "img.fits")
-    return array
-
-
-def tile(client: TestClient, level: int, col: int, row: int, fmt: str = "png", **params: object):
-    return client.get(f"/api/images/tiles/{level}/{col}_{row}.{fmt}", params={"path": "img.fits", **params})
-
-
-def indices(response) -> np.ndarray:
-    assert response.status_code == 200, response.text
-    img = Image.open(io.BytesIO(response.content))
-    assert img.mode == "P"
-    return np.asarray(img)
-
-
-def expected(region: np.ndarray, vmin: float, vmax: float, stretch: str = "linear") -> np.ndarray:
-    return apply(region, vmin, vmax, lookup_table(stretch))
+    return write_image(settings.files_dir)
 
 
 def test_full_resolution_tile_equals_the_flipped_array_region(client: TestClient, data: np.ndarray) -> None:
@@ -167,9 +147,6 @@ def test_changed_file_changes_the_etag(client: TestClient, settings: Settings, d
         ("/api/images/tiles/10/0_0.png", {"hdu": 3}),
         ("/api/images/tiles/10/0_0.png", {"plane": 1}),
         ("/api/images/tiles/10/0_0.png", {"hdu": -1}),
-        ("/api/images/histogram", {"bins": 0}),
-        ("/api/images/histogram", {"vmin": 5, "vmax": 5}),
-        ("/api/images/histogram", {"plane": 2}),
     ],
 )
 def test_bad_parameters_are_422_with_a_detail(client: TestClient, data: np.ndarray, url: str, params: dict) -> None:
@@ -203,25 +180,6 @@ def test_not_fits_is_415(client: TestClient, settings: Settings, url: str) -> No
     (settings.files_dir / "notes.fits").write_text("not a FITS file at all")
     response = client.get(url, params={"path": "notes.fits"})
     assert response.status_code == 415 and response.json()["detail"]
-
-
-def test_histogram_counts_and_limits(client: TestClient, data: np.ndarray) -> None:
-    body = client.get("/api/images/histogram", params={"path": "img.fits", "bins": 50, "vmin": 80, "vmax": 120}).json()
-    finite = data[np.isfinite(data)]  # small image: the sample is every finite pixel
-    counts, edges = np.histogram(finite, bins=50, range=(80, 120))
-    assert body["counts"] == counts.tolist()
-    np.testing.assert_allclose(body["edges"], edges)
-    assert body["below"] == int((finite < 80).sum()) and body["above"] == int((finite > 120).sum())
-    assert body["sample_size"] == finite.size
-    np.testing.assert_allclose(
-        [body["limits"]["minmax"]["vmin"], body["limits"]["minmax"]["vmax"]], [finite.min(), finite.max()]
-    )
-    np.testing.assert_allclose(
-        [body["default_limits"]["vmin"], body["default_limits"]["vmax"]], np.percentile(finite, [0.5, 99.5]), rtol=1e-6
-    )
-    assert body["limits"]["zscale"]["vmin"] < 100 < body["limits"]["zscale"]["vmax"]
-    default = client.get("/api/images/histogram", params={"path": "img.fits"}).json()
-    assert len(default["counts"]) == 256 and default["vmin"] == default["default_limits"]["vmin"]
 
 
 # -- real files shipped with astropy ----------------------------------------------------------
@@ -354,38 +312,6 @@ def test_overview_tiles_before_the_levels_are_strided_uncached_and_announced_whe
         final = np.asarray(Image.open(io.BytesIO(late.content)))
         assert np.abs(final.astype(int) - apply(means, 80.0, 120.0, lookup_table("linear", 1.0)).astype(int)).max() <= 1
         assert client.get("/api/images/info", params={"path": "big.fits"}).json()["levels_ready"] is True
-
-
-def test_minmax_limits_cover_every_pixel_of_the_plane(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 16: ``minmax`` is the whole plane's range (from the level build's pass over the
-    source), not the sample's, which misses a spike off its grid; the histogram reports it too
-    once the levels exist, and cached levels keep it across a restart."""
-    from neloura.app import create_app
-    from neloura.runtime import levels as levels_module
-
-    monkeypatch.setattr(levels_module, "DISK_CACHE_MIN_PIXELS", 0)
-    rng = np.random.default_rng(3)
-    array = rng.normal(0.0, 1.0, (1200, 1100)).astype(np.float32)
-    array[601, 602] = 5000.0  # the sample grid (every step-th row from step // 2) misses it
-    array[2, 1000] = -777.0
-    fits.PrimaryHDU(array).writeto(settings.files_dir / "spike.fits")
-    settings.limits_sample_size = 10_000
-    params = {"path": "spike.fits", "mode": "minmax"}
-    for attempt in range(2):  # the second app reads the levels from the disk cache
-        settings.disk_cache = True
-        with TestClient(create_app(settings)) as fresh:
-            body = fresh.get("/api/images/limits", params=params).json()
-            assert (body["vmin"], body["vmax"]) == (-777.0, 5000.0), attempt
-            histogram = fresh.get("/api/images/histogram", params={"path": "spike.fits"}).json()
-            assert histogram["limits"]["minmax"] == {"vmin": -777.0, "vmax": 5000.0}
-            sample_max = fresh.get("/api/images/limits", params={**params, "mode": "percentiles", "high": 100}).json()
-            assert sample_max["vmax"] < 100  # the sample alone never saw the spike
-            key = fresh.app.state.services.images.plane_key("spike.fits", 0, 0)  # type: ignore[attr-defined]
-            entry = fresh.app.state.services.levels.levels(key, None)  # type: ignore[attr-defined]
-            assert entry.done.wait(30)
-            if attempt:
-                assert entry.build_seconds[2] == 0.0  # read back from the disk cache, not rebuilt
-    assert any((settings.cache_dir / "levels").glob("*/x2.npy"))
 
 
 def test_display_parameters_are_validated_and_documented_as_query_parameters(
