@@ -19,7 +19,7 @@ seeded ``--rows``-row catalog (FITS table: x, y, mag, colour columns), in Debian
 * baseline: plotly.js called directly on a blank page with the same arrays (no Neloura code):
   histogram2d (plotly binning every point once, 200x200) and, with ``--scatter``, scattergl.
 
-``--before REF`` measures the plotter JS of a git ref too (its two modules routed into the page), run
+``--before REF`` measures the plotter JS of a git ref too (its modules routed into the page), run
 by run beside the current ones (which goes first alternates): before and after in the same run, on
 the same server and load.
 
@@ -150,16 +150,18 @@ def lasso(page) -> float:
     return page.evaluate("() => performance.now()") - t
 
 
-PLOTTER_JS = re.compile(r"/js/features/(plotter(?:-data)?\.js)(\?.*)?$")
+PLOTTER_JS = re.compile(r"/js/features/(plotter(?:-data|-figure)?\.js)(\?.*)?$")
+PLOTTER_MODULES = ("plotter.js", "plotter-data.js", "plotter-figure.js")
 
 
 def sources_at(ref: str) -> dict[str, bytes]:
-    """The plotter's two JS modules as they are at git ``ref`` (routed into the page for --before)."""
+    """The plotter's JS modules as they are at git ``ref`` (routed into the page for --before);
+    those the ref does not have are left out (before plotter-figure.js, plotter.js held it)."""
     root = Path(__file__).resolve().parent.parent
+    folder = "static/js/features/"
+    there = subprocess.check_output(["git", "-C", str(root), "ls-tree", "--name-only", ref, folder], text=True).split()
     show = ["git", "-C", str(root), "show"]
-    return {
-        n: subprocess.check_output([*show, f"{ref}:static/js/features/{n}"]) for n in ("plotter.js", "plotter-data.js")
-    }
+    return {n: subprocess.check_output([*show, f"{ref}:{folder}{n}"]) for n in PLOTTER_MODULES if folder + n in there}
 
 
 def measure_page(browser, url: str, args, add, prefix: str, sources: dict[str, bytes] | None = None) -> None:

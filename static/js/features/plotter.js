@@ -7,12 +7,12 @@
 // Exports the plot as PNG/SVG (Plotly.toImage) and the selection as a catalog (POST /api/plotter/export).
 // Bus: listens to catalog:loaded, catalog:filter-changed, catalog:rows-selected, catalog:row-clicked;
 // emits catalog:rows-selected {source: 'plotter'} and plotter:plotted {name, kind, points}.
-import { binDensity, binDensityPair, decodePlot, extent, indicesOfRows, markerSizes, rowsOfBins, selectPoints } from './plotter-data.js';
+// Helpers (not features): plotter-data.js (payload, selection geometry, binning), plotter-figure.js
+// (plotly traces and layout, the density's grids).
+import { decodePlot, extent, indicesOfRows, rowsOfBins, selectPoints } from './plotter-data.js';
+import { DENSITY_ABOVE, figure } from './plotter-figure.js';
 
 const PLOTLY = '/vendor/plotly.js-dist-min/plotly.min.js';
-const DENSITY_ABOVE = 100_000;  // auto: a scatter up to this many points, a binned density above
-const DENSITY_BINS = 200;  // bins a side at most (fewer points: about sqrt(n) bins, 40 at least)
-const SELECTED = '#ff3030';
 let plotlyPromise = null;
 
 /** window.Plotly, loading the script once (a classic script: plotly is not an ES module). */
@@ -144,7 +144,8 @@ export function mount(ctx) {
     st.data = data;
     st.kind = kind;
     st.spec = { ...want, kind, logX: logX.checked, logY: logY.checked };
-    const { traces, layout } = figure(st.spec, data);
+    const { traces, layout, density } = figure(st.spec, data);
+    st.density = density;
     st.shownSelection = 0;
     st.selectedIndices = [];
     if (graph.data && graph.dataset.kind !== kind) {  // a new plot type: a new scene, not the old one reused
@@ -171,89 +172,12 @@ export function mount(ctx) {
     return density ? { ...want, color: '', size: '' } : want;
   }
 
-  function figure(spec, data) {
-    const axis = (title, log) => ({ title: { text: title }, type: log ? 'log' : 'linear', gridcolor: '#262e40', zerolinecolor: '#394257' });
-    const layout = {
-      paper_bgcolor: '#131822', plot_bgcolor: '#0b0e14', font: { color: '#d7dde8', size: 11 },
-      margin: { l: 60, r: 20, t: 10, b: 44 }, dragmode: spec.kind === 'histogram' ? 'select' : 'lasso',
-      hovermode: data.n > DENSITY_ABOVE ? false : 'closest', showlegend: false,
-      xaxis: axis(spec.x, spec.logX && spec.kind !== 'histogram'), yaxis: axis(spec.y || 'count', spec.logY),
-    };
-    if (spec.kind === 'histogram') {
-      const x = spec.logX ? Float64Array.from(data.x, (v) => (v > 0 ? Math.log10(v) : NaN)) : data.x;
-      layout.xaxis.title.text = spec.logX ? `log10(${spec.x})` : spec.x;
-      return { layout, traces: [{ type: 'histogram', x, nbinsx: 80, marker: { color: '#5aa9ff' },
-        selected: { marker: { color: SELECTED } }, unselected: { marker: { opacity: 0.45 } } }] };
-    }
-    const marker = { size: spec.size && data.size ? markerSizes(data.size) : data.n > DENSITY_ABOVE ? 2 : 4, color: '#5aa9ff' };
-    if (spec.color && data.color) {
-      Object.assign(marker, { color: data.color, colorscale: 'Viridis', showscale: true,
-        colorbar: { title: { text: spec.color, side: 'right' }, thickness: 12 } });
-    }
-    const scatter = { type: 'scattergl', mode: 'markers', x: data.x, y: data.y, marker,
-      selected: { marker: { color: SELECTED, opacity: 1 } }, unselected: { marker: { opacity: 0.3 } },
-      hovertemplate: `${spec.x}=%{x}<br>${spec.y}=%{y}<extra></extra>` };
-    if (spec.kind === 'scatter') return { layout, traces: [scatter] };
-    // density: the counts binned here for the axes' current ranges (a 200x200 heatmap, re-binned
-    // on every pan/zoom, TOPCAT/CARTA style), never one WebGL point each; the selection is a
-    // second heatmap of the selected points' counts in the same bins, and an empty SVG scatter
-    // lets plotly draw the lasso/box (its shape is evaluated on the data, not on the bins)
-    layout.xaxis.type = 'linear'; layout.yaxis.type = 'linear';
-    const hx = spec.logX ? Float64Array.from(data.x, (v) => (v > 0 ? Math.log10(v) : NaN)) : data.x;
-    const hy = spec.logY ? Float64Array.from(data.y, (v) => (v > 0 ? Math.log10(v) : NaN)) : data.y;
-    st.hx = hx;
-    st.hy = hy;
-    st.view = { x: extent(hx), y: extent(hy) };
-    if (spec.logX) layout.xaxis.title.text = `log10(${spec.x})`;
-    if (spec.logY) layout.yaxis.title.text = `log10(${spec.y})`;
-    Object.assign(layout.xaxis, { range: st.view.x.slice(), autorange: false });
-    Object.assign(layout.yaxis, { range: st.view.y.slice(), autorange: false });
-    st.selectedIndices = [];
-    const [all, picked] = densityGrids();
-    const density = { type: 'heatmap', ...all, colorscale: 'Viridis', zsmooth: false, hoverinfo: 'skip',
-      colorbar: { title: { text: 'log10 count', side: 'right' }, thickness: 12 } };
-    const selection = { type: 'heatmap', ...picked, showscale: false, zsmooth: false, hoverinfo: 'skip',
-      colorscale: [[0, 'rgba(255,48,48,0.75)'], [1, 'rgba(255,48,48,1)']] };
-    const anchor = { type: 'scatter', mode: 'markers', x: [], y: [], hoverinfo: 'skip' };
-    return { layout, traces: [density, selection, anchor] };
-  }
-
-  // ---- density: binning for the current view ----
-  const bins = () => Math.max(40, Math.min(DENSITY_BINS, Math.round(Math.sqrt(st.hx.length))));
-  const attrs = (g) => ({ z: g.z, x0: g.x0, dx: g.dx, y0: g.y0, dy: g.dy });
-
-  /** [all points, selected points] binned over st.view (heatmap attributes z, x0, dx, y0, dy): one
-   * pass over the points when some are selected (their mask), the selected grid alone otherwise empty. */
-  function densityGrids() {
-    const n = bins();
-    if (st.selectedIndices?.length) {
-      return binDensityPair(st.hx, st.hy, st.view.x, st.view.y, n, n, selectionMask()).map(attrs);
-    }
-    const all = binDensity(st.hx, st.hy, st.view.x, st.view.y, n, n);
-    return [attrs(all), attrs(binDensity(st.hx, st.hy, st.view.x, st.view.y, n, n, { indices: [] }))];
-  }
-
-  /** The selected points' grid alone (a new selection: the all-points grid has not changed). */
-  function selectedGrid() {
-    const n = bins();
-    return attrs(binDensity(st.hx, st.hy, st.view.x, st.view.y, n, n, { indices: st.selectedIndices || [] }));
-  }
-
-  /** 1 for the selected points (kept until the selection changes). */
-  function selectionMask() {
-    if (st.mask?.source !== st.selectedIndices) {
-      const mask = new Uint8Array(st.hx.length);
-      for (const i of st.selectedIndices) mask[i] = 1;
-      st.mask = { source: st.selectedIndices, mask };
-    }
-    return st.mask.mask;
-  }
-
+  // ---- density: re-binned for the current view ----
   /** After a pan/zoom (or a double-click reset): re-bin for the new axis ranges, in the next frame. */
   function onRelayout(event) {
     if (st.kind !== 'density' || !event || !Object.keys(event).some((k) => /^[xy]axis/.test(k))) return;
     if (event['xaxis.autorange'] || event['yaxis.autorange']) {  // reset: the data's full extent
-      window.Plotly.relayout(graph, { 'xaxis.range': extent(st.hx), 'yaxis.range': extent(st.hy) });
+      window.Plotly.relayout(graph, { 'xaxis.range': extent(st.density.hx), 'yaxis.range': extent(st.density.hy) });
       return;
     }
     if (st.rebin) return;
@@ -261,8 +185,8 @@ export function mount(ctx) {
       st.rebin = 0;
       const { xaxis, yaxis } = graph.layout;
       if (st.kind !== 'density' || !xaxis?.range || !yaxis?.range) return;
-      st.view = { x: xaxis.range.map(Number), y: yaxis.range.map(Number) };
-      const [all, picked] = densityGrids();
+      st.density.view = { x: xaxis.range.map(Number), y: yaxis.range.map(Number) };
+      const [all, picked] = st.density.grids(st.selectedIndices);
       const both = {};
       for (const key of ['z', 'x0', 'dx', 'y0', 'dy']) both[key] = [all[key], picked[key]];
       Promise.resolve(window.Plotly.restyle(graph, both, [0, 1])).then(() => {
@@ -286,8 +210,8 @@ export function mount(ctx) {
         const shape = event.lassoPoints ? { lasso: event.lassoPoints } : event.range ? { box: event.range } : null;
         if (!shape) return;
         const density = st.kind === 'density';  // there the axes are linear over log10 values
-        const x = density ? st.hx : data.x;
-        const y = density ? st.hy : data.y;
+        const x = density ? st.density.hx : data.x;
+        const y = density ? st.density.hy : data.y;
         const log = density ? {} : { logX: st.spec.logX, logY: st.spec.logY };
         const indices = selectPoints(x, y, shape, log);  // ascending, as the payload's rows
         rows = new Array(indices.length);
@@ -336,7 +260,7 @@ export function mount(ctx) {
     cleared.then(() => {
       if (st.kind === 'density') {
         st.selectedIndices = indices;
-        const picked = selectedGrid();
+        const picked = st.density.selectedGrid(indices);
         window.Plotly.restyle(graph, { z: [picked.z], x0: [picked.x0], dx: [picked.dx], y0: [picked.y0], dy: [picked.dy] }, [1]);
       } else {
         window.Plotly.restyle(graph, { selectedpoints: [indices.length ? indices : null] }, [0]);
