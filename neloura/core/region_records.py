@@ -4,13 +4,15 @@ Positions are 0-based image pixels (frame ``image``) or degrees in the record's 
 ``INPUT_FRAMES`` name: icrs, fk5, fk4, galactic, ecliptic); sizes are pixels or arcsec (full
 widths: DS9's ellipse semi-axes are doubled); ``angle_deg`` follows the ``regions`` package
 (pixel: counter-clockwise from +x; sky: from the longitude axis, as DS9 writes it).
-:func:`validate_record` holds the bounds every reader applies; :func:`record_from_region` builds
+:func:`validate_record` holds the bounds every reader applies (:func:`within_pixel_bounds` the
+pixel one, which sky regions projected onto an image meet too); :func:`record_from_region` builds
 a record from a ``regions`` object (the CRTF path, and the reference of the tests).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,12 +71,17 @@ class RegionText:
     format: str
 
 
+def within_pixel_bounds(values: Iterable[float]) -> bool:
+    """True when every value (pixel coordinates, pixel sizes) is finite and within ±``MAX_PIXEL``."""
+    return all(math.isfinite(v) and abs(v) <= MAX_PIXEL for v in values)
+
+
 def validate_record(record: RegionRecord) -> None:
     """Raise ``ValueError`` (the readers add the line) for a non-finite or out-of-bounds record."""
     numbers = [c for p in record.points for c in p] + list(record.sizes) + [record.angle_deg]
     if not all(math.isfinite(v) for v in numbers):
         raise ValueError(f"{record.shape} has a non-finite value")
-    if not record.is_sky and any(abs(v) > MAX_PIXEL for v in numbers[:-1]):
+    if not record.is_sky and not within_pixel_bounds(numbers[:-1]):
         raise ValueError(f"{record.shape}: pixel values beyond ±{MAX_PIXEL:.0e}")
     if record.is_sky and any(v > MAX_SKY_ARCSEC for v in record.sizes):
         raise ValueError(f"{record.shape}: sizes beyond 180 degrees")

@@ -45,7 +45,7 @@ from regions import (
 )
 
 from neloura.core.frames import input_frame, transform_lonlat
-from neloura.core.region_records import RegionRecord
+from neloura.core.region_records import RegionRecord, within_pixel_bounds
 from neloura.core.wcs import ImageWcs, NoCelestialWcs
 from neloura.errors import InvalidParameter
 
@@ -129,7 +129,7 @@ def _sky_to_pixel(records: list[RegionRecord], wcs: ImageWcs, plane: int, frame:
         pts = [(float(x[k]), float(y[k])) for k in range(starts[i], starts[i + 1])]
         sizes, angle = _pixel_sizes(r, jac[i], scale[i])
         values = [c for p in pts for c in p] + list(sizes)
-        if not all(math.isfinite(c) and abs(c) <= 1e8 for c in values):
+        if not within_pixel_bounds(values):
             raise InvalidParameter(f"line {r.line}: the {r.shape} does not project onto this image")
         shapes.append(PixelShape(r.shape, pts, sizes, angle, r.include, dict(r.meta), r.line, frame))
     return shapes

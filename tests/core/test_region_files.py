@@ -69,6 +69,7 @@ def test_ellipse_semi_axes_become_full_widths_and_sky_sizes_arcsec() -> None:
         ("image\npolygon(1,2,3,4,5)\n", 2, "polygon"),
         ('fk5\ncircle(10,95,3")\n', 2, "latitude"),
         ("image\nannulus(1,2,5,3)\n", 2, "outer"),
+        ("image\ncircle(1,2,5)\nbox(1,2e8,3,4)\n", 3, "beyond"),  # |pixel| above 1e8 is no image's
         ("#CRTFv0\ncircle[[1pix, 2pix], 3pix]\ncircle[[1pix, 2pix]\n", 3, "line 3"),
         ("#CRTFv0\nnotashape[[1deg, 2deg], 3deg]\n", 2, "line 2"),
     ],

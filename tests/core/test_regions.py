@@ -18,6 +18,7 @@ from neloura.core.region_files import read_regions
 from neloura.core.regions import PixelShape, to_pixel_shapes, to_region, write_regions
 from neloura.core.synthetic import make_wcs_header
 from neloura.core.wcs import ImageWcs
+from neloura.errors import InvalidParameter
 
 WCSAXES_DATA = Path(astropy.__file__).parent / "visualization/wcsaxes/tests/data"
 WCS_DATA = Path(astropy.__file__).parent / "wcs/tests/data"
@@ -179,3 +180,13 @@ def test_round_trip_write_read_gives_the_same_regions(fmt: str, system: str, kin
             assert abs((a.angle_deg - b.angle_deg + period / 2) % period - period / 2) < 1e-3
         if a.shape == "text":
             assert b.meta["text"] == "label here"
+
+
+def test_sky_regions_projected_beyond_the_pixel_bound_are_refused() -> None:
+    """A sky region meets the bound of pixel records once projected (within_pixel_bounds): on a
+    0.001"/px image a 10 degree circle (3.6e7 px) is kept, a 60 degree one (2.2e8 px) is not."""
+    wcs = ImageWcs.from_header(make_wcs_header((400, 500), 150.0, 2.0, 0.001))
+    kept = to_pixel_shapes(read_regions("icrs\ncircle(150,2,10)\n").records, wcs)
+    assert kept[0].sizes[0] == pytest.approx(3.6e7, rel=1e-3)
+    with pytest.raises(InvalidParameter, match="line 2: the circle does not project"):
+        to_pixel_shapes(read_regions("icrs\ncircle(150,2,60)\n").records, wcs)
