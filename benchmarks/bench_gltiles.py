@@ -75,15 +75,16 @@ def emit(page: Any, patch: dict[str, Any]) -> float:
     return float(page.evaluate(code))
 
 
-def gl_change(page: Any, patch: dict[str, Any]) -> tuple[float, float, int]:
-    """(wall ms event -> recoloured frame drawn, that frame's ms, tiles recoloured)."""
+def gl_change(page: Any, patch: dict[str, Any]) -> tuple[float, float, int, int]:
+    """(wall ms event -> recoloured frame drawn, that frame's ms, tiles recoloured, frames the
+    drawer drew from the event to that one included: 1 when the first frame shows the change)."""
     draws = page.evaluate("() => window.neloura.ctx.viewer.osd.drawer.stats.draws")
     t0 = emit(page, patch)
     page.wait_for_function(
         f"() => {{ const s = window.neloura.ctx.viewer.osd.drawer.stats; return s.draws > {draws} && s.coloured > 0; }}"
     )
     stats = page.evaluate("() => ({ ...window.neloura.ctx.viewer.osd.drawer.stats })")
-    return stats["at"] - t0, stats["ms"], stats["coloured"]
+    return stats["at"] - t0, stats["ms"], stats["coloured"], stats["draws"] - draws
 
 
 def png_change(page: Any, patch: dict[str, Any]) -> float:
@@ -178,14 +179,15 @@ def main() -> None:
                     page.wait_for_function(DRAWN, timeout=120_000)
                     visible = page.evaluate(VISIBLE)
                     page.evaluate("() => { window.__nelouraSyncDraw = true; }")
-                    walls, frames, counts = [], [], []
+                    walls, frames, counts, draws = [], [], [], []
                     start = len(urls)
                     for _ in range(args.runs):
                         for patch in CHANGES:
                             if renderer == "webgl":
-                                wall, frame, n = gl_change(page, patch)
+                                wall, frame, n, drawn = gl_change(page, patch)
                                 frames.append(frame)
                                 counts.append(n)
+                                draws.append(drawn)
                             else:
                                 wall = png_change(page, patch)
                             walls.append(wall)
@@ -194,6 +196,7 @@ def main() -> None:
                         wall=med(walls),
                         frame=med(frames) if frames else None,
                         coloured=med(counts) if counts else None,
+                        draws=max(draws) if draws else None,
                         requests=len(tile_requests) / len(walls),
                         visible=visible,
                     )
@@ -224,7 +227,8 @@ def main() -> None:
         ("display change -> redrawn, wall (ms, median)", gl["wall"], png["wall"], f"{png['wall'] / gl['wall']:.1f}x"),
         ("tile requests per display change", gl["requests"], png["requests"], ""),
         ("WebGL frame that recolours the view (ms, median; budget 16.7)", gl["frame"], None, ""),
-        ("  tiles recoloured in that frame", gl["coloured"], None, ""),
+        ("  tiles recoloured in that frame", gl["coloured"], None, f"of {len(full)}"),
+        ("  frames drawn from the change to the recoloured view (most)", gl["draws"], None, ""),
         ("bytes per tile on the wire (KB, mean; data gzip vs PNG)", data_kb, png_kb, f"{data_kb / png_kb:.2f}x"),
         ("server time, uncached tile (ms, median)", med(data_s) * 1e3, med(png_s) * 1e3, ""),
     ]

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from neloura import __version__
 from neloura.api import openapi
 from neloura.api.body_limit import BodyLimitMiddleware
+from neloura.api.fast_tiles import TileFastPath
 from neloura.api.origin import HostPolicy, OriginMiddleware
 from neloura.api.session import SessionMiddleware
 from neloura.errors import InvalidFilter, NelouraError, status_for
@@ -141,6 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=_lifespan,
         docs_url=None,  # /docs is served by neloura.api.docs from the pinned local Swagger UI (no CDN)
         redoc_url=None,
+        # no OpenTelemetry here: skip FastAPI's per-request check for configured providers
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.services = Services(settings)
@@ -150,6 +153,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload_bytes=settings.upload_max_mb * 1024 * 1024,
         upload_paths=UPLOAD_PATHS,
     )
+    # ready tiles skip FastAPI's routing; inside the session and Origin middleware (neloura.api.fast_tiles)
+    app.add_middleware(TileFastPath, tiles=app.state.services.tiles)
     # every job and run belongs to the browser session of this cookie (neloura.api.session)
     app.add_middleware(SessionMiddleware)
     # outermost: a foreign Host or Origin is refused before anything reads the request

@@ -15,6 +15,8 @@ itself; ``histequ`` depends on the plane's sample and the limits, so it comes fr
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -24,10 +26,12 @@ from neloura.api import query
 from neloura.api.conditional import accepts_gzip, cache_headers, not_modified
 from neloura.api.deps import ServicesDep, services_of
 from neloura.api.openapi import IMAGE_ERRORS, NOT_MODIFIED, binary, errors
+from neloura.api.tile_answer import TileAnswer, respond
 from neloura.api.tiles import HduQ, PathQ, PlaneParams, PlaneQ
 from neloura.core.data_tiles import MEDIA_TYPE
 from neloura.errors import InvalidParameter
 from neloura.runtime.data_tiles import data_etag, data_spec, render_data_tile, stretch_table
+from neloura.runtime.tiles import TileService
 
 router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/images", tags=["images"])
 
@@ -40,6 +44,29 @@ def _parse_name(name: str) -> tuple[int, int]:
     return int(col), int(row)
 
 
+def prepare_data_tile(
+    tiles: TileService,
+    level: int,
+    name: str,
+    params: Mapping[str, str],
+    accept_encoding: str | None = None,
+    *,
+    may_block: bool = True,
+) -> TileAnswer | None:
+    """Validate a data-tile request and name its bytes (gzip-encoded when ``accept_encoding``
+    allows). ``may_block=False``: None when the plane needs file I/O first."""
+    col, row = _parse_name(name)
+    q = query.validate(PlaneParams, params)
+    path, hdu, plane = q.path, q.hdu, q.plane
+    if not may_block and not tiles.ready(path, hdu, plane):
+        return None
+    spec = data_spec(tiles, path, level, col, row, hdu=hdu, plane=plane)
+    gzip = accepts_gzip(accept_encoding)
+    headers = cache_headers(data_etag(spec, gzip=gzip), provisional=spec.provisional, vary="Accept-Encoding")
+    render = partial(render_data_tile, tiles, spec, gzip=gzip)
+    return TileAnswer(headers, MEDIA_TYPE, None, render, "gzip" if gzip else None)
+
+
 @router.get(
     "/data-tiles/{level}/{name}",
     response_class=Response,
@@ -47,23 +74,15 @@ def _parse_name(name: str) -> tuple[int, int]:
     openapi_extra=query.parameters(PlaneParams),
 )
 async def data_tile(level: int, name: str, request: Request) -> Response:
-    """Physical values of one Deep Zoom tile (``name`` is ``COL_ROW.u16``) as uint16 codes."""
-    col, row = _parse_name(name)
-    q = query.parse(PlaneParams, request)
-    path, hdu, plane = q.path, q.hdu, q.plane
+    """Physical values of one Deep Zoom tile (``name`` is ``COL_ROW.u16``) as uint16 codes.
+    Usually answered by the lean path of :mod:`neloura.api.fast_tiles` (as PNG tiles)."""
     tiles = services_of(request).tiles
-    if tiles.ready(path, hdu, plane):
-        spec = data_spec(tiles, path, level, col, row, hdu=hdu, plane=plane)
-    else:  # first use: opens the file and computes the default limits
-        spec = await run_in_threadpool(data_spec, tiles, path, level, col, row, hdu=hdu, plane=plane)
-    gzip = accepts_gzip(request.headers.get("accept-encoding"))
-    headers = cache_headers(data_etag(spec, gzip=gzip), provisional=spec.provisional, vary="Accept-Encoding")
-    if (unchanged := not_modified(request, headers)) is not None:
-        return unchanged
-    if gzip:
-        headers["Content-Encoding"] = "gzip"
-    body = await run_in_threadpool(render_data_tile, tiles, spec, gzip=gzip)
-    return Response(content=body, media_type=MEDIA_TYPE, headers=headers)
+    params, encodings = dict(request.query_params), request.headers.get("accept-encoding")
+    answer = prepare_data_tile(tiles, level, name, params, encodings, may_block=False)
+    if answer is None:  # first use: opens the file and computes the default limits
+        answer = await run_in_threadpool(partial(prepare_data_tile, tiles, level, name, params, encodings))
+        assert answer is not None
+    return await respond(tiles, answer, request.headers.get("if-none-match"))
 
 
 @router.get(

@@ -125,7 +125,7 @@ class OriginMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        headers = _policy_headers(scope)
         refusal = self._refusal(scope, headers)
         if refusal is not None:
             await _refuse(scope, receive, send, refusal)
@@ -156,6 +156,19 @@ class OriginMiddleware:
         if not self.policy.origin_allowed(origin.strip(), host_header):
             return f"requests from the page at {origin!r} are refused (another site may not drive this server)"
         return None
+
+
+_POLICY_HEADERS = frozenset({b"host", b"origin", b"sec-fetch-site"})
+
+
+def _policy_headers(scope: MutableMapping[str, Any]) -> dict[str, str]:
+    """The request headers the policy reads (lower-case names; the last of a repeated one)."""
+    out = {}
+    for key, value in scope.get("headers") or ():
+        name = key.lower()
+        if name in _POLICY_HEADERS:
+            out[name.decode("latin-1")] = value.decode("latin-1")
+    return out
 
 
 def _with_security_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

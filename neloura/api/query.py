@@ -10,6 +10,7 @@ would write for separate parameters).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -22,8 +23,13 @@ M = TypeVar("M", bound=BaseModel)
 def parse(model: type[M], request: Request) -> M:
     """``model`` from the request's query string (the last value of a repeated parameter wins,
     as FastAPI does; unknown parameters are ignored)."""
+    return validate(model, dict(request.query_params))
+
+
+def validate(model: type[M], params: Mapping[str, str]) -> M:
+    """``model`` from query parameters already read (as :func:`parse`)."""
     try:
-        return model.model_validate(dict(request.query_params))
+        return model.model_validate(params)
     except ValidationError as exc:
         raise RequestValidationError(
             [{**err, "loc": ("query", *err["loc"])} for err in exc.errors(include_url=False)]

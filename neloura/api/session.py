@@ -38,13 +38,28 @@ def owner_key(session: str) -> str:
 def _cookie_of(scope: MutableMapping[str, Any]) -> str | None:
     for name, value in scope.get("headers", ()):
         if name == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            with contextlib.suppress(Exception):  # a malformed Cookie header carries no session
-                jar.load(value.decode("latin-1"))
-            morsel = jar.get(COOKIE)
-            if morsel is not None and _VALID.match(morsel.value):
-                return morsel.value
+            session = _session_in(value.decode("latin-1"))
+            if session is not None:
+                return session
     return None
+
+
+def _session_in(header: str) -> str | None:
+    """The valid session cookie in a ``Cookie`` header, else None. A plain ``name=value; ...``
+    header (what browsers send) is split directly; anything else (quoted values, escapes) goes
+    through ``SimpleCookie``, which took ~5 % of a cached tile's time when run on every request."""
+    if '"' not in header and "\\" not in header:
+        found = None
+        for part in header.split(";"):  # the last one wins, as in SimpleCookie
+            name, _, value = part.partition("=")
+            if name.strip() == COOKIE:
+                found = value.strip()
+        return found if found is not None and _VALID.match(found) else None
+    jar: SimpleCookie = SimpleCookie()
+    with contextlib.suppress(Exception):  # a malformed Cookie header carries no session
+        jar.load(header)
+    morsel = jar.get(COOKIE)
+    return morsel.value if morsel is not None and _VALID.match(morsel.value) else None
 
 
 def _set_cookie(session: str, secure: bool) -> bytes:
@@ -55,7 +70,8 @@ def _set_cookie(session: str, secure: bool) -> bytes:
 
 
 class SessionMiddleware:
-    """Put the session's owner key in ``scope["state"]["owner"]``; hand out a cookie when missing."""
+    """Put the session in ``scope["state"]["session"]`` (its owner key: :func:`owner_of`); hand
+    out a cookie when missing."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -68,7 +84,7 @@ class SessionMiddleware:
         fresh = session is None
         if session is None:
             session = secrets.token_urlsafe(32)
-        scope.setdefault("state", {})["owner"] = owner_key(session)
+        scope.setdefault("state", {})["session"] = session
         if not fresh or scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -84,14 +100,12 @@ class SessionMiddleware:
 
 def owner_of(request: Request) -> str:
     """The owner key of the request's session (set by :class:`SessionMiddleware`)."""
-    owner: str = request.state.owner
-    return owner
+    return owner_key(request.state.session)
 
 
 def socket_owner(ws: WebSocket) -> str:
     """The owner key of a WebSocket's session (its handshake's cookie)."""
-    owner: str = ws.state.owner
-    return owner
+    return owner_key(ws.state.session)
 
 
 OwnerDep = Annotated[str, Depends(owner_of)]

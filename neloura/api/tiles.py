@@ -19,20 +19,24 @@ Display convention shared with the front end:
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Mapping
+from functools import partial
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from neloura.api import query
-from neloura.api.conditional import cache_headers, not_modified
+from neloura.api.conditional import cache_headers
 from neloura.api.deps import ServicesDep, services_of
 from neloura.api.openapi import IMAGE_ERRORS, NOT_MODIFIED, Out, binary, errors
+from neloura.api.tile_answer import TileAnswer, respond
 from neloura.core.colormaps import TRANSPARENT
 from neloura.core.histogram import MAX_BINS, histogram
 from neloura.core.limits import percentile_limits, user_limits, zscale_limits
 from neloura.errors import InvalidParameter
+from neloura.runtime.tiles import TileService
 
 router = APIRouter(responses=errors(*IMAGE_ERRORS), prefix="/api/images", tags=["images"])
 
@@ -87,6 +91,28 @@ class TileParams(PlaneParams):
     vmax: float | None = None
 
 
+def prepare_tile(
+    tiles: TileService,
+    level: int,
+    name: str,
+    params: Mapping[str, str],
+    accept_encoding: str | None = None,
+    *,
+    may_block: bool = True,
+) -> TileAnswer | None:
+    """Validate a tile request and name its bytes. ``may_block=False``: None when the plane
+    needs file I/O first (opening the file, computing the default limits); raises the request's
+    error otherwise. ``accept_encoding`` is unused: PNG and JPEG are compressed already."""
+    col, row, fmt = _parse_tile_name(name)
+    q = query.validate(TileParams, params)  # one validation pass: the route's hottest cost otherwise
+    key = tiles.ready_key(q.path, q.hdu, q.plane, limits_given=q.vmin is not None and q.vmax is not None)
+    if key is None and not may_block:
+        return None
+    spec = tiles.spec(q.path, level, col, row, fmt, **q.model_dump(exclude={"path"}), key=key)
+    headers = cache_headers(spec.etag, provisional=spec.provisional)
+    return TileAnswer(headers, spec.media_type, tiles.cache.get(spec.etag), partial(tiles.render, spec))
+
+
 @router.get(
     "/tiles/{level}/{name}",
     responses={**binary("image/png", "image/jpeg", description="the tile"), **NOT_MODIFIED},
@@ -94,24 +120,16 @@ class TileParams(PlaneParams):
     openapi_extra=query.parameters(TileParams),
 )
 async def tile(level: int, name: str, request: Request) -> Response:
-    """One Deep Zoom tile (``name`` is ``COL_ROW.png`` or ``COL_ROW.jpg``) of an image plane."""
-    col, row, fmt = _parse_tile_name(name)
-    q = query.parse(TileParams, request)  # one validation pass: the route's hottest cost otherwise
+    """One Deep Zoom tile (``name`` is ``COL_ROW.png`` or ``COL_ROW.jpg``) of an image plane.
+    Usually answered by the lean path of :mod:`neloura.api.fast_tiles`; this route answers the
+    first tiles of a plane (file I/O) and every refusal."""
     tiles = services_of(request).tiles
-    args = (q.path, level, col, row, fmt)
-    kwargs: dict[str, Any] = q.model_dump(exclude={"path"})
-    key = tiles.ready_key(q.path, q.hdu, q.plane, limits_given=q.vmin is not None and q.vmax is not None)
-    if key is not None:
-        spec = tiles.spec(*args, **kwargs, key=key)
-    else:  # first use: opens the file and computes the default limits
-        spec = await run_in_threadpool(tiles.spec, *args, **kwargs)
-    headers = cache_headers(spec.etag, provisional=spec.provisional)
-    if (unchanged := not_modified(request, headers)) is not None:
-        return unchanged
-    data = tiles.cache.get(spec.etag)
-    if data is None:
-        data = await run_in_threadpool(tiles.render, spec)
-    return Response(content=data, media_type=spec.media_type, headers=headers)
+    params = dict(request.query_params)
+    answer = prepare_tile(tiles, level, name, params, may_block=False)
+    if answer is None:  # first use: opens the file and computes the default limits
+        answer = await run_in_threadpool(partial(prepare_tile, tiles, level, name, params))
+        assert answer is not None
+    return await respond(tiles, answer, request.headers.get("if-none-match"))
 
 
 @router.get("/histogram")

@@ -10,7 +10,7 @@ NaN colour. ``invert`` flips entries 0..254 (the colormap runs high to low). The
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import matplotlib
 import matplotlib.colors as mcolors
@@ -29,7 +29,7 @@ class Palette:
     rgb: np.ndarray
     alpha: np.ndarray
 
-    @property
+    @cached_property
     def opaque(self) -> bool:
         return bool((self.alpha == 255).all())
 

@@ -27,7 +27,11 @@ from neloura.errors import InvalidParameter
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_DEFLATE_LEVEL = 1  # ISA-L levels are 0..3; 1 and 2 give the same bytes on tiles, 0 is 40 % larger
 FORMATS = ("png", "jpg")
+IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"  # the empty IEND chunk and its CRC
 MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg"}
+
+
+_PALETTE_CHUNKS: dict[tuple[bytes, bytes], bytes] = {}
 
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:
@@ -43,15 +47,32 @@ def encode_png(index: np.ndarray, pal: Palette, *, level: int = PNG_DEFLATE_LEVE
     rows = np.empty((height, width + 1), dtype=np.uint8)
     rows[:, 0] = 0  # filter type: none
     rows[:, 1:] = index
-    idat = isal_zlib.compress(rows.data, level)
+    return encode_png_rows(rows, pal, level=level)
+
+
+def encode_png_rows(rows: np.ndarray, pal: Palette, *, level: int = PNG_DEFLATE_LEVEL) -> bytes:
+    """Palette PNG of its rows as the IDAT stream holds them before deflate: ``(height, width + 1)``
+    uint8, a filter byte (0) then the row's indices (:func:`neloura.core.tile_kernel.png_rows`)."""
+    height, width = rows.shape[0], rows.shape[1] - 1
+    idat = isal_zlib.compress(np.ascontiguousarray(rows).data, level)
     header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
-    parts = [PNG_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"PLTE", pal.rgb.tobytes())]
-    if not pal.opaque:
-        alpha = pal.alpha
-        last = int(np.nonzero(alpha != 255)[0].max()) + 1  # trailing opaque entries may be omitted
-        parts.append(_chunk(b"tRNS", alpha[:last].tobytes()))
-    parts += [_chunk(b"IDAT", idat), _chunk(b"IEND", b"")]
-    return b"".join(parts)
+    return b"".join([PNG_SIGNATURE, _chunk(b"IHDR", header), _palette_chunks(pal), _chunk(b"IDAT", idat), IEND])
+
+
+def _palette_chunks(pal: Palette) -> bytes:
+    """PLTE, and tRNS when the palette has transparency: the same for every tile of a display."""
+    key = (pal.rgb.tobytes(), pal.alpha.tobytes())
+    chunks = _PALETTE_CHUNKS.get(key)
+    if chunks is None:
+        chunks = _chunk(b"PLTE", key[0])
+        if not pal.opaque:
+            alpha = pal.alpha
+            last = int(np.nonzero(alpha != 255)[0].max()) + 1  # trailing opaque entries may be omitted
+            chunks += _chunk(b"tRNS", alpha[:last].tobytes())
+        if len(_PALETTE_CHUNKS) >= 256:
+            _PALETTE_CHUNKS.clear()
+        _PALETTE_CHUNKS[key] = chunks
+    return chunks
 
 
 def encode_rgba(rgba: np.ndarray, *, level: int = PNG_DEFLATE_LEVEL) -> bytes:
@@ -69,7 +90,7 @@ def encode_rgba(rgba: np.ndarray, *, level: int = PNG_DEFLATE_LEVEL) -> bytes:
     rows[:, 1:] = pixels.reshape(height, width * depth)
     idat = isal_zlib.compress(rows.data, level)
     header = struct.pack(">IIBBBBB", width, height, 8, 2 if opaque else 6, 0, 0, 0)
-    return b"".join([PNG_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", idat), _chunk(b"IEND", b"")])
+    return b"".join([PNG_SIGNATURE, _chunk(b"IHDR", header), _chunk(b"IDAT", idat), IEND])
 
 
 def encode_jpeg(index: np.ndarray, pal: Palette, *, quality: int = 90) -> bytes:

@@ -128,6 +128,7 @@ class FitsImage:
             self.close()
             raise
         self.height, self.width = int(self.shape[-2]), int(self.shape[-1])
+        self.row_bytes = self.width * abs(int(self.header.get("BITPIX", 32))) // 8  # one row in the file
         self.bunit = str(self.header.get("BUNIT", "") or "").strip()
         # 2-D images build their WCS on first use (opening stays cheap for samples and tiles).
         self.plane_axis = self._choose_plane_axis() if len(self.shape) > 2 else None

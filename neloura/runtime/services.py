@@ -15,6 +15,7 @@ import signal
 import threading
 from pathlib import Path
 
+from neloura.core import tile_kernel
 from neloura.core.demo import write_demo, write_demo_psf
 from neloura.runtime.bounded import BoundedRunner, die_with_parent
 from neloura.runtime.broker import VIEWS_CHANNEL, SqliteBroker
@@ -118,6 +119,7 @@ class Services:
         self.cleanup.start()
         await asyncio.to_thread(self.jobs.start)  # marks jobs of a stopped server failed (SQLite)
         threading.Thread(target=self.bounded.warm, name="bounded-warm", daemon=True).start()
+        threading.Thread(target=tile_kernel.warm, name="tile-kernel-warm", daemon=True).start()
         if self.settings.admin:  # /local-coding/* answers 403 otherwise: no sandbox to keep warm
             self.coding.start()
 
@@ -127,6 +129,7 @@ class Services:
         await asyncio.to_thread(self.jobs.stop)
         await asyncio.to_thread(self.coding.stop)
         self.job_store.close()
+        self.tiles.close()
         self.levels.close()
         self.images.close()
         self.catalogs.close()
