@@ -53,6 +53,17 @@ from neloura.runtime.row_reader import RowReader
 # -- one run ----------------------------------------------------------------------------------
 
 
+def fresh_urls(name: str, level: int, cells: list[tuple[int, int]], start: int, count: int) -> list[str]:
+    """``count`` tiles not asked before: the next ``cells`` from ``start``, and once a small image
+    runs out of tiles, the same tiles again with limits never asked (rendered anew all the same)."""
+    urls = []
+    for i in range(start, start + count):
+        c, r = cells[i % len(cells)]
+        limits = {} if i < len(cells) else {"vmin": -1000, "vmax": 5000 + i}
+        urls.append(tile_url(name, level, c, r, **limits))
+    return urls
+
+
 def one_run(root: Path, name: str, size: int, disk_cache: bool, seed: int) -> dict[str, float]:
     geometry = Pyramid(size, size)
     top = geometry.max_level
@@ -99,13 +110,13 @@ def one_run(root: Path, name: str, size: int, disk_cache: bool, seed: int) -> di
         out["overview_cold_p50_ms"], out["overview_cold_p95_ms"] = pct(ov_cold, 50), pct(ov_cold, 95)
         out["overview_cached_p50_ms"], out["overview_cached_p95_ms"] = pct(ov_warm, 50), pct(ov_warm, 95)
         # throughput on uncached full-resolution tiles
-        fresh = iter(cells[200:])
-        urls1 = [tile_url(name, top, *next(fresh)) for _ in range(300)]
+        urls1 = fresh_urls(name, top, cells, 200, 300)
         out["tiles_per_s_1_client"] = len(urls1) / concurrent(server.port, urls1, 1)
-        urls8 = [tile_url(name, top, *next(fresh)) for _ in range(min(1200, len(cells) - 500))]
+        urls8 = fresh_urls(name, top, cells, 500, 1200)
         out["tiles_per_s_8_clients"] = len(urls8) / concurrent(server.port, urls8, 8)
         # a 10x5 full-resolution view, shown, then re-rendered after a stretch change
-        view = [tile_url(name, top, 10 + i % 10, 10 + i // 10) for i in range(50)]
+        spots = [(10 + i % 10, 10 + i // 10) for i in range(50)] if cols >= 20 and rows >= 15 else cells[:50]
+        view = [tile_url(name, top, c, r) for c, r in spots]
         concurrent(server.port, view, 8)
         restretched = [u + "&stretch=asinh&cmap=viridis" for u in view]
         out["rerender_50_tiles_ms"] = concurrent(server.port, restretched, 8) * 1000
