@@ -19,7 +19,6 @@ from neloura.core.stretch import LUT_SIZE
 from neloura.errors import InvalidParameter
 
 
-@njit(nogil=True, cache=True)
 def _fill_rows(values: np.ndarray, vmin: np.float32, scale: np.float32, lut: np.ndarray, rows: np.ndarray) -> None:
     top = np.float32(LUT_SIZE - 1)
     nan_entry = LUT_SIZE
@@ -40,6 +39,12 @@ def _fill_rows(values: np.ndarray, vmin: np.float32, scale: np.float32, lut: np.
             rows[i, j + 1] = lut[np.int32(x)]
 
 
+try:  # compiled once, then loaded from numba's cache (next to this file, or the user's cache folder)
+    _fill_rows_compiled = njit(nogil=True, cache=True)(_fill_rows)
+except RuntimeError:  # no writable cache folder (a read-only install without a home): compile each start
+    _fill_rows_compiled = njit(nogil=True)(_fill_rows)
+
+
 def png_rows(values: np.ndarray, vmin: float, vmax: float, lut: np.ndarray) -> np.ndarray:
     """The ``(height, width + 1)`` uint8 rows of the palette PNG of ``values`` (float32, row 0 =
     top): a 0 filter byte, then the palette index of each value through the stretch table ``lut``
@@ -49,7 +54,7 @@ def png_rows(values: np.ndarray, vmin: float, vmax: float, lut: np.ndarray) -> n
     values = np.asarray(values, dtype=np.float32)
     scale = np.float32((LUT_SIZE - 1) / (float(vmax) - float(vmin)))
     rows = np.empty((values.shape[0], values.shape[1] + 1), dtype=np.uint8)
-    _fill_rows(values, np.float32(vmin), scale, lut, rows)
+    _fill_rows_compiled(values, np.float32(vmin), scale, lut, rows)
     return rows
 
 
