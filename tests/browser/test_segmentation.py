@@ -1,6 +1,7 @@
 """Segmentation overlay in the page: a photutils map of the demo galaxy drawn over it, the label
 under the cursor, a click on a segment showing its SourceCatalog properties (equal to photutils)
-and selecting the catalog row on it, outlines, and the clear refusal of a non-integer image."""
+and selecting the catalog row on it, the selected segment kept in the link, outlines, and the
+clear refusal of a non-integer image."""
 
 from __future__ import annotations
 
@@ -90,6 +91,13 @@ def test_segment_click_shows_properties_and_selects_the_row(page: Any, live_serv
     assert str(row + 1) in page.locator('.seg-props dd[data-key="catalog rows"]').text_content()
     # the matching catalog row is selected in the table (one selection on the bus)
     count = "() => /\\d+ selected/.test(document.querySelector('.cat-selected-count')?.textContent || '')"
+    page.wait_for_function(count)
+    # the selected segment is in the link, and the link selects it again
+    page.wait_for_function("(l) => new URLSearchParams(location.search).get('seg_label') === String(l)", arg=label)
+    page.goto(page.url)
+    page.wait_for_selector(READY)
+    page.wait_for_selector(f'.seg-props[data-label="{label}"]')
+    assert page.locator('.seg-props dd[data-key="area"]').text_content() == area
     page.wait_for_function(count)
     page.set_viewport_size({"width": 1600, "height": 1000})
     page.wait_for_timeout(400)

@@ -82,22 +82,24 @@ export function mount(ctx) {
     if (st.p.index >= panels.list().length) return;
     editPanelQuery(st.p.index, (query) => {
       const q = new URLSearchParams(query);
-      for (const k of ['seg', 'seg_hdu', 'seg_opacity', 'seg_outline']) q.delete(k);
+      for (const k of ['seg', 'seg_hdu', 'seg_opacity', 'seg_outline', 'seg_label']) q.delete(k);
       if (st.info) {
         q.set('seg', st.seg);
         if (st.segHdu !== '') q.set('seg_hdu', st.segHdu);
         if (st.opacity !== 0.5) q.set('seg_opacity', String(st.opacity));
         if (st.outline) q.set('seg_outline', '1');
+        if (st.selected) q.set('seg_label', String(st.selected));
       }
       return q.toString();
     });
   }
 
-  async function open(st, seg, segHdu = '') {
+  /** Open map `seg` on panel st's image; `label`: the segment to select once it is open (a link's). */
+  async function open(st, seg, segHdu = '', label = 0) {
     const image = st.p.viewer.image;
     if (!seg || !image) { status.textContent = seg ? 'open an image first' : 'name a segmentation map'; return; }
     panel.show();
-    Object.assign(st, { seg, segHdu: segHdu === null || segHdu === undefined ? '' : String(segHdu), selected: 0, segment: null, shot: null, pending: false });
+    Object.assign(st, { seg, segHdu: segHdu === null || segHdu === undefined ? '' : String(segHdu), selected: 0, segment: null, shot: null, pending: false, pendingLabel: 0 });
     if (active() === st) { showActive(); status.textContent = 'opening…'; }
     try {
       st.info = await ctx.api.get('/api/segmentation/info', params(st));
@@ -113,7 +115,7 @@ export function mount(ctx) {
     }
     if (active() === st) showActive();
     writeUrl(st);
-    fetchView(st);
+    if (label > 0) await select(st, label); else fetchView(st);
   }
 
   /** Hide panel st's map; `forget`: also its path (the panel opened another image, or Hide). */
@@ -201,19 +203,29 @@ export function mount(ctx) {
     if (!st?.info || (ctx.viewer.clickMode && ctx.viewer.clickMode !== 'segmentation')) return;
     try {
       const { label } = await ctx.api.get('/api/segmentation/label', params(st, { x, y }));
-      if (!label) return;
-      const cat = shared.catalog;
+      if (label) await select(st, label);
+    } catch (err) {
+      ctx.ui.notify(err.detail || String(err), 'error');
+    }
+  }
+
+  /** Select segment `label` of panel st's map: its properties, its outline, the catalog rows on
+   * it, and the page URL (`seg_label`). An unknown label (a stale link) is reported, not kept. */
+  async function select(st, label) {
+    const cat = shared.catalog;
+    try {
       const body = await ctx.api.get('/api/segmentation/segment', params(st, { label,
         catalog: cat?.name, ra_col: cat?.ra_col || undefined, dec_col: cat?.dec_col || undefined }));
       st.selected = label;
       st.segment = body;
       if (active() === st) showProperties(body);
-      fetchView(st);
       if (body.catalog) ctx.bus.emit('catalog:rows-selected', { name: body.catalog, rows: body.rows, source: 'segmentation' });
       ctx.bus.emit('segmentation:segment', body);
     } catch (err) {
       ctx.ui.notify(err.detail || String(err), 'error');
     }
+    writeUrl(st);
+    fetchView(st);
   }
 
   function showProperties(p) {
@@ -269,7 +281,7 @@ export function mount(ctx) {
     offs.push(p.bus.on('image:opened', (image) => {
       const st = states.get(p.index);
       if (!st) return;
-      if (st.pending) { open(st, st.seg, st.segHdu); return; }
+      if (st.pending) { open(st, st.seg, st.segHdu, st.pendingLabel); return; }
       if (!st.info) return;
       if (st.on && (st.on.path !== image.path || st.on.hdu !== image.hdu)) close(st, true);
       else open(st, st.seg, st.segHdu);
@@ -301,9 +313,11 @@ export function mount(ctx) {
       if (!q.get('seg')) continue;
       const st = stateOf(p);
       const a = Number(q.get('seg_opacity'));
+      const label = Number(q.get('seg_label'));
       Object.assign(st, { seg: q.get('seg'), segHdu: q.get('seg_hdu') || '', outline: q.get('seg_outline') === '1',
-        opacity: q.get('seg_opacity') !== null && a >= 0 && a <= 1 ? a : 0.5 });
-      if (p.viewer.image) open(st, st.seg, st.segHdu); else st.pending = true;
+        opacity: q.get('seg_opacity') !== null && a >= 0 && a <= 1 ? a : 0.5,
+        pendingLabel: Number.isInteger(label) && label > 0 ? label : 0 });
+      if (p.viewer.image) open(st, st.seg, st.segHdu, st.pendingLabel); else st.pending = true;
     }
   });
 
