@@ -20,8 +20,13 @@ node_modules/.stamp: package.json package-lock.json
 run: setup
 	$(BIN)/python main.py
 
+# pytest-xdist: 2 worker processes (most of the suite waits on servers, Chromium and sandboxes),
+# whole files per worker in collection order (module fixtures built once, a file's tests in order).
+# `make test TEST_WORKERS=0` runs it in one process, as `pytest -p no:xdist` does.
+TEST_WORKERS ?= 2
+
 test: setup lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: setup
 	$(BIN)/ruff check neloura tests benchmarks *.py

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,3 +37,14 @@ def settings(tmp_path: Path) -> Settings:
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
         yield c
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Unique node ids: schemathesis names each operation's item ``test_x[GET /api/...]``, but
+    pytest 9 builds a node id from the original name and parametrize's ids only, so all of them
+    got the id ``...::test_x``. pytest-xdist schedules by node id: it ran one operation of each
+    such test. The id now carries the item's name, ``...::test_x[GET /api/...]``."""
+    counts = Counter(item.nodeid for item in items)
+    for item in items:
+        if counts[item.nodeid] > 1 and item.parent is not None and not item.nodeid.endswith(f"::{item.name}"):
+            item._id = type(item._id).parse(f"{item.parent.nodeid}::{item.name}")  # type: ignore[attr-defined]

@@ -14,6 +14,7 @@ isolation probe checks it, and keeps running as the server's user, logged, when 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -49,7 +50,10 @@ class SandboxUser:
         if recursive:
             for parent, dirs, files in os.walk(folder):
                 for name in (*dirs, *files):
-                    os.chown(os.path.join(parent, name), self.uid, self.gid, follow_symlinks=False)
+                    # a shared folder (coding.py's matplotlib cache in /tmp) may be in use by another
+                    # sandbox: its temporary and lock files come and go while this walks
+                    with contextlib.suppress(FileNotFoundError):
+                        os.chown(os.path.join(parent, name), self.uid, self.gid, follow_symlinks=False)
 
 
 def sandbox_user() -> SandboxUser | None:
