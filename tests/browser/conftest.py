@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from tests.browser.helpers import CHROMIUM, CHROMIUM_ARGS
+from tests.browser.panel_steps import write_panel_fields
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -98,6 +99,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def panel_fields(live_server: LiveServer) -> list[str]:
+    """The panel tests' four overlapping star fields (tests/core/rgb_fields.py), written once
+    under the live server's files/paneltest/: their paths."""
+    return write_panel_fields(live_server)
 
 
 # Package scope, not session: the sync Playwright driver keeps an asyncio loop running in the main

@@ -29,23 +29,17 @@ from tests.browser.panel_steps import (
     _to_screen,
     _wait_panel_tiles,
     _wcs,
-    write_panel_fields,
 )
 from tests.core.rgb_fields import star_sky
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def fields(live_server) -> list[str]:
-    return write_panel_fields(live_server)
-
-
 @pytest.mark.parametrize("width", [1600, 900])
-def test_wcs_lock_same_sky_at_every_centre(page, live_server, fields, width: int) -> None:
+def test_wcs_lock_same_sky_at_every_centre(page, live_server, panel_fields, width: int) -> None:
     page.set_viewport_size({"width": width, "height": 1000})
-    _layout_2x2(page, live_server, fields)
-    paths = [fields[0], fields[1], fields[2], fields[1]]
+    _layout_2x2(page, live_server, panel_fields)
+    paths = [panel_fields[0], panel_fields[1], panel_fields[2], panel_fields[1]]
     wcs = [_wcs(live_server, p) for p in paths]
     n0 = round(13.8 / 0.03)
     for cx, cy, zoom in ((n0 / 2, n0 / 2, 0.6), (200.0, 260.0, 2.0), (300.5, 150.25, 7.0)):
@@ -93,18 +87,18 @@ def test_wcs_lock_same_sky_at_every_centre(page, live_server, fields, width: int
                 assert np.median(d) < 2.5 and (d < 4).mean() > 0.8, (j, d)
 
 
-def test_url_reproduces_the_layout(page, live_server, fields) -> None:
+def test_url_reproduces_the_layout(page, live_server, panel_fields) -> None:
     page.set_viewport_size({"width": 1600, "height": 1000})
-    _layout_2x2(page, live_server, fields)
+    _layout_2x2(page, live_server, panel_fields)
     _synced(page, "window.neloura.ctx.viewer.panTo(230, 230, 1.5, true);")
     page.wait_for_timeout(400)  # the URL is written 150 ms after the last change
     url = page.url
     q = parse_qs(urlparse(url).query)
-    assert q["layout"] == ["2x2"] and q["lock"] == ["wcs"] and q["path"] == [fields[0]]
-    assert parse_qs(q["p2"][0])["path"] == [fields[1]] and parse_qs(q["p3"][0])["path"] == [fields[2]]
+    assert q["layout"] == ["2x2"] and q["lock"] == ["wcs"] and q["path"] == [panel_fields[0]]
+    assert parse_qs(q["p2"][0])["path"] == [panel_fields[1]] and parse_qs(q["p3"][0])["path"] == [panel_fields[2]]
     state = page.evaluate("() => window.neloura.ctx.state()")
     assert state["layout"] == "2x2"
-    assert [p["path"] for p in state["panels"]] == [fields[0], fields[1], fields[2], fields[1]]
+    assert [p["path"] for p in state["panels"]] == [panel_fields[0], panel_fields[1], panel_fields[2], panel_fields[1]]
     assert all(set(p["view"]) == {"cx", "cy", "zoom"} for p in state["panels"])
     page.goto(url)
     page.wait_for_selector("body[data-ready]")
@@ -121,12 +115,12 @@ def test_url_reproduces_the_layout(page, live_server, fields) -> None:
     page.click('#panels-panel button[data-layout="1"]')
     page.wait_for_timeout(400)
     single = parse_qs(urlparse(page.url).query)
-    assert "layout" not in single and "p2" not in single and single["path"] == [fields[0]]
+    assert "layout" not in single and "p2" not in single and single["path"] == [panel_fields[0]]
 
 
-def test_crosshair_lock_blink_fade_and_contours(page, live_server, fields) -> None:
+def test_crosshair_lock_blink_fade_and_contours(page, live_server, panel_fields) -> None:
     page.set_viewport_size({"width": 1600, "height": 1000})
-    _layout_2x2(page, live_server, fields)
+    _layout_2x2(page, live_server, panel_fields)
     _synced(page, "window.neloura.ctx.viewer.panTo(230, 230, 1.2, true);")
     page.check("#panels-xlock")
     box = page.locator(_panel(2)).bounding_box()
@@ -134,7 +128,7 @@ def test_crosshair_lock_blink_fade_and_contours(page, live_server, fields) -> No
     for i in range(1, 5):
         page.wait_for_selector(f"{_panel(i)}[data-xlock]")
     skies = []
-    paths = [fields[0], fields[1], fields[2], fields[1]]
+    paths = [panel_fields[0], panel_fields[1], panel_fields[2], panel_fields[1]]
     for i in range(4):
         x, y = (float(t) for t in str(page.get_attribute(_panel(i + 1), "data-xlock")).split(","))
         skies.append(_wcs(live_server, paths[i]).pixel_to_world(x, y))
@@ -163,13 +157,13 @@ def _regions(page) -> int:
     return int(page.evaluate("() => Number(document.body.dataset.regionsCount || 0)"))
 
 
-def test_regions_drawn_in_panel_2_stay_with_it(page, live_server, fields) -> None:
+def test_regions_drawn_in_panel_2_stay_with_it(page, live_server, panel_fields) -> None:
     page.set_viewport_size({"width": 1600, "height": 1000})
-    open_view(page, live_server, f"/open/{fields[0]}")
+    open_view(page, live_server, f"/open/{panel_fields[0]}")
     page.click('.menu-button[data-menu="View"]')
     page.click("#menu-panels")
     page.click('#panels-panel button[data-layout="1x2"]')
-    _open_in(page, 1, fields[2])
+    _open_in(page, 1, panel_fields[2])
     page.click('.menu-button[data-menu="Analysis"]')
     page.click("#menu-regions")
     page.click('[data-tool="circle"]')

@@ -22,16 +22,10 @@ from tests.browser.panel_steps import (
     _synced,
     _wait_panel_tiles,
     _wcs,
-    write_panel_fields,
 )
 from tests.core.rgb_fields import star_sky
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def fields(live_server) -> list[str]:
-    return write_panel_fields(live_server)
 
 
 # Centroid (CSS px in panel i) of the marker pixels of colour ~rgb inside a box around each point.
@@ -101,7 +95,7 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a.ravel(), b.ravel())[0, 1])
 
 
-def test_overlays_per_panel_follow_their_view_and_the_url(page, live_server, fields) -> None:
+def test_overlays_per_panel_follow_their_view_and_the_url(page, live_server, panel_fields) -> None:
     """Issue 9's acceptance: 2x2 panels locked by WCS, a catalog overlay on two panels at once (each
     its own filter, size, colour), contours on a third, blink; each panel draws its own overlays on
     its own view (the flipped and the 180-degree ones included), keeps them when another panel is
@@ -109,8 +103,8 @@ def test_overlays_per_panel_follow_their_view_and_the_url(page, live_server, fie
     rotated panel show what it shows."""
     n_bright = _write_star_catalog(live_server)
     page.set_viewport_size({"width": 1600, "height": 1000})
-    _layout_2x2(page, live_server, fields)
-    paths = [fields[0], fields[1], fields[2], fields[1]]
+    _layout_2x2(page, live_server, panel_fields)
+    paths = [panel_fields[0], panel_fields[1], panel_fields[2], panel_fields[1]]
     # panel 1 (active): bright stars only, magenta, 0.4" circles
     page.evaluate(
         """() => window.neloura.ctx.bus.emit('overlay:show', { name: 'panel_stars.csv', ra_col: 'ra', dec_col: 'dec',
@@ -184,7 +178,7 @@ def test_overlays_per_panel_follow_their_view_and_the_url(page, live_server, fie
     assert sorted(both) == ["panel_stars.csv", "panel_stars_b.csv"]
     assert parse_qs(p2["contours"][0])["sigma_levels"] == ["3,5,10,20,50"]
     assert parse_qs(p2["contours"][0])["smooth_px"] == ["2"]
-    assert p2["path"] == [fields[1]] and "contours" not in q
+    assert p2["path"] == [panel_fields[1]] and "contours" not in q
     # panel 2 leads turned as it was (the lock turned it while panel 1 led): its orientation is kept
     assert p2["flip"] == ["1"] and 0 < float(p2["rot"][0]) < 360 and "flip" not in q
     before = page.evaluate("() => window.neloura.ctx.state().panels.map((p) => p.orientation)")
@@ -226,8 +220,8 @@ def test_overlays_per_panel_follow_their_view_and_the_url(page, live_server, fie
     page.wait_for_timeout(400)
     q = parse_qs(urlparse(page.url).query)
     p3 = parse_qs(q["p3"][0])
-    assert p3["path"] == [fields[2]] and len(p3["catalog"]) == 1 and len(p3["overlay"]) == 1
-    assert "contours" in parse_qs(q["p2"][0]) and parse_qs(q["p2"][0])["path"] == [fields[1]]
+    assert p3["path"] == [panel_fields[2]] and len(p3["catalog"]) == 1 and len(p3["overlay"]) == 1
+    assert "contours" in parse_qs(q["p2"][0]) and parse_qs(q["p2"][0])["path"] == [panel_fields[1]]
 
 
 def _export_and_magnifier_of_turned_panel(page) -> None:
