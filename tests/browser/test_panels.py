@@ -34,6 +34,10 @@ from tests.core.rgb_fields import star_sky
 
 pytestmark = pytest.mark.browser
 
+SAME_VIEWS = """(want) => window.neloura.ctx.state().panels.every((p, i) => p.view
+  && Math.abs(p.view.cx - want[i].cx) < 0.05 && Math.abs(p.view.cy - want[i].cy) < 0.05
+  && Math.abs(p.view.zoom / want[i].zoom - 1) < 1e-3)"""
+
 
 @pytest.mark.parametrize("width", [1600, 900])
 def test_wcs_lock_same_sky_at_every_centre(page, live_server, panel_fields, width: int) -> None:
@@ -105,10 +109,18 @@ def test_url_reproduces_the_layout(page, live_server, panel_fields) -> None:
     for i in range(4):
         page.wait_for_function("(i) => window.neloura.ctx.panels.list()[i]?.viewer.image", arg=i)
     page.wait_for_function("() => document.getElementById('viewer-wrap').dataset.lock === 'synced'")
+    # every panel at the view it had (the views settle once the layout and the lock are done)
+    views = [p["view"] for p in state["panels"]]
+    for _ in range(100):  # up to 10 s; the assertions below name the panel and the views
+        if page.evaluate(SAME_VIEWS, views):
+            break
+        page.wait_for_timeout(100)
     again = page.evaluate("() => window.neloura.ctx.state()")
     assert again["layout"] == "2x2" and [p["path"] for p in again["panels"]] == [p["path"] for p in state["panels"]]
-    for a, b in zip(state["panels"], again["panels"], strict=True):
-        assert abs(a["view"]["cx"] - b["view"]["cx"]) < 0.05 and abs(a["view"]["zoom"] / b["view"]["zoom"] - 1) < 1e-3
+    for i, (a, b) in enumerate(zip(state["panels"], again["panels"], strict=True)):
+        va, vb = a["view"], b["view"]
+        assert abs(va["cx"] - vb["cx"]) < 0.05 and abs(va["cy"] - vb["cy"]) < 0.05, (i, va, vb)
+        assert abs(va["zoom"] / vb["zoom"] - 1) < 1e-3, (i, va, vb)
     # back to one panel: the single-panel URL of old links
     page.click('.menu-button[data-menu="View"]')
     page.click("#menu-panels")

@@ -297,8 +297,9 @@ export function mount(ctx) {
 
   // a selection made elsewhere (plotter lasso, cross-match, regions): highlight it, show its first row
   async function onRowsSelected({ name, rows, source }) {
-    if (source === 'table' || name !== st.name || !st.page) return;
+    if (source === 'table' || name !== st.name) return;
     st.selected = new Set((rows || []).map(Number));
+    if (!st.page) return;  // the catalog is still opening: its first page shows the selection
     const first = st.selected.size ? [...st.selected].reduce((a, b) => Math.min(a, b)) : null;
     if (first !== null && !dock.hidden && !st.page.index.some((r) => st.selected.has(r))) await load({ around: first });
     else renderTable();

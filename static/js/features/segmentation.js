@@ -216,6 +216,7 @@ export function mount(ctx) {
     try {
       const body = await ctx.api.get('/api/segmentation/segment', params(st, { label,
         catalog: cat?.name, ra_col: cat?.ra_col || undefined, dec_col: cat?.dec_col || undefined }));
+      if (shared.catalog !== cat) return select(st, label);  // a catalog loaded meanwhile: its rows
       st.selected = label;
       st.segment = body;
       if (active() === st) showProperties(body);
@@ -267,7 +268,11 @@ export function mount(ctx) {
     readLabel();
   }));
   offs.push(ctx.bus.on('viewer:click', onClick));
-  offs.push(ctx.bus.on('catalog:loaded', (d) => { shared.catalog = d; }));
+  // a catalog loaded after a segment was selected (a link opens both at once): its rows on the segment
+  offs.push(ctx.bus.on('catalog:loaded', (d) => {
+    shared.catalog = d;
+    for (const st of states.values()) if (st.info && st.selected && st.segment?.catalog !== d.name) select(st, st.selected);
+  }));
   offs.push(ctx.bus.on('segmentation:open', (d) => {
     if (d.catalog) shared.catalog = { name: d.catalog, ra_col: d.ra_col, dec_col: d.dec_col };
     open(stateOf(activePanel()), d.seg, d.seg_hdu ?? '');
