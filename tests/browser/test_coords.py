@@ -114,3 +114,28 @@ def test_readout_follows_a_still_pointer_while_the_view_zooms(page, live_server)
     _hover(page, 1100, 1050)  # 100 px right of and 50 above the centre, at 1 screen px per image px
     page.evaluate("() => window.neloura.ctx.viewer.panTo(1000, 1000, 2, true)")  # zoom about the centre
     page.wait_for_function("() => document.querySelector('#coords-pixel').textContent === '1051, 1026'")
+
+
+def test_another_image_opened_during_a_readout_request(page, live_server) -> None:
+    """The pointer's pixel asked, another image opened and the pointer moved before the answer
+    came: the readout goes on for the new image (no page error when the old answer lands)."""
+    open_view(page, live_server, "/open/demo/galaxy.fits?hdu=1")
+    set_view(page, 100, 100, 2)
+    held: list = []
+    page.route("**/api/images/pixel*", lambda route: held.append(route))
+    box = page.locator("#viewer").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "no pixel request was made"
+    page.evaluate("() => window.neloura.ctx.bus.emit('image:open', { path: 'demo/galaxy.fits', hdu: 2 })")
+    page.wait_for_function("() => window.neloura.ctx.viewer.image?.hdu === 2")
+    page.wait_for_function("() => document.querySelector('#viewer').dataset.imageReady === '1'")
+    s = viewer(page, "v.imageToScreen(97, 103)")
+    page.mouse.move(box["x"] + s["x"], box["y"] + s["y"])  # the first request still in flight
+    for route in list(held):
+        route.continue_()
+    page.unroute("**/api/images/pixel*")  # (a request held meanwhile goes on)
+    page.wait_for_function("() => document.querySelector('#coords-pixel').textContent === '98, 104'")

@@ -64,7 +64,8 @@ export function mount(ctx) {
       if (err.status !== 422) bus.emit('notify', { message: `pixel readout: ${err.detail || err}`, level: 'warning' });
     } finally {
       busy = false;
-      if (wanted && (wanted.col !== asked.col || wanted.row !== asked.row)) pump();
+      // (another image opened during the request: `asked` was cleared)
+      if (wanted && (!asked || wanted.col !== asked.col || wanted.row !== asked.row)) pump();
     }
   }
 
