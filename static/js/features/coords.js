@@ -4,6 +4,7 @@
 // request is in flight, and only the latest pointer position is asked for next.
 
 import { decToDms, formatSpectral, formatValue, fromIcrs, lonToDms, raToHms } from '../lib/format.js';
+import { sameImage } from '../lib/url-state.js';
 
 const FRAMES = { icrs: ['RA', 'Dec'], fk5: ['RA', 'Dec'], galactic: ['l', 'b'] };
 
@@ -58,8 +59,8 @@ export function mount(ctx) {
     busy = true;
     asked = { ...wanted, plane: image.plane };
     try {
-      latest = await api.get('/api/images/pixel', { path: image.path, hdu: image.hdu, plane: image.plane, x: asked.col, y: asked.row });
-      render();
+      const body = await api.get('/api/images/pixel', { path: image.path, hdu: image.hdu, plane: image.plane, x: asked.col, y: asked.row });
+      if (sameImage(viewer.image, image)) { latest = body; render(); }  // not an answer about the image shown before
     } catch (err) {
       if (err.status !== 422) bus.emit('notify', { message: `pixel readout: ${err.detail || err}`, level: 'warning' });
     } finally {

@@ -7,6 +7,7 @@
 // Server: GET /api/images/pixel-table.
 
 import { formatValue } from '../lib/format.js';
+import { sameImage } from '../lib/url-state.js';
 
 const SIZE = 5;
 
@@ -39,12 +40,14 @@ export function mount(ctx) {
     busy = true;
     asked = { ...wanted, plane: image.plane, path: image.path };
     try {
-      render(await api.get('/api/images/pixel-table', { path: image.path, hdu: image.hdu, plane: image.plane || 0, x: asked.x, y: asked.y, size: SIZE }));
+      const body = await api.get('/api/images/pixel-table', { path: image.path, hdu: image.hdu, plane: image.plane || 0, x: asked.x, y: asked.y, size: SIZE });
+      if (sameImage(viewer.image, image)) render(body);  // not an answer about the image shown before
     } catch (err) {
       if (err.status !== 422) note.textContent = `pixel table: ${err.detail || err}`;
     } finally {
       busy = false;
-      if (wanted && (wanted.x !== asked.x || wanted.y !== asked.y)) pump();
+      // (`asked` is cleared when another image opens or the panel is shown again meanwhile)
+      if (wanted && (!asked || wanted.x !== asked.x || wanted.y !== asked.y)) pump();
     }
   }
 

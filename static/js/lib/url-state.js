@@ -107,3 +107,6 @@ export function editPanelQuery(index, edit) {
   const url = `${window.location.pathname}?${q}`;
   if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, '', url);
 }
+
+/** Whether two viewer images (`viewer.image` is a fresh copy each time) are the same file, HDU and plane. */
+export const sameImage = (a, b) => !!a && !!b && a.path === b.path && a.hdu === b.hdu && (a.plane ?? 0) === (b.plane ?? 0);
