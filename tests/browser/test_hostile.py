@@ -16,6 +16,7 @@ def test_huge_header_is_paged_and_searched(page, live_server) -> None:
     folder = live_server.files_dir / "hostile"
     folder.mkdir(exist_ok=True)
     corpus.huge_header(folder / "header_100k.fits", 100_000)
+    page.set_default_timeout(60_000)  # astropy parses 100,000 cards in seconds; a loaded machine takes longer
     open_view(page, live_server, "/open/hostile/header_100k.fits")
     page.keyboard.press("h")
     page.wait_for_selector("#header-rows tr")
