@@ -99,12 +99,12 @@ def test_segment_click_shows_properties_and_selects_the_row(page: Any, live_serv
     page.wait_for_selector(READY)
     page.wait_for_selector(f'.seg-props[data-label="{label}"]')
     assert page.locator('.seg-props dd[data-key="area"]').text_content() == area
-    page.wait_for_function(count)
+    page.wait_for_function(count, timeout=60_000)  # the catalog opens again with the page: slow on a busy machine
     # the same link with the catalog opening late: the segment is selected first, its row once it is in
     page.route("**/api/catalogs/columns*", lambda route: (time.sleep(2), route.continue_()))
     page.goto(page.url)
     page.wait_for_selector(f'.seg-props[data-label="{label}"]')
-    page.wait_for_function(count)
+    page.wait_for_function(count, timeout=60_000)
     assert str(row + 1) in page.locator('.seg-props dd[data-key="catalog rows"]').text_content()
     page.unroute("**/api/catalogs/columns*")
     page.set_viewport_size({"width": 1600, "height": 1000})
