@@ -95,8 +95,12 @@ def test_segment_click_shows_properties_and_selects_the_row(page: Any, live_serv
     page.wait_for_function(count)
     # the selected segment is in the link, and the link selects it again
     page.wait_for_function("(l) => new URLSearchParams(location.search).get('seg_label') === String(l)", arg=label)
+    # (with the segmentation module arriving late: the catalog opens once every feature listens)
+    late = "**/static/js/features/segmentation.js"
+    page.route(late, lambda route: (time.sleep(2), route.continue_()))
     page.goto(page.url)
     page.wait_for_selector(READY)
+    page.unroute(late)
     page.wait_for_selector(f'.seg-props[data-label="{label}"]')
     assert page.locator('.seg-props dd[data-key="area"]').text_content() == area
     page.wait_for_function(count, timeout=60_000)  # the catalog opens again with the page: slow on a busy machine

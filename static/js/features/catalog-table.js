@@ -358,9 +358,10 @@ export function mount(ctx) {
   const link = new URLSearchParams(window.location.search);
   if (link.get('catalog')) {
     refreshList(link.get('catalog'));
-    // the table stays folded unless the link asks for it (table=1): the image comes first; a marker click unfolds it
-    open(link.get('catalog'), { filter: link.get('filter') || '', ra: link.get('ra_col') || '', dec: link.get('dec_col') || '',
-      show: link.get('table') === '1' });
+    // the table stays folded unless the link asks for it (table=1): the image comes first; a marker click
+    // unfolds it. Opened once every feature is mounted: those mounted after this one hear catalog:loaded.
+    ctx.ready(() => open(link.get('catalog'), { filter: link.get('filter') || '', ra: link.get('ra_col') || '',
+      dec: link.get('dec_col') || '', show: link.get('table') === '1' }));
   }
 
   return function unmount() {
