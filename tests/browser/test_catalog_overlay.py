@@ -208,7 +208,7 @@ def test_filter_applies_live(page: Any, live_server: Any) -> None:
     assert "filter=flux_ujy" in page.url
     # the address bar now reproduces the overlay (shareable view): open it again
     page.evaluate("() => window.neloura.ctx.viewer.panTo(1000, 1000, 1, true)")
-    page.wait_for_timeout(300)
+    page.wait_for_function("() => new URLSearchParams(location.search).get('cx') === '1000.00'")  # written 150 ms later
     link = page.url
     assert "catalog=demo_sources.csv" in link and "path=demo" in link
     page.goto(link)

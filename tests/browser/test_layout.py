@@ -14,6 +14,10 @@ from tests.browser.helpers import READY, wait_tiles
 
 pytestmark = pytest.mark.browser
 
+SLID_OUT = """(w) => { const s = document.getElementById('sidebar');
+  return s.getAnimations().length === 0 && s.getBoundingClientRect().left >= w - 1; }"""
+SLID_IN = """(w) => { const s = document.getElementById('sidebar'); const r = s.getBoundingClientRect();
+  return s.getAnimations().length === 0 && r.right <= w + 1 && r.left < w - 200; }"""
 RECTS = """() => Object.fromEntries(
   ['#viewer', '.catalog-dock', '#colorbar', '.navigator', '.overlay-popup', '#sidebar', '#viewer-wrap'].map((s) => {
     const n = document.querySelector(s);
@@ -112,17 +116,18 @@ def test_narrow_windows_hold_without_sideways_scroll_and_a_drawer(
         "() => [...document.querySelectorAll('#toolbar > *')].map((n) => n.getBoundingClientRect().right)"
     )
     assert max(toolbar) <= width + 0.5  # nothing of the toolbar is cut off
+    # the drawer slides (a 0.18 s transition, longer on a busy machine): wait for it to come to rest
     page.click("#drawer-toggle")
-    page.wait_for_timeout(300)
+    page.wait_for_function(SLID_IN, arg=width)
     r = page.evaluate(RECTS)
     assert r["#sidebar"]["visible"] and r["#sidebar"]["right"] <= width + 1 and r["#sidebar"]["left"] < width - 200
     page.keyboard.press("Escape")
-    page.wait_for_timeout(300)
+    page.wait_for_function(SLID_OUT, arg=width)
     assert page.evaluate(RECTS)["#sidebar"]["left"] >= width - 1
     # a menu item that shows a panel opens the drawer on it
     page.click('.menu-button[data-menu="Analysis"]')
     page.click("#menu-pixel-table")
-    page.wait_for_timeout(300)
+    page.wait_for_function(SLID_IN, arg=width)
     assert page.evaluate("() => document.body.classList.contains('drawer-open')")
     assert page.locator("#pixel-table-panel").is_visible()
     context.close()

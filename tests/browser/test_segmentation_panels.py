@@ -107,5 +107,6 @@ def test_segmentation_stays_with_its_panel_and_the_url(page, live_server, segfie
     page.evaluate("(p) => window.neloura.ctx.bus.emit('image:open', { path: p })", fields[2])
     _wait_panel_tiles(page, 1)
     page.wait_for_function(f"() => document.querySelector('{_panel(2)}').dataset.segmentation === undefined")
-    page.wait_for_timeout(300)
+    p2_has_seg = "() => new URLSearchParams(new URLSearchParams(location.search).get('p2') || '').has('seg')"
+    page.wait_for_function(f"() => !({p2_has_seg})()")
     assert "seg" not in parse_qs(parse_qs(urlparse(page.url).query)["p2"][0])
